@@ -1,0 +1,3 @@
+from kernlab.cli.main import main
+
+main()

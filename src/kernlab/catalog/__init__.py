@@ -1,0 +1,72 @@
+"""One catalog of sentences, keyed by id, in every language kernlab speaks.
+
+Sentences live in TOML files under ``catalog/<lang>/<topic>.toml`` so that each topic (elf, mem,
+tracing, ...) keeps its own file, while lookups see one flat table of keys such as
+``elf.segment.load_code``. A sentence is a ``str.format`` template filled from data, so the
+meaning is always computed from the figures it describes:
+
+    >>> say("common.error_prefix", message="no such file")
+    'kernlab: error: no such file'
+
+A key missing in the chosen language falls back to English; a key missing everywhere is a bug
+and raises KeyError (the catalog test checks every key used in the code exists).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cache
+from importlib import resources
+
+DEFAULT_LANGUAGE = "en"
+LANGUAGES = ("en", "ko")
+
+_language = os.environ.get("KERNLAB_LANG", DEFAULT_LANGUAGE)
+
+
+def set_language(lang: str) -> None:
+    """Choose the language of every later sentence (``en`` or ``ko``)."""
+    global _language
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    _language = lang
+
+
+def language() -> str:
+    return _language if _language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _flatten(prefix: str, table: dict, out: dict[str, str]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            _flatten(full, value, out)
+        else:
+            out[full] = str(value)
+
+
+@cache
+def sentences(lang: str) -> dict[str, str]:
+    """Every sentence of one language, keys flattened as ``topic.key.subkey``."""
+    out: dict[str, str] = {}
+    folder = resources.files(__package__).joinpath(lang)
+    if not folder.is_dir():
+        return out
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            topic = entry.name[: -len(".toml")]
+            _flatten(topic, tomllib.loads(entry.read_text(encoding="utf-8")), out)
+    return out
+
+
+def has(key: str) -> bool:
+    return key in sentences(DEFAULT_LANGUAGE)
+
+
+def say(key: str, /, **fields: object) -> str:
+    """The sentence ``key`` in the current language, filled with ``fields``."""
+    template = sentences(language()).get(key)
+    if template is None:
+        template = sentences(DEFAULT_LANGUAGE)[key]
+    return template.format(**fields)

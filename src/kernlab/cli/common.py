@@ -1,0 +1,78 @@
+"""Conventions every command shares: --json/--quiet, rendering, examples in --help."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Output:
+    """How the user asked to see results."""
+
+    json: bool = False
+    quiet: bool = False
+
+    def emit(self, result: Any, render_human: Callable[[Any, Output], None]) -> None:
+        """Print ``result`` as one JSON document, or hand it to the human renderer."""
+        if self.json:
+            from kernlab.render.jsonout import print_json
+
+            print_json(result)
+        else:
+            render_human(result, self)
+
+    def sentence(self, text: str) -> None:
+        from kernlab.render.terminal import print_sentence
+
+        print_sentence(text, quiet=self.quiet)
+
+
+def output_options(func: F) -> F:
+    """Add --json and --quiet, and pass an :class:`Output` as the ``out`` argument."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with the same data.")
+    @click.option("--quiet", "-q", is_flag=True, help="Leave out the explanatory sentences.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, as_json: bool, quiet: bool, **kwargs: Any) -> Any:
+        if as_json or quiet:
+            from kernlab.render import progress
+
+            progress.set_enabled(False)
+        return func(*args, out=Output(json=as_json, quiet=quiet), **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def examples(*lines: str) -> str:
+    """An epilog of examples, kept verbatim by click (the \\b marker stops re-wrapping)."""
+    body = "\n".join(f"  {line}" for line in lines)
+    return f"\b\nExamples:\n{body}"
+
+
+class AddressType(click.ParamType):
+    """An address in hex (0x…) or decimal."""
+
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().replace("_", "")
+        try:
+            if text.startswith("0x"):
+                return int(text, 16)
+            if any(c in "abcdef" for c in text):
+                return int(text, 16)
+            return int(text, 10)
+        except ValueError:
+            self.fail(f"{value!r} is not an address (use hex like 0x401000 or decimal)", param, ctx)
+
+
+ADDRESS = AddressType()

@@ -1,0 +1,1 @@
+"""Renderers: turn plain result data into terminal text or JSON. They never read the system."""

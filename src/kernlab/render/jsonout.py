@@ -1,0 +1,47 @@
+"""JSON output: one document per command, the same data the terminal shows, integers as numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any, TextIO
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert dataclasses, enums, paths, bytes, sets and tuples into JSON-ready values.
+
+    Fields whose name starts with ``_`` are private caches and are left out.
+    """
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: to_jsonable(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if not f.name.startswith("_")
+        }
+    if isinstance(obj, enum.Enum):
+        return to_jsonable(obj.value)
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(to_jsonable(v) for v in obj)
+    if isinstance(obj, PurePath):
+        return str(obj)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return bytes(obj).hex()
+    if hasattr(obj, "to_json"):
+        return to_jsonable(obj.to_json())
+    raise TypeError(f"cannot render {type(obj).__name__} as JSON")
+
+
+def print_json(obj: Any, stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+    json.dump(to_jsonable(obj), out, indent=2, ensure_ascii=False)
+    out.write("\n")

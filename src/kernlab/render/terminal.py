@@ -1,0 +1,83 @@
+"""Terminal output with rich: tables, key/value panels, and the closing sentence of meaning.
+
+rich is imported only when something is printed, so that ``kernlab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@cache
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+@cache
+def error_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def format_hex(value: int) -> str:
+    return f"0x{value:x}"
+
+
+def print_table(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+    right: Iterable[str] = (),
+    caption: str | None = None,
+) -> None:
+    """A table; columns named in ``right`` are right-aligned (numbers)."""
+    from rich import box
+    from rich.table import Table
+
+    right_set = set(right)
+    table = Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        caption_justify="left",
+        pad_edge=False,
+    )
+    for name in columns:
+        table.add_column(name, justify="right" if name in right_set else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    console().print(table)
+
+
+def print_fields(pairs: Iterable[tuple[str, Any]], *, title: str | None = None) -> None:
+    """Aligned ``name: value`` lines, like readelf -h."""
+    pairs = list(pairs)
+    if title:
+        console().print(f"[bold]{title}[/bold]")
+    width = max((len(k) for k, _ in pairs), default=0)
+    for key, value in pairs:
+        console().print(f"  {key + ':':<{width + 1}} {value}", markup=False)
+
+
+def print_heading(text: str) -> None:
+    console().print(f"\n[bold underline]{text}[/bold underline]")
+
+
+def print_line(text: str = "", *, markup: bool = False) -> None:
+    console().print(text, markup=markup)
+
+
+def print_sentence(text: str, *, quiet: bool = False) -> None:
+    """The plain sentence of meaning that ends a section (left out with --quiet)."""
+    if not quiet:
+        console().print(f"[italic cyan]→ {text}[/italic cyan]")
