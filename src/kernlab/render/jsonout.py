@@ -43,5 +43,8 @@ def to_jsonable(obj: Any) -> Any:
 
 def print_json(obj: Any, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
-    json.dump(to_jsonable(obj), out, indent=2, ensure_ascii=False)
+    # Indented output goes through json's pure-Python encoder, which is many times slower on
+    # large documents (a whole address space); indent only for a person at a terminal.
+    indent = 2 if out.isatty() else None
+    json.dump(to_jsonable(obj), out, indent=indent, ensure_ascii=False)
     out.write("\n")

@@ -55,8 +55,21 @@ def print_table(
     for name in columns:
         table.add_column(name, justify="right" if name in right_set else "left", overflow="fold")
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        # Cells are data, never markup: "[heap]" must print as itself.
+        table.add_row(*(_cell(cell) for cell in row))
     console().print(table)
+
+
+def _cell(cell: Any) -> Any:
+    from rich.text import Text
+
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        return Text(cell)
+    if hasattr(cell, "__rich_console__") or hasattr(cell, "__rich__"):
+        return cell  # already a rich renderable (e.g. a coloured Text built by a renderer)
+    return Text(str(cell))
 
 
 def print_fields(pairs: Iterable[tuple[str, Any]], *, title: str | None = None) -> None:
@@ -80,4 +93,6 @@ def print_line(text: str = "", *, markup: bool = False) -> None:
 def print_sentence(text: str, *, quiet: bool = False) -> None:
     """The plain sentence of meaning that ends a section (left out with --quiet)."""
     if not quiet:
-        console().print(f"[italic cyan]→ {text}[/italic cyan]")
+        from rich.text import Text
+
+        console().print(Text(f"→ {text}", style="italic cyan"))

@@ -1,0 +1,109 @@
+"""Where an address of a process falls inside the ELF file mapped there: section and symbol.
+
+The ELF loader maps each PT_LOAD segment at ``load bias + p_vaddr`` (fs/binfmt_elf.c,
+elf_map/elf_load), page by page, so the bias is the same for every segment of one file and can
+be found from any VMA of that file: the VMA maps file offset ``vma.offset`` at ``vma.start``.
+With the bias, any address of the file's segments (including .bss past the last file page,
+which the loader maps anonymous) turns into the ELF virtual address that the section headers
+and the symbol table use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kernlab.errors import KernlabError
+from kernlab.proc.maps import Vma
+
+
+@dataclass(frozen=True)
+class ElfPlace:
+    """An address as the ELF file sees it."""
+
+    path: str
+    load_bias: int
+    elf_vaddr: int
+    section: str | None  # the section whose [address, address + size) holds elf_vaddr
+    symbol: str | None  # the symbol whose [value, value + size) holds it
+    symbol_offset: int | None
+    note: str | None = None  # why section or symbol could not be found
+
+
+def _load_segments(image: Any) -> list[Any]:
+    return [s for s in image.segments if s.type == "LOAD"]
+
+
+def load_bias(image: Any, vma: Vma, page_size: int) -> int | None:
+    """The bias at which the loader placed ``image``, from one VMA mapping it."""
+    mask = page_size - 1
+    for seg in _load_segments(image):
+        page_off = seg.offset & ~mask
+        if page_off <= vma.offset < seg.offset + max(seg.filesz, 1):
+            return vma.start - (seg.vaddr & ~mask) - (vma.offset - page_off)
+    return None
+
+
+def _section_for(image: Any, vaddr: int) -> str | None:
+    finder = getattr(image, "section_for_address", None)
+    if finder is not None:
+        section = finder(vaddr)
+        return section.name if section is not None else None
+    for section in image.sections:
+        if (
+            "A" in section.flags
+            and section.size
+            and section.address <= vaddr < section.address + section.size
+        ):
+            return section.name
+    return None
+
+
+def owner_file(vmas: Sequence[Vma], vma: Vma) -> Vma | None:
+    """The file VMA that an anonymous VMA continues (.bss past the last file page), if any."""
+    if vma.path is not None:
+        return vma
+    if vma.kind not in ("binary-bss", "shared-lib"):
+        return None
+    below = [v for v in vmas if v.end == vma.start and v.path is not None]
+    return below[0] if below else None
+
+
+def elf_place(vmas: Sequence[Vma], vma: Vma, address: int, page_size: int) -> ElfPlace | None:
+    """Section and symbol of ``address`` in the ELF file mapped by (or continued by) ``vma``.
+
+    None when the area is not a file's or the file is not ELF.
+    """
+    file_vma = owner_file(vmas, vma)
+    if file_vma is None or file_vma.path is None:
+        return None
+    try:
+        from kernlab.elf.reader import open_elf
+    except ImportError:  # the ELF reader is part of another module that may be absent
+        return None
+    try:
+        image = open_elf(file_vma.path)
+    except (KernlabError, OSError):
+        return None  # not an ELF file (a data file mapped with mmap), or gone
+    # The first mapping of the file gives the bias most reliably (offset 0 is in the first LOAD).
+    same_file = sorted(
+        (v for v in vmas if v.path == file_vma.path and v.inode == file_vma.inode), key=lambda v: v.start
+    )
+    bias = None
+    for candidate in [*same_file, file_vma]:
+        bias = load_bias(image, candidate, page_size)
+        if bias is not None:
+            break
+    if bias is None:
+        return None
+    vaddr = address - bias
+    section = _section_for(image, vaddr)
+    symbol_name = None
+    symbol_offset = None
+    # Between sections (alignment padding) no symbol holds the address, whatever precedes it.
+    found = image.symbolize(vaddr) if section is not None and hasattr(image, "symbolize") else None
+    if found is not None:
+        symbol, symbol_offset = found
+        symbol_name = symbol.name
+    return ElfPlace(file_vma.path, bias, vaddr, section, symbol_name, symbol_offset)

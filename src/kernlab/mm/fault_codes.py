@@ -1,0 +1,158 @@
+"""Decode the error code the CPU pushes with a page fault into words.
+
+x86: the bits are those of ``enum x86_pf_error_code`` (arch/x86/include/asm/trap_pf.h); the
+tracepoints exceptions:page_fault_user and page_fault_kernel report the code as
+``error_code=0x6``. arm64 reports the ESR_EL1 syndrome instead (arch/arm64/include/asm/esr.h);
+its data/instruction-abort fields are decoded best-effort.
+
+The words live in the catalog (``faults.*``) so every language reads naturally; the tables
+here only say which bit means which word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kernlab.catalog import say
+from kernlab.errors import NotSupported
+
+
+@dataclass(frozen=True)
+class FaultBit:
+    """One bit of a fault error code, and what its value means."""
+
+    name: str  # the kernel's name: P, W, U, RSVD, I, PK, SHSTK, SGX, RMP
+    mask: int
+    set: bool
+    word: str  # what this bit's value says, e.g. "write" or "not-present"
+
+
+@dataclass(frozen=True)
+class FaultCode:
+    """An error code and its meaning: the bits, the words, and a one-line summary."""
+
+    code: int
+    arch: str
+    bits: tuple[FaultBit, ...]
+    flags: tuple[str, ...]  # names of the set bits, e.g. ("W", "U")
+    words: tuple[str, ...]  # the words of every decoded bit, e.g. ("not-present", "write", "user")
+    present: bool  # the page was present: a protection fault, not a missing page
+    write: bool
+    user: bool
+    instruction: bool
+    summary: str  # "user write to a not-present page"
+
+
+# (mask, short name, enum x86_pf_error_code name, catalog key when set,
+#  catalog key when clear or None when a clear bit says nothing)
+X86_PF_BITS: tuple[tuple[int, str, str, str, str | None], ...] = (
+    (1 << 0, "P", "X86_PF_PROT", "faults.x86.protection", "faults.x86.not_present"),
+    (1 << 1, "W", "X86_PF_WRITE", "faults.x86.write", "faults.x86.read"),
+    (1 << 2, "U", "X86_PF_USER", "faults.x86.user", "faults.x86.kernel"),
+    (1 << 3, "RSVD", "X86_PF_RSVD", "faults.x86.reserved_bit", None),
+    (1 << 4, "I", "X86_PF_INSTR", "faults.x86.instruction", None),
+    (1 << 5, "PK", "X86_PF_PK", "faults.x86.protection_key", None),
+    (1 << 6, "SHSTK", "X86_PF_SHSTK", "faults.x86.shadow_stack", None),
+    (1 << 15, "SGX", "X86_PF_SGX", "faults.x86.sgx", None),
+    (1 << 31, "RMP", "X86_PF_RMP", "faults.x86.rmp", None),
+)
+_X86_KNOWN = sum(row[0] for row in X86_PF_BITS)
+
+# arm64 ESR_EL1: exception class (bits 31:26) -> (instruction fetch?, from user?)
+ARM64_ABORT_CLASSES: dict[int, tuple[bool, bool]] = {
+    0x20: (True, True),  # instruction abort from a lower exception level (EL0: user)
+    0x21: (True, False),  # instruction abort taken without a change of level (kernel)
+    0x24: (False, True),  # data abort from a lower exception level
+    0x25: (False, False),  # data abort, same level
+}
+# Fault status code (bits 5:0) groups -> catalog key; the low two bits are the table level.
+ARM64_FSC_GROUPS: dict[int, str] = {
+    0x04: "faults.arm64.translation",
+    0x08: "faults.arm64.access_flag",
+    0x0C: "faults.arm64.permission",
+}
+
+
+def decode_error_code(code: int, arch: str = "x86_64") -> FaultCode:
+    """What the fault error code ``code`` says: who accessed, how, and why it faulted."""
+    if code < 0:
+        raise ValueError(f"a fault error code is not negative: {code}")
+    if arch in ("x86_64", "i386", "i686", "x86"):
+        return _decode_x86(code, arch)
+    if arch in ("aarch64", "arm64"):
+        return _decode_arm64(code, arch)
+    raise NotSupported(f"kernlab cannot decode page-fault error codes for {arch} (x86_64 and aarch64 only)")
+
+
+def _decode_x86(code: int, arch: str) -> FaultCode:
+    bits = []
+    for mask, name, _enum, when_set, when_clear in X86_PF_BITS:
+        is_set = bool(code & mask)
+        key = when_set if is_set else when_clear
+        if key is not None:
+            bits.append(FaultBit(name, mask, is_set, say(key)))
+    unknown = code & ~_X86_KNOWN
+    if unknown:
+        bits.append(
+            FaultBit(f"{unknown:#x}", unknown, True, say("faults.x86.unknown_bits", bits=f"{unknown:#x}"))
+        )
+    present = bool(code & 1)
+    write = bool(code & 2)
+    user = bool(code & 4)
+    instruction = bool(code & 16)
+    return FaultCode(
+        code=code,
+        arch=arch,
+        bits=tuple(bits),
+        flags=tuple(b.name for b in bits if b.set),
+        words=tuple(b.word for b in bits),
+        present=present,
+        write=write,
+        user=user,
+        instruction=instruction,
+        summary=_summary(user, write, instruction, present),
+    )
+
+
+def _summary(user: bool, write: bool, instruction: bool, present: bool) -> str:
+    who = say("faults.who.user" if user else "faults.who.kernel")
+    if instruction:
+        access = say("faults.access.fetch")
+    else:
+        access = say("faults.access.write" if write else "faults.access.read")
+    target = say("faults.target.protection" if present else "faults.target.not_present")
+    return say("faults.summary", who=who, access=access, target=target)
+
+
+def _decode_arm64(code: int, arch: str) -> FaultCode:
+    ec = (code >> 26) & 0x3F
+    if ec not in ARM64_ABORT_CLASSES:
+        raise NotSupported(f"ESR {code:#x} has exception class {ec:#x}, not an instruction or data abort")
+    instruction, user = ARM64_ABORT_CLASSES[ec]
+    write = bool(code & (1 << 6)) and not instruction  # WnR, meaningful for data aborts only
+    fsc = code & 0x3F
+    group = ARM64_FSC_GROUPS.get(fsc & ~0x3)
+    bits = [
+        FaultBit(
+            "EC", 0x3F << 26, True, say("faults.x86.instruction" if instruction else "faults.arm64.data")
+        ),
+        FaultBit("EL0", 0, user, say("faults.x86.user" if user else "faults.x86.kernel")),
+    ]
+    if not instruction:
+        bits.append(FaultBit("WnR", 1 << 6, write, say("faults.x86.write" if write else "faults.x86.read")))
+    if group:
+        bits.append(FaultBit("FSC", 0x3F, True, say(group, level=fsc & 0x3)))
+    # A permission fault means the page was mapped; translation and access-flag faults did not.
+    present = group == "faults.arm64.permission"
+    return FaultCode(
+        code=code,
+        arch=arch,
+        bits=tuple(bits),
+        flags=tuple(b.name for b in bits if b.set),
+        words=tuple(b.word for b in bits),
+        present=present,
+        write=write,
+        user=user,
+        instruction=instruction,
+        summary=_summary(user, write, instruction, present),
+    )
