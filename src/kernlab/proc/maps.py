@@ -1,0 +1,480 @@
+"""Virtual memory areas of a process: /proc/PID/maps, joined with /proc/PID/smaps.
+
+Each line of /proc/PID/maps is one ``struct vm_area_struct`` (printed by ``show_map_vma`` in the
+kernel's fs/proc/task_mmu.c): ``start-end perms offset major:minor inode path``. smaps repeats that
+line and follows it with ``Key: value kB`` lines that ``smap_gather_stats`` computes by walking the
+VMA's page tables. :func:`parse_maps` reads either format (also saved snapshots in recordings).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from kernlab.errors import BadInput, NoSuchProcess
+from kernlab.proc.elfload import PAGE_SIZE, elf_load_layout
+from kernlab.proc.errors import proc_errors, process_exists, read_proc_text, require_process, resolve_pid
+
+KINDS: tuple[str, ...] = (
+    "binary-text",
+    "binary-data",
+    "binary-bss",
+    "binary-rodata",
+    "shared-lib",
+    "heap",
+    "stack",
+    "anon-mmap",
+    "file-mmap",
+    "vdso",
+    "vvar",
+    "vsyscall",
+    "special",
+)
+"""Every value :func:`classify_vmas` gives ``Vma.kind``."""
+
+# smaps key -> Vma attribute; every value is in kB as the kernel prints it.
+SMAPS_FIELDS: dict[str, str] = {
+    "Rss": "rss",
+    "Pss": "pss",
+    "Pss_Dirty": "pss_dirty",
+    "Shared_Clean": "shared_clean",
+    "Shared_Dirty": "shared_dirty",
+    "Private_Clean": "private_clean",
+    "Private_Dirty": "private_dirty",
+    "Referenced": "referenced",
+    "Anonymous": "anonymous",
+    "KSM": "ksm",
+    "LazyFree": "lazyfree",
+    "AnonHugePages": "anon_huge_pages",
+    "ShmemPmdMapped": "shmem_pmd_mapped",
+    "FilePmdMapped": "file_pmd_mapped",
+    "Shared_Hugetlb": "shared_hugetlb",
+    "Private_Hugetlb": "private_hugetlb",
+    "Swap": "swap",
+    "SwapPss": "swap_pss",
+    "Locked": "locked",
+    "KernelPageSize": "kernel_page_size",
+    "MMUPageSize": "mmu_page_size",
+}
+
+# Names the kernel prints in brackets for VMAs that are not backed by a file, and their kind.
+SPECIAL_NAMES: dict[str, str] = {
+    "[heap]": "heap",
+    "[stack]": "stack",
+    "[vdso]": "vdso",
+    "[vvar]": "vvar",
+    "[vvar_vclock]": "vvar",
+    "[vsyscall]": "vsyscall",
+}
+
+
+@dataclass
+class Vma:
+    """One virtual memory area (``struct vm_area_struct``) as /proc/PID/maps and smaps show it.
+
+    Sizes from smaps are in KiB exactly as the file prints them, and None when smaps was not read
+    (or the kernel does not print that key).
+    """
+
+    start: int
+    end: int
+    perms: str  # "r-xp": read, write, execute, then p(rivate) or s(hared)
+    offset: int  # file offset of ``start`` (vm_pgoff << PAGE_SHIFT)
+    dev: str  # "fe:00": major:minor of the backing file's device, in hex
+    inode: int
+    path: str | None  # the backing file, None for anonymous and [bracketed] areas
+    name: str  # the maps text after the inode: a path, "[heap]", "[anon:x]", or "" (anonymous)
+    kind: str = "anon-mmap"  # one of KINDS, set by classify_vmas
+    deleted: bool = False  # the file was unlinked after mapping (" (deleted)" suffix)
+    rss: int | None = None
+    pss: int | None = None
+    pss_dirty: int | None = None
+    shared_clean: int | None = None
+    shared_dirty: int | None = None
+    private_clean: int | None = None
+    private_dirty: int | None = None
+    referenced: int | None = None
+    anonymous: int | None = None
+    ksm: int | None = None
+    lazyfree: int | None = None
+    anon_huge_pages: int | None = None  # transparent huge pages (THP) mapped here
+    shmem_pmd_mapped: int | None = None
+    file_pmd_mapped: int | None = None
+    shared_hugetlb: int | None = None
+    private_hugetlb: int | None = None
+    swap: int | None = None
+    swap_pss: int | None = None
+    locked: int | None = None
+    kernel_page_size: int | None = None
+    mmu_page_size: int | None = None
+    thp_eligible: int | None = None
+    vm_flags: list[str] | None = None  # smaps "VmFlags": two-letter names of vm_flags bits
+    extra: dict[str, int] = field(default_factory=dict)  # smaps keys this version does not know
+    size: int = field(init=False, default=0)  # length in bytes, end − start
+
+    def __post_init__(self) -> None:
+        self.size = self.end - self.start
+
+    @property
+    def size_kib(self) -> int:
+        return (self.end - self.start) // 1024
+
+    @property
+    def readable(self) -> bool:
+        return self.perms[0] == "r"
+
+    @property
+    def writable(self) -> bool:
+        return self.perms[1] == "w"
+
+    @property
+    def executable(self) -> bool:
+        return self.perms[2] == "x"
+
+    @property
+    def shared(self) -> bool:
+        return self.perms[3] == "s"
+
+    @property
+    def dirty(self) -> int | None:
+        """Shared_Dirty + Private_Dirty in KiB (pmap -x's Dirty column)."""
+        if self.shared_dirty is None or self.private_dirty is None:
+            return None
+        return self.shared_dirty + self.private_dirty
+
+    @property
+    def label(self) -> str:
+        """What to call this area in a listing: its path, its [name], or [anon]."""
+        return self.name or "[anon]"
+
+    def contains(self, address: int) -> bool:
+        return self.start <= address < self.end
+
+
+def _parse_header(line: str, lineno: int) -> Vma:
+    parts = line.split(None, 5)
+    if len(parts) < 5:
+        raise BadInput(f"line {lineno} is not a maps line: {line[:80]!r}")
+    try:
+        start_text, end_text = parts[0].split("-", 1)
+        start, end = int(start_text, 16), int(end_text, 16)
+        perms = parts[1]
+        offset = int(parts[2], 16)
+        dev = parts[3]
+        inode = int(parts[4])
+    except ValueError:
+        raise BadInput(f"line {lineno} is not a maps line: {line[:80]!r}") from None
+    if len(perms) != 4 or end < start or ":" not in dev:
+        raise BadInput(f"line {lineno} is not a maps line: {line[:80]!r}")
+    name = parts[5].strip() if len(parts) == 6 else ""
+    deleted = False
+    path: str | None = None
+    if name.startswith("/"):
+        # The kernel appends " (deleted)" to the path of an unlinked file (d_path()).
+        if name.endswith(" (deleted)"):
+            deleted = True
+            path = name[: -len(" (deleted)")]
+        else:
+            path = name
+    return Vma(start, end, perms, offset, dev, inode, path, name, deleted=deleted)
+
+
+def parse_maps(text: str) -> list[Vma]:
+    """Every VMA in the text of /proc/PID/maps or /proc/PID/smaps, in file order.
+
+    smaps text fills the smaps fields of each Vma; maps text leaves them None.
+    """
+    vmas: list[Vma] = []
+    current: Vma | None = None
+    fields = SMAPS_FIELDS
+    # This loop runs for every line of every process in `maps --all`, so it avoids work:
+    # smaps keys start with an upper-case letter, maps lines with a lower-case hex digit.
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line:
+            continue
+        if "A" <= line[0] <= "Z":
+            key, colon, rest = line.partition(":")
+            if not colon:
+                raise BadInput(f"line {lineno} is neither a maps line nor an smaps field: {line[:80]!r}")
+            if current is None:
+                raise BadInput(f"line {lineno}: smaps field {key!r} before any VMA line")
+            attr = fields.get(key)
+            try:
+                if attr is not None:
+                    setattr(current, attr, int(rest[:-3] if rest.endswith(" kB") else rest))
+                elif key == "VmFlags":
+                    current.vm_flags = rest.split()
+                elif key == "THPeligible":
+                    current.thp_eligible = int(rest)
+                elif key != "Size":
+                    current.extra[key] = int(rest[:-3] if rest.endswith(" kB") else rest)
+            except ValueError:
+                continue  # a key this version does not know, with a value that is not a number
+            continue
+        if line.isspace():
+            continue
+        current = _parse_header(line, lineno)
+        vmas.append(current)
+    return vmas
+
+
+def read_exe_path(pid: int) -> str | None:
+    """The target of /proc/PID/exe, or None when it cannot be known (kernel thread, no permission)."""
+    try:
+        target = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+    return target[: -len(" (deleted)")] if target.endswith(" (deleted)") else target
+
+
+def read_maps(pid: int | str = "self", smaps: bool = True) -> list[Vma]:
+    """The VMAs of process ``pid``, classified, from /proc/PID/smaps (or maps when smaps=False).
+
+    A kernel thread has no ``mm_struct``, so its maps file is empty and this returns [].
+    Raises NoSuchProcess (absent or exited while read), PermissionNeeded, BadInput (bad PID).
+    """
+    number = resolve_pid(pid)
+    require_process(number)
+    text = read_proc_text(number, "smaps" if smaps else "maps")
+    vmas = parse_maps(text)
+    if not vmas and not process_exists(number):
+        # The kernel returns an empty file once the mm is gone: the process exited meanwhile.
+        raise NoSuchProcess(number, "exited while being read")
+    classify_vmas(vmas, read_exe_path(number))
+    return vmas
+
+
+def read_smaps_rollup(pid: int | str = "self") -> dict[str, int]:
+    """/proc/PID/smaps_rollup as ``{key: kB}``: the smaps sums without per-VMA lines."""
+    number = resolve_pid(pid)
+    require_process(number)
+    text = read_proc_text(number, "smaps_rollup")
+    out: dict[str, int] = {}
+    for line in text.splitlines()[1:]:
+        key, _, rest = line.partition(":")
+        fields = rest.split()
+        if fields and fields[0].isdigit():
+            out[key] = int(fields[0])
+    return out
+
+
+def find_vma(vmas: Sequence[Vma], address: int) -> Vma | None:
+    """The VMA holding ``address`` (start <= address < end), by bisection; None in a gap.
+
+    ``vmas`` must be sorted by start, as the kernel prints them.
+    """
+    index = bisect.bisect_right(vmas, address, key=lambda v: v.start) - 1
+    if index >= 0 and vmas[index].contains(address):
+        return vmas[index]
+    return None
+
+
+def nearest_vmas(vmas: Sequence[Vma], address: int) -> tuple[Vma | None, Vma | None]:
+    """The closest VMA ending at or below ``address`` and the closest starting above it.
+
+    For an address inside a VMA these are that VMA's neighbours; for an address in a gap they are
+    the areas on either side of the gap (None past either end of the address space).
+    """
+    index = bisect.bisect_right(vmas, address, key=lambda v: v.start)
+    above = vmas[index] if index < len(vmas) else None
+    below_index = index - 1
+    if below_index >= 0 and vmas[below_index].contains(address):
+        below_index -= 1
+    below = vmas[below_index] if below_index >= 0 else None
+    return below, above
+
+
+def _same_file(vma: Vma, exe_path: str | None) -> bool:
+    return exe_path is not None and vma.path == exe_path
+
+
+def _load_bias_and_end(vmas: Sequence[Vma], path: str, inode: int) -> int | None:
+    """Where the ELF loader's zero-filled tail (.bss) of ``path`` ends in this address space.
+
+    The end is the highest p_vaddr + p_memsz of the file's PT_LOAD segments plus the load bias
+    (start of the file's offset-0 mapping minus its first segment's page-aligned p_vaddr), rounded
+    up to a page; None when the file is not a readable ELF image.
+    """
+    layout = elf_load_layout(path, inode)
+    if layout is None:
+        return None
+    first_vaddr, last_end = layout
+    base = min((v.start for v in vmas if v.path == path and v.offset == 0), default=None)
+    if base is None:
+        return None
+    page = PAGE_SIZE
+    bias = base - (first_vaddr & ~(page - 1))
+    return (bias + last_end + page - 1) & ~(page - 1)
+
+
+def classify_vmas(vmas: list[Vma], exe_path: str | None) -> list[Vma]:
+    """Set each VMA's ``kind`` (one of :data:`KINDS`) and return the same list.
+
+    The program's own file (``exe_path``, from /proc/PID/exe) gives binary-text (executable),
+    binary-data (writable), binary-rodata (read-only); the anonymous writable area that starts
+    exactly where its data ends is its .bss beyond the last file page (set up by the ELF loader,
+    ``set_brk``/``vm_brk_flags``). Any other file mapped executable somewhere in this process is a
+    shared library (also its other segments, and its own .bss); remaining files are file-mmap.
+    """
+    executable_files = {v.path for v in vmas if v.path is not None and v.executable}
+    previous: Vma | None = None
+    bss_ends: dict[str, int | None] = {}
+    for vma in vmas:
+        if vma.path is None:
+            kind = SPECIAL_NAMES.get(vma.name)
+            if kind is None and vma.name.startswith("[stack"):
+                kind = "stack"  # "[stack:TID]" on old kernels
+            if kind is None:
+                if vma.name and not vma.name.startswith("[anon"):
+                    kind = "special"  # [uprobes], [vectors], [sigpage], ...
+                elif (
+                    previous is not None
+                    and previous.path is not None
+                    and previous.end == vma.start
+                    and vma.writable
+                    and not vma.name
+                    and previous.writable
+                    and previous.kind in ("binary-data", "shared-lib")
+                ):
+                    if previous.path not in bss_ends:
+                        bss_ends[previous.path] = _load_bias_and_end(vmas, previous.path, previous.inode)
+                    bss_end = bss_ends[previous.path]
+                    if bss_end is not None and vma.start < bss_end:
+                        kind = "binary-bss" if previous.kind == "binary-data" else "shared-lib"
+                    else:
+                        kind = "anon-mmap"
+                else:
+                    kind = "anon-mmap"
+        elif _same_file(vma, exe_path):
+            if vma.executable:
+                kind = "binary-text"
+            elif vma.writable:
+                kind = "binary-data"
+            else:
+                kind = "binary-rodata"
+        elif vma.path in executable_files:
+            kind = "shared-lib"
+        else:
+            kind = "file-mmap"
+        vma.kind = kind
+        previous = vma
+    return vmas
+
+
+# Areas /proc/PID/maps lists that are not in the process's mm (get_gate_vma(): one page the kernel
+# maps into every address space), so mm->total_vm, hence ps's VSZ, does not count them.
+GATE_NAMES = frozenset({"[vsyscall]"})
+
+
+@dataclass(frozen=True)
+class MapsTotals:
+    """Sums over VMAs, in KiB.
+
+    ``size`` is every listed VMA (pmap -x's Kbytes total); ``vsz`` leaves out the gate area
+    ([vsyscall]) and equals ps's VSZ; ``rss`` and ``dirty`` equal pmap -x's totals.
+    """
+
+    count: int
+    size: int
+    vsz: int
+    rss: int | None
+    pss: int | None
+    dirty: int | None
+    anonymous: int | None
+    swap: int | None
+
+
+def _sum(values: Iterable[int | None]) -> int | None:
+    total = 0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+def total_vmas(vmas: Sequence[Vma]) -> MapsTotals:
+    """Totals the way pmap -x adds them (sizes in KiB, smaps fields summed as printed)."""
+    return MapsTotals(
+        count=len(vmas),
+        size=sum(v.size_kib for v in vmas),
+        vsz=sum(v.size_kib for v in vmas if v.name not in GATE_NAMES),
+        rss=_sum(v.rss for v in vmas),
+        pss=_sum(v.pss for v in vmas),
+        dirty=_sum(v.dirty for v in vmas),
+        anonymous=_sum(v.anonymous for v in vmas),
+        swap=_sum(v.swap for v in vmas),
+    )
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Unmapped addresses between two VMAs (an access there is a segmentation fault)."""
+
+    start: int
+    end: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def with_gaps(vmas: Sequence[Vma]) -> list[Vma | Gap]:
+    """The VMAs in address order with a :class:`Gap` between any two that do not touch."""
+    rows: list[Vma | Gap] = []
+    for vma in sorted(vmas, key=lambda v: v.start):
+        if rows and isinstance(rows[-1], Vma) and rows[-1].end < vma.start:
+            rows.append(Gap(rows[-1].end, vma.start))
+        rows.append(vma)
+    return rows
+
+
+@dataclass(frozen=True)
+class KindTotals:
+    """Sums for one kind of VMA, in KiB."""
+
+    kind: str
+    count: int
+    size: int
+    rss: int | None
+    pss: int | None
+
+
+def totals_by_kind(vmas: Sequence[Vma]) -> list[KindTotals]:
+    """Per-kind sums, in the order of :data:`KINDS`, kinds with no VMA left out."""
+    out = []
+    for kind in KINDS:
+        members = [v for v in vmas if v.kind == kind]
+        if members:
+            out.append(
+                KindTotals(
+                    kind,
+                    len(members),
+                    sum(v.size_kib for v in members),
+                    _sum(v.rss for v in members),
+                    _sum(v.pss for v in members),
+                )
+            )
+    return out
+
+
+__all__ = [
+    "KINDS",
+    "Gap",
+    "KindTotals",
+    "MapsTotals",
+    "Vma",
+    "classify_vmas",
+    "find_vma",
+    "nearest_vmas",
+    "parse_maps",
+    "proc_errors",
+    "read_exe_path",
+    "read_maps",
+    "read_smaps_rollup",
+    "total_vmas",
+    "totals_by_kind",
+    "with_gaps",
+]
