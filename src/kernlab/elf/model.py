@@ -6,11 +6,8 @@ words readelf prints (``DYN``, ``LOAD``, ``FUNC``, ``GLOBAL``), so oracles compa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from elftools.elf.elffile import ELFFile
+from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,10 +35,17 @@ class ElfHeader:
     shentsize: int
     shnum: int
     shstrndx: int
+    type_value: int = 0  # e_type as a number
+    machine_value: int = 0  # e_machine as a number
+    osabi_value: int = 0  # e_ident[EI_OSABI] as a number
+    flags_text: str = ""  # e_flags decoded as readelf does for the machine ("RVC, double-float ABI")
+    data_readelf: str = ""  # readelf's Data line: "2's complement, little endian"
 
 
 @dataclass(frozen=True)
 class Section:
+    """One entry of the section header table (``Elf{32,64}_Shdr``)."""
+
     index: int
     name: str
     type: str  # readelf words: PROGBITS, NOBITS, SYMTAB, ...
@@ -53,10 +57,24 @@ class Section:
     link: int
     info: int
     align: int
+    type_value: int = 0  # sh_type as a number
+    flags_value: int = 0  # sh_flags as a number
+
+    @property
+    def is_alloc(self) -> bool:
+        """SHF_ALLOC: the section occupies memory while the program runs."""
+        return bool(self.flags_value & 0x2)
+
+    @property
+    def is_nobits(self) -> bool:
+        """SHT_NOBITS: memory only, no bytes in the file (.bss, .tbss)."""
+        return self.type_value == 8
 
 
 @dataclass(frozen=True)
 class Segment:
+    """One entry of the program header table (``Elf{32,64}_Phdr``): what the kernel maps."""
+
     index: int
     type: str  # readelf words: LOAD, INTERP, GNU_STACK, ...
     offset: int
@@ -69,10 +87,14 @@ class Segment:
     sections: tuple[str, ...]  # section-to-segment mapping, exactly as readelf -l computes it
     meaning: str  # one plain sentence from the catalog
     interpreter: str | None = None  # for PT_INTERP
+    type_value: int = 0  # p_type as a number
+    flags_value: int = 0  # p_flags as a number (PF_X 1, PF_W 2, PF_R 4)
 
 
 @dataclass(frozen=True)
 class Symbol:
+    """One ``Elf{32,64}_Sym`` of .symtab or .dynsym, version resolved from .gnu.version*."""
+
     table: str  # ".symtab" | ".dynsym"
     index: int
     name: str  # without version
@@ -85,35 +107,98 @@ class Symbol:
     visibility: str  # DEFAULT, HIDDEN, PROTECTED, INTERNAL
     shndx: str  # "UND", "ABS", "COM", or the section index as decimal text
     section: str | None  # section name when shndx is an index
+    version_index: int | None = None  # for a needed version (undefined symbol): readelf's "(2)"
+
+    @property
+    def display_name(self) -> str:
+        """The name as readelf -sW prints it: ``free@GLIBC_2.2.5 (3)``, ``malloc@@GLIBC_2.2.5``;
+        an unnamed SECTION symbol shows its section's name."""
+        if self.type == "SECTION" and not self.name and self.section:
+            return self.section
+        if self.version is None:
+            return self.name
+        if self.version_index is not None:
+            return f"{self.name}@{self.version} ({self.version_index})"
+        return f"{self.name}{'@' if self.version_hidden else '@@'}{self.version}"
 
 
 @dataclass(frozen=True)
 class DynamicEntry:
+    """One ``Elf{32,64}_Dyn`` of the dynamic section: what ld.so reads at load time."""
+
     tag: str  # NEEDED, SONAME, RUNPATH, FLAGS, ...
     value: int
     text: str | None = None  # library name, path, or decoded flags
+    tag_value: int = 0  # d_tag as a number
+
+
+@dataclass(frozen=True)
+class Relocation:
+    """One ``Elf{32,64}_Rel``/``Rela`` entry: a place the linker or ld.so must patch."""
+
+    offset: int  # r_offset
+    info: int  # r_info as stored
+    type: int  # relocation type number (from r_info)
+    type_name: str  # as readelf prints it: R_X86_64_JUMP_SLOT
+    symbol_index: int
+    symbol_name: str  # with version, as readelf -r prints it ("" for none)
+    symbol_value: int
+    addend: int | None  # None for REL (the addend is in the patched place)
 
 
 @dataclass(frozen=True)
 class Note:
+    """One ELF note (``Elf_Nhdr`` + name + descriptor) from a SHT_NOTE section or PT_NOTE segment."""
+
     section: str | None
     owner: str  # "GNU"
     type: str  # NT_GNU_BUILD_ID, NT_GNU_ABI_TAG, NT_GNU_PROPERTY_TYPE_0, ...
-    description: str  # decoded: build-id hex, "Linux 3.2.0", property names
+    description: str  # decoded: build-id hex, "OS: Linux, ABI: 3.2.0", property names
+    type_value: int = 0  # n_type as a number
+    data_size: int = 0  # n_descsz
+
+
+def __getattr__(name: str) -> Any:
+    # ElfImage is a class in reader.py (it needs the file's bytes); re-exported lazily here so
+    # `from kernlab.elf.model import ElfImage` works without an import cycle.
+    if name == "ElfImage":
+        from kernlab.elf.reader import ElfImage
+
+        return ElfImage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@dataclass(frozen=True)
+class ElfSummary:
+    """What a file is, in one line (like file(1)) and one computed sentence of meaning."""
+
+    path: str
+    inner: str | None  # "gzip at offset 0x4a0c" for a compressed kernel image
+    elf_class: str  # ELF32 | ELF64
+    endianness: str  # little endian | big endian
+    type: str  # EXEC, DYN, REL, CORE
+    kind: str  # words: "position-independent executable", "shared object", ...
+    machine: str
+    arch: str
+    entry: int
+    interpreter: str | None
+    build_id: str | None
+    stripped: bool
+    is_kernel: bool
+    start_kernel: int | None  # address of start_kernel in a vmlinux
+    start_kernel_section: str | None
+    line: str  # the one-line summary
+    sentence: str  # the closing sentence of meaning
 
 
 @dataclass
-class ElfImage:
-    """An opened ELF file. Large tables are read lazily on first use.
+class ElfReport:
+    """Everything `kernlab elf` shows; parts the user did not ask for are None."""
 
-    ``source`` is the path given; ``inner`` says where the ELF came from when it was found
-    inside another file (a compressed kernel image: ``"gzip at offset 0x4a0c"``).
-    """
-
-    source: str
-    header: ElfHeader
-    sections: list[Section]
-    segments: list[Segment]
-    inner: str | None = None
-    _elffile: ELFFile | None = field(default=None, repr=False)
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    summary: ElfSummary
+    header: ElfHeader | None = None
+    segments: list[Segment] | None = None
+    sections: list[Section] | None = None
+    symbols: list[Symbol] | None = None
+    dynamic: list[DynamicEntry] | None = None
+    notes: list[Note] | None = None

@@ -86,8 +86,9 @@ def print_heading(text: str) -> None:
     console().print(f"\n[bold underline]{text}[/bold underline]")
 
 
-def print_line(text: str = "", *, markup: bool = False) -> None:
-    console().print(text, markup=markup)
+def print_line(text: str = "", *, markup: bool = False, wrap: bool = True) -> None:
+    """One line of text; ``wrap=False`` keeps long lines whole (fixed-width listings)."""
+    console().print(text, markup=markup, soft_wrap=not wrap)
 
 
 def print_sentence(text: str, *, quiet: bool = False) -> None:
