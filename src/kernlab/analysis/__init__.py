@@ -1,0 +1,1 @@
+"""Analyses of a recording: system calls, page faults, symbols, argument decoding."""

@@ -1,0 +1,404 @@
+"""Page faults of a recording: where they hit, why, from which instructions, major or minor.
+
+The events are ``exceptions:page_fault_user`` and ``exceptions:page_fault_kernel`` (x86,
+arch/x86/mm/fault.c ``trace_page_fault_entries``), fields ``address`` (the faulting address,
+CR2), ``ip`` (the instruction) and ``error_code`` (the CPU's error code, decoded by
+kernlab.mm.fault_codes). Each address is placed in a VMA of the process's saved maps
+(kernlab.proc.maps.classify_vmas gives its class).
+
+Whether a fault was *major* (had to wait for I/O) is not in these events. Two sources can tell:
+page-cache insertions (``filemap:mm_filemap_add_to_page_cache``) by the same thread while it
+was in the fault handler, when that event was recorded; otherwise the ``maj_flt`` counter of
+/proc/PID/stat the recorder saved at exit, which gives a count but not which faults.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+
+from kernlab.analysis.symbolize import ProcessMaps, UserSymbolizer
+from kernlab.analysis.tasks import Tasks
+from kernlab.recording.reader import Recording
+
+USER = "exceptions:page_fault_user"
+KERNEL = "exceptions:page_fault_kernel"
+ADD_TO_CACHE = "filemap:mm_filemap_add_to_page_cache"
+SYS_ENTER = "raw_syscalls:sys_enter"
+FILEMAP_FAULT = "filemap:mm_filemap_fault"
+
+# VMA classes whose pages start as zero-filled anonymous memory (do_anonymous_page)
+ANON_KINDS: frozenset[str] = frozenset({"heap", "stack", "anon-mmap", "binary-bss"})
+
+
+@dataclass
+class CountRow:
+    """A label, how many faults it has, and their share of all faults."""
+
+    label: str
+    count: int
+    percent: float
+
+
+@dataclass
+class CodeRow:
+    code: int
+    summary: str
+    """The decoded error code in words (kernlab.mm.fault_codes)."""
+    flags: list[str]
+    count: int
+    percent: float
+
+
+@dataclass
+class IpRow:
+    ip: int
+    location: str
+    """binary:symbol+offset (or binary+file offset when the binary has no symbol there)."""
+    vma_kind: str
+    count: int
+    percent: float
+    pid: int
+
+
+@dataclass
+class ProcessFaults:
+    pid: int
+    """The process (thread-group id); its threads' faults are summed."""
+    comm: str
+    user: int
+    kernel: int
+    minflt: int | None = None
+    majflt: int | None = None
+    """From /proc/PID/stat at the last snapshot (exit), when the recorder saved one."""
+    threads: list[int] = field(default_factory=list)
+
+
+@dataclass
+class MajorFaults:
+    """How many faults did I/O, and how that was found out."""
+
+    count: int | None
+    method: str
+    """``page-cache`` (filemap events during the fault), ``counter`` (maj_flt at exit) or ``unknown``."""
+    minor: int | None
+
+
+@dataclass
+class FaultReport:
+    total: int
+    user: int
+    kernel: int
+    arch: str
+    per_process: list[ProcessFaults]
+    by_vma: list[CountRow]
+    by_code: list[CodeRow]
+    first_anon_writes: int
+    """Not-present write faults in an anonymous area: each allocated a zeroed page."""
+    major: MajorFaults
+    top_ips: list[IpRow]
+    unmapped: int
+    """Faults whose address no saved snapshot covers (area unmapped before the snapshot, or no snapshot)."""
+    rusage_minflt: int | None = None
+    rusage_majflt: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FaultRecord:
+    """One fault, for ``kernlab faults``."""
+
+    ts: int
+    cpu: int
+    pid: int
+    kernel_mode: bool
+    address: int
+    ip: int
+    error_code: int
+
+
+def fault_records(rec: Recording) -> list[FaultRecord]:
+    """Every fault event in time order."""
+    out: list[FaultRecord] = []
+    for name, kernel_mode in ((USER, False), (KERNEL, True)):
+        fmt = rec.by_name.get(name)
+        if fmt is None:
+            continue
+        layout = fmt.unpacker(["common_pid", "address", "ip", "error_code"])
+        unpack = layout.unpack_from
+        for cpu in rec.cpu_events():
+            raw, offsets, stamps, lengths = cpu.raw, cpu.offsets, cpu.timestamps, cpu.lengths
+            for i, t in enumerate(cpu.types):
+                if t == fmt.id and lengths[i] >= layout.size:
+                    pid, address, ip, code = unpack(raw, offsets[i])
+                    out.append(FaultRecord(stamps[i], cpu.cpu, pid, kernel_mode, address, ip, code))
+    out.sort(key=lambda f: (f.ts, f.cpu))
+    start = rec.command_start_ts
+    if start:
+        out = [f for f in out if f.ts >= start]
+    return out
+
+
+@dataclass
+class FaultColumns:
+    """Faults of one mode (user or kernel) as parallel lists, from execve on (unsorted)."""
+
+    pids: list[int]
+    addresses: list[int]
+    ips: list[int]
+    codes: list[int]
+
+
+def fault_columns(rec: Recording, name: str) -> FaultColumns:
+    """The fault events ``name`` from execve on, as columns (no per-event Python objects)."""
+    cols = rec.columns(name, ["common_pid", "address", "ip", "error_code"], since=rec.command_start_ts)
+    return FaultColumns(cols["common_pid"], cols["address"], cols["ip"], cols["error_code"])
+
+
+class _VmaIndex:
+    """Fast address -> VMA class per pid: one sorted start list per snapshot layer."""
+
+    def __init__(self, maps: ProcessMaps) -> None:
+        self.maps = maps
+        self._index: dict[int, list[tuple[list[int], list]]] = {}
+        self._edges_cache: dict[int, list[tuple[list[int], list]]] = {}
+
+    def _edges(self, pid: int) -> list[tuple[list[int], list]]:
+        layers = self._edges_cache.get(pid)
+        if layers is None:
+            layers = []
+            for vmas in self.maps.vmas_for(pid):
+                edges: list[int] = []
+                for v in vmas:
+                    edges += (v.start, v.end)
+                layers.append((edges, vmas))
+            self._edges_cache[pid] = layers
+        return layers
+
+    def kinds_of(self, pid: int, addresses: list[int], codes: list[int]) -> Counter[tuple[str, int]]:
+        """(kind, code) -> count for the faults of one pid (parallel address/code lists).
+
+        Each snapshot's VMAs become a flat list of edges [start0, end0, start1, ...]; bisect_right
+        lands on an odd position exactly when the address is inside a VMA (index (pos-1)//2).
+        Bisection and counting run in C (map, Counter); Python only sees distinct results.
+        """
+        out: Counter[tuple[str, int]] = Counter()
+        for edges, vmas in self._edges(pid):
+            if not addresses:
+                break
+            positions = list(map(functools.partial(bisect.bisect_right, edges), addresses))
+            missed = False
+            for (pos, code), n in Counter(zip(positions, codes, strict=True)).items():
+                if pos & 1:
+                    out[(vmas[(pos - 1) // 2].kind, code)] += n
+                else:
+                    missed = True
+            if not missed:
+                return out
+            keep = [not pos & 1 for pos in positions]
+            addresses = list(itertools.compress(addresses, keep))
+            codes = list(itertools.compress(codes, keep))
+        out.update(("unknown", code) for code in codes)
+        return out
+
+    def kind(self, pid: int, address: int) -> str:
+        layers = self._index.get(pid)
+        if layers is None:
+            layers = [([v.start for v in vmas], vmas) for vmas in self.maps.vmas_for(pid)]
+            self._index[pid] = layers
+        for starts, vmas in layers:
+            i = bisect.bisect_right(starts, address) - 1
+            if i >= 0 and address < vmas[i].end:
+                return vmas[i].kind
+        return "unknown"
+
+
+def _dev_number(dev: str) -> int | None:
+    """maps' "fe:01" (hex major:minor) as the kernel's dev_t (major << 20 | minor)."""
+    major, _, minor = dev.partition(":")
+    try:
+        return int(major, 16) << 20 | int(minor, 16)
+    except ValueError:
+        return None
+
+
+def major_faults(rec: Recording, maps: ProcessMaps) -> set[tuple[int, int]] | None:
+    """Faults whose own page was inserted into the page cache while the thread handled them.
+
+    That is what makes a fault major in filemap_fault(): the folio was not in the page cache
+    and had to be read (``VM_FAULT_MAJOR``). The faulting file page is (dev, inode, index) from
+    ``filemap:mm_filemap_fault`` when recorded, else from the maps snapshot (inode, and
+    pgoff + (address - start) >> PAGE_SHIFT). Insertions of *other* pages (async readahead
+    started by a minor fault) do not count. The thread's next fault or system call ends the
+    window. Returns the (time stamp, pid) of each major fault; None when the recording has no
+    page-cache insertions.
+    """
+    if ADD_TO_CACHE not in rec.by_name or USER not in rec.by_name:
+        return None
+    names = {USER, ADD_TO_CACHE} | {n for n in (SYS_ENTER, FILEMAP_FAULT) if n in rec.by_name}
+    fmts = {n: rec.by_name[n] for n in names}
+    ids = {f.id: n for n, f in fmts.items()}
+    # "order" (folio size) joined the event in Linux 6.x; older kernels insert single pages.
+    add_fields = ["common_pid", "i_ino", "index", "s_dev"]
+    if fmts[ADD_TO_CACHE].has_field("order"):
+        add_fields.append("order")
+    add_unpack = fmts[ADD_TO_CACHE].unpacker(add_fields).unpack_from
+    fault_unpack = fmts[USER].unpacker(["common_pid", "address"]).unpack_from
+    ff_unpack = (
+        fmts[FILEMAP_FAULT].unpacker(["common_pid", "i_ino", "s_dev", "index"]).unpack_from
+        if FILEMAP_FAULT in fmts
+        else None
+    )
+    sizes = {n: max(f.offset + f.size for f in fmts[n].fields) for n in names}
+    page_shift = 12
+    pending: dict[int, tuple[int | None, int, int] | None] = {}
+    fault_ts: dict[int, int] = {}
+    major: set[tuple[int, int]] = set()
+    start = rec.command_start_ts
+    for ts, _cpu_no, i, cpu in rec.iter_records(names):
+        if ts < start:
+            continue
+        name = ids[cpu.types[i]]
+        off = cpu.offsets[i]
+        if cpu.lengths[i] < sizes[name]:
+            continue  # a damaged record, too short for its own fields
+        if name == USER:
+            pid, address = fault_unpack(cpu.raw, off)
+            key = None
+            vma = maps.find(pid, address)
+            if vma is not None and vma.path and vma.inode:
+                key = (_dev_number(vma.dev), vma.inode, (vma.offset + address - vma.start) >> page_shift)
+            pending[pid] = key
+            fault_ts[pid] = ts
+        elif name == FILEMAP_FAULT and ff_unpack is not None:
+            pid, ino, dev, index = ff_unpack(cpu.raw, off)
+            if pid in pending:
+                pending[pid] = (dev, ino, index)
+        elif name == SYS_ENTER:
+            pid = int.from_bytes(cpu.raw[off + 4 : off + 8], "little", signed=True)
+            pending.pop(pid, None)
+        else:
+            pid, ino, index, dev, *rest = add_unpack(cpu.raw, off)
+            order = rest[0] if rest else 0
+            key = pending.get(pid)
+            if key is None:
+                continue
+            key_dev, key_ino, key_index = key
+            if (
+                key_ino == ino
+                and (key_dev is None or key_dev == dev)
+                and index <= key_index < index + (1 << order)
+            ):
+                major.add((fault_ts[pid], pid))
+                pending[pid] = None  # counted once, however many pages it read
+    return major
+
+
+def fault_report(rec: Recording, tasks: Tasks, top: int = 10, symbolize: bool = True) -> FaultReport:
+    """Count faults by process, VMA class, error code and instruction; find the major ones."""
+    from kernlab.mm.fault_codes import decode_error_code
+
+    arch = rec.meta.machine or "x86_64"
+    maps = ProcessMaps(rec, tasks.parent)
+    index = _VmaIndex(maps)
+    per_pid_user: Counter[int] = Counter()
+    per_pid_kernel: Counter[int] = Counter()
+    by_kind: Counter[str] = Counter()
+    by_code: Counter[int] = Counter()
+    by_ip: Counter[tuple[int, int]] = Counter()
+    first_anon = 0
+    x86 = arch.startswith(("x86", "i"))
+    for name, per_pid in ((USER, per_pid_user), (KERNEL, per_pid_kernel)):
+        cols = fault_columns(rec, name)
+        per_pid.update(cols.pids)
+        by_code.update(cols.codes)
+        if name == USER:
+            if len(set(cols.pids)) == 1:  # one thread: count plain ints, cheaper than tuples
+                by_ip.update({(cols.pids[0], ip): n for ip, n in Counter(cols.ips).items()})
+            else:
+                by_ip.update(zip(cols.pids, cols.ips, strict=True))
+        # Group by (pid, code, kind); the VMA lookups run per distinct pid through C-level bisection.
+        pids = set(cols.pids)
+        for pid in pids:
+            if len(pids) == 1:
+                addresses, codes = cols.addresses, cols.codes
+            else:
+                mine = [p == pid for p in cols.pids]
+                addresses = list(itertools.compress(cols.addresses, mine))
+                codes = list(itertools.compress(cols.codes, mine))
+            for (kind, code), n in index.kinds_of(pid, addresses, codes).items():
+                by_kind[kind] += n
+                # x86: P (bit 0) clear = not present, W (bit 1) set = write
+                if x86 and kind in ANON_KINDS and not (code & 1) and code & 2:
+                    first_anon += n
+    user = sum(per_pid_user.values())
+    kernel = sum(per_pid_kernel.values())
+    total = user + kernel
+
+    def pct(n: int) -> float:
+        return round(100.0 * n / total, 1) if total else 0.0
+
+    codes = []
+    notes: list[str] = []
+    for code, n in by_code.most_common():
+        try:
+            decoded = decode_error_code(code, arch)
+            codes.append(CodeRow(code, decoded.summary, list(decoded.flags), n, pct(n)))
+        except Exception:  # an arch without a decoder: keep the number
+            codes.append(CodeRow(code, f"{code:#x}", [], n, pct(n)))
+    symbolizer = UserSymbolizer(maps)
+    ips = []
+    for (pid, ip), n in by_ip.most_common(top):
+        loc = symbolizer.locate(pid, ip, with_symbol=symbolize)
+        ips.append(IpRow(ip, loc.text, loc.vma_kind, n, pct(n), pid))
+    processes = []
+    last_snap = {}
+    for snap in rec.meta.maps:
+        if snap.when in ("exit", "end") or snap.pid not in last_snap:
+            last_snap[snap.pid] = snap
+    by_process: dict[int, list[int]] = {}
+    for tid in set(per_pid_user) | set(per_pid_kernel):
+        by_process.setdefault(tasks.process_of(tid), []).append(tid)
+    for pid, tids in sorted(by_process.items()):
+        snap = last_snap.get(pid)
+        processes.append(
+            ProcessFaults(
+                pid,
+                tasks.name(pid),
+                sum(per_pid_user[t] for t in tids),
+                sum(per_pid_kernel[t] for t in tids),
+                snap.minflt if snap else None,
+                snap.majflt if snap else None,
+                sorted(tids),
+            )
+        )
+    found = major_faults(rec, maps)
+    if found is not None:
+        major = MajorFaults(len(found), "page-cache", user - len(found))
+    else:
+        counted = [p.majflt for p in processes if p.majflt is not None]
+        if counted:
+            major_count = sum(counted)
+            major = MajorFaults(major_count, "counter", None)
+        else:
+            major = MajorFaults(None, "unknown", None)
+    rusage = rec.meta.rusage
+    return FaultReport(
+        total=total,
+        user=user,
+        kernel=kernel,
+        arch=arch,
+        per_process=processes,
+        by_vma=[CountRow(k, n, pct(n)) for k, n in by_kind.most_common()],
+        by_code=codes,
+        first_anon_writes=first_anon,
+        major=major,
+        top_ips=ips,
+        unmapped=by_kind.get("unknown", 0),
+        rusage_minflt=rusage.minflt if rusage else None,
+        rusage_majflt=rusage.majflt if rusage else None,
+        notes=notes,
+    )

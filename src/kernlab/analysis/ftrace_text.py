@@ -1,0 +1,210 @@
+"""Render a recording in ftrace's text form, the lines ``cat trace`` prints.
+
+Each line is the kernel's context prefix (``trace_print_context()``: comm-pid, [cpu], the
+irq/preempt flags, seconds.microseconds) then ``event: `` and the event's text, rendered from
+the event's own ``print fmt``: its argument expressions are evaluated by
+:mod:`kernlab.analysis.printfmt` (casts, arithmetic, ternaries, ``__print_flags``,
+``__print_symbolic``, ``__get_str``); an event whose print fmt leaves that subset falls back to
+``field=value`` pairs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from kernlab.analysis.printfmt import Unsupported, compile_argument
+from kernlab.analysis.symbolize import KernelSymbols
+from kernlab.recording.reader import Recording
+from kernlab.tracing.formats import EventFormat
+
+# common_flags bits (enum trace_flag_type, kernel/trace/trace.h) -> the letters trace prints
+IRQS_OFF = 0x01
+NEED_RESCHED = 0x04
+HARDIRQ = 0x08
+SOFTIRQ = 0x10
+PREEMPT_RESCHED = 0x20
+NMI = 0x40
+BH_OFF = 0x80
+
+_SPEC = re.compile(
+    r"%(?P<flags>[-+ #0]*)(?P<width>\d*)(?:\.(?P<prec>\d+))?"
+    r"(?P<len>hh|h|ll|l|z|L)?(?P<conv>[diouxXcsp%])(?P<ext>[sSFfBR])?"
+)
+
+
+def _split_args(text: str) -> list[str]:
+    args, depth, current, quote = [], 0, [], False
+    for ch in text:
+        if ch == '"':
+            quote = not quote
+        if not quote:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif ch == "," and depth == 0:
+                args.append("".join(current).strip())
+                current = []
+                continue
+        current.append(ch)
+    if "".join(current).strip():
+        args.append("".join(current).strip())
+    return args
+
+
+def _parse_print_fmt(print_fmt: str) -> tuple[str, list[str]] | None:
+    """(format string, argument expressions) of a ``print fmt:`` value, or None."""
+    pieces = []
+    pos = 0
+    text = print_fmt.strip()
+    while pos < len(text) and text[pos] == '"':
+        end = pos + 1
+        while end < len(text) and (text[end] != '"' or text[end - 1] == "\\"):
+            end += 1
+        pieces.append(text[pos + 1 : end])
+        pos = end + 1
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+    if not pieces:
+        return None
+    fmt = "".join(pieces).encode().decode("unicode_escape")
+    rest = text[pos:].lstrip()
+    args = _split_args(rest[1:]) if rest.startswith(",") else []
+    return fmt, args
+
+
+def compile_printer(fmt: EventFormat, ksyms: KernelSymbols) -> Callable[[dict[str, Any]], str]:
+    """A function that renders one decoded record's text, from the event's print fmt."""
+    parsed = _parse_print_fmt(fmt.print_fmt)
+
+    def fallback(values: dict[str, Any]) -> str:
+        return " ".join(
+            f"{k}={v:#x}" if isinstance(v, int) and v > 0xFFFF else f"{k}={v}"
+            for k, v in values.items()
+            if not k.startswith("common_")
+        )
+
+    if parsed is None:
+        return fallback
+    text, args = parsed
+    names = {f.name for f in fmt.fields}
+    try:
+        getters = [compile_argument(arg, names) for arg in args]
+    except (Unsupported, ValueError, IndexError):
+        return fallback
+    specs = [m for m in _SPEC.finditer(text) if m.group("conv") != "%"]
+    if len(specs) != len(getters):
+        return fallback
+
+    def render(values: dict[str, Any]) -> str:
+        out, last = [], 0
+        for spec, get in zip(specs, getters, strict=True):
+            out.append(text[last : spec.start()])
+            last = spec.end()
+            try:
+                value = get(values)
+            except (TypeError, ValueError, ZeroDivisionError):
+                return fallback(values)  # a damaged record (a field missing): show what is there
+            out.append(_convert(spec, value, ksyms))
+        out.append(text[last:])
+        return "".join(out).replace("%%", "%")
+
+    return render
+
+
+def _convert(spec: re.Match, value: Any, ksyms: KernelSymbols) -> str:
+    conv, ext = spec.group("conv"), spec.group("ext")
+    if value is None:
+        return "?"
+    if conv == "p":
+        if ext in ("s", "S", "F", "f", "B", "R") and isinstance(value, int):
+            name = ksyms.name(value)
+            if name:
+                return name.split("+")[0] if ext in ("s", "f") else name
+            return f"{value:#x}"
+        return f"{value:#x}" if isinstance(value, int) else str(value)
+        # (pointer hashing of plain %p is a kernel privacy feature; a recording keeps the value)
+    if conv == "s":
+        return str(value)
+    if not isinstance(value, int):
+        return str(value)
+    py = "%" + (spec.group("flags") or "") + (spec.group("width") or "")
+    if spec.group("prec"):
+        py += "." + spec.group("prec")
+    bits = 64 if spec.group("len") in ("l", "ll", "z") else 32
+    if conv in "di":
+        value &= (1 << bits) - 1
+        if value >> (bits - 1):
+            value -= 1 << bits
+        return (py + "d") % value
+    value &= (1 << bits) - 1
+    if conv == "c":
+        return chr(value & 0xFF)
+    return (py + conv) % value
+
+
+def flag_letters(flags: int, preempt: int) -> str:
+    """The five lat-format letters: irqs-off, need-resched, hard/softirq, preempt depth, migrate."""
+    irq = (
+        "D"
+        if flags & IRQS_OFF and flags & BH_OFF
+        else "d"
+        if flags & IRQS_OFF
+        else "b"
+        if flags & BH_OFF
+        else "."
+    )
+    resched_bits = (bool(flags & NEED_RESCHED), bool(flags & PREEMPT_RESCHED))
+    resched = {(True, True): "N", (True, False): "n", (False, True): "p", (False, False): "."}[resched_bits]
+    hard, soft, nmi = flags & HARDIRQ, flags & SOFTIRQ, flags & NMI
+    ctx = (
+        "Z"
+        if nmi and hard
+        else "z"
+        if nmi
+        else "H"
+        if hard and soft
+        else "h"
+        if hard
+        else "s"
+        if soft
+        else "."
+    )
+    depth = preempt & 0xF
+    migrate = (preempt >> 4) & 0xF
+    return irq + resched + ctx + (f"{depth:x}" if depth else ".") + (f"{migrate:x}" if migrate else ".")
+
+
+def ftrace_lines(rec: Recording, comms: dict[int, str]) -> Iterator[str]:
+    """Every record of the recording as one (or, for stack traces, several) ftrace text lines."""
+    ksyms = KernelSymbols(rec.kallsyms_path)
+    printers: dict[int, Callable[[dict[str, Any]], str]] = {}
+    yield "# tracer: nop"
+    yield "#"
+    yield "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION"
+    yield "#              | |         |   |||||     |         |"
+    for event in rec.iter_events():
+        values = event.fields
+        pid = event.pid
+        comm = "<idle>" if pid == 0 else comms.get(pid, "<...>")
+        usecs = (event.ts + 500) // 1000
+        prefix = (
+            f"{comm:>16}-{pid:<7} [{event.cpu:03d}] "
+            f"{flag_letters(values.get('common_flags', 0) or 0, values.get('common_preempt_count', 0) or 0)} "
+            f"{usecs // 1_000_000:5d}.{usecs % 1_000_000:06d}: "
+        )
+        name = event.name.split(":", 1)[1]
+        if name == "kernel_stack":
+            yield prefix + "<stack trace>"
+            for addr in values.get("caller", [])[: values.get("size", 0) or None]:
+                yield f" => {ksyms.name(addr) or hex(addr)}".split("+")[0]
+            continue
+        type_id = values.get("common_type", -1)
+        printer = printers.get(type_id)
+        if printer is None:
+            fmt = rec.formats.get(type_id)
+            printer = compile_printer(fmt, ksyms) if fmt else (lambda v: "")
+            printers[type_id] = printer
+        yield f"{prefix}{name}: {printer(values)}"

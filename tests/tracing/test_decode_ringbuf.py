@@ -1,0 +1,218 @@
+"""The ring-buffer decoder against the kernel's own text rendering of the same buffer.
+
+The capture reads each CPU's non-consuming ``per_cpu/cpuN/trace`` text first, then drains the
+raw pages; every decoded record must match its text line one to one: time stamp (µs), pid,
+event name and field values.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+
+import pytest
+
+from kernlab.errors import BadInput
+from kernlab.recording.reader import open_recording
+from kernlab.tracing.formats import parse_format, parse_header_page, read_format
+from kernlab.tracing.ringbuf import decode_pages
+from tests.analysis.capture import capture, tracefs_or_skip
+
+LINE = re.compile(
+    r"^\s*(?P<comm>.*)-(?P<pid>\d+)\s+\[(?P<cpu>\d+)\]\s+\S+\s+(?P<sec>\d+)\.(?P<us>\d{6}): (?P<rest>.*)$"
+)
+EVENTS = [
+    "raw_syscalls/sys_enter",
+    "raw_syscalls/sys_exit",
+    "exceptions/page_fault_user",
+    "sched/sched_process_exec",
+    "sched/sched_process_exit",
+]
+
+
+def _text_events(text: str) -> list[re.Match]:
+    return [m for m in (LINE.match(line) for line in text.splitlines() if not line.startswith("#")) if m]
+
+
+@pytest.fixture(scope="module")
+def ls_capture(tmp_path_factory):
+    tracefs_or_skip()
+    root = tmp_path_factory.mktemp("decode") / "rec"
+    cap = capture(root, ["/usr/bin/ls", "-la", "/usr"], EVENTS, stack_events=["exceptions/page_fault_user"])
+    return cap
+
+
+def test_every_record_matches_the_kernels_text(ls_capture):
+    rec = open_recording(ls_capture.root)
+    checked = 0
+    for cpu in rec.cpu_events():
+        lines = _text_events(ls_capture.text_by_cpu[cpu.cpu])
+        assert len(lines) == len(cpu), f"cpu{cpu.cpu}: text has {len(lines)} events, raw pages {len(cpu)}"
+        for i, line in enumerate(lines):
+            fmt = rec.formats[cpu.types[i]]
+            values = fmt.decode(cpu.raw, cpu.offsets[i], cpu.lengths[i])
+            # the kernel prints ns2usecs(ts): rounded to the nearest microsecond
+            usecs = (cpu.timestamps[i] + 500) // 1000
+            assert f"{usecs // 1_000_000}.{usecs % 1_000_000:06d}" == f"{line['sec']}.{line['us']}"
+            assert values["common_pid"] == int(line["pid"])
+            rest = line["rest"]
+            if fmt.name == "kernel_stack":
+                assert rest.startswith("<stack trace>")
+                assert 0 < values["size"] == len(values["caller"])
+                continue
+            assert rest.startswith(fmt.name + ": "), (rest, fmt.name)
+            body = rest[len(fmt.name) + 2 :]
+            if fmt.name == "sys_enter":
+                assert body.startswith(f"NR {values['id']} (")
+                shown = [int(x, 16) for x in body[body.index("(") + 1 : body.rindex(")")].split(", ")]
+                assert shown == values["args"]
+            elif fmt.name == "sys_exit":
+                assert body == f"NR {values['id']} = {values['ret']}"
+            elif fmt.name == "page_fault_user":
+                assert f"error_code={values['error_code']:#x}" in body
+            elif fmt.name == "sched_process_exec":
+                assert f"filename={values['filename']} pid={values['pid']}" in body
+            checked += 1
+    assert checked > 100
+
+
+def test_syscall_pairs_and_exec(ls_capture):
+    rec = open_recording(ls_capture.root)
+    counts = rec.event_counts()
+    assert counts["sched:sched_process_exec"] == 1
+    assert counts["ftrace:kernel_stack"] == counts["exceptions:page_fault_user"]
+    assert rec.command_start_ts > 0
+
+
+def test_every_live_format_parses():
+    tracefs = tracefs_or_skip()
+    paths = sorted((tracefs / "events").glob("*/*/format"))
+    assert len(paths) > 100
+    for path in paths:
+        fmt = read_format(path)
+        assert fmt.id > 0 and fmt.fields[0].name == "common_type"
+        # the record fits the declared sizes, in offset order
+        for a, b in zip(fmt.fields, fmt.fields[1:], strict=False):
+            assert a.offset + a.size <= b.offset or b.size == 0 or a.size == 0, (path, a, b)
+
+
+def _page(events: list[bytes], ts: int = 1000, size: int = 4096, commit_flags: int = 0) -> bytes:
+    data = b"".join(events)
+    page = struct.pack("<QQ", ts, len(data) | commit_flags) + data
+    return page + b"\0" * (size - len(page))
+
+
+HEADER = parse_header_page(
+    "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
+    "\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
+    "\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n"
+)
+
+
+def test_synthetic_page_with_extend_padding_and_long_records():
+    rec8 = struct.pack("<HBBi", 7, 0, 0, 42)  # 8-byte record: type 7, pid 42
+    small = struct.pack("<I", (5 << 5) | 2) + rec8  # type_len 2, delta 5
+    extend = struct.pack("<II", (3 << 5) | 30, 1)  # time extend: (1 << 27) + 3
+    long_rec = struct.pack("<HBBi", 9, 0, 0, 43) + b"x" * 132  # 140 bytes > 28 * 4
+    long_ev = struct.pack("<II", (2 << 5) | 0, len(long_rec) + 4) + long_rec
+    padding = struct.pack("<II", (1 << 5) | 29, 12) + b"\0" * 8  # array[0] counts itself
+    page = _page([small, extend, small, padding, long_ev])
+    ev = decode_pages(page, HEADER)
+    assert ev.types == [7, 7, 9]
+    assert ev.timestamps == [1005, 1005 + (1 << 27) + 3 + 5, 1005 + (1 << 27) + 3 + 5 + 2]
+    assert ev.lengths == [8, 8, 140]
+
+
+def test_missed_events_are_counted():
+    missed = 1 << 31 | 1 << 30
+    rec8 = struct.pack("<I", 2) + struct.pack("<HBBi", 7, 0, 0, 1)
+    page = bytearray(_page([rec8], commit_flags=missed))
+    struct.pack_into("<Q", page, 16 + len(rec8), 12345)
+    ev = decode_pages(bytes(page), HEADER)
+    assert ev.missed_pages == 1 and ev.missed_events == 12345 and len(ev) == 1
+
+
+@pytest.mark.parametrize("junk", [b"", b"\xff" * 4096, bytes(range(256)) * 32, b"\x01" * 100])
+def test_garbage_pages_never_raise(junk):
+    ev = decode_pages(junk, HEADER)
+    assert len(ev) >= 0 and ev.pages == len(junk) // 4096
+
+
+def test_bad_format_text_is_bad_input():
+    with pytest.raises(BadInput):
+        parse_format("this is not a format file")
+    with pytest.raises(BadInput):
+        parse_header_page("nothing")
+
+
+def test_garbage_recording_is_a_clean_error(tmp_path: Path):
+    from tests.conftest import assert_clean_error, run_kernlab
+
+    assert_clean_error(run_kernlab("report", "-d", str(tmp_path / "none")), 3)
+    (tmp_path / "file").write_bytes(b"\0\1\2")
+    assert_clean_error(run_kernlab("report", "-d", str(tmp_path / "file")), 3)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "meta.json").write_text("{not json")
+    for cmd in ("report", "syscalls", "faults", "dump"):
+        result = run_kernlab(
+            cmd, "-d", str(bad), *(["--text", str(tmp_path / "o.txt")] if cmd == "dump" else [])
+        )
+        assert_clean_error(result, 3)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=0, max_size=3 * 4096))
+def test_random_bytes_decode_without_crashing(data):
+    ev = decode_pages(data, HEADER)
+    assert len(ev.timestamps) == len(ev.offsets) == len(ev.lengths) == len(ev.types)
+    for off, length in zip(ev.offsets, ev.lengths, strict=True):
+        assert off >= 0 and off + length <= len(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400))
+def test_random_text_is_a_format_or_bad_input(text):
+    try:
+        fmt = parse_format(text)
+    except BadInput:
+        return
+    assert fmt.name
+
+
+def test_damaged_recordings_never_crash_the_commands(ls_capture, tmp_path: Path):
+    """Random bytes written over the raw pages: every command still ends cleanly."""
+    import random
+    import shutil
+
+    from tests.conftest import run_kernlab
+
+    rng = random.Random(4)
+    for trial in range(3):
+        copy = tmp_path / f"damaged{trial}"
+        shutil.copytree(ls_capture.root, copy)
+        for raw in (copy / "cpus").glob("cpu*.raw"):
+            data = bytearray(raw.read_bytes())
+            for _ in range(len(data) // 50):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            raw.write_bytes(bytes(data[: len(data) - rng.randrange(100)]))
+        for args in (["report"], ["syscalls"], ["faults"], ["dump", "--text", str(copy / "t.txt")]):
+            result = run_kernlab(*args, "-d", str(copy))
+            assert "Traceback" not in result.stderr, (args, result.stderr)
+            assert result.code in (0, 3), (args, result.stderr)
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path: Path):
+    import os
+
+    from tests.conftest import assert_clean_error, run_kernlab
+
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    os.mkfifo(rec / "meta.json")
+    assert_clean_error(run_kernlab("report", "-d", str(rec), timeout=30), 3)
