@@ -1,0 +1,1 @@
+"""Recordings: the recorder that writes them and the layout every reader shares."""

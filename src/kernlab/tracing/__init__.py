@@ -1,0 +1,1 @@
+"""tracefs: finding it, private instances, and what this kernel allows."""

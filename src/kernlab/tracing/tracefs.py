@@ -1,0 +1,149 @@
+"""Finding tracefs, and reading/writing its control files with errors a user can act on.
+
+tracefs is normally mounted at /sys/kernel/tracing; older systems reach it through
+/sys/kernel/debug/tracing. When it is not mounted and we are root, kernlab mounts it at
+/sys/kernel/tracing (the mount point the kernel creates for it).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+from functools import cache
+from pathlib import Path
+
+from kernlab.errors import NotSupported, PermissionNeeded, TracingError
+
+DEFAULT_MOUNT = Path("/sys/kernel/tracing")
+DEBUGFS_MOUNT = Path("/sys/kernel/debug/tracing")
+
+
+def _mounted_tracefs(mounts_file: str = "/proc/self/mounts") -> list[Path]:
+    """Mount points of tracefs listed in /proc/self/mounts (first is preferred)."""
+    found: list[Path] = []
+    try:
+        with open(mounts_file, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 3 and parts[2] == "tracefs":
+                    # mount(8) escapes spaces as \040 in this file.
+                    found.append(Path(parts[1].replace("\\040", " ")))
+    except OSError:
+        pass
+    return found
+
+
+def _mount_tracefs(target: Path) -> None:
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    rc = libc.mount(b"nodev", str(target).encode(), b"tracefs", 0, None)
+    if rc != 0:
+        err = ctypes.get_errno()
+        if err == errno.EPERM:
+            raise PermissionNeeded(f"tracefs is not mounted and mounting it at {target} needs root")
+        if err == errno.ENODEV:
+            raise NotSupported("this kernel has no tracefs (CONFIG_TRACING is off)")
+        raise TracingError(f"cannot mount tracefs at {target}: {os.strerror(err)}")
+
+
+@cache
+def tracefs_root() -> Path:
+    """The directory where tracefs is mounted, mounting it if needed (and allowed).
+
+    Raises PermissionNeeded when tracefs exists but this user cannot read it, NotSupported when
+    the kernel has no tracefs.
+    """
+    candidates = _mounted_tracefs()
+    for path in (DEFAULT_MOUNT, DEBUGFS_MOUNT):
+        if path not in candidates:
+            candidates.append(path)
+    denied: Path | None = None
+    for path in candidates:
+        try:
+            if (path / "tracing_on").exists() or (path / "instances").is_dir():
+                return path
+        except PermissionError:
+            denied = path
+            continue
+        if not os.access(path, os.R_OK | os.X_OK) and path.exists():
+            denied = path
+    if denied is not None or os.geteuid() != 0:
+        where = denied or DEFAULT_MOUNT
+        raise PermissionNeeded(f"tracing needs root: {where} is not readable by this user (run with sudo)")
+    if DEFAULT_MOUNT.is_dir():
+        _mount_tracefs(DEFAULT_MOUNT)
+        if (DEFAULT_MOUNT / "tracing_on").exists():
+            return DEFAULT_MOUNT
+    raise NotSupported("this kernel has no tracefs (no /sys/kernel/tracing; CONFIG_TRACING is off)")
+
+
+def describe_oserror(path: Path, exc: OSError, action: str) -> str:
+    """One line saying which tracefs file refused what, and why."""
+    reason = exc.strerror or str(exc)
+    return f"cannot {action} {path}: {reason}"
+
+
+def read_text(path: Path) -> str:
+    """Read a tracefs file; errors become PermissionNeeded / NotSupported / TracingError."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except PermissionError as exc:
+        raise PermissionNeeded(describe_oserror(path, exc, "read") + " (run as root)") from None
+    except FileNotFoundError:
+        raise NotSupported(f"{path} does not exist on this kernel") from None
+    except OSError as exc:
+        raise TracingError(describe_oserror(path, exc, "read")) from None
+
+
+def write_text(path: Path, value: str, *, append: bool = False) -> None:
+    """Write a value to a tracefs control file in one write(2), as echo does.
+
+    tracefs applies a write when it is made, so the error (EINVAL for a value the kernel
+    refuses, EBUSY for a file in use) comes back here and is translated once.
+    """
+    flags = os.O_WRONLY | (os.O_APPEND if append else os.O_TRUNC)
+    data = value.encode()
+    try:
+        fd = os.open(path, flags)
+    except PermissionError as exc:
+        raise PermissionNeeded(describe_oserror(path, exc, "open") + " (run as root)") from None
+    except FileNotFoundError:
+        raise NotSupported(f"{path} does not exist on this kernel") from None
+    except OSError as exc:
+        raise TracingError(describe_oserror(path, exc, "open")) from None
+    try:
+        os.write(fd, data if data.endswith(b"\n") or not data else data + b"\n")
+    except OSError as exc:
+        raise TracingError(describe_oserror(path, exc, f"write {value!r} to")) from None
+    finally:
+        os.close(fd)
+
+
+def try_write(path: Path, value: str, *, append: bool = False) -> OSError | None:
+    """Write like :func:`write_text` but return the OSError instead of raising (for probes)."""
+    flags = os.O_WRONLY | (os.O_APPEND if append else os.O_TRUNC)
+    data = value.encode()
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        return exc
+    try:
+        os.write(fd, data if data.endswith(b"\n") or not data else data + b"\n")
+    except OSError as exc:
+        return exc
+    finally:
+        os.close(fd)
+    return None
+
+
+def available_events(root: Path | None = None) -> dict[str, list[str]]:
+    """Every event this kernel offers, grouped by system (from ``available_events``)."""
+    text = read_text((root or tracefs_root()) / "available_events")
+    groups: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        system, _, event = line.strip().partition(":")
+        if event:
+            groups.setdefault(system, []).append(event)
+    return groups
