@@ -12,7 +12,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ElfHeader:
-    """Every field ``readelf -h`` shows."""
+    """The ELF header (``Elf32_Ehdr``/``Elf64_Ehdr`` of ``<elf.h>``): every field ``readelf -h`` shows."""
 
     magic: bytes
     elf_class: str  # "ELF32" | "ELF64"

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import sys
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any, TextIO
+
+
+@functools.cache
+def _public_fields(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() rebuilds its tuple on every call; a symbol table has 100k objects.
+    return tuple(f.name for f in dataclasses.fields(cls) if not f.name.startswith("_"))
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -18,12 +25,9 @@ def to_jsonable(obj: Any) -> Any:
     """
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            f.name: to_jsonable(getattr(obj, f.name))
-            for f in dataclasses.fields(obj)
-            if not f.name.startswith("_")
-        }
+    names = _public_fields(type(obj)) if dataclasses.is_dataclass(obj) and not isinstance(obj, type) else None
+    if names is not None:
+        return {name: to_jsonable(getattr(obj, name)) for name in names}
     if isinstance(obj, enum.Enum):
         return to_jsonable(obj.value)
     if isinstance(obj, Mapping):
@@ -46,5 +50,7 @@ def print_json(obj: Any, stream: TextIO | None = None) -> None:
     # Indented output goes through json's pure-Python encoder, which is many times slower on
     # large documents (a whole address space); indent only for a person at a terminal.
     indent = 2 if out.isatty() else None
-    json.dump(to_jsonable(obj), out, indent=indent, ensure_ascii=False)
+    # json.dumps (not json.dump) so the C encoder does the work: dump streams through the
+    # pure-Python iterencode even without indentation.
+    out.write(json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False))
     out.write("\n")
