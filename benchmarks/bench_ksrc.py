@@ -1,0 +1,93 @@
+"""Benchmark: `kernlab ksrc` on a real kernel tree (Debian's linux-source-6.1) against ripgrep.
+
+Extracts the tarball into the cache once (as the slow test does), then measures:
+
+* the index build (``kernlab ksrc index --rebuild``, whole process, and its CPU time);
+* each query as a whole process (``kernlab ksrc … --json``) and in-process (library call);
+* ripgrep answering the same question over the same tree (the yardstick).
+
+    python benchmarks/bench_ksrc.py [--tree DIR] [--no-build]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
+
+QUERIES = [
+    ("syscall", "rename", r"SYSCALL_DEFINE\d\(rename,"),
+    ("ops", "ext4_rename2", r"\.\w+\s*=\s*ext4_rename2\b"),
+    ("def", "task_struct", r"^struct task_struct \{"),
+    ("refs", "do_renameat2", r"\bdo_renameat2\b"),
+]
+
+
+def extracted_tree() -> Path:
+    from kernlab.source.ksrc.index import cache_dir
+
+    tree = cache_dir() / "ksrc-src" / "linux-source-6.1"
+    if not (tree / "Makefile").exists():
+        tree.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        subprocess.run(["tar", "-xf", str(TARBALL), "-C", str(tree.parent)], check=True)
+        print(f"extracted {TARBALL} in {time.perf_counter() - started:.1f} s")
+    return tree
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the process and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, check=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def best_of(cmd: list[str], runs: int = 3) -> float:
+    return min(timed(cmd)[0] for _ in range(runs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tree", type=Path, default=None)
+    parser.add_argument("--no-build", action="store_true", help="Measure queries on the cached index only.")
+    args = parser.parse_args()
+    tree = args.tree or extracted_tree()
+    kernlab = [sys.executable, "-m", "kernlab", "ksrc", "--tree", str(tree)]
+    print(f"tree: {tree}  (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
+    if not args.no_build:
+        wall, cpu = timed([*kernlab, "index", "--rebuild", "--json"])
+        print(f"index build: {wall:.1f} s wall, {cpu:.1f} s CPU (all workers)")
+    from kernlab.source.ksrc import query
+
+    library = {
+        "syscall": query.find_syscall,
+        "ops": query.find_ops,
+        "def": query.find_definitions,
+        "refs": query.find_references,
+    }
+    rg = shutil.which("rg")
+    print(f"{'query':<22} {'kernlab (process)':>18} {'kernlab (library)':>18} {'ripgrep':>10}")
+    for command, name, pattern in QUERIES:
+        process = best_of([*kernlab, command, name, "--json"])
+        started = time.perf_counter()
+        library[command](tree, name)
+        in_process = time.perf_counter() - started
+        grep = (
+            best_of([rg, "-n", "--no-heading", "-g", "*.[ch]", pattern, str(tree)], 2) if rg else float("nan")
+        )
+        print(f"{command + ' ' + name:<22} {process:>17.2f}s {in_process:>17.2f}s {grep:>9.2f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""Navigating a kernel source tree: system-call definitions, operations tables, symbols.
+
+The pieces, one job each:
+
+* :mod:`.lexer` turns C text into "code only" text (comments, strings and preprocessor lines
+  blanked, every newline kept, so line numbers stay true);
+* :mod:`.parse` finds what one file defines: functions, structs/unions/enums, typedefs, macros,
+  ``SYSCALL_DEFINEn``/``COMPAT_SYSCALL_DEFINEn``, and ``.field = function`` bindings inside
+  initialised tables (with the table's name and type), plus the identifiers it uses;
+* :mod:`.index` builds that for a whole tree in parallel, stores it in the cache directory
+  (sharded by name, so a query reads only a small part) and rebuilds it when files change;
+* :mod:`.query` answers ``syscall``, ``ops``, ``def``, ``refs`` from the index;
+* :mod:`.tree` reads the tree's version the way ``make kernelversion`` prints it.
+"""

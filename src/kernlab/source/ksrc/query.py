@@ -1,0 +1,276 @@
+"""Answers about a kernel tree from its index: syscall, ops, def, refs; each a typed report."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from kernlab.errors import BadInput, KernlabError
+from kernlab.source.ksrc.index import IndexInfo, ProgressFn, SourceIndex, open_index
+from kernlab.source.ksrc.lexer import strip_comments_and_literals
+from kernlab.source.ksrc.tree import kernel_tree
+
+_NAME = re.compile(r"^[A-Za-z_]\w*$")
+
+# The prefix the syscall wrappers of each architecture get (arch/*/include/asm/syscall_wrapper.h).
+SYSCALL_SYMBOL_PREFIX: dict[str, str] = {
+    "x86_64": "__x64_sys_",
+    "aarch64": "__arm64_sys_",
+    "riscv64": "__riscv_sys_",
+    "s390x": "__s390x_sys_",
+}
+
+
+class StaleIndex(KernlabError):
+    """An answer named a file that is gone: the index must be rebuilt."""
+
+
+@dataclass(frozen=True)
+class SyscallDefinition:
+    """One ``SYSCALL_DEFINEn(name, …)`` or ``COMPAT_SYSCALL_DEFINEn(name, …)`` of the tree."""
+
+    name: str
+    macro: str
+    arguments: int
+    file: str
+    line: int
+    signature: str
+
+
+@dataclass(frozen=True)
+class RunningKernelSyscall:
+    """Whether the running kernel has the system call's entry symbol and tracefs event."""
+
+    release: str
+    entry_symbol: str
+    in_kallsyms: bool | None
+    """None when /proc/kallsyms cannot be read."""
+    tracefs_event: str
+    event_exists: bool | None
+    """None when tracefs is not available."""
+
+
+@dataclass(frozen=True)
+class SyscallReport:
+    tree: str
+    name: str
+    definitions: list[SyscallDefinition]
+    running: RunningKernelSyscall
+    index: IndexInfo
+
+
+@dataclass(frozen=True)
+class OpsBinding:
+    """``table.field = function`` inside an initialised table (``.field = function,``)."""
+
+    function: str
+    table: str
+    table_type: str
+    field: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Definition:
+    """Where a name is defined, like one line of ``ctags -x``."""
+
+    name: str
+    kind: str
+    file: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class OpsReport:
+    tree: str
+    function: str
+    bindings: list[OpsBinding]
+    definitions: list[Definition]
+    index: IndexInfo
+
+
+@dataclass(frozen=True)
+class DefReport:
+    tree: str
+    symbol: str
+    definitions: list[Definition]
+    index: IndexInfo
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A line of code (comments and strings left out) that uses the symbol."""
+
+    file: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class RefsReport:
+    tree: str
+    symbol: str
+    files: int
+    references: list[Reference] = field(default_factory=list)
+    index: IndexInfo | None = None
+
+
+def _check_name(name: str, what: str) -> str:
+    if not _NAME.match(name):
+        raise BadInput(f"{name!r} is not a C identifier ({what} names are letters, digits and _)")
+    return name
+
+
+def _existing(index: SourceIndex, number: int) -> str:
+    path = index.files[number]
+    if not (index.tree / path).exists():
+        raise StaleIndex(f"{path} is in the index but no longer in the tree")
+    return path
+
+
+R = TypeVar("R")
+
+
+def with_index(
+    tree: Path | str | None, ask: Callable[[SourceIndex], R], progress: ProgressFn | None = None
+) -> R:
+    """Run ``ask`` on the tree's index, rebuilding it once if an answer finds it stale."""
+    root = kernel_tree(tree)
+    index = open_index(root, progress=progress)
+    try:
+        answer = ask(index)
+    except StaleIndex:
+        return ask(open_index(root, rebuild=True, progress=progress))
+    if index.stale():  # a file changed after the build: this answer may be out of date
+        return ask(open_index(root, rebuild=True, progress=progress))
+    return answer
+
+
+def running_syscall(name: str) -> RunningKernelSyscall:
+    """Look for the syscall's wrapper in /proc/kallsyms and its sys_enter event in tracefs."""
+    from kernlab.kernel.kallsyms import lookup_kallsyms
+
+    prefix = SYSCALL_SYMBOL_PREFIX.get(platform.machine(), "sys_")
+    symbol = f"{prefix}{name}"
+    try:
+        in_kallsyms: bool | None = lookup_kallsyms([symbol])[symbol] is not None
+    except (KernlabError, OSError):
+        in_kallsyms = None
+    event = f"syscalls/sys_enter_{name}"
+    exists: bool | None = None
+    try:
+        from kernlab.syscalls.tracefs import find_tracefs
+
+        exists = (find_tracefs() / "events" / event).is_dir()
+    except (KernlabError, OSError):
+        exists = None
+    return RunningKernelSyscall(os.uname().release, symbol, in_kallsyms, event, exists)
+
+
+def find_syscall(tree: Path | str | None, name: str, progress: ProgressFn | None = None) -> SyscallReport:
+    """Every SYSCALL_DEFINEn/COMPAT_SYSCALL_DEFINEn of ``name`` (``sys_`` prefix optional)."""
+    name = _check_name(name.removeprefix("sys_"), "system call")
+
+    def ask(index: SourceIndex) -> SyscallReport:
+        found = [
+            SyscallDefinition(n, macro, nargs, _existing(index, number), line, signature)
+            for n, macro, nargs, number, line, signature in index.syscalls()
+            if n == name
+        ]
+        found.sort(key=lambda d: (d.macro.startswith("COMPAT"), d.file, d.line))
+        return SyscallReport(str(index.tree), name, found, running_syscall(name), index.info)
+
+    return with_index(tree, ask, progress)
+
+
+def _source_line(index: SourceIndex, path: str, line: int) -> str:
+    """The text of one line of a tree file (the index keeps no text for macros)."""
+    try:
+        with open(index.tree / path, "rb") as fh:
+            for number, text in enumerate(fh, start=1):
+                if number == line:
+                    return " ".join(text.decode("latin-1").split())[:200]
+    except OSError:
+        raise StaleIndex(f"{path} cannot be read any more") from None
+    return ""
+
+
+def _definitions(index: SourceIndex, name: str) -> list[Definition]:
+    found = []
+    for kind, number, line, text in index.definitions(name):
+        path = _existing(index, number)
+        found.append(Definition(name, kind, path, line, text or _source_line(index, path, line)))
+    return sorted(found, key=lambda d: (d.file, d.line))
+
+
+def find_ops(tree: Path | str | None, function: str, progress: ProgressFn | None = None) -> OpsReport:
+    """The initialised tables that bind ``function`` to a field, and where it is defined."""
+    _check_name(function, "function")
+
+    def ask(index: SourceIndex) -> OpsReport:
+        bindings = [
+            OpsBinding(function, table, type_name, field_name, _existing(index, number), line)
+            for table, type_name, field_name, number, line in index.bindings(function)
+        ]
+        bindings.sort(key=lambda b: (b.file, b.line))
+        defs = [d for d in _definitions(index, function) if d.kind == "function"]
+        return OpsReport(str(index.tree), function, bindings, defs, index.info)
+
+    return with_index(tree, ask, progress)
+
+
+def find_definitions(tree: Path | str | None, symbol: str, progress: ProgressFn | None = None) -> DefReport:
+    """Every definition of ``symbol``: function, struct/union/enum, typedef, variable, macro."""
+    _check_name(symbol, "symbol")
+
+    def ask(index: SourceIndex) -> DefReport:
+        return DefReport(str(index.tree), symbol, _definitions(index, symbol), index.info)
+
+    return with_index(tree, ask, progress)
+
+
+def find_references(
+    tree: Path | str | None, symbol: str, progress: ProgressFn | None = None, limit: int = 0
+) -> RefsReport:
+    """Every line of code using ``symbol`` (cscope's "find this C symbol"), comments excluded.
+
+    The index says which files use the name; only those are read again, to find the lines.
+    ``limit`` stops after that many references (0: all).
+    """
+    _check_name(symbol, "symbol")
+    word = re.compile(rf"(?<![\w]){re.escape(symbol)}(?![\w])")
+
+    def ask(index: SourceIndex) -> RefsReport:
+        numbers = index.files_using(symbol)
+        refs: list[Reference] = []
+        for done, number in enumerate(numbers):
+            path = _existing(index, number)
+            try:
+                with open(index.tree / path, "rb") as fh:
+                    text = fh.read().decode("latin-1")
+            except OSError:
+                raise StaleIndex(f"{path} cannot be read any more") from None
+            code = strip_comments_and_literals(text)
+            lines = text.split("\n")
+            line, last = 1, 0
+            for match in word.finditer(code):
+                line += code.count("\n", last, match.start())
+                last = match.start()
+                if refs and refs[-1].file == path and refs[-1].line == line:
+                    continue  # one entry per line, like grep -n
+                refs.append(Reference(path, line, lines[line - 1].strip() if line <= len(lines) else ""))
+            if progress and done % 50 == 0:
+                progress(done, len(numbers))
+            if limit and len(refs) >= limit:
+                refs = refs[:limit]
+                break
+        return RefsReport(str(index.tree), symbol, len(numbers), refs, index.info)
+
+    return with_index(tree, ask, progress)
