@@ -1,0 +1,22 @@
+"""The running kernel: release, build configuration, symbol addresses and KASLR.
+
+* :mod:`kernlab.kernel.release` -- ``uname -r`` and /proc/version;
+* :mod:`kernlab.kernel.config` -- /proc/config.gz or /boot/config-<release>;
+* :mod:`kernlab.kernel.kallsyms` -- /proc/kallsyms;
+* :mod:`kernlab.kernel.kaslr` -- the KASLR offset, from kallsyms and the config;
+* :mod:`kernlab.kernel.summary` -- all of it in one record, for ``kernlab kernel``.
+"""
+
+from kernlab.kernel.config import read_kernel_config
+from kernlab.kernel.kallsyms import Kallsyms, KallsymsEntry, lookup_kallsyms, read_kallsyms
+from kernlab.kernel.release import KernelRelease, read_release
+
+__all__ = [
+    "Kallsyms",
+    "KallsymsEntry",
+    "KernelRelease",
+    "lookup_kallsyms",
+    "read_kallsyms",
+    "read_kernel_config",
+    "read_release",
+]
