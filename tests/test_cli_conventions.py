@@ -103,3 +103,25 @@ def test_unknown_command_is_a_usage_error(kernlab):
     result = kernlab("no-such-command")
     assert result.code == 2
     assert "Traceback" not in result.stderr
+
+
+def test_every_sentence_has_a_korean_version_with_the_same_fields():
+    import string
+
+    def fields(template: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+    english, korean = catalog.sentences("en"), catalog.sentences("ko")
+    missing = sorted(k for k in english if k not in korean)
+    assert not missing, f"no Korean sentence for: {missing}"
+    differ = sorted(k for k in english if fields(english[k]) != fields(korean[k]))
+    assert not differ, f"Korean sentences fill other fields than English: {differ}"
+
+
+def test_lang_ko_switches_the_sentences(kernlab):
+    english = kernlab("mem", "--meminfo-file", "/proc/meminfo")
+    korean = kernlab("--lang", "ko", "mem", "--meminfo-file", "/proc/meminfo")
+    assert english.code == korean.code == 0, korean.stderr
+    hangul = [ch for ch in korean.stdout if "\uac00" <= ch <= "\ud7a3"]
+    assert hangul, korean.stdout
+    assert not [ch for ch in english.stdout if "\uac00" <= ch <= "\ud7a3"]
