@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from kernlab.cli.common import Output, examples, output_options
-from kernlab.cli.ps_cmd import say_plain
 
 # Glyph and colour of each kind in the address-space picture; the glyph alone tells kinds apart
 # when colour is unavailable (not a terminal).
@@ -106,13 +105,13 @@ def _about_empty(data: dict[str, Any], out: Output) -> bool:
     from kernlab.catalog import say
 
     if data["kernel_thread"]:
-        say_plain(out, say("maps.kernel_thread", pid=data["pid"], comm=data["comm"]))
+        out.sentence(say("maps.kernel_thread", pid=data["pid"], comm=data["comm"]))
         return True
     if not data["vmas"] and data["zombie"]:
-        say_plain(out, say("maps.zombie", pid=data["pid"], comm=data["comm"]))
+        out.sentence(say("maps.zombie", pid=data["pid"], comm=data["comm"]))
         return True
     if not data["vmas"]:
-        say_plain(out, say("maps.no_vmas", pid=data["pid"], comm=data["comm"]))
+        out.sentence(say("maps.no_vmas", pid=data["pid"], comm=data["comm"]))
         return True
     return False
 
@@ -266,7 +265,7 @@ def _picture(vmas: list[Any], out: Output) -> None:
         )
     legend = "  ".join(f"{g}={k}" for k, (g, _) in KIND_STYLE.items())
     console().print(legend, markup=False)
-    say_plain(out, say("maps.picture"))
+    out.sentence(say("maps.picture"))
 
 
 def _before_gate(rows: list[Any], gap: Any) -> bool:
@@ -288,10 +287,9 @@ def _sentences(data: dict[str, Any], out: Output) -> None:
         else say("maps.vsz_differs", vsz=data["ps_vsz"])
     )
     if t.rss is None:
-        say_plain(out, say("maps.totals_nosmaps", count=t.count, size=t.size, vsz=t.vsz, vsz_check=vsz_check))
+        out.sentence(say("maps.totals_nosmaps", count=t.count, size=t.size, vsz=t.vsz, vsz_check=vsz_check))
     else:
-        say_plain(
-            out,
+        out.sentence(
             say(
                 "maps.totals",
                 count=t.count,
@@ -305,22 +303,21 @@ def _sentences(data: dict[str, Any], out: Output) -> None:
             ),
         )
     kinds = data["kinds"]
-    say_plain(
-        out,
+    out.sentence(
         say("maps.kinds", parts=", ".join(say("maps.kind_part", count=k.count, kind=k.kind) for k in kinds)),
     )
     if t.rss:
         ranked = sorted((k for k in kinds if k.rss), key=lambda k: -k.rss)
         parts = ", ".join(say("maps.rss_part", kind=k.kind, pct=percent(k.rss, t.rss)) for k in ranked)
-        say_plain(out, say("maps.rss_where", parts=parts))
+        out.sentence(say("maps.rss_where", parts=parts))
         shared = sum((v.shared_clean or 0) + (v.shared_dirty or 0) for v in data["vmas"])
-        say_plain(out, say("maps.pss_shared", pss=t.pss, rss=t.rss, shared_pct=percent(shared, t.rss)))
-        say_plain(out, say("maps.anon", anonymous=t.anonymous))
+        out.sentence(say("maps.pss_shared", pss=t.pss, rss=t.rss, shared_pct=percent(shared, t.rss)))
+        out.sentence(say("maps.anon", anonymous=t.anonymous))
         thp = sum(v.anon_huge_pages or 0 for v in data["vmas"])
         if thp:
-            say_plain(out, say("maps.thp", thp=thp))
+            out.sentence(say("maps.thp", thp=thp))
         if t.swap:
-            say_plain(out, say("maps.swap", swap=t.swap))
+            out.sentence(say("maps.swap", swap=t.swap))
 
 
 def _pmap_name(vma: Any) -> str:
@@ -348,7 +345,7 @@ def _render_pmap(data: dict[str, Any], out: Output) -> None:
     lines.append("---------------- ------- ------- ------- ")
     lines.append(f"{'total kB':<16} {t.size:>7} {t.rss or 0:>7} {t.dirty or 0:>7}")
     click.echo("\n".join(lines))
-    say_plain(out, say("maps.pmap_note"))
+    out.sentence(say("maps.pmap_note"))
 
 
 def _all(out: Output) -> None:
@@ -383,8 +380,7 @@ def _all(out: Output) -> None:
 
         denied_key = "maps.all_denied_root" if os.geteuid() == 0 else "maps.all_denied"
         denied = say(denied_key, denied=data.denied) if data.denied else ""
-        say_plain(
-            out,
+        out.sentence(
             say(
                 "maps.all_summary",
                 count=len(data.processes),

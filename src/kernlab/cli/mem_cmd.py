@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from kernlab.cli.common import Output, examples, output_options
-from kernlab.cli.ps_cmd import say_plain
 
 FREE_COLUMNS = ("total", "used", "free", "shared", "buff_cache", "available")
 WIDE_COLUMNS = ("total", "used", "free", "shared", "buffers", "cache", "available")
@@ -140,13 +139,11 @@ def _render(data: dict[str, Any], figures: Any, info: Any, explain: bool, out: O
     print_table(["", *columns], rows, title=f"free, from {data['source']} ({unit})", right=columns)
     f = figures
     if f.counted_twice == 0:
-        say_plain(
-            out,
+        out.sentence(
             say("mem.free.identity_exact", used=f.used, free=f.free, buff_cache=f.buff_cache, total=f.total),
         )
     else:
-        say_plain(
-            out,
+        out.sentence(
             say(
                 "mem.free.identity",
                 used=f.used,
@@ -157,8 +154,7 @@ def _render(data: dict[str, Any], figures: Any, info: Any, explain: bool, out: O
                 twice=f.counted_twice,
             ),
         )
-        say_plain(
-            out,
+        out.sentence(
             say(
                 "mem.free.classic",
                 total=f.total,
@@ -167,14 +163,13 @@ def _render(data: dict[str, Any], figures: Any, info: Any, explain: bool, out: O
                 classic=f.used_classic,
             ),
         )
-    say_plain(out, say("mem.free.available", available=f.available, pct=percent(f.available, f.total)))
+    out.sentence(say("mem.free.available", available=f.available, pct=percent(f.available, f.total)))
     if f.available_estimated:
-        say_plain(out, say("mem.free.available_estimated"))
+        out.sentence(say("mem.free.available_estimated"))
     if f.swap_total == 0:
-        say_plain(out, say("mem.free.swap_none"))
+        out.sentence(say("mem.free.swap_none"))
     else:
-        say_plain(
-            out,
+        out.sentence(
             say(
                 "mem.free.swap_used",
                 used=f.swap_used,
@@ -196,8 +191,7 @@ def _render(data: dict[str, Any], figures: Any, info: Any, explain: bool, out: O
             title=f"{data['source']}: every field",
             right=["value"],
         )
-        say_plain(
-            out,
+        out.sentence(
             say(
                 "mem.meminfo.summary",
                 count=len(data["meminfo"]),

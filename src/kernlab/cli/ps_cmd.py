@@ -9,16 +9,6 @@ import click
 
 from kernlab.cli.common import Output, examples, output_options
 
-
-def say_plain(out: Output, text: str) -> None:
-    """Print a catalog sentence literally: names like [heap] must not be read as rich markup."""
-    if out.quiet:
-        return  # --quiet: do not even import rich
-    from rich.markup import escape
-
-    out.sentence(escape(text))
-
-
 COLUMNS = ("PID", "PPID", "USER", "S", "VSZ", "RSS", "MINFLT", "MAJFLT", "THR", "K", "COMMAND")
 RIGHT = {"PID", "PPID", "VSZ", "RSS", "MINFLT", "MAJFLT", "THR"}
 EXPLAIN_KEYS = (
@@ -162,15 +152,14 @@ def _render(data: dict[str, Any], explain: bool, out: Output) -> None:
     if out.quiet:
         return
     if data["missing"]:
-        say_plain(out, say("ps.missing", pids=", ".join(str(p) for p in data["missing"])))
+        out.sentence(say("ps.missing", pids=", ".join(str(p) for p in data["missing"])))
     users = [p for p in processes if not p.kernel_thread and p.vsz > 0]
     if not processes:
-        say_plain(out, say("ps.empty"))
+        out.sentence(say("ps.empty"))
         return
     if users:
         big = max(users, key=lambda p: p.vsz - p.rss)
-        say_plain(
-            out,
+        out.sentence(
             say(
                 "ps.vsz_rss",
                 comm=big.comm,
@@ -181,8 +170,7 @@ def _render(data: dict[str, Any], explain: bool, out: Output) -> None:
             ),
         )
         faulty = max(users, key=lambda p: p.min_flt)
-        say_plain(
-            out,
+        out.sentence(
             say(
                 "ps.faults",
                 comm=faulty.comm,
@@ -192,7 +180,7 @@ def _render(data: dict[str, Any], explain: bool, out: Output) -> None:
             ),
         )
     if data["kernel_threads"]:
-        say_plain(out, say("ps.kthreads", kthreads=data["kernel_threads"], total=len(processes)))
+        out.sentence(say("ps.kthreads", kthreads=data["kernel_threads"], total=len(processes)))
 
 
 def _explain_order() -> tuple[str, ...]:
@@ -241,10 +229,9 @@ def _kthreads(processes: list[Any], out: Output) -> None:
             right=["threads", "per-CPU"],
         )
         if not data["families"]:
-            say_plain(out, say("ps.empty"))
+            out.sentence(say("ps.empty"))
             return
-        say_plain(
-            out,
+        out.sentence(
             say(
                 "ps.kthreads_summary.total",
                 count=data["count"],
@@ -253,8 +240,8 @@ def _kthreads(processes: list[Any], out: Output) -> None:
             ),
         )
         for fam in data["families"]:
-            say_plain(out, fam["role"])
+            out.sentence(fam["role"])
         if data["kworker_pools"]:
-            say_plain(out, say("ps.kthreads_summary.kworker", **data["kworker_pools"]))
+            out.sentence(say("ps.kthreads_summary.kworker", **data["kworker_pools"]))
 
     out.emit(report, render)
