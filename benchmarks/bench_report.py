@@ -1,20 +1,33 @@
 """Benchmark: how many events per second `kernlab record` + `kernlab report` sustain.
 
 Workload: first-touch of SIZE_MIB of anonymous memory (tests/programs/rep_touch.c), one page
-fault per 4 KiB page plus the program's system calls. Measures, each as wall time:
-  record  - `kernlab record -d DIR -- rep_touch PAGES`
-  decode  - kernlab.recording.reader: raw pages -> columnar records (library, in-process)
-  report  - `kernlab report -d DIR --json` (a separate process, as a user runs it)
-and prints events/s for each and end to end (record + report).
+fault per 4 KiB page plus the program's system calls. Measured, each the median of REPEAT runs:
 
-Usage: python benchmarks/bench_report.py [SIZE_MIB]   (needs root and tracefs)
+  plain    the workload alone (wall): the time the command needs without kernlab
+  record   `kernlab record -q -d DIR -- rep_touch PAGES` (wall), and inside it the traced span
+           (meta.json end_time_ns - start_time_ns: tracing on to tracing off)
+  decode   kernlab.recording.reader: raw pages -> columnar records (library, in-process)
+  report   `kernlab report -d DIR --json` (wall and CPU of the process, as a user runs it)
+
+End to end = events / (record overhead + report), where record overhead = record wall - plain
+wall: everything kernlab adds to what the user waits for, start-up, set-up, the kernel's cost
+of writing the events while the command runs, and tear-down. Also printed: the same without
+the in-command tracing cost (record wall - traced span).
+
+The `kernlab` processes run with their bytecode cached in a temporary PYTHONPYCACHEPREFIX (as
+an installed package has its .pyc files) after one warm-up run: this workplace sets
+PYTHONDONTWRITEBYTECODE, which would make every run recompile kernlab (~0.1 s).
+
+Usage: python benchmarks/bench_report.py [SIZE_MIB] [REPEAT]   (needs root and tracefs)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,24 +37,46 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+def timed(
+    argv: list[str], env: dict[str, str], stdout: int | None = subprocess.DEVNULL
+) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(
+        argv, check=True, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.DEVNULL, env=env
+    )
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def main() -> None:
     size_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
+    repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     pages = size_mib * 1024 * 1024 // os.sysconf("SC_PAGE_SIZE")
     work = Path(tempfile.mkdtemp(prefix="kernlab-bench-"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     try:
         exe = work / "rep_touch"
         subprocess.run(["gcc", "-O1", "-o", str(exe), str(REPO / "tests/programs/rep_touch.c")], check=True)
         data = work / "rec"
+        kernlab = [sys.executable, "-m", "kernlab"]
+        record_argv = [*kernlab, "record", "-q", "-d", str(data), "--", str(exe), str(pages)]
+        report_argv = [*kernlab, "report", "-d", str(data), "--json"]
         print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-        t0 = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "kernlab", "record", "-q", "-d", str(data), "--", str(exe), str(pages)],
-            check=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        t_record = time.perf_counter() - t0
+        timed(record_argv, env)  # warm-up: bytecode cache, page cache of the program
+        timed(report_argv, env)
+        plain, recorded, spans, reports, report_cpu = [], [], [], [], []
+        for _ in range(repeat):  # interleaved, so drift in the machine's load hits all alike
+            plain.append(timed([str(exe), str(pages)], env)[0])
+            recorded.append(timed(record_argv, env)[0])
+            meta = json.loads((data / "meta.json").read_text())
+            spans.append((meta["end_time_ns"] - meta["start_time_ns"]) / 1e9)
+            wall, cpu = timed(report_argv, env)
+            reports.append(wall)
+            report_cpu.append(cpu)
 
         from kernlab.recording.reader import open_recording
 
@@ -51,28 +86,27 @@ def main() -> None:
         t_decode = time.perf_counter() - t0
         lost = rec.meta.lost_events
 
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "kernlab", "report", "-d", str(data), "--json"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        t_report = time.perf_counter() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu_report = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-        print(f"workload: first touch of {size_mib} MiB ({pages:,} pages)")
+        med = statistics.median
+        t_plain, t_record, t_span = med(plain), med(recorded), med(spans)
+        t_report, c_report = med(reports), med(report_cpu)
+        overhead = t_record - t_plain
+        fixed = t_record - t_span
+        print(f"workload: first touch of {size_mib} MiB ({pages:,} pages), medians of {repeat} runs")
         print(f"events recorded: {events:,} (lost: {lost:,})")
-        print(f"record : {t_record:7.2f} s  {events / t_record / 1e6:6.2f} M events/s")
-        rate = events / t_decode / 1e6
-        print(f"decode : {t_decode:7.2f} s  {rate:6.2f} M events/s (library, pages -> records)")
+        print(f"plain run      : {t_plain:7.2f} s")
+        print(f"record         : {t_record:7.2f} s  (traced span {t_span:.2f} s)")
+        print(f"  overhead     : {overhead:7.2f} s  (record - plain run)")
+        print(f"  fixed part   : {fixed:7.2f} s  (record - traced span)")
+        print(f"decode         : {t_decode:7.2f} s  {events / t_decode / 1e6:6.2f} M events/s (library)")
+        print(f"report         : {t_report:7.2f} s  {events / t_report / 1e6:6.2f} M events/s (wall)")
+        print(f"report CPU     : {c_report:7.2f} s  {events / c_report / 1e6:6.2f} M events/s")
+        total = overhead + t_report
+        print(f"end to end     : {total:7.2f} s  {events / total / 1e6:6.2f} M events/s (overhead + report)")
+        total_fixed = fixed + t_report
         print(
-            f"report : {t_report:7.2f} s  {events / t_report / 1e6:6.2f} M events/s (kernlab report --json)"
+            f"without tracing: {total_fixed:7.2f} s  {events / total_fixed / 1e6:6.2f} M events/s"
+            " (fixed part + report)"
         )
-        print(f"report CPU time: {cpu_report:7.2f} s  {events / cpu_report / 1e6:6.2f} M events/s")
-        total = t_record + t_report
-        print(f"end to end (record + report): {total:7.2f} s  {events / total / 1e6:6.2f} M events/s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -119,11 +119,13 @@ def capture(
     keep_text: bool = True,
     snapshot_on_stdin: bool = False,
     stdout: int | None = None,
+    markers: Sequence[str] = (),
 ) -> Capture:
     """Trace ``argv`` with ``events`` into ``root``.
 
     With ``snapshot_on_stdin`` the workload is expected to block reading stdin before it exits;
     its maps are saved then (the ``exit`` snapshot) and a newline lets it finish.
+    ``markers`` are written to the instance's trace_marker once tracing is on (ftrace:print).
     """
     tracefs = tracefs_or_skip()
     inst = tracefs / "instances" / f"kernlab-test-{os.getpid()}-{next(_counter)}"
@@ -161,6 +163,8 @@ def capture(
         _write(inst / "set_event_pid", str(proc.pid))
         _write(inst / "tracing_on", "1")
         start_ns = time.monotonic_ns()
+        for marker in markers:
+            _write(inst / "trace_marker", marker)
         os.write(go_w, b"x")
         os.close(go_w)
         os.close(go_r)

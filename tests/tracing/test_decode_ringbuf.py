@@ -31,6 +31,11 @@ EVENTS = [
 ]
 
 
+# trace_marker lines become ftrace:print records whose text is a flexible array (char buf[],
+# size 0 in the format file); one has no newline (the kernel adds it), one a long text.
+MARKERS = ["kernlab-sync mono_ns=12345\n", "no newline here", "long " + "x" * 300]
+
+
 def _text_events(text: str) -> list[re.Match]:
     return [m for m in (LINE.match(line) for line in text.splitlines() if not line.startswith("#")) if m]
 
@@ -39,13 +44,20 @@ def _text_events(text: str) -> list[re.Match]:
 def ls_capture(tmp_path_factory):
     tracefs_or_skip()
     root = tmp_path_factory.mktemp("decode") / "rec"
-    cap = capture(root, ["/usr/bin/ls", "-la", "/usr"], EVENTS, stack_events=["exceptions/page_fault_user"])
+    cap = capture(
+        root,
+        ["/usr/bin/ls", "-la", "/usr"],
+        EVENTS,
+        stack_events=["exceptions/page_fault_user"],
+        markers=MARKERS,
+    )
     return cap
 
 
 def test_every_record_matches_the_kernels_text(ls_capture):
     rec = open_recording(ls_capture.root)
     checked = 0
+    marks = []
     for cpu in rec.cpu_events():
         lines = _text_events(ls_capture.text_by_cpu[cpu.cpu])
         assert len(lines) == len(cpu), f"cpu{cpu.cpu}: text has {len(lines)} events, raw pages {len(cpu)}"
@@ -57,6 +69,12 @@ def test_every_record_matches_the_kernels_text(ls_capture):
             assert f"{usecs // 1_000_000}.{usecs % 1_000_000:06d}" == f"{line['sec']}.{line['us']}"
             assert values["common_pid"] == int(line["pid"])
             rest = line["rest"]
+            if fmt.full_name == "ftrace:print":
+                # The kernel prints "<caller>: <text>"; buf is the text with its newline.
+                assert values["buf"].endswith("\n")
+                assert rest.endswith(": " + values["buf"][:-1]), (rest, values["buf"])
+                marks.append(values["buf"][:-1])
+                continue
             if fmt.name == "kernel_stack":
                 assert rest.startswith("<stack trace>")
                 assert 0 < values["size"] == len(values["caller"])
@@ -75,6 +93,23 @@ def test_every_record_matches_the_kernels_text(ls_capture):
                 assert f"filename={values['filename']} pid={values['pid']}" in body
             checked += 1
     assert checked > 100
+    assert marks == [m.rstrip("\n") for m in MARKERS]
+
+
+def test_ftrace_text_prints_markers_as_the_kernel_does(ls_capture):
+    from kernlab.analysis.ftrace_text import ftrace_lines
+
+    rec = open_recording(ls_capture.root)
+    ours = [line for line in ftrace_lines(rec, {}) if "tracing_mark_write" in line]
+    kernel = [
+        line
+        for text in ls_capture.text_by_cpu.values()
+        for line in text.splitlines()
+        if "tracing_mark_write" in line
+    ]
+    assert len(ours) == len(kernel) == len(MARKERS)
+    # Everything after the time stamp is the same text (comm/flags depend on saved cmdlines).
+    assert [o.split(": ", 1)[1] for o in ours] == [k.split(": ", 1)[1] for k in kernel]
 
 
 def test_syscall_pairs_and_exec(ls_capture):
@@ -216,3 +251,52 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path):
     rec.mkdir()
     os.mkfifo(rec / "meta.json")
     assert_clean_error(run_kernlab("report", "-d", str(rec), timeout=30), 3)
+
+
+def test_flexible_and_dynamic_fields_run_to_their_real_length():
+    fmt = parse_format(
+        "name: synth\nID: 77\nformat:\n"
+        "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
+        "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
+        "\tfield:__rel_loc char[] who;\toffset:8;\tsize:4;\tsigned:0;\n"
+        "\tfield:unsigned long caller[];\toffset:16;\tsize:0;\tsigned:0;\n"
+        '\nprint fmt: "x"\n',
+        "test",
+    )
+    caller = fmt.field("caller")
+    assert caller.flexible and caller.element_size == 8 and not caller.is_string
+    # who: 3 bytes "ab\0" stored right after the 4-byte rel_loc field's end (offset 12)
+    record = struct.pack("<HHi", 77, 0, 9) + struct.pack("<I", (3 << 16) | 0) + b"ab\0\0"
+    record += struct.pack("<3Q", 1, 2, 3)
+    values = fmt.decode(record, 0, len(record))
+    assert values["who"] == "ab"
+    assert values["caller"] == [1, 2, 3]
+    with pytest.raises(BadInput):
+        fmt.unpacker(["caller"])
+
+
+def test_uniform_pages_decode_like_the_record_walk(tmp_path, monkeypatch):
+    """Pages full of one record size take the strided path; it must give exactly what the
+    record-by-record walk gives, and columns() what struct unpacking gives."""
+    from collections import Counter
+
+    from kernlab.tracing import ringbuf
+    from tests.conftest import PROGRAMS, compile_c
+
+    tracefs_or_skip()
+    exe = compile_c(PROGRAMS / "rep_touch.c", tmp_path / "rep_touch", ["-O1"])
+    events = ["exceptions/page_fault_user", "exceptions/page_fault_kernel", *EVENTS[:2]]
+    cap = capture(tmp_path / "rec", [str(exe), "20000"], events, keep_text=False)
+    rec = open_recording(cap.root)
+    fast = rec.cpu_events()
+    assert sum(len(c.runs) for c in fast) > 50
+    monkeypatch.setattr(ringbuf, "_LITTLE", False)  # forces the walk
+    slow = open_recording(cap.root).cpu_events()
+    for a, b in zip(fast, slow, strict=True):
+        assert (a.timestamps, a.offsets, a.lengths, a.types) == (b.timestamps, b.offsets, b.lengths, b.types)
+    names = ["common_pid", "address", "ip", "error_code"]
+    for event in ("exceptions:page_fault_user", "exceptions:page_fault_kernel"):
+        columns = rec.columns(event, names)
+        unpacked = rec._columns_unpacked(rec.by_name[event], names, 0)
+        assert Counter(zip(*columns.values(), strict=True)) == Counter(zip(*unpacked.values(), strict=True))
+    assert len(rec.columns("exceptions:page_fault_user", names)["address"]) >= 20000

@@ -12,9 +12,10 @@ Only the registers are recorded: strings behind pointers (file names) are not.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
+from kernlab.errors import BadInput
 from kernlab.recording.reader import Recording
+from kernlab.tracing import tracefs
 from kernlab.tracing.formats import EventFormat, parse_format
 
 # open(2) flags, asm-generic values (x86_64, riscv64 ...); O_ACCMODE is the low two bits.
@@ -190,21 +191,21 @@ class ArgFormatter:
         return None
 
     def _load_one(self, name: str) -> EventFormat | None:
+        event = f"sys_enter_{name}"
         if self._rec is not None:
-            fmt = self._rec.by_name.get(f"syscalls:sys_enter_{name}")
-            if fmt is not None:
+            fmt = self._rec.syscall_format(event)
+            if fmt is not None or self._rec.has_syscall_formats:
                 return fmt
-        for base in (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing")):
-            path = base / "events" / "syscalls" / f"sys_enter_{name}" / "format"
-            try:
-                fmt = parse_format(path.read_text(), "syscalls")
-            except (OSError, ValueError):
-                continue
-            except Exception:
-                return None
-            self.from_live_kernel = True
-            return fmt
-        return None
+        # An older recording without the formats: this machine's, and the listing says so.
+        raw = tracefs.read_live_file(f"events/syscalls/{event}/format")
+        if raw is None:
+            return None
+        try:
+            fmt = parse_format(raw.decode("utf-8", errors="replace"), "syscalls")
+        except BadInput:
+            return None
+        self.from_live_kernel = True
+        return fmt
 
     def specs(self, name: str) -> list[ArgSpec] | None:
         if name not in self._specs:

@@ -15,7 +15,6 @@ was in the fault handler, when that event was recorded; otherwise the ``maj_flt`
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -65,6 +64,16 @@ class IpRow:
 
 
 @dataclass
+class StackRow:
+    """A kernel path of faults (``record --kstack``): functions innermost first, and how often."""
+
+    functions: list[str]
+    count: int
+    percent: float
+    """Share of the faults that have a recorded stack."""
+
+
+@dataclass
 class ProcessFaults:
     pid: int
     """The process (thread-group id); its threads' faults are summed."""
@@ -105,6 +114,8 @@ class FaultReport:
     rusage_minflt: int | None = None
     rusage_majflt: int | None = None
     notes: list[str] = field(default_factory=list)
+    top_kernel_stacks: list[StackRow] = field(default_factory=list)
+    """The commonest kernel stacks of faults, when the recording has them (--kstack)."""
 
 
 @dataclass
@@ -178,30 +189,33 @@ class _VmaIndex:
             self._edges_cache[pid] = layers
         return layers
 
-    def kinds_of(self, pid: int, addresses: list[int], codes: list[int]) -> Counter[tuple[str, int]]:
-        """(kind, code) -> count for the faults of one pid (parallel address/code lists).
+    def kinds_of(self, pid: int, addresses: list[int]) -> Counter[str]:
+        """VMA kind -> how many of ``addresses`` (faults of one pid) fall in such an area.
 
-        Each snapshot's VMAs become a flat list of edges [start0, end0, start1, ...]; bisect_right
-        lands on an odd position exactly when the address is inside a VMA (index (pos-1)//2).
-        Bisection and counting run in C (map, Counter); Python only sees distinct results.
+        The addresses are sorted once (first touches arrive nearly in order, which timsort
+        takes in one pass); then each VMA's share is the distance between two bisections, so
+        Python works per VMA, not per fault. Addresses outside every VMA of one snapshot are
+        the gaps between those slices and go on to the next (older) snapshot.
         """
-        out: Counter[tuple[str, int]] = Counter()
+        out: Counter[str] = Counter()
+        left = sorted(addresses)
         for edges, vmas in self._edges(pid):
-            if not addresses:
+            if not left:
                 break
-            positions = list(map(functools.partial(bisect.bisect_right, edges), addresses))
-            missed = False
-            for (pos, code), n in Counter(zip(positions, codes, strict=True)).items():
-                if pos & 1:
-                    out[(vmas[(pos - 1) // 2].kind, code)] += n
-                else:
-                    missed = True
-            if not missed:
-                return out
-            keep = [not pos & 1 for pos in positions]
-            addresses = list(itertools.compress(addresses, keep))
-            codes = list(itertools.compress(codes, keep))
-        out.update(("unknown", code) for code in codes)
+            rest: list[int] = []
+            done = 0
+            for i, vma in enumerate(vmas):
+                lo = bisect.bisect_left(left, edges[2 * i], done)
+                hi = bisect.bisect_left(left, edges[2 * i + 1], lo)
+                if lo > done:
+                    rest += left[done:lo]
+                if hi > lo:
+                    out[vma.kind] += hi - lo
+                done = hi
+            rest += left[done:]
+            left = rest
+        if left:
+            out["unknown"] += len(left)
         return out
 
     def kind(self, pid: int, address: int) -> str:
@@ -214,6 +228,15 @@ class _VmaIndex:
             if i >= 0 and address < vmas[i].end:
                 return vmas[i].kind
         return "unknown"
+
+
+def count_values(values: list[int]) -> Counter[int]:
+    """Counter(values), much faster when there are few distinct values (pids, error codes):
+    one C-level ``list.count`` pass per value instead of a dict update per element."""
+    distinct = set(values)
+    if len(distinct) > 16:
+        return Counter(values)
+    return Counter({v: values.count(v) for v in distinct})
 
 
 def _dev_number(dev: str) -> int | None:
@@ -313,27 +336,36 @@ def fault_report(rec: Recording, tasks: Tasks, top: int = 10, symbolize: bool = 
     x86 = arch.startswith(("x86", "i"))
     for name, per_pid in ((USER, per_pid_user), (KERNEL, per_pid_kernel)):
         cols = fault_columns(rec, name)
-        per_pid.update(cols.pids)
-        by_code.update(cols.codes)
+        pid_counts = count_values(cols.pids)
+        per_pid.update(pid_counts)
         if name == USER:
-            if len(set(cols.pids)) == 1:  # one thread: count plain ints, cheaper than tuples
-                by_ip.update({(cols.pids[0], ip): n for ip, n in Counter(cols.ips).items()})
+            if len(pid_counts) == 1:  # one thread: count plain ints, cheaper than tuples
+                pid = next(iter(pid_counts))
+                by_ip.update({(pid, ip): n for ip, n in Counter(cols.ips).items()})
             else:
                 by_ip.update(zip(cols.pids, cols.ips, strict=True))
-        # Group by (pid, code, kind); the VMA lookups run per distinct pid through C-level bisection.
-        pids = set(cols.pids)
-        for pid in pids:
-            if len(pids) == 1:
+        # Per pid: area kinds from sorted addresses; first writes from the subset of faults
+        # whose error code says "not present, write" (x86: P bit 0 clear, W bit 1 set).
+        for pid in pid_counts:
+            if len(pid_counts) == 1:
                 addresses, codes = cols.addresses, cols.codes
             else:
-                mine = [p == pid for p in cols.pids]
+                mine = list(map(pid.__eq__, cols.pids))
                 addresses = list(itertools.compress(cols.addresses, mine))
                 codes = list(itertools.compress(cols.codes, mine))
-            for (kind, code), n in index.kinds_of(pid, addresses, codes).items():
-                by_kind[kind] += n
-                # x86: P (bit 0) clear = not present, W (bit 1) set = write
-                if x86 and kind in ANON_KINDS and not (code & 1) and code & 2:
-                    first_anon += n
+            code_counts = count_values(codes)
+            by_code.update(code_counts)
+            kinds = index.kinds_of(pid, addresses)
+            by_kind.update(kinds)
+            if not x86:
+                continue
+            firsts = {c for c in code_counts if not (c & 1) and c & 2}
+            if not firsts:
+                continue
+            if len(firsts) < len(code_counts):
+                addresses = list(itertools.compress(addresses, map(firsts.__contains__, codes)))
+                kinds = index.kinds_of(pid, addresses)
+            first_anon += sum(n for kind, n in kinds.items() if kind in ANON_KINDS)
     user = sum(per_pid_user.values())
     kernel = sum(per_pid_kernel.values())
     total = user + kernel
@@ -386,6 +418,7 @@ def fault_report(rec: Recording, tasks: Tasks, top: int = 10, symbolize: bool = 
         else:
             major = MajorFaults(None, "unknown", None)
     rusage = rec.meta.rusage
+    top_stacks = kernel_stack_rows(rec, top)
     return FaultReport(
         total=total,
         user=user,
@@ -401,4 +434,25 @@ def fault_report(rec: Recording, tasks: Tasks, top: int = 10, symbolize: bool = 
         rusage_minflt=rusage.minflt if rusage else None,
         rusage_majflt=rusage.majflt if rusage else None,
         notes=notes,
+        top_kernel_stacks=top_stacks,
     )
+
+
+def kernel_stack_rows(rec: Recording, top: int) -> list[StackRow]:
+    """The ``top`` commonest kernel stacks recorded with faults from execve on."""
+    from kernlab.analysis.kstacks import event_stacks
+    from kernlab.analysis.symbolize import KernelSymbols
+
+    stack_id = _kernel_stack_id(rec)
+    if not any(stack_id in cpu.types for cpu in rec.cpu_events()):
+        return []
+    start = rec.command_start_ts
+    stacks = event_stacks(rec, {USER, KERNEL}, KernelSymbols(rec.kallsyms_path))
+    counts = Counter(tuple(chain) for key, chain in stacks.items() if key.ts >= start and chain)
+    total = sum(counts.values())
+    return [StackRow(list(chain), n, round(100.0 * n / total, 1)) for chain, n in counts.most_common(top)]
+
+
+def _kernel_stack_id(rec: Recording) -> int:
+    fmt = rec.by_name.get("ftrace:kernel_stack")
+    return fmt.id if fmt is not None else -1

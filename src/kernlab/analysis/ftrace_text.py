@@ -207,4 +207,9 @@ def ftrace_lines(rec: Recording, comms: dict[int, str]) -> Iterator[str]:
             fmt = rec.formats.get(type_id)
             printer = compile_printer(fmt, ksyms) if fmt else (lambda v: "")
             printers[type_id] = printer
+        if event.name == "ftrace:print":
+            # trace_print_print() shows a trace_marker line without the event's name, and the
+            # kernel stored the line with its newline: one text line, as `cat trace` prints it.
+            yield prefix + printer(values).rstrip("\n")
+            continue
         yield f"{prefix}{name}: {printer(values)}"

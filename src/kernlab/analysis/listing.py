@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kernlab.analysis.argfmt import ArgFormatter
-from kernlab.analysis.fault_stats import ANON_KINDS, fault_records, major_faults
+from kernlab.analysis.fault_stats import ANON_KINDS, KERNEL, USER, fault_records, major_faults
+from kernlab.analysis.kstacks import StackKey, event_stacks
 from kernlab.analysis.symbolize import KernelSymbols, ProcessMaps, UserSymbolizer
-from kernlab.analysis.syscall_stats import errno_name, iter_calls
+from kernlab.analysis.syscall_stats import errno_name, iter_calls, syscall_namer
 from kernlab.analysis.tasks import read_tasks
+from kernlab.errors import BadInput
 from kernlab.recording.reader import Recording
 
 
@@ -72,6 +74,8 @@ class FaultLine:
     """binary:symbol+off for user instructions, kallsyms name for kernel ones."""
     major: bool | None = None
     """True when the fault read its page into the page cache (needs filemap events), else None."""
+    kernel_stack: list[str] = field(default_factory=list)
+    """Functions of the kernel stack recorded with the fault (``record --kstack``), innermost first."""
 
 
 @dataclass
@@ -92,6 +96,14 @@ def _start_ts(rec: Recording) -> int:
 def list_syscalls(
     rec: Recording, pids: set[int] | None = None, names: set[str] | None = None, failed_only: bool = False
 ) -> SyscallListing:
+    if names:
+        known = set(syscall_namer(rec.meta.machine).values())
+        unknown = sorted(n for n in names if known and n not in known)
+        if unknown:
+            raise BadInput(
+                f"no system call named {', '.join(unknown)} on {rec.meta.machine or 'this architecture'}"
+                " (names as strace prints them: openat, mmap, ...)"
+            )
     tasks = read_tasks(rec)
     start = _start_ts(rec)
     fmt = ArgFormatter(rec, rec.meta.machine or "x86_64")
@@ -132,7 +144,12 @@ def list_faults(
     symbolize: bool = True,
 ) -> FaultListing:
     from kernlab.mm.fault_codes import decode_error_code
+    from kernlab.proc.maps import KINDS
 
+    unknown = sorted(set(vma_kinds or ()) - {*KINDS, "unknown"})
+    if unknown:
+        kinds = ", ".join([*KINDS, "unknown"])
+        raise BadInput(f"--vma {', '.join(unknown)}: not an area kind (one of {kinds})")
     tasks = read_tasks(rec)
     start = _start_ts(rec)
     arch = rec.meta.machine or "x86_64"
@@ -141,6 +158,7 @@ def list_faults(
     kernel = KernelSymbols(rec.kallsyms_path)
     meanings: dict[int, str] = {}
     majors = major_faults(rec, maps)
+    stacks = event_stacks(rec, {USER, KERNEL}, kernel)
     lines: list[FaultLine] = []
     for f in fault_records(rec):
         if pids and f.pid not in pids:
@@ -173,6 +191,7 @@ def list_faults(
                 vma=vma.label if vma else None,
                 where=where,
                 major=None if majors is None or f.kernel_mode else (f.ts, f.pid) in majors,
+                kernel_stack=stacks.get(StackKey(f.cpu, f.ts), []),
             )
         )
     first = sum(

@@ -16,10 +16,13 @@ KINDS = {True: "major", False: "minor", None: ""}
 
 
 def format_line(ln: Any) -> str:
+    from kernlab.analysis.kstacks import ARROW
+
+    stack = f" kstack: {ARROW.join(ln.kernel_stack)}" if ln.kernel_stack else ""
     return (
         f"{ln.time_s:12.6f} [{ln.cpu:03d}] {ln.pid:>7} {ln.comm:<15.15} {ln.mode:<6} {KINDS[ln.major]:<5} "
         f"addr={ln.address:#x} ip={ln.ip:#x} code={ln.error_code:#x} ({ln.meaning}) "
-        f"{ln.vma_kind} {ln.vma or ''} at {ln.where}"
+        f"{ln.vma_kind} {ln.vma or ''} at {ln.where}{stack}"
     )
 
 

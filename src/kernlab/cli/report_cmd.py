@@ -210,6 +210,24 @@ def render_faults(report: Any, out: Output) -> None:
         out.sentence(
             say("report.faults.top_ip", location=best.location, count=best.count, percent=best.percent)
         )
+    if report.top_kernel_stacks:
+        from kernlab.analysis.kstacks import ARROW
+
+        print_table(
+            ["kernel stack (innermost first)", "faults", "%"],
+            [(ARROW.join(r.functions), f"{r.count:,}", f"{r.percent:.1f}") for r in report.top_kernel_stacks],
+            right=["faults", "%"],
+            title="kernel paths of faults",
+        )
+        best_stack = report.top_kernel_stacks[0]
+        out.sentence(
+            say(
+                "report.faults.top_stack",
+                chain=ARROW.join(best_stack.functions),
+                count=best_stack.count,
+                percent=best_stack.percent,
+            )
+        )
 
 
 def render_report(report: Any, out: Output, per_process: bool = True) -> None:

@@ -10,7 +10,7 @@ and the symbol table use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,22 +70,35 @@ def owner_file(vmas: Sequence[Vma], vma: Vma) -> Vma | None:
     return below[0] if below else None
 
 
-def elf_place(vmas: Sequence[Vma], vma: Vma, address: int, page_size: int) -> ElfPlace | None:
+def elf_place(
+    vmas: Sequence[Vma],
+    vma: Vma,
+    address: int,
+    page_size: int,
+    open_image: Callable[[str], Any | None] | None = None,
+) -> ElfPlace | None:
     """Section and symbol of ``address`` in the ELF file mapped by (or continued by) ``vma``.
 
-    None when the area is not a file's or the file is not ELF.
+    None when the area is not a file's or the file is not ELF. ``open_image(path)`` may supply
+    the image (a cache that opens each file once, or one that adds a separate debug file's
+    symbols); it returns None for a file that is not usable ELF.
     """
     file_vma = owner_file(vmas, vma)
     if file_vma is None or file_vma.path is None:
         return None
-    try:
-        from kernlab.elf.reader import open_elf
-    except ImportError:  # the ELF reader is part of another module that may be absent
-        return None
-    try:
-        image = open_elf(file_vma.path)
-    except (KernlabError, OSError):
-        return None  # not an ELF file (a data file mapped with mmap), or gone
+    if open_image is not None:
+        image = open_image(file_vma.path)
+        if image is None:
+            return None
+    else:
+        try:
+            from kernlab.elf.reader import open_elf
+        except ImportError:  # the ELF reader is part of another module that may be absent
+            return None
+        try:
+            image = open_elf(file_vma.path)
+        except (KernlabError, OSError):
+            return None  # not an ELF file (a data file mapped with mmap), or gone
     # The first mapping of the file gives the bias most reliably (offset 0 is in the first LOAD).
     same_file = sorted(
         (v for v in vmas if v.path == file_vma.path and v.inode == file_vma.inode), key=lambda v: v.start

@@ -16,6 +16,8 @@ Layout (all paths relative to the recording directory, ``kernlab.data`` by defau
     maps/<pid>.<seq>.<when>.maps   /proc/<pid>/maps snapshots (when: attach, exec, exit, end)
     kallsyms                       lines of /proc/kallsyms needed to name kernel addresses
     saved_cmdlines                 copy of tracefs saved_cmdlines (pid -> comm of traced tasks)
+    syscall_formats                every events/syscalls/sys_{enter,exit}_*/format, one after another
+    printk_formats                 copy of tracefs printk_formats (address -> format of trace_printk)
 
 Every integer in meta.json is a number; addresses are integers too.
 """
@@ -42,6 +44,8 @@ CPUS_DIR = "cpus"
 MAPS_DIR = "maps"
 KALLSYMS = "kallsyms"
 SAVED_CMDLINES = "saved_cmdlines"
+SYSCALL_FORMATS = "syscall_formats"
+PRINTK_FORMATS = "printk_formats"
 
 
 def format_path(root: Path, system: str, event: str) -> Path:

@@ -12,6 +12,7 @@ import bisect
 import heapq
 import itertools
 import json
+import math
 import os
 import stat
 import sys
@@ -25,7 +26,7 @@ from typing import Any
 from kernlab.errors import BadInput
 from kernlab.recording import layout
 from kernlab.recording.layout import CpuLoss, MapsSnapshot, RecordingMeta
-from kernlab.tracing.formats import EventFormat, HeaderPage, parse_format, parse_header_page
+from kernlab.tracing.formats import EventFormat, FieldFormat, HeaderPage, parse_format, parse_header_page
 from kernlab.tracing.ringbuf import CpuEvents, decode_pages
 
 # memoryview cast codes by field size and signedness
@@ -113,7 +114,8 @@ class Recording:
         """How many records of each event the pages hold, by ``system:event``."""
         counts: Counter[int] = Counter()
         for cpu in self.cpu_events():
-            counts.update(cpu.types)
+            # A few distinct ids: one C-level count per id beats a dict update per record.
+            counts.update({t: cpu.types.count(t) for t in set(cpu.types)})
         return {self._name_of(t): n for t, n in sorted(counts.items(), key=lambda kv: -kv[1])}
 
     def _name_of(self, type_id: int) -> str:
@@ -134,47 +136,79 @@ class Recording:
         """Integer fields of every ``name`` record from trace time ``since`` on, as columns.
 
         The fast path for analyses of hundreds of thousands of events: the records are copied
-        into one buffer and each field is read with a strided memoryview, so no Python code runs
-        per record. Array fields are not supported here (use unpacker()).
+        into buffers of equal-stride records — a page made only of ``name`` records (a run, see
+        CpuEvents.runs) with one slice, other records one by one — and each field is read with
+        strided memoryviews, so no Python code runs per record. The lists are parallel (entry
+        ``i`` of each is one record) but not in time order. Array fields are not supported here
+        (use EventFormat.unpacker()).
         """
         fmt = self.by_name.get(name)
         out: dict[str, list[int]] = {f: [] for f in field_names}
         if fmt is None:
             return out
         fields = [fmt.field(f) for f in field_names]
-        native = (fmt.endian == "<") == (sys.byteorder == "little")
+        if any(f.array_len is not None or f.flexible or f.data_loc or f.rel_loc for f in fields):
+            raise BadInput(f"columns() reads scalar fields; {name} has arrays among {field_names}")
+        native = "<" if sys.byteorder == "little" else ">"
+        if fmt.endian != native or any(f.size not in _CODES for f in fields):
+            return self._columns_unpacked(fmt, field_names, since)
+        # A record shorter than the fields (a damaged page) is left out, never misread.
+        need = max(f.offset + f.size for f in fields)
         for cpu in self.cpu_events():
             first = bisect.bisect_left(cpu.timestamps, since) if since else 0
-            # A record shorter than the fields (a damaged page) is left out, never misread.
-            need = max(f.offset + f.size for f in fields)
-            picks = list(map(fmt.id.__eq__, cpu.types[first:]))
-            sizes = list(itertools.compress(cpu.lengths[first:], picks))
-            offsets = list(itertools.compress(cpu.offsets[first:], picks))
+            runs: dict[int, list[bytes]] = {}
+            gaps: list[tuple[int, int]] = []  # record index ranges left for the one-by-one path
+            pos = first
+            for start, count, stride, only in cpu.runs:
+                if start < first or start + count <= pos:
+                    continue
+                if only >= 0:  # one event fills the page: no need to look at its records
+                    mine = count if only == fmt.id else 0
+                else:
+                    mine = cpu.types[start : start + count].count(fmt.id)
+                if mine == count and stride - 4 >= need:
+                    head = cpu.offsets[start] - 4
+                    runs.setdefault(stride, []).append(cpu.raw[head : head + count * stride])
+                elif mine:
+                    continue  # mixed page: its records go the one-by-one way
+                gaps.append((pos, start))
+                pos = start + count
+            gaps.append((pos, len(cpu.types)))
+            for stride, chunks in runs.items():
+                _read_strided(b"".join(chunks), stride, 4, fields, out)
+            offsets: list[int] = []
+            sizes: list[int] = []
+            for lo, hi in gaps:
+                if lo >= hi:
+                    continue
+                picks = list(map(fmt.id.__eq__, cpu.types[lo:hi]))
+                sizes += itertools.compress(cpu.lengths[lo:hi], picks)
+                offsets += itertools.compress(cpu.offsets[lo:hi], picks)
             if any(n < need for n in sizes):
                 keep = [n >= need for n in sizes]
                 offsets = list(itertools.compress(offsets, keep))
                 sizes = list(itertools.compress(sizes, keep))
-            if not offsets:
-                continue
-            length = min(sizes)
-            aligned = native and all(
-                f.array_len is None and f.offset % f.size == 0 and length % f.size == 0 and f.size in _CODES
-                for f in fields
-            )
-            if not aligned or any(f.offset + f.size > length for f in fields):
-                unpack = fmt.unpacker(field_names).unpack_from
-                rows = list(map(unpack, itertools.repeat(cpu.raw), offsets))
-                for f, column in zip(field_names, zip(*rows, strict=True), strict=True):
-                    out[f].extend(column)
-                continue
-            # Equal-length copies of each record, back to back: field k of record i sits at
-            # i * length + offset, a fixed stride.
-            ends = [o + length for o in offsets]
-            buf = memoryview(b"".join(map(cpu.raw.__getitem__, map(slice, offsets, ends))))
-            for f in fields:
-                view = buf.cast(_CODES[f.size][f.signed])
-                step = length // f.size
-                out[f.name].extend(view[f.offset // f.size :: step].tolist())
+            if offsets:
+                # Equal-length copies of each record, back to back.
+                length = min(sizes)
+                ends = [o + length for o in offsets]
+                buf = b"".join(map(cpu.raw.__getitem__, map(slice, offsets, ends)))
+                _read_strided(buf, length, 0, fields, out)
+        return out
+
+    def _columns_unpacked(self, fmt: EventFormat, field_names: list[str], since: int) -> dict[str, list[int]]:
+        """columns() for layouts memoryview cannot read (other byte order, arrays): struct."""
+        out: dict[str, list[int]] = {f: [] for f in field_names}
+        layout_ = fmt.unpacker(field_names)
+        unpack = layout_.unpack_from
+        for cpu in self.cpu_events():
+            first = bisect.bisect_left(cpu.timestamps, since) if since else 0
+            types, lengths = cpu.types[first:], cpu.lengths[first:]
+            picks = [t == fmt.id and n >= layout_.size for t, n in zip(types, lengths, strict=True)]
+            offsets = list(itertools.compress(cpu.offsets[first:], picks))
+            rows = list(map(unpack, itertools.repeat(cpu.raw), offsets))
+            for f, column in zip(field_names, zip(*rows, strict=True), strict=False):
+                out[f].extend(column)
         return out
 
     def iter_records(self, names: set[str] | None = None) -> Iterator[tuple[int, int, int, CpuEvents]]:
@@ -243,8 +277,9 @@ class Recording:
             layout_ = fmt.unpacker(["common_pid", "id"])
             unpack = layout_.unpack_from
             for cpu in self.cpu_events():
-                for i, t in enumerate(cpu.types):
-                    if t == fmt.id and cpu.lengths[i] >= layout_.size:
+                # Only sys_enter records get a Python step (chosen in C by compress/map).
+                for i in itertools.compress(range(len(cpu.types)), map(fmt.id.__eq__, cpu.types)):
+                    if cpu.lengths[i] >= layout_.size:
                         pid, nr = unpack(cpu.raw, cpu.offsets[i])
                         if pid == self.meta.root_pid and nr in numbers:
                             ts = cpu.timestamps[i]
@@ -252,17 +287,87 @@ class Recording:
                             break
         if not best and exec_fmt is not None:
             for cpu in self.cpu_events():
-                for i, t in enumerate(cpu.types):
-                    if t == exec_fmt.id:
-                        ts = cpu.timestamps[i]
-                        best = ts if not best else min(best, ts)
-                        break
+                if exec_fmt.id in cpu.types:
+                    ts = cpu.timestamps[cpu.types.index(exec_fmt.id)]
+                    best = ts if not best else min(best, ts)
         return best
+
+    @cached_property
+    def _syscall_format_texts(self) -> dict[str, str] | None:
+        """``sys_enter_openat`` -> its format text, from ``syscall_formats``; None when absent."""
+        path = self.root / layout.SYSCALL_FORMATS
+        if not path.is_file():
+            return None
+        texts: dict[str, str] = {}
+        # Each format file begins with its "name:" line; nothing else in one starts with it.
+        for chunk in read_regular(path, text=True).split("\nname: "):
+            body = chunk if chunk.startswith("name: ") else "name: " + chunk
+            name = body[6 : body.find("\n")].strip() if "\n" in body else ""
+            if name:
+                texts[name] = body
+        return texts
+
+    @property
+    def has_syscall_formats(self) -> bool:
+        """True when the recording holds the kernel's syscalls/sys_*_* formats."""
+        return self._syscall_format_texts is not None or any(
+            f.system == "syscalls" for f in self.formats.values()
+        )
+
+    def syscall_format(self, event: str) -> EventFormat | None:
+        """The format of ``syscalls:<event>`` (``sys_enter_openat``) saved in the recording.
+
+        Parsed on first use only: a recording holds ~700 of them and a listing needs a few.
+        """
+        fmt = self.by_name.get(f"syscalls:{event}")
+        if fmt is not None:
+            return fmt
+        cache = self._parsed_syscall_formats
+        if event not in cache:
+            text = (self._syscall_format_texts or {}).get(event)
+            try:
+                cache[event] = parse_format(text, "syscalls") if text else None
+            except BadInput:
+                cache[event] = None  # a damaged entry only leaves that call's arguments unnamed
+        return cache[event]
+
+    @cached_property
+    def _parsed_syscall_formats(self) -> dict[str, EventFormat | None]:
+        return {}
 
     @cached_property
     def kallsyms_path(self) -> Path | None:
         path = self.root / layout.KALLSYMS
         return path if path.is_file() else None
+
+
+def _read_strided(
+    buf: bytes, stride: int, head: int, fields: list[FieldFormat], out: dict[str, list[int]]
+) -> None:
+    """Append each field of the equal-stride records in ``buf`` to ``out[field.name]``.
+
+    Field ``f`` of record ``k`` is at ``head + f.offset + k * stride``. A memoryview cast to
+    the field's type reads every ``step``-th element in C, but only when the stride is a
+    multiple of the field size; otherwise the records are taken in ``m`` interleaved
+    classes (record ``r``, ``r + m``, ...) whose stride ``m * stride`` is such a multiple, each
+    read from a view shifted so its elements line up. Every field uses the same classes, so
+    the columns stay parallel.
+    """
+    if not buf:
+        return
+    view = memoryview(buf)
+    count = len(buf) // stride
+    for f in fields:
+        size = f.size
+        m = size // math.gcd(stride, size)
+        column = out[f.name]
+        for r in range(min(m, count)):
+            pos = head + f.offset + r * stride
+            shift = pos % size
+            usable = (len(buf) - shift) // size * size
+            cast = view[shift : shift + usable].cast(_CODES[size][f.signed])
+            column.extend(cast[(pos - shift) // size :: m * stride // size].tolist())
+            cast.release()
 
 
 def read_regular(path: Path, *, text: bool = False) -> Any:

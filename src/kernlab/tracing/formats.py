@@ -63,17 +63,54 @@ class FieldFormat:
     """``__data_loc``: the 32-bit field holds (length << 16 | offset) of bytes stored after the record."""
     rel_loc: bool = False
     """``__rel_loc``: like data_loc, but the offset counts from the end of this field."""
+    flexible: bool = False
+    """A flexible array member (``char buf[]``, size 0): its data runs from ``offset`` to the end
+    of the record, as ``ftrace:print``'s text does (struct print_entry in kernel/trace/trace_entries.h)."""
 
     @property
     def is_string(self) -> bool:
-        """A char array (fixed or dynamic) that holds text, like ``comm`` or ``filename``."""
-        return "char" in self.type and (self.array_len is not None or self.data_loc or self.rel_loc)
+        """A char array (fixed, flexible or dynamic) that holds text, like ``comm`` or ``filename``."""
+        return "char" in self.type and (
+            self.array_len is not None or self.data_loc or self.rel_loc or self.flexible
+        )
 
     @property
     def element_size(self) -> int:
+        if self.flexible:
+            return c_type_size(self.type)
         if self.array_len:
             return self.size // self.array_len
         return self.size
+
+
+# Sizes of the C element types a flexible array can have; the format file gives them size 0,
+# so the element size must come from the type name (LP64: long and pointers are 8 bytes).
+_C_TYPE_SIZES = (
+    ("char", 1),
+    ("u8", 1),
+    ("s8", 1),
+    ("short", 2),
+    ("u16", 2),
+    ("s16", 2),
+    ("long", 8),
+    ("u64", 8),
+    ("s64", 8),
+    ("int", 4),
+    ("u32", 4),
+    ("s32", 4),
+)
+
+
+def c_type_size(ctype: str) -> int:
+    """Bytes of one element of the C type ``ctype`` (``unsigned long`` → 8); 1 when unknown."""
+    if "*" in ctype:
+        return 8
+    words = ctype.replace("unsigned", " ").replace("signed", " ").split()
+    for word in reversed(words):
+        for name, size in _C_TYPE_SIZES:
+            if word == name or word == f"__{name}":
+                return size
+    return 1
 
 
 @dataclass
@@ -139,6 +176,8 @@ def compile_unpacker(fields: list[FieldFormat], endian: str = "<") -> struct.Str
     if ordered != list(fields):
         raise ValueError("compile_unpacker needs fields in offset order")
     for f in ordered:
+        if f.flexible:
+            raise BadInput(f"field {f.name} is a variable-length array; decode it with EventFormat.decode")
         if f.data_loc or f.rel_loc:
             code = "I"
             count = 1
@@ -196,6 +235,8 @@ def _field_step(f: FieldFormat, endian: str) -> Callable[[Any, int, int, dict[st
             out[name] = _decode_text(raw) if is_text else raw
 
         return dyn
+    if f.flexible:
+        return _flexible_step(f, endian)
     if f.array_len is not None and "char" in f.type:
 
         def text(buf: Any, base: int, length: int, out: dict[str, Any]) -> None:
@@ -234,6 +275,37 @@ def _field_step(f: FieldFormat, endian: str) -> Callable[[Any, int, int, dict[st
             out[name] = None
 
     return value
+
+
+def _flexible_step(f: FieldFormat, endian: str) -> Callable[[Any, int, int, dict[str, Any]], None]:
+    """A flexible array member: every byte from its offset to the end of the record.
+
+    The ring buffer rounds a record up to 4 bytes, so text ends at its first NUL (the kernel
+    stores one) and integer arrays keep only whole elements.
+    """
+    name = f.name
+    start = f.offset
+    if "char" in f.type:
+
+        def text(buf: Any, base: int, length: int, out: dict[str, Any]) -> None:
+            out[name] = _decode_text(bytes(buf[base + start : base + max(start, length)]))
+
+        return text
+    elem = f.element_size
+    code = _INT_CODES.get((elem, f.signed))
+    if code is None:
+
+        def blob(buf: Any, base: int, length: int, out: dict[str, Any]) -> None:
+            out[name] = bytes(buf[base + start : base + max(start, length)])
+
+        return blob
+    one = struct.Struct(endian + code)
+
+    def array(buf: Any, base: int, length: int, out: dict[str, Any]) -> None:
+        count = max(0, (length - start) // elem)
+        out[name] = [one.unpack_from(buf, base + start + i * elem)[0] for i in range(count)]
+
+    return array
 
 
 def _parse_declaration(decl: str) -> tuple[str, str, int | None, bool, bool]:
@@ -282,27 +354,31 @@ def parse_format(text: str, system: str = "", endian: str = "<") -> EventFormat:
             except ValueError:
                 raise BadInput(f"cannot read the field declaration {match.group('decl')!r}") from None
             size = int(match.group("size"))
-            if array_len == 0 and not (data_loc or rel_loc):
-                array_len = None if size == 0 else array_len
+            # "char buf[]" (or "x[0]") with size 0 is a flexible array member: its data is the
+            # rest of the record, whatever its length.
+            flexible = array_len == 0 and size == 0 and not (data_loc or rel_loc)
+            if array_len == 0:
+                # A symbolic length (TASK_COMM_LEN) was read as 0: the size says how many.
+                array_len = size // c_type_size(ftype) if size else None
             signed = match.group("signed") not in (None, "0")
             fields.append(
                 FieldFormat(
-                    fname, ftype, int(match.group("offset")), size, signed, array_len, data_loc, rel_loc
+                    fname,
+                    ftype,
+                    int(match.group("offset")),
+                    size,
+                    signed,
+                    array_len,
+                    data_loc,
+                    rel_loc,
+                    flexible,
                 )
             )
         elif stripped.startswith("print fmt:"):
             print_fmt = stripped[len("print fmt:") :].strip()
     if not name or event_id is None:
         raise BadInput("not a tracefs event format file (no name: or ID: line)")
-    # A zero-length array declared "x[0]" with size 0 is a flexible array; give it the size
-    # nothing so readers treat it as trailing data.
-    fixed = tuple(
-        FieldFormat(f.name, f.type, f.offset, f.size, f.signed, f.array_len or None, f.data_loc, f.rel_loc)
-        if f.array_len == 0
-        else f
-        for f in fields
-    )
-    return EventFormat(system, name, event_id, fixed, print_fmt, text, endian)
+    return EventFormat(system, name, event_id, tuple(fields), print_fmt, text, endian)
 
 
 def read_format(path: Path, system: str | None = None) -> EventFormat:

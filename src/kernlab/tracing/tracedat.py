@@ -18,6 +18,7 @@ from pathlib import Path
 from kernlab.errors import BadInput
 from kernlab.recording import layout
 from kernlab.recording.reader import Recording
+from kernlab.tracing import tracefs
 
 MAGIC = b"\x17\x08\x44tracing"
 VERSION = b"6\0"
@@ -45,15 +46,6 @@ def _read_optional(root: Path, name: str) -> bytes | None:
         return (root / name).read_bytes()
     except OSError:
         return None
-
-
-def _live_tracefs_file(name: str) -> bytes | None:
-    for base in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
-        try:
-            return Path(base, name).read_bytes()
-        except OSError:
-            continue
-    return None
 
 
 def build_header(rec: Recording, notes: list[str]) -> bytes:
@@ -85,9 +77,10 @@ def build_header(rec: Recording, notes: list[str]) -> bytes:
             parts += [u64(len(text)), text]
     kallsyms = _read_optional(rec.root, layout.KALLSYMS) or b""
     parts += [u32(len(kallsyms)), kallsyms]
-    printk = _read_optional(rec.root, "printk_formats")
+    printk = _read_optional(rec.root, layout.PRINTK_FORMATS)
     if printk is None:
-        printk = _live_tracefs_file("printk_formats") or b""
+        # An older recording: this machine's table, which the dump's sentence owns up to.
+        printk = tracefs.read_live_file("printk_formats") or b""
         notes.append("printk_formats")
     parts += [u32(len(printk)), printk]
     cmdlines = _read_optional(rec.root, layout.SAVED_CMDLINES) or _cmdlines_from_meta(rec)

@@ -138,6 +138,21 @@ def try_write(path: Path, value: str, *, append: bool = False) -> OSError | None
     return None
 
 
+def read_live_file(relative: str) -> bytes | None:
+    """The bytes of ``relative`` under this machine's tracefs, or None when it cannot be read.
+
+    Only for recordings made before kernlab copied that file into them: the one place a
+    reader of a recording may look at the running kernel (tests make it fail to prove a
+    recording is self-contained).
+    """
+    for base in (DEFAULT_MOUNT, DEBUGFS_MOUNT):
+        try:
+            return (base / relative).read_bytes()
+        except OSError:
+            continue
+    return None
+
+
 def available_events(root: Path | None = None) -> dict[str, list[str]]:
     """Every event this kernel offers, grouped by system (from ``available_events``)."""
     text = read_text((root or tracefs_root()) / "available_events")
