@@ -58,35 +58,47 @@ def elf(file: str, out: Output, **flags: bool) -> None:
     from kernlab.elf.reader import REPORT_PARTS, open_elf, report
     from kernlab.render.progress import progress
 
-    chosen = frozenset(part for flag, part in PART_FLAGS if flags.get(flag))
+    parts = frozenset(part for flag, part in PART_FLAGS if flags.get(flag)) or frozenset(REPORT_PARTS)
     # Decompressing a kernel image or decoding 100k symbols takes seconds: show that work goes on.
     with progress(f"reading {file}"):
         image = open_elf(file)
-        result = report(image, chosen or frozenset(REPORT_PARTS))
-    symbol_limit = None if flags.get("symbols") else DEFAULT_SYMBOL_LIMIT
-    if out.json and result.symbols is not None and len(result.symbols) > COMPACT_JSON_SYMBOLS:
-        _print_compact_json(result)
+        # A large symbol table goes to JSON straight from its rows, without Symbol objects.
+        nsym = sum(table.count for table in image.symbol_columns())
+        compact = out.json and "symbols" in parts and nsym > COMPACT_JSON_SYMBOLS
+        result = report(image, parts - {"symbols"} if compact else parts)
+    if compact:
+        _print_compact_json(result, image.symbol_columns())
         return
+    symbol_limit = None if flags.get("symbols") else DEFAULT_SYMBOL_LIMIT
     out.emit(result, lambda r, o: _render(r, o, symbol_limit))
 
 
-def _print_compact_json(result: Any) -> None:
-    """The same document as out.emit's, without indentation, through json's C encoder.
+def _print_compact_json(result: Any, symbol_tables: list[Any]) -> None:
+    """The same document as out.emit's, without indentation, symbols written from columns.
 
-    print_json indents, and indenting makes json use its pure-Python encoder (~1 µs a value)
-    after to_jsonable has copied every Symbol field by field: 4 s for libjvm.so's 58k symbols
-    where this takes 0.5 s. Symbol's __dict__ is exactly its dataclass fields, ready for json.
+    print_json indents on a terminal, and indenting makes json use its pure-Python encoder
+    (~1 µs a value); even json's C encoder spends 0.4 s on libjvm.so's 58k symbol dicts,
+    after 0.3 s of building Symbol objects. iter_symbols_json formats the symbol tables'
+    columns into the text json.dumps would write for them, in pieces written as they come.
     """
-    import dataclasses
     import json
     import sys
 
+    from kernlab.elf.symjson import iter_symbols_json
     from kernlab.render.jsonout import to_jsonable
 
-    doc = to_jsonable(dataclasses.replace(result, symbols=None))
-    doc["symbols"] = [sym.__dict__ for sym in result.symbols]
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False))
-    sys.stdout.write("\n")
+    doc = to_jsonable(result)
+    write = sys.stdout.write
+    # json.dumps' own layout (", " and ": "), with the symbols array streamed at its key.
+    write("{")
+    for n, (key, value) in enumerate(doc.items()):
+        write((", " if n else "") + json.dumps(key) + ": ")
+        if key == "symbols":
+            for piece in iter_symbols_json(symbol_tables):
+                write(piece)
+        else:
+            write(json.dumps(value, ensure_ascii=False))
+    write("}\n")
 
 
 def _render(result: Any, out: Output, symbol_limit: int | None) -> None:

@@ -90,6 +90,17 @@ class Segment:
     type_value: int = 0  # p_type as a number
     flags_value: int = 0  # p_flags as a number (PF_X 1, PF_W 2, PF_R 4)
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes missing from __dict__: a segment read from a file gets
+        # its mapping and meaning when first asked, for all segments of the file at once
+        # (kernlab.elf.segments), because most callers never look at them.
+        if name in ("sections", "meaning"):
+            fill = self.__dict__.get("_fill")
+            if fill is not None:
+                fill()
+                return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
 
 @dataclass(frozen=True)
 class Symbol:
