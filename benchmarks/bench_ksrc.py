@@ -53,8 +53,13 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def best_of(cmd: list[str], runs: int = 3) -> float:
-    return min(timed(cmd)[0] for _ in range(runs))
+def best_of(cmd: list[str], runs: int = 3) -> tuple[float, float]:
+    """The (wall, CPU) seconds of the fastest of ``runs`` runs."""
+    return min(timed(cmd) for _ in range(runs))
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -64,10 +69,16 @@ def main() -> None:
     args = parser.parse_args()
     tree = args.tree or extracted_tree()
     kernlab = [sys.executable, "-m", "kernlab", "ksrc", "--tree", str(tree)]
-    print(f"tree: {tree}  (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
+    print(f"tree: {tree}  (load average {load()} on {os.cpu_count()} CPUs)")
     if not args.no_build:
         wall, cpu = timed([*kernlab, "index", "--rebuild", "--json"])
-        print(f"index build: {wall:.1f} s wall, {cpu:.1f} s CPU (all workers)")
+        print(f"index build: {wall:.1f} s wall, {cpu:.1f} s CPU (all workers); load now {load()}")
+    from kernlab.source.ksrc.index import index_location
+
+    location = index_location(tree)
+    if location.is_dir():
+        size = sum(f.stat().st_size for f in location.iterdir())
+        print(f"index size: {size / 1e6:.0f} MB in {location}")
     from kernlab.source.ksrc import query
 
     library = {
@@ -77,16 +88,19 @@ def main() -> None:
         "refs": query.find_references,
     }
     rg = shutil.which("rg")
-    print(f"{'query':<22} {'kernlab (process)':>18} {'kernlab (library)':>18} {'ripgrep':>10}")
+    print(f"{'query':<22} {'kernlab process wall/CPU':>25} {'library':>8} {'ripgrep wall/CPU':>17}")
     for command, name, pattern in QUERIES:
-        process = best_of([*kernlab, command, name, "--json"])
+        wall, cpu = best_of([*kernlab, command, name, "--json"])
         started = time.perf_counter()
         library[command](tree, name)
         in_process = time.perf_counter() - started
-        grep = (
-            best_of([rg, "-n", "--no-heading", "-g", "*.[ch]", pattern, str(tree)], 2) if rg else float("nan")
+        rg_cmd = [rg or "rg", "-n", "--no-heading", "-g", "*.[ch]", pattern, str(tree)]
+        rg_wall, rg_cpu = best_of(rg_cmd, 2) if rg else (float("nan"), float("nan"))
+        print(
+            f"{command + ' ' + name:<22} {wall:>15.2f}s /{cpu:>5.2f}s {in_process:>7.2f}s"
+            f" {rg_wall:>8.2f}s /{rg_cpu:>5.2f}s"
         )
-        print(f"{command + ' ' + name:<22} {process:>17.2f}s {in_process:>17.2f}s {grep:>9.2f}s")
+    print(f"load average at the end: {load()}")
 
 
 if __name__ == "__main__":

@@ -231,6 +231,66 @@ def test_index_is_reused_then_rebuilt_when_a_file_changes(fresh_tree):
     assert [(d["file"], d["line"]) for d in edited] == grep_n(tree, r"^int appended_in_place\(")
 
 
+def test_freshness_new_folder_rename_and_unrelated_files(fresh_tree):
+    """The folder check: a new folder's file and a rename are seen; non-sources are not changes."""
+    tree = fresh_tree
+    assert ksrc(tree, "def", "vfs_rename")["index"]["built_now"] is True
+    # Object files (what `make` writes beside sources) and sources in hidden folders are not
+    # indexed, so they must not cost a rebuild.
+    (tree / "fs" / "namei.o").write_bytes(b"\x7fELF")
+    (tree / "fs" / ".pending").mkdir()
+    (tree / "fs" / ".pending" / "hidden.c").write_text("int hidden_function(void)\n{\n\treturn 0;\n}\n")
+    untouched = ksrc(tree, "def", "vfs_rename")
+    assert untouched["index"]["built_now"] is False
+    assert ksrc(tree, "def", "hidden_function")["definitions"] == []
+    # A file in a folder that did not exist: only its parent folder's entries changed.
+    (tree / "fs" / "newdir").mkdir()
+    (tree / "fs" / "newdir" / "added.c").write_text("int newly_added(void)\n{\n\treturn 1;\n}\n")
+    added = ksrc(tree, "def", "newly_added")
+    assert added["index"]["built_now"] is True
+    assert [(d["file"], d["line"]) for d in added["definitions"]] == grep_n(tree, r"^int newly_added\(")
+    # A rename inside that folder: the old path must not be reported.
+    (tree / "fs" / "newdir" / "added.c").rename(tree / "fs" / "newdir" / "renamed.c")
+    renamed = ksrc(tree, "def", "newly_added")
+    assert [(d["file"], d["line"]) for d in renamed["definitions"]] == grep_n(tree, r"^int newly_added\(")
+    assert renamed["definitions"][0]["file"] == "fs/newdir/renamed.c"
+    # An in-place edit of a file the answer does not come from still counts (it adds a use).
+    before = {(r["file"], r["line"]) for r in ksrc(tree, "refs", "vfs_rename")["references"]}
+    with open(tree / "kernel" / "compat_fcntl.c", "a") as fh:
+        fh.write("\nint uses_vfs_rename(void)\n{\n\treturn vfs_rename(0);\n}\n")
+    after = {(r["file"], r["line"]) for r in ksrc(tree, "refs", "vfs_rename")["references"]}
+    assert after - before == set(grep_n(tree, r"return vfs_rename\(0\);"))
+
+
+def _crc32_twins() -> tuple[str, str]:
+    """Two identifiers with the same CRC-32 (the index's key for macros and references)."""
+    import hashlib
+    import zlib
+
+    seen: dict[int, str] = {}
+    for i in range(1_000_000):
+        name = "ksrc_" + hashlib.md5(str(i).encode()).hexdigest()[:10]
+        twin = seen.setdefault(zlib.crc32(name.encode()), name)
+        if twin != name:
+            return twin, name
+    raise AssertionError("no CRC-32 collision found")
+
+
+def test_names_sharing_a_key_are_told_apart(fresh_tree):
+    """A macro and the uses of another name with the same CRC-32 never answer for each other."""
+    tree = fresh_tree
+    defined, other = _crc32_twins()
+    (tree / "include" / "linux" / "twins.h").write_text(f"#define {defined} 1\n")
+    (tree / "fs" / "twins.c").write_text(f"int twin_user(void)\n{{\n\treturn {defined};\n}}\n")
+    assert [(d["file"], d["line"]) for d in ksrc(tree, "def", defined)["definitions"]] == grep_n(
+        tree, rf"^#define {defined} "
+    )
+    assert ksrc(tree, "def", other)["definitions"] == []
+    uses = {(r["file"], r["line"]) for r in ksrc(tree, "refs", defined)["references"]}
+    assert uses == set(grep_n(tree, rf"\b{defined}\b"))
+    assert ksrc(tree, "refs", other)["references"] == []
+
+
 def test_human_output_ends_with_sentences(tree):
     result = run_kernlab("ksrc", "--tree", str(tree), "syscall", "rename", env=_env(tree))
     assert result.code == 0, result.stderr

@@ -9,6 +9,10 @@ The pieces, one job each:
   initialised tables (with the table's name and type), plus the identifiers it uses;
 * :mod:`.index` builds that for a whole tree in parallel, stores it in the cache directory
   (sharded by name, so a query reads only a small part) and rebuilds it when files change;
+* :mod:`.store` keeps the two biggest tables (macros, identifier uses) as flat arrays keyed by
+  CRC-32, checked against the source at query time;
+* :mod:`.fresh` walks the tree for the build and tells whether it changed since (folders' and
+  files' ctimes against the index's stamp);
 * :mod:`.query` answers ``syscall``, ``ops``, ``def``, ``refs`` from the index;
 * :mod:`.tree` reads the tree's version the way ``make kernelversion`` prints it.
 """

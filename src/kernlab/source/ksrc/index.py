@@ -5,16 +5,19 @@ Layout of ``<cache>/ksrc/<tree name>-<hash of its path>/``::
     meta.json                  format version, tree, file count, build time
     stamp                      touched when the build started: anything changed after it is newer
     files.pickle               the indexed files (relative paths); facts refer to them by number
+    layout.pickle              the folders walked, their sources and sub-folders (see .fresh)
     syscalls.pickle            every SYSCALL_DEFINEn / COMPAT_SYSCALL_DEFINEn
-    {defs,ops,refs}-W-SS.pickle  worker W's facts for names whose CRC-32 falls in shard SS
+    {defs,ops}-W-SS.pickle     worker W's definitions (macros apart) and table bindings, by
+                               name, for names whose CRC-32 falls in shard SS
+    macros-W-SS.pickle         worker W's #defines, refs-W-S.pickle its identifier uses: flat
+                               arrays keyed by CRC-32 (see .store)
 
 Sharding by name keeps a query to reading a few small files (a full kernel has millions of
 names); each build worker writes its own shards so no process has to merge them.
 
-The index is stale when a ``.c``/``.h`` file of the tree changed status (ctime: content, rename,
-creation; ctime cannot be set back like mtime) after ``stamp`` -- one ``find -cnewer … -quit``,
-which stops at the first such file -- or when an answer names a file that no longer exists.
-A stale index is rebuilt whole.
+The index is stale when a ``.c``/``.h`` file or a folder of the tree changed after ``stamp``
+(see :mod:`.fresh`, run in a thread beside the query) or when an answer names a file that no
+longer exists. A stale index is rebuilt whole.
 """
 
 from __future__ import annotations
@@ -23,23 +26,27 @@ import gc
 import hashlib
 import json
 import os
-import pickle
 import shutil
-import subprocess
 import time
 import zlib
-from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kernlab.errors import BadInput, KernlabError, PermissionNeeded
-from kernlab.source.ksrc.parse import parse_code
+from kernlab.errors import BadInput, KernlabError
+from kernlab.source.ksrc.fresh import ChangeCheck, Folder, source_paths, walk_tree
+from kernlab.source.ksrc.store import (
+    MacroTable,
+    RefTable,
+    dump_pickle,
+    load_pickle,
+    macro_candidates,
+    ref_candidates,
+)
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 4
 SHARDS = 256
-SOURCE_SUFFIXES = (".c", ".h")
 ProgressFn = Callable[[int, int], None]
 
 
@@ -75,26 +82,16 @@ def index_location(tree: Path) -> Path:
     return cache_dir() / "ksrc" / f"{tree.resolve().name}-{digest}"
 
 
-def list_sources(tree: Path) -> list[tuple[str, int]]:
-    """Every .c and .h file under ``tree`` (hidden folders skipped): (relative path, size)."""
+def list_sources(tree: Path) -> tuple[list[tuple[str, int]], list[Folder]]:
+    """Every .c and .h file under ``tree`` (hidden folders skipped) with its size, and the layout."""
+    layout = walk_tree(tree)
     found: list[tuple[str, int]] = []
-    stack = [tree]
-    while stack:
-        folder = stack.pop()
+    for path in source_paths(layout):
         try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        if not entry.name.startswith("."):
-                            stack.append(Path(entry.path))
-                    elif entry.name.endswith(SOURCE_SUFFIXES) and entry.is_file(follow_symlinks=False):
-                        found.append(
-                            (os.path.relpath(entry.path, tree), entry.stat(follow_symlinks=False).st_size)
-                        )
-        except PermissionError:
-            raise PermissionNeeded(f"cannot read {folder}: permission denied") from None
-    found.sort()
-    return found
+            found.append((path, os.stat(os.path.join(tree, path), follow_symlinks=False).st_size))
+        except FileNotFoundError:
+            continue  # removed since the walk: the freshness check will see the folder change
+    return found, layout
 
 
 def _chunks(files: list[tuple[str, int]], size: int = 64) -> list[list[int]]:
@@ -107,17 +104,14 @@ def _chunks(files: list[tuple[str, int]], size: int = 64) -> list[list[int]]:
     return [order[k : k + size] for k in range(0, len(order), size)]
 
 
-def _dump(path: Path, obj: object) -> None:
-    with open(path, "wb") as fh:
-        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-
 def _index_part(tree: str, files: list[str], tasks, out: str, worker: int, counter) -> list:  # type: ignore[no-untyped-def]
     """One worker's share: parse its files, write its shards, return its system calls."""
+    from kernlab.source.ksrc.parse import parse_code  # only builds need the parser
+
     gc.disable()  # millions of small objects and no cycles: the collector would only cost time
     defs: dict[str, list] = defaultdict(list)
     ops: dict[str, list] = defaultdict(list)
-    refs: dict[bytes, array] = {}
+    macros, refs = MacroTable(), RefTable()
     syscalls = []
     done = 0
     for number in _numbers(tasks):
@@ -133,12 +127,8 @@ def _index_part(tree: str, files: list[str], tasks, out: str, worker: int, count
             ops[func].append((table, type_name, field, number, line))
         for name, macro, nargs, line, signature in facts.syscalls:
             syscalls.append((name, macro, nargs, number, line, signature))
-        for ident in facts.identifiers:
-            posting = refs.get(ident)
-            if posting is None:
-                refs[ident] = array("I", [number])
-            else:
-                posting.append(number)
+        macros.add(number, *facts.macros)
+        refs.add(number, facts.identifiers)
         done += 1
         if done % 200 == 0:
             with counter.get_lock():
@@ -147,12 +137,14 @@ def _index_part(tree: str, files: list[str], tasks, out: str, worker: int, count
         counter.value += done % 200
     folder = Path(out)
     # Shards are chosen once per distinct name, at the end, not once per occurrence.
-    for kind, table in (("defs", defs), ("ops", ops), ("refs", refs)):
+    for kind, table in (("defs", defs), ("ops", ops)):
         shards: list[dict] = [{} for _ in range(SHARDS)]
         for name, value in table.items():
-            shards[shard_of(name)][name] = value.tobytes() if kind == "refs" else value
+            shards[shard_of(name)][name] = value
         for s in range(SHARDS):
-            _dump(folder / f"{kind}-{worker}-{s:02x}.pickle", shards[s])
+            dump_pickle(folder / f"{kind}-{worker}-{s:02x}.pickle", shards[s])
+    macros.write(folder, worker)
+    refs.write(folder, worker)
     return syscalls
 
 
@@ -196,7 +188,7 @@ def build_index(tree: Path, *, workers: int | None = None, progress: ProgressFn 
     except OSError as exc:
         raise KernlabError(f"cannot create the index folder {building}: {exc.strerror}") from None
     (building / "stamp").touch()  # before reading any file: later changes are newer than it
-    files = list_sources(tree)
+    files, layout = list_sources(tree)
     if not files:
         raise BadInput(f"{tree} holds no .c or .h files to index")
     names = [path for path, _ in files]
@@ -239,8 +231,9 @@ def build_index(tree: Path, *, workers: int | None = None, progress: ProgressFn 
                 proc.terminate()
     step(len(files), len(files))
     syscalls.sort(key=lambda s: (s[0], names[s[3]], s[4]))
-    _dump(building / "syscalls.pickle", syscalls)
-    _dump(building / "files.pickle", names)
+    dump_pickle(building / "syscalls.pickle", syscalls)
+    dump_pickle(building / "files.pickle", names)
+    dump_pickle(building / "layout.pickle", layout)
     seconds = time.perf_counter() - started
     total_bytes = sum(size for _, size in files)
     meta = {
@@ -256,33 +249,6 @@ def build_index(tree: Path, *, workers: int | None = None, progress: ProgressFn 
     shutil.rmtree(location, ignore_errors=True)
     os.replace(building, location)
     return IndexInfo(str(tree.resolve()), str(location), len(files), total_bytes, seconds, workers, True)
-
-
-class ChangeCheck:
-    """Whether any .c/.h file of the tree changed status after the index's stamp.
-
-    Started when the index is opened and read when the answer is ready, so the check (a walk
-    over every file's inode: a few tenths of a second on a full tree) overlaps the query.
-    """
-
-    def __init__(self, tree: Path, stamp: Path) -> None:
-        self._tree, self._stamp = tree, stamp
-        self._proc: subprocess.Popen[bytes] | None = None
-        find = shutil.which("find")
-        if find is not None:
-            sources = ["(", "-name", "*.c", "-o", "-name", "*.h", ")"]
-            self._proc = subprocess.Popen(
-                [find, str(tree), "-type", "f", *sources, "-cnewer", str(stamp), "-print", "-quit"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-
-    def changed(self) -> bool:
-        if self._proc is None:  # no findutils: compare in Python (slower, same answer)
-            limit = self._stamp.stat().st_ctime_ns
-            return any((self._tree / p).stat().st_ctime_ns > limit for p, _ in list_sources(self._tree))
-        out, _ = self._proc.communicate()
-        return bool(out.strip())
 
 
 class SourceIndex:
@@ -303,47 +269,35 @@ class SourceIndex:
     @property
     def files(self) -> list[str]:
         if self._files is None:
-            self._files = _load(self.location / "files.pickle")
+            self._files = load_pickle(self.location / "files.pickle")
         return self._files
 
     def _shards(self, kind: str, name: str) -> Iterator[dict]:
         s = shard_of(name)
         for w in range(self._workers):
-            yield _load(self.location / f"{kind}-{w}-{s:02x}.pickle")
+            yield load_pickle(self.location / f"{kind}-{w}-{s:02x}.pickle")
 
     def definitions(self, name: str) -> list[tuple]:
-        """(kind, file number, line, text) of every definition named ``name``."""
+        """(kind, file number, line, text) of every definition named ``name``, macros apart."""
         return [d for shard in self._shards("defs", name) for d in shard.get(name, [])]
+
+    def macro_candidates(self, name: str) -> list[tuple[int, int]]:
+        """(file number, line) of the ``#define``s that may be ``name`` (see :mod:`.store`)."""
+        return macro_candidates(self.location, self._workers, name)
 
     def bindings(self, func: str) -> list[tuple]:
         """(table, table type, field, file number, line) of every ``.field = func``."""
         return [b for shard in self._shards("ops", func) for b in shard.get(func, [])]
 
     def files_using(self, name: str) -> list[int]:
-        """Numbers of the files whose code (not comments or strings) contains the identifier."""
-        key = name.encode("latin-1", errors="replace")
+        """Numbers of the files whose code may contain the identifier (read them to be sure)."""
         # Files defining it as a macro are not in its reference list (see parse.FileFacts).
-        numbers: list[int] = [number for kind, number, _, _ in self.definitions(name) if kind == "macro"]
-        for shard in self._shards("refs", name):
-            raw = shard.get(key)
-            if raw:
-                posting = array("I")
-                posting.frombytes(raw)
-                numbers.extend(posting)
-        return sorted(set(numbers))
+        numbers = ref_candidates(self.location, self._workers, name)
+        numbers.update(number for number, _ in self.macro_candidates(name))
+        return sorted(numbers)
 
     def syscalls(self) -> list[tuple]:
-        return _load(self.location / "syscalls.pickle")
-
-
-def _load(path: Path):  # type: ignore[no-untyped-def]
-    try:
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError) as exc:
-        raise KernlabError(
-            f"the source index at {path.parent} is damaged ({exc}); delete it to rebuild"
-        ) from None
+        return load_pickle(self.location / "syscalls.pickle")
 
 
 def open_index(
@@ -368,6 +322,11 @@ def open_index(
                 False,
             )
             # Answer from it now; the caller asks stale() before trusting the answer.
-            return SourceIndex(tree, location, info, ChangeCheck(tree, location / "stamp"))
+            try:
+                since = (location / "stamp").stat().st_ctime_ns
+            except OSError:
+                since = -1  # no stamp: every file counts as changed
+            check = ChangeCheck(tree, lambda: load_pickle(location / "layout.pickle"), since)
+            return SourceIndex(tree, location, info, check)
     info = build_index(tree, workers=workers, progress=progress)
     return SourceIndex(tree, location, info)

@@ -23,10 +23,8 @@ _COMMENT_OR_LITERAL = re.compile(
     r"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'?",  # character literal
     re.DOTALL,
 )
-# A directive: "#" first on its line (searched in "\n" + text, so a literal newline leads the
-# pattern and the search is fast), with its continuation lines.
+# A directive: "#" first on its line (searched in "\n" + text), with its continuation lines.
 _DIRECTIVE = re.compile(r"\n[ \t]*#[^\n\\]*(?:\\.[^\n\\]*)*", re.DOTALL)
-_DEFINE = re.compile(r"\n[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)")
 
 
 def _blank(match: re.Match[str]) -> str:
@@ -53,19 +51,25 @@ def blank_directives(code: str) -> str:
     return _DIRECTIVE.sub(lambda m: "\n" * m.group().count("\n"), "\n" + code)[1:]
 
 
-def macro_definitions(code: str) -> list[tuple[str, int]]:
-    """``#define NAME`` lines of comment-free code: (name, offset of the line's start)."""
-    return [(m.group(1), m.start()) for m in _DEFINE.finditer("\n" + code)]
+def line_start_matches(pattern: re.Pattern[bytes], code: bytes) -> list[re.Match[bytes]]:
+    """The matches of ``pattern`` that only blanks (space, tab) precede on their line."""
+    found = []
+    for match in pattern.finditer(code):
+        line_start = code.rfind(b"\n", 0, match.start()) + 1
+        if not code[line_start : match.start()].strip(b" \t"):
+            found.append(match)
+    return found
 
 
-def line_numbers(text: str, offsets: Iterable[int]) -> list[int]:
+def line_numbers(text: str | bytes, offsets: Iterable[int]) -> list[int]:
     """1-based line numbers of ascending ``offsets`` into ``text``, counted incrementally."""
     lines: list[int] = []
+    newline = b"\n" if isinstance(text, bytes) else "\n"
     line, last = 1, 0
     for offset in offsets:
         if offset < last:  # not ascending: count afresh
             line, last = 1, 0
-        line += text.count("\n", last, offset)
+        line += text.count(newline, last, offset)  # type: ignore[arg-type]
         last = offset
         lines.append(line)
     return lines

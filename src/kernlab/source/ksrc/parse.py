@@ -22,13 +22,27 @@ from dataclasses import dataclass, field
 from kernlab.source.ksrc.lexer import (
     blank_directives,
     line_numbers,
-    macro_definitions,
+    line_start_matches,
     strip_comments_and_literals,
 )
 
 IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _BRACES = re.compile(r"[{}]")
-_DEFINE_BYTES = re.compile(rb"\n[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)")
+
+
+def _nested_braces(levels: int) -> str:
+    """A pattern for a ``{…}`` group nesting at most ``levels`` deep (re has no recursion).
+
+    Possessive runs never backtrack, so a body is matched at C speed instead of brace by brace.
+    """
+    pattern = r"\{[^{}]*+\}"
+    for _ in range(levels - 1):
+        pattern = r"\{(?:[^{}]++|" + pattern + r")*+\}"
+    return pattern
+
+
+_BALANCED_BODY = re.compile(_nested_braces(12))
+_DEFINE_BYTES = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)")  # first on its line: checked
 # No leading \b: a pattern that starts with a literal is searched for at C speed (checked by hand).
 _TYPEDEF = re.compile(r"typedef\b([^;{}]*);")
 _SYSCALL = re.compile(r"\b((?:COMPAT_)?SYSCALL_DEFINE(\d))\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
@@ -95,11 +109,14 @@ class FileFacts:
     """Everything :mod:`.index` keeps about one file (offsets already turned into lines)."""
 
     definitions: list[tuple[str, str, int, str]] = field(default_factory=list)
-    """(name, kind, line, text): kind is function, struct, union, enum, typedef, variable, macro."""
+    """(name, kind, line, text): kind is function, struct, union, enum, typedef, variable."""
     syscalls: list[tuple[str, str, int, int, str]] = field(default_factory=list)
     """(name, macro, argument count, line, signature)."""
     bindings: list[tuple[str, str, str, str, int]] = field(default_factory=list)
     """(function, table, table type, field, line)."""
+    macros: tuple[list[bytes], list[int]] = ([], [])
+    """Names (latin-1 bytes) and lines of the file's ``#define``s, kept apart from
+    :attr:`definitions` because a tree has millions (see :mod:`.store`)."""
     identifiers: set[bytes] = field(default_factory=set)
     """Every identifier the code uses (comments and strings left out), as latin-1 bytes, except
     the names of the file's own #defines (found through :attr:`definitions`)."""
@@ -135,12 +152,14 @@ def _follows_word(text: str, at: int) -> bool:
     return at > 0 and (text[at - 1].isalnum() or text[at - 1] == "_")
 
 
+# The characters str.isalnum() accepts in latin-1 text, and "_": str.rstrip() with this set finds
+# where a trailing identifier starts at C speed (a regex anchored at "$" would try every offset).
+_WORD_CHARS = "".join(c for c in map(chr, range(256)) if c.isalnum() or c == "_")
+
+
 def _trailing_identifier(text: str) -> str | None:
-    """The identifier ``text`` ends with, if any (a backwards scan: no regex over long text)."""
-    i = len(text)
-    while i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_"):
-        i -= 1
-    name = text[i:]
+    """The identifier ``text`` ends with, if any."""
+    name = text[len(text.rstrip(_WORD_CHARS)) :]
     return name if name and not name[0].isdigit() else None
 
 
@@ -202,14 +221,12 @@ def parse_code(text: str) -> FileFacts:
     # A macro's own name is left out of its file's identifiers: the index finds that file through
     # the definition instead. Register headers define millions of names used nowhere else, and
     # this keeps them out of the reference lists.
-    words.difference_update(_DEFINE_BYTES.findall(b"\n" + code_bytes))
+    defines = line_start_matches(_DEFINE_BYTES, code_bytes)
+    names = [m.group(1) for m in defines]
+    words.difference_update(names)
     facts.identifiers = {w for w in words if not w[:1].isdigit()}
-
-    macros = macro_definitions(code)
-    # Offsets are into "\n" + code, i.e. one past the "\n" before each line: the line's start.
     # No text for macros (a kernel has millions, mostly register names): the query reads the line.
-    lines = line_numbers(code, [off for _, off in macros])
-    facts.definitions.extend([(n, "macro", line, "") for (n, _), line in zip(macros, lines, strict=True)])
+    facts.macros = (names, line_numbers(code_bytes, [m.start() for m in defines]))
 
     if "{" not in code and "SYSCALL_DEFINE" not in code:
         # Header of declarations and macros only (a third of a kernel tree is register headers):
@@ -256,15 +273,26 @@ def _scan_top_level(body: str, facts: FileFacts) -> None:
     typedef_open = False
     # Only braces are visited; the declarator of a top-level "{" starts after the last ";" since
     # the last top-level "}", as everything between them is at depth 0.
-    for match in _BRACES.finditer(body):
+    search = _BRACES.search
+    match = search(body)
+    while match is not None:
         pos = match.start()
         if match.group() == "{":
             if depth == 0:
                 start = max(segment_start, body.rfind(";", segment_start, pos) + 1)
                 opened = _classify(body, start, pos, found)
                 typedef_open = body[start:pos].lstrip().startswith("typedef")
+                skip = _BALANCED_BODY.match(body, pos)
+                if skip is not None and body.find("\n}", pos, skip.end() - 1) == -1:
+                    # A balanced body without a column-0 "}" before its end: going brace by
+                    # brace would reach its closing "}" at depth 1, so go there directly.
+                    depth = 1
+                    match = search(body, skip.end() - 1)
+                    continue
             depth += 1
+            match = search(body, pos + 1)
             continue
+        match = search(body, pos + 1)
         depth = max(depth - 1, 0)
         if pos == 0 or body[pos - 1] == "\n":
             depth = 0  # a column-0 brace closes a top-level body in kernel style

@@ -206,7 +206,14 @@ def _definitions(index: SourceIndex, name: str) -> list[Definition]:
     found = []
     for kind, number, line, text in index.definitions(name):
         path = _existing(index, number)
-        found.append(Definition(name, kind, path, line, text or _source_line(index, path, line)))
+        found.append(Definition(name, kind, path, line, text))
+    # Macros are stored by the CRC-32 of their name: the line itself says whether it is this one.
+    define = re.compile(rf"#\s*define\s+{re.escape(name)}(?![\w])")
+    for number, line in index.macro_candidates(name):
+        path = _existing(index, number)
+        text = _source_line(index, path, line)
+        if define.match(strip_comments_and_literals(text).lstrip()):
+            found.append(Definition(name, "macro", path, line, text))
     return sorted(found, key=lambda d: (d.file, d.line))
 
 
@@ -257,6 +264,8 @@ def find_references(
                     text = fh.read().decode("latin-1")
             except OSError:
                 raise StaleIndex(f"{path} cannot be read any more") from None
+            if symbol not in text:  # a name sharing the symbol's CRC-32 (see .store)
+                continue
             code = strip_comments_and_literals(text)
             lines = text.split("\n")
             line, last = 1, 0
@@ -271,6 +280,7 @@ def find_references(
             if limit and len(refs) >= limit:
                 refs = refs[:limit]
                 break
-        return RefsReport(str(index.tree), symbol, len(numbers), refs, index.info)
+        using = len({r.file for r in refs})
+        return RefsReport(str(index.tree), symbol, using, refs, index.info)
 
     return with_index(tree, ask, progress)
