@@ -99,12 +99,16 @@ def elf_place(
             image = open_elf(file_vma.path)
         except (KernlabError, OSError):
             return None  # not an ELF file (a data file mapped with mmap), or gone
-    # The first mapping of the file gives the bias most reliably (offset 0 is in the first LOAD).
+    # The VMA that holds the address gives the bias directly. Other mappings of the same file
+    # are only a fallback (e.g. a gap VMA whose offset is in no LOAD segment), nearest first: a
+    # file can be mapped more than once (a reader's own mmap of libc.so.6, a second namespace),
+    # and a far-away mapping of it carries another bias.
     same_file = sorted(
-        (v for v in vmas if v.path == file_vma.path and v.inode == file_vma.inode), key=lambda v: v.start
+        (v for v in vmas if v.path == file_vma.path and v.inode == file_vma.inode and v is not file_vma),
+        key=lambda v: abs(v.start - file_vma.start),
     )
     bias = None
-    for candidate in [*same_file, file_vma]:
+    for candidate in [file_vma, *same_file]:
         bias = load_bias(image, candidate, page_size)
         if bias is not None:
             break
