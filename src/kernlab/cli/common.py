@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -48,6 +49,19 @@ def output_options(func: F) -> F:
         return func(*args, out=Output(json=as_json, quiet=quiet), **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def recording_dir_option(func: F) -> F:
+    """``-d/--dir DIR``: the recording a command reads (kernlab.data by default, like uftrace.data)."""
+    return click.option(
+        "-d",
+        "--dir",
+        "directory",
+        type=click.Path(path_type=Path),
+        default=Path("kernlab.data"),
+        show_default=True,
+        help="The recording directory.",
+    )(func)
 
 
 def examples(*lines: str) -> str:

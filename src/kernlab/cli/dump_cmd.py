@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from kernlab.cli.common import Output, examples, output_options
+from kernlab.cli.common import Output, examples, output_options, recording_dir_option
 
 
 @dataclass
@@ -66,15 +66,7 @@ def render(results: Any, out: Output) -> None:
         "kernlab dump --text - | less",
     ),
 )
-@click.option(
-    "-d",
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path),
-    default=Path("kernlab.data"),
-    show_default=True,
-    help="The recording directory.",
-)
+@recording_dir_option
 @click.option(
     "--trace-dat", "trace_dat", type=click.Path(path_type=Path), help="Write a trace-cmd trace.dat (v6) here."
 )

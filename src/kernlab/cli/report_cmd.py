@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from kernlab.cli.common import Output, examples, output_options
+from kernlab.cli.common import Output, examples, output_options, recording_dir_option
 
 
 def _ms(ns: int) -> float:
@@ -276,15 +276,7 @@ def render_report(report: Any, out: Output, per_process: bool = True) -> None:
         "kernlab report --json | jq '.syscalls.combined.rows[0]'",
     ),
 )
-@click.option(
-    "-d",
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path),
-    default=Path("kernlab.data"),
-    show_default=True,
-    help="The recording directory.",
-)
+@recording_dir_option
 @click.option(
     "--top",
     type=click.IntRange(1, 1000),

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from kernlab.cli.common import Output, examples, output_options
+from kernlab.cli.common import Output, examples, output_options, recording_dir_option
 
 CHUNK = 2000  # lines per write: printing line by line through rich is slow for big recordings
 
@@ -68,15 +68,7 @@ def render(listing: Any, out: Output) -> None:
         "kernlab syscalls --failed --json",
     ),
 )
-@click.option(
-    "-d",
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path),
-    default=Path("kernlab.data"),
-    show_default=True,
-    help="The recording directory.",
-)
+@recording_dir_option
 @click.option("--pid", "pids", type=int, multiple=True, help="Only this thread id (repeatable).")
 @click.option("-e", "--event", "names", multiple=True, help="Only this system call, by name (repeatable).")
 @click.option("--failed", is_flag=True, help="Only calls that returned an error.")
