@@ -38,6 +38,10 @@ class Loss:
     lost: int
     written: int
 
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.lost / max(self.written, 1)
+
 
 def recording_loss(rec: Recording) -> Loss:
     summary = rec.loss()

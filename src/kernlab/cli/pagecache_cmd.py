@@ -5,22 +5,10 @@ from __future__ import annotations
 import click
 
 from kernlab.cli.common import Output, examples, output_options
+from kernlab.render.units import format_bytes as format_size
+from kernlab.render.units import percent_text
 
 STRIP_WIDTH = 64
-
-
-def format_size(size: int) -> str:
-    """Bytes in binary units, one decimal: 97.7 KiB."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
-
-
-def _percent(part: int, whole: int) -> str:
-    return f"{100.0 * part / whole:.0f}%" if whole else "0%"
 
 
 @click.command(
@@ -81,7 +69,7 @@ def _render(report, out: Output, width: int) -> None:  # type: ignore[no-untyped
             r.pages,
             r.resident_pages,
             format_size(r.resident_bytes),
-            _percent(r.resident_pages, r.pages),
+            percent_text(r.resident_pages, r.pages),
         ]
         rows.append(row + ([f.before_resident_pages] if acted else []))
     if len(report.files) > 1:
@@ -92,7 +80,7 @@ def _render(report, out: Output, width: int) -> None:  # type: ignore[no-untyped
                 report.total_pages,
                 report.total_resident_pages,
                 format_size(report.total_resident_bytes),
-                _percent(report.total_resident_pages, report.total_pages),
+                percent_text(report.total_resident_pages, report.total_pages),
             ]
             + ([""] if acted else [])
         )
@@ -135,7 +123,7 @@ def _render(report, out: Output, width: int) -> None:  # type: ignore[no-untyped
                 "pagecache.total",
                 resident=f"{report.total_resident_pages:,}",
                 pages=f"{report.total_pages:,}",
-                percent=_percent(report.total_resident_pages, report.total_pages),
+                percent=percent_text(report.total_resident_pages, report.total_pages),
                 count=len(report.files),
                 cached=format_size(report.total_resident_bytes),
             )
@@ -178,7 +166,7 @@ def _file_sentences(f, action: str | None, say) -> list[str]:  # type: ignore[no
                 name=name,
                 pages=f"{r.pages:,}",
                 resident=f"{r.resident_pages:,}",
-                percent=_percent(r.resident_pages, r.pages),
+                percent=percent_text(r.resident_pages, r.pages),
                 missing=f"{r.pages - r.resident_pages:,}",
                 source=source,
             )

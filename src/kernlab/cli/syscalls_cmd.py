@@ -29,16 +29,9 @@ def render(listing: Any, out: Output) -> None:
     from kernlab.render.terminal import console
 
     # One event per line, never wrapped: these lines are meant for grep and diff.
-    if listing.loss.lost:
-        lost = listing.loss
-        out.sentence(
-            say(
-                "report.lost.some",
-                lost=lost.lost,
-                percent=100.0 * lost.lost / max(lost.written, 1),
-                written=lost.written,
-            )
-        )
+    loss = listing.loss
+    if loss.lost:
+        out.sentence(say("report.lost.some", lost=loss.lost, percent=loss.percent, written=loss.written))
     for i in range(0, len(listing.lines), CHUNK):
         text = "\n".join(format_line(ln) for ln in listing.lines[i : i + CHUNK])
         console().print(text, markup=False, soft_wrap=True, highlight=False)

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from kernlab.cli.common import ADDRESS, Output, examples, output_options
+from kernlab.render.units import format_bytes, percent_text
 
 STRIP_WIDTH = 64
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -37,17 +38,8 @@ class SizeType(click.ParamType):
 SIZE = SizeType()
 
 
-def format_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if value < 1024 or unit == "PiB":
-            return f"{size} B" if unit == "B" else f"{value:.{0 if value == int(value) else 1}f} {unit}"
-        value /= 1024
-    return f"{size} B"
-
-
-def _percent(part: int, whole: int) -> str:
-    return f"{100.0 * part / whole:.0f}%" if whole else "0%"
+def _size_text(size: int) -> str:
+    return format_bytes(size, trim_zero=True)
 
 
 @click.command(
@@ -151,7 +143,7 @@ def _render_one(r: Any, out: Output) -> None:
                     levels=mode.levels,
                     names=" → ".join(mode.level_names),
                     va_bits=mode.va_bits,
-                    page=format_size(mode.page_size),
+                    page=_size_text(mode.page_size),
                     method=mode.method,
                 ),
             ),
@@ -164,7 +156,7 @@ def _render_one(r: Any, out: Output) -> None:
     for li in r.split.indices:
         skipped = huge_level is not None and li.shift < mode.level_shift(huge_level)
         rows.append(
-            [li.level, "—" if skipped else li.index, _bits(li), format_size(mode.entry_span(li.level))]
+            [li.level, "—" if skipped else li.index, _bits(li), _size_text(mode.entry_span(li.level))]
         )
     if huge_level:
         rows.append(
@@ -181,7 +173,7 @@ def _render_one(r: Any, out: Output) -> None:
             print_table(
                 ["SIDE", "RANGE", "PERMS", "NAME", "DISTANCE"],
                 [
-                    [side, f"{v.start:#x}-{v.end:#x}", v.perms, _esc(v.label), format_size(dist)]
+                    [side, f"{v.start:#x}-{v.end:#x}", v.perms, _esc(v.label), _size_text(dist)]
                     for side, v, dist in (
                         ("below", r.below, r.address - r.below.end + 1 if r.below else 0),
                         ("above", r.above, r.above.start - r.address if r.above else 0),
@@ -199,7 +191,7 @@ def _render_one(r: Any, out: Output) -> None:
         ("kind", vma.kind),
         (
             "size / RSS",
-            f"{format_size(vma.size)} / {vma.rss} KiB" if vma.rss is not None else format_size(vma.size),
+            f"{_size_text(vma.size)} / {vma.rss} KiB" if vma.rss is not None else _size_text(vma.size),
         ),
     ]
     if r.file is not None:
@@ -245,7 +237,7 @@ def _render_one(r: Any, out: Output) -> None:
             page_fields.append(
                 (
                     "huge page",
-                    f"{r.huge.kind}, {format_size(r.huge.size)}, "
+                    f"{r.huge.kind}, {_size_text(r.huge.size)}, "
                     f"{'PMD-mapped' if r.huge.pmd_mapped else 'PTE-mapped'} ({r.huge.evidence})",
                 )
             )
@@ -292,7 +284,7 @@ def _one_sentences(r: Any, say: Any) -> list[str]:
         where = say("vtop.where.anon")
     walk = _walk_text(r)
     if r.huge is not None and r.huge.pmd_mapped:
-        walk = say("vtop.walk_huge", walk=walk, size=format_size(r.huge.size), level="PMD")
+        walk = say("vtop.walk_huge", walk=walk, size=_size_text(r.huge.size), level="PMD")
         offset = f"{r.huge.offset:#x}"
     else:
         offset = f"{r.split.offset:#x}"
@@ -341,12 +333,12 @@ def _page_kind(r: Any, say: Any) -> str | None:
         return say("vtop.kind.zero")
     if r.huge is not None:
         if r.huge.kind == "hugetlb":
-            return say("vtop.kind.hugetlb", size=format_size(r.huge.size))
+            return say("vtop.kind.hugetlb", size=_size_text(r.huge.size))
         if r.huge.pmd_mapped:
-            return say("vtop.kind.thp_pmd", size=format_size(r.huge.size))
+            return say("vtop.kind.thp_pmd", size=_size_text(r.huge.size))
         if r.huge.kind == "large-folio":
-            return say("vtop.kind.large_folio", size=format_size(r.huge.size))
-        return say("vtop.kind.thp_pte", size=format_size(r.huge.size))
+            return say("vtop.kind.large_folio", size=_size_text(r.huge.size))
+        return say("vtop.kind.thp_pte", size=_size_text(r.huge.size))
     if page is None:
         return None
     count = page.mapcount if page.mapcount is not None else 1
@@ -377,8 +369,8 @@ def _no_vma_sentences(r: Any, say: Any) -> list[str]:
                 "vtop.no_vma.between",
                 below=_vma_text(below),
                 above=_vma_text(above),
-                below_gap=format_size(r.address - below.end + 1),
-                above_gap=format_size(above.start - r.address),
+                below_gap=_size_text(r.address - below.end + 1),
+                above_gap=_size_text(above.start - r.address),
             )
         )
     elif below is not None:
@@ -386,7 +378,7 @@ def _no_vma_sentences(r: Any, say: Any) -> list[str]:
             say(
                 "vtop.no_vma.below_only",
                 below=_vma_text(below),
-                below_gap=format_size(r.address - below.end + 1),
+                below_gap=_size_text(r.address - below.end + 1),
             )
         )
     elif above is not None:
@@ -394,7 +386,7 @@ def _no_vma_sentences(r: Any, say: Any) -> list[str]:
             say(
                 "vtop.no_vma.above_only",
                 above=_vma_text(above),
-                above_gap=format_size(above.start - r.address),
+                above_gap=_size_text(above.start - r.address),
             )
         )
     return out
@@ -441,7 +433,7 @@ def _render_range(report: Any, out: Output, width: int) -> None:
                 t.never_touched,
                 t.unmapped,
                 "?" if t.huge is None else t.huge,
-                format_size(report.page_size),
+                _size_text(report.page_size),
             ]
         ],
         title="Total",
@@ -471,11 +463,11 @@ def _range_sentences(report: Any, say: Any) -> list[str]:
                 "vtop.range.all",
                 present=n(t.present),
                 pages=n(t.pages),
-                percent=_percent(t.present, t.pages),
+                percent=percent_text(t.present, t.pages),
                 pid=report.pid,
                 vmas=len(report.vmas),
-                rss=format_size((t.present - (t.zero_page or 0)) * report.page_size),
-                vsz=format_size(vsz),
+                rss=_size_text((t.present - (t.zero_page or 0)) * report.page_size),
+                vsz=_size_text(vsz),
             )
         ]
     else:
@@ -484,7 +476,7 @@ def _range_sentences(report: Any, say: Any) -> list[str]:
                 "vtop.range.summary",
                 present=n(t.present),
                 pages=n(t.pages),
-                percent=_percent(t.present, t.pages),
+                percent=percent_text(t.present, t.pages),
             )
         ]
     if t.never_touched and t.never_touched + t.present == t.pages:
@@ -502,7 +494,7 @@ def _range_sentences(report: Any, say: Any) -> list[str]:
             say(
                 "vtop.range.huge",
                 huge=n(t.huge),
-                huge_percent=_percent(t.huge, t.present),
+                huge_percent=percent_text(t.huge, t.present),
                 source=t.huge_source,
             )
         )
@@ -511,7 +503,7 @@ def _range_sentences(report: Any, say: Any) -> list[str]:
             say(
                 "vtop.range.zero_page",
                 zero=n(t.zero_page),
-                rss=format_size((t.present - t.zero_page) * report.page_size),
+                rss=_size_text((t.present - t.zero_page) * report.page_size),
             )
         )
     if t.present and not t.pfn_readable:

@@ -17,16 +17,7 @@ from kernlab.elf.headers import RawElf
 from kernlab.elf.layout import Phdr
 from kernlab.elf.model import Section, Segment
 from kernlab.elf.segmap import map_sections
-
-
-def human_size(n: int) -> str:
-    """A size for people: 600 B, 4.2 KiB, 7.0 MiB."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
+from kernlab.render.units import format_bytes as human_size
 
 
 def interpreter_of(raw: RawElf, p: Phdr) -> str | None:
