@@ -8,8 +8,7 @@ from typing import Any
 import click
 
 from kernlab.cli.common import Output, examples, output_options, recording_dir_option
-
-CHUNK = 2000  # lines per write: printing line by line through rich is slow for big recordings
+from kernlab.cli.event_lines import print_event_lines
 
 
 def format_line(ln: Any) -> str:
@@ -26,16 +25,8 @@ def format_line(ln: Any) -> str:
 
 def render(listing: Any, out: Output) -> None:
     from kernlab.catalog import say
-    from kernlab.render.terminal import console
 
-    # One event per line, never wrapped: these lines are meant for grep and diff.
-    loss = listing.loss
-    if loss.lost:
-        out.sentence(say("report.lost.some", lost=loss.lost, percent=loss.percent, written=loss.written))
-    for i in range(0, len(listing.lines), CHUNK):
-        text = "\n".join(format_line(ln) for ln in listing.lines[i : i + CHUNK])
-        console().print(text, markup=False, soft_wrap=True, highlight=False)
-    if not listing.lines:
+    if not print_event_lines(listing, format_line, out):
         out.sentence(say("report.lines.syscalls_none"))
         return
     slowest = max(listing.lines, key=lambda ln: ln.duration_ns or 0)

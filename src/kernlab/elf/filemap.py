@@ -7,7 +7,8 @@ import mmap
 import os
 import stat
 
-from kernlab.errors import BadInput, PermissionNeeded
+from kernlab.errors import BadInput
+from kernlab.fileio import file_error
 
 
 def map_file(path: str) -> tuple[mmap.mmap | bytes, int]:
@@ -15,14 +16,8 @@ def map_file(path: str) -> tuple[mmap.mmap | bytes, int]:
     try:
         # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except PermissionError:
-        raise PermissionNeeded(f"{path}: permission denied (cannot open it for reading)") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory, not an ELF file") from None
     except OSError as exc:
-        raise BadInput(f"{path}: cannot open: {exc.strerror or exc}") from None
+        raise file_error(exc, path, "an ELF file") from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -43,12 +38,8 @@ def map_file(path: str) -> tuple[mmap.mmap | bytes, int]:
             if not data:
                 raise BadInput(f"{path}: is empty (0 bytes), not an ELF file") from None
             return data, len(data)
-    except PermissionError:
-        raise PermissionNeeded(f"{path}: permission denied (cannot read it)") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory, not an ELF file") from None
     except OSError as exc:
-        raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise file_error(exc, path, "an ELF file") from None
     finally:
         os.close(fd)
 

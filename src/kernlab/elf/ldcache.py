@@ -15,7 +15,8 @@ import os
 import struct
 from dataclasses import dataclass, field
 
-from kernlab.errors import BadInput, PermissionNeeded
+from kernlab.errors import BadInput
+from kernlab.fileio import file_error
 
 LD_SO_CACHE = "/etc/ld.so.cache"
 OLD_MAGIC = b"ld.so-1.7.0"
@@ -223,13 +224,9 @@ def read_ld_cache(path: str = LD_SO_CACHE) -> LdCache | None:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        return None
-    except PermissionError:
-        raise PermissionNeeded(f"{path}: permission denied") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory, not an ld.so cache") from None
+        return None  # no cache: ld.so skips this step too
     except OSError as exc:
-        raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise file_error(exc, path, "an ld.so cache") from None
     try:
         return parse_ld_cache(data, path)
     except struct.error as exc:

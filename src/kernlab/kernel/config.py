@@ -13,7 +13,8 @@ import re
 import zlib
 from pathlib import Path
 
-from kernlab.errors import BadInput, NotSupported, PermissionNeeded
+from kernlab.errors import BadInput, NotSupported
+from kernlab.fileio import file_error
 
 PROC_CONFIG = "/proc/config.gz"
 
@@ -46,14 +47,10 @@ def read_config_file(path: str) -> str:
     """The text of a config file, gunzipped when it is compressed."""
     try:
         data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise NotSupported(f"{path} does not exist") from None
-    except PermissionError:
-        raise PermissionNeeded(f"cannot read {path}: permission denied") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path} is a directory, not a kernel config") from None
     except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
+        raise file_error(
+            exc, path, "a kernel config", missing=lambda p: NotSupported(f"{p} does not exist")
+        ) from None
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)

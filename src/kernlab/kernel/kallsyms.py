@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from kernlab.errors import BadInput, NotSupported, PermissionNeeded
+from kernlab.errors import BadInput, NotSupported
+from kernlab.fileio import file_error
 
 KALLSYMS = "/proc/kallsyms"
 
@@ -82,15 +83,13 @@ def _open_text(path: str) -> str:
     try:
         with open(path, encoding="ascii", errors="replace") as handle:
             return handle.read()
-    except FileNotFoundError:
-        hint = " (kernel built without CONFIG_KALLSYMS?)" if path == KALLSYMS else ""
-        raise NotSupported(f"{path} does not exist{hint}") from None
-    except PermissionError:
-        raise PermissionNeeded(f"cannot read {path}: permission denied") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path} is a directory, not a kallsyms file") from None
     except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
+        raise file_error(exc, path, "a kallsyms file", missing=_kallsyms_missing) from None
+
+
+def _kallsyms_missing(path: str) -> NotSupported:
+    hint = " (kernel built without CONFIG_KALLSYMS?)" if path == KALLSYMS else ""
+    return NotSupported(f"{path} does not exist{hint}")
 
 
 def _parse_line(line: str) -> KallsymsEntry | None:

@@ -100,6 +100,13 @@ def _decode_x86(code: int, arch: str) -> FaultCode:
     write = bool(code & 2)
     user = bool(code & 4)
     instruction = bool(code & 16)
+    return _fault_code(code, arch, bits, present=present, write=write, user=user, instruction=instruction)
+
+
+def _fault_code(
+    code: int, arch: str, bits: list[FaultBit], *, present: bool, write: bool, user: bool, instruction: bool
+) -> FaultCode:
+    """The record both architectures' decoders build from their bits and the four facts."""
     return FaultCode(
         code=code,
         arch=arch,
@@ -144,15 +151,4 @@ def _decode_arm64(code: int, arch: str) -> FaultCode:
         bits.append(FaultBit("FSC", 0x3F, True, say(group, level=fsc & 0x3)))
     # A permission fault means the page was mapped; translation and access-flag faults did not.
     present = group == "faults.arm64.permission"
-    return FaultCode(
-        code=code,
-        arch=arch,
-        bits=tuple(bits),
-        flags=tuple(b.name for b in bits if b.set),
-        words=tuple(b.word for b in bits),
-        present=present,
-        write=write,
-        user=user,
-        instruction=instruction,
-        summary=_summary(user, write, instruction, present),
-    )
+    return _fault_code(code, arch, bits, present=present, write=write, user=user, instruction=instruction)

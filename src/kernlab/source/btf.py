@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from kernlab.errors import BadInput, NotSupported, PermissionNeeded
+from kernlab.errors import BadInput, KernlabError, NotSupported
+from kernlab.fileio import file_error
 
 VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
 BTF_MAGIC = 0xEB9F
@@ -495,18 +496,14 @@ def _read(path: str) -> bytes:
             raise BadInput(f"{path} is not a regular file, so it cannot be a BTF file")
         with open(path, "rb") as f:
             return f.read()
-    except FileNotFoundError:
-        if path == VMLINUX_BTF:
-            raise NotSupported(
-                f"{path} does not exist: this kernel was built without CONFIG_DEBUG_INFO_BTF"
-            ) from None
-        raise BadInput(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path} is a directory, not a BTF file") from None
-    except PermissionError:
-        raise PermissionNeeded(f"{path} is not readable by this user") from None
     except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror or exc}") from None
+        raise file_error(exc, path, "a BTF file", missing=_btf_missing) from None
+
+
+def _btf_missing(path: str) -> KernlabError:
+    if path == VMLINUX_BTF:
+        return NotSupported(f"{path} does not exist: this kernel was built without CONFIG_DEBUG_INFO_BTF")
+    return BadInput(f"{path}: no such file")
 
 
 def load_btf(path: str | os.PathLike[str] = VMLINUX_BTF, base: Btf | str | None = None) -> Btf:

@@ -1,0 +1,29 @@
+"""OS errors met while opening or reading one named file, as the kernlab errors users see.
+
+Every reader of a single file (an ELF image, ld.so.cache, kallsyms, a kernel config, BTF) meets
+the same four failures; this keeps their wording and exit codes the same everywhere. Callers
+handle "missing" themselves where it means something else (no cache: skip; no kallsyms: the
+kernel lacks a feature), via ``missing``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kernlab.errors import BadInput, KernlabError, PermissionNeeded
+
+
+def file_error(
+    exc: OSError,
+    path: str,
+    what: str,
+    missing: Callable[[str], KernlabError] | None = None,
+) -> KernlabError:
+    """The error to raise for ``exc`` on ``path``, which should have been ``what`` ("an ELF file")."""
+    if isinstance(exc, FileNotFoundError):
+        return missing(path) if missing is not None else BadInput(f"{path}: no such file")
+    if isinstance(exc, PermissionError):
+        return PermissionNeeded(f"{path}: permission denied (cannot open it for reading)")
+    if isinstance(exc, IsADirectoryError):
+        return BadInput(f"{path}: is a directory, not {what}")
+    return BadInput(f"{path}: cannot read: {exc.strerror or exc}")
