@@ -294,6 +294,13 @@ def report(directory: Path, top: int, no_per_process: bool, no_symbols: bool, ou
     format files saved beside them, and shows calls/errors/time per system call, faults by
     process, kind of memory area, error code and instruction, and any lost events.
     """
+    show_report(directory, out, top=top, per_process=not no_per_process, symbolize=not no_symbols)
+
+
+def show_report(
+    directory: Path, out: Output, top: int = 10, per_process: bool = True, symbolize: bool = True
+) -> None:
+    """Decode the recording in ``directory``, build its report and print it (also `record --report`)."""
     from kernlab.analysis.report import build_report
     from kernlab.recording.reader import open_recording
     from kernlab.render.progress import progress
@@ -302,5 +309,5 @@ def report(directory: Path, top: int, no_per_process: bool, no_symbols: bool, ou
     with progress("decoding recording") as bar:
         rec.cpu_events()
         bar.advance(1)
-        result = build_report(rec, top=top, per_process=not no_per_process, symbolize=not no_symbols)
-    out.emit(result, lambda r, o: render_report(r, o, per_process=not no_per_process))
+        result = build_report(rec, top=top, per_process=per_process, symbolize=symbolize)
+    out.emit(result, lambda r, o: render_report(r, o, per_process=per_process))

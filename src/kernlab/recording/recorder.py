@@ -103,6 +103,46 @@ class RecordResult:
     meta: RecordingMeta
     raw_bytes: int
     elapsed_s: float
+    _cleanup: _BackgroundRemoval | None = field(default=None, repr=False)
+
+    def finish_cleanup(self) -> None:
+        """Wait until the instance is gone (see ``record(..., background_removal=True)``).
+
+        Raises the removal's TracingError, if it failed; does nothing when it already ran.
+        """
+        cleanup, self._cleanup = self._cleanup, None
+        if cleanup is not None:
+            cleanup.join()
+
+
+class _BackgroundRemoval:
+    """rmdir of the instance in a thread, so its RCU grace periods (~0.1 s) overlap other work.
+
+    The thread is not a daemon: even an exception that ends the program waits for it. Until
+    :meth:`join`, SIGINT/SIGTERM/SIGHUP raise RecordingInterrupted in the main thread (so the
+    program unwinds through ``finally`` and joins) instead of killing the process mid-removal.
+    """
+
+    def __init__(self, instance: Instance, signals: _Signals) -> None:
+        self._instance = instance
+        self._signals = signals
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="kernlab-remove-instance")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._instance.remove()
+        except BaseException as exc:  # reported by join(), in the main thread
+            self._error = exc
+
+    def join(self) -> None:
+        try:
+            self._thread.join()
+        finally:
+            self._signals.restore()
+        if self._error is not None:
+            raise self._error
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,6 +250,14 @@ class _Signals:
         for sig, handler in self._saved.items():
             if handler != signal.SIG_IGN:
                 signal.signal(sig, self._note)
+
+    def interrupting(self) -> None:
+        """From now on a signal raises RecordingInterrupted (nothing left to forward it to)."""
+        self.forward_to = None
+        self.stop_mode = False
+        for sig, handler in self._saved.items():
+            if handler != signal.SIG_IGN:
+                signal.signal(sig, self._handle)
 
     def _note(self, signum: int, frame: object) -> None:
         self.received = signum
@@ -499,16 +547,27 @@ class _StopWaiting(Exception):
     """Raised out of a blocking wait when a -p recording is asked to stop."""
 
 
-def record(options: RecordOptions, on_phase: Callable[[str], None] | None = None) -> RecordResult:
-    """Make one recording as ``options`` say (see :func:`_record`); OSError becomes one clear error."""
+def record(
+    options: RecordOptions,
+    on_phase: Callable[[str], None] | None = None,
+    background_removal: bool = False,
+) -> RecordResult:
+    """Make one recording as ``options`` say (see :func:`_record`); OSError becomes one clear error.
+
+    With ``background_removal`` the instance (already stopped, its pages saved) is removed by a
+    thread while the caller goes on, e.g. to decode the recording: the caller must then call
+    ``result.finish_cleanup()`` (in a ``finally``) before it exits.
+    """
     try:
-        return _record(options, on_phase)
+        return _record(options, on_phase, background_removal)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         raise TracingError(f"recording failed:{where} {exc.strerror or exc}") from None
 
 
-def _record(options: RecordOptions, on_phase: Callable[[str], None] | None = None) -> RecordResult:
+def _record(
+    options: RecordOptions, on_phase: Callable[[str], None] | None = None, background_removal: bool = False
+) -> RecordResult:
     """Make one recording as ``options`` say; return its metadata once everything is cleaned up.
 
     A signal during set-up raises RecordingInterrupted (after cleaning up); during the run it
@@ -565,6 +624,7 @@ def _record(options: RecordOptions, on_phase: Callable[[str], None] | None = Non
         notes=notes,
     )
     start_faults = (0, 0)
+    finished_normally = False
     try:
         if not attached:
             # Fork first, while kernlab has one thread: the child only waits on a pipe until
@@ -582,13 +642,18 @@ def _record(options: RecordOptions, on_phase: Callable[[str], None] | None = Non
         buffer_kb = options.buffer_size_kb or default_buffer_kb(len(cpus))
         meta.buffer_size_kb = instance.set_buffer_size_kb(buffer_kb)
         meta.page_size = instance.subbuf_size()
-        clocks = instance.read("trace_clock").replace("[", " ").replace("]", " ").split()
+        clocks_text = instance.read("trace_clock")
+        clocks = clocks_text.replace("[", " ").replace("]", " ").split()
         if options.clock not in clocks:
             raise NotSupported(f"trace clock {options.clock!r} is not offered here ({', '.join(clocks)})")
-        instance.write("trace_clock", options.clock)
-        meta.clock = next(
-            (w[1:-1] for w in instance.read("trace_clock").split() if w.startswith("[")), "local"
-        )
+        current = next((w[1:-1] for w in clocks_text.split() if w.startswith("[")), None)
+        if current != options.clock:
+            # Changing the clock resets the buffers (a grace period): only when it differs.
+            instance.write("trace_clock", options.clock)
+            current = next(
+                (w[1:-1] for w in instance.read("trace_clock").split() if w.startswith("[")), "local"
+            )
+        meta.clock = current or options.clock
         instance.set_option("event-fork", True)
 
         if attached:
@@ -626,6 +691,7 @@ def _record(options: RecordOptions, on_phase: Callable[[str], None] | None = Non
         else:
             assert child is not None
             _run_command(child, watcher, signals, options.use_ptrace)
+        finished_normally = True
     finally:
         # A second Ctrl-C must not cut the cleanup short: from here signals are only noted.
         signals.hold()
@@ -648,18 +714,32 @@ def _record(options: RecordOptions, on_phase: Callable[[str], None] | None = Non
             if watcher.tasks:
                 watcher.detach_all()
         finally:
+            cleanup: _BackgroundRemoval | None = None
             try:
                 if instance is not None:
-                    instance.remove()
+                    if background_removal and finished_normally:
+                        cleanup = _BackgroundRemoval(instance, signals)
+                    else:
+                        instance.remove()
             finally:
-                signals.restore()
+                if cleanup is None:
+                    signals.restore()
                 copied = tables.join()  # returns at once when it never started
 
-    _finish_meta(meta, watcher, attached, start_faults, directory, root, copied)
-    meta.__post_init__()
-    layout.write_meta(directory, meta)
+    try:
+        _finish_meta(meta, watcher, attached, start_faults, directory, root, copied)
+        meta.__post_init__()
+        layout.write_meta(directory, meta)
+    except BaseException:
+        if cleanup is not None:
+            cleanup.join()
+        raise
+    if cleanup is not None:
+        signals.interrupting()
     raw = sum(c.bytes_raw for c in meta.loss)
-    return RecordResult(directory=directory, meta=meta, raw_bytes=raw, elapsed_s=time.monotonic() - t0)
+    return RecordResult(
+        directory=directory, meta=meta, raw_bytes=raw, elapsed_s=time.monotonic() - t0, _cleanup=cleanup
+    )
 
 
 SYNC_MARKER = "kernlab-sync mono_ns="
