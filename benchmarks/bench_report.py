@@ -6,13 +6,16 @@ fault per 4 KiB page plus the program's system calls. Measured, each the median 
   plain    the workload alone (wall): the time the command needs without kernlab
   record   `kernlab record -q -d DIR -- rep_touch PAGES` (wall), and inside it the traced span
            (meta.json end_time_ns - start_time_ns: tracing on to tracing off)
-  decode   kernlab.recording.reader: raw pages -> columnar records (library, in-process)
   report   `kernlab report -d DIR --json` (wall and CPU of the process, as a user runs it)
+  one run  `kernlab record --report --json -d DIR -- rep_touch PAGES` (wall): both in one process
+  decode   kernlab.recording.reader: raw pages -> columnar records (library, in-process)
 
-End to end = events / (record overhead + report), where record overhead = record wall - plain
-wall: everything kernlab adds to what the user waits for, start-up, set-up, the kernel's cost
-of writing the events while the command runs, and tear-down. Also printed: the same without
-the in-command tracing cost (record wall - traced span).
+End to end = events / (what kernlab adds to the wall time the user waits):
+  two commands: (record - plain) + report
+  one command : (record --report) - plain
+Both include Python start-up, instance set-up and removal, the kernel's cost of writing each
+event while the command runs, draining, decoding and the analysis. Also printed: the two-command
+figure without the in-command tracing cost (record wall - traced span).
 
 The `kernlab` processes run with their bytecode cached in a temporary PYTHONPYCACHEPREFIX (as
 an installed package has its .pyc files) after one warm-up run: this workplace sets
@@ -65,10 +68,13 @@ def main() -> None:
         kernlab = [sys.executable, "-m", "kernlab"]
         record_argv = [*kernlab, "record", "-q", "-d", str(data), "--", str(exe), str(pages)]
         report_argv = [*kernlab, "report", "-d", str(data), "--json"]
+        together_argv = [*kernlab, "record", "--report", "--json", "-d", str(work / "one")]
+        together_argv += ["--", str(exe), str(pages)]
         print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
         timed(record_argv, env)  # warm-up: bytecode cache, page cache of the program
         timed(report_argv, env)
-        plain, recorded, spans, reports, report_cpu = [], [], [], [], []
+        timed(together_argv, env)
+        plain, recorded, spans, reports, report_cpu, together = [], [], [], [], [], []
         for _ in range(repeat):  # interleaved, so drift in the machine's load hits all alike
             plain.append(timed([str(exe), str(pages)], env)[0])
             recorded.append(timed(record_argv, env)[0])
@@ -77,6 +83,7 @@ def main() -> None:
             wall, cpu = timed(report_argv, env)
             reports.append(wall)
             report_cpu.append(cpu)
+            together.append(timed(together_argv, env)[0])
 
         from kernlab.recording.reader import open_recording
 
@@ -100,8 +107,12 @@ def main() -> None:
         print(f"decode         : {t_decode:7.2f} s  {events / t_decode / 1e6:6.2f} M events/s (library)")
         print(f"report         : {t_report:7.2f} s  {events / t_report / 1e6:6.2f} M events/s (wall)")
         print(f"report CPU     : {c_report:7.2f} s  {events / c_report / 1e6:6.2f} M events/s")
+        t_together = med(together)
+        print(f"record --report: {t_together:7.2f} s  (one process)")
         total = overhead + t_report
         print(f"end to end     : {total:7.2f} s  {events / total / 1e6:6.2f} M events/s (overhead + report)")
+        added = t_together - t_plain
+        print(f"  one command  : {added:7.2f} s  {events / added / 1e6:6.2f} M events/s (minus plain)")
         total_fixed = fixed + t_report
         print(
             f"without tracing: {total_fixed:7.2f} s  {events / total_fixed / 1e6:6.2f} M events/s"

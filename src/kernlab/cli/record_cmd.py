@@ -114,17 +114,18 @@ def record(
         use_ptrace=not no_ptrace,
     )
     preload = _Preload(out) if then_report else None
-    result = run_record(options, on_phase=preload.start if preload else None, background_removal=then_report)
+    # The instance's removal (~0.1 s of kernel grace periods) overlaps the summary or report.
+    result = run_record(options, on_phase=preload.start if preload else None, background_removal=True)
     try:
         if preload is not None:
             preload.join()
             from kernlab.cli.report_cmd import show_report
 
             show_report(result.directory, out)
+        else:
+            out.emit(result, _render)
     finally:
         result.finish_cleanup()
-    if not then_report:
-        out.emit(result, _render)
     if result.meta.exit_code is not None and not result.meta.attached:
         sys.exit(result.meta.exit_code)
 
