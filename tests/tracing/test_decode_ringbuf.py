@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from kernlab.analysis.kstacks import event_stacks
+from kernlab.analysis.symbolize import KernelSymbols
 from kernlab.errors import BadInput
 from kernlab.recording.reader import open_recording
 from kernlab.tracing.formats import parse_format, parse_header_page, read_format
@@ -116,7 +118,13 @@ def test_syscall_pairs_and_exec(ls_capture):
     rec = open_recording(ls_capture.root)
     counts = rec.event_counts()
     assert counts["sched:sched_process_exec"] == 1
-    assert counts["ftrace:kernel_stack"] == counts["exceptions:page_fault_user"]
+    # Every fault has its stack. The kernel may add a stray one: the stacktrace trigger runs
+    # after the event's commit even when the event itself was discarded (a task switching
+    # in or out of set_event_pid between reserve and commit), rarely, one in a few hundred.
+    faults = counts["exceptions:page_fault_user"]
+    assert faults <= counts["ftrace:kernel_stack"] <= faults + max(2, faults // 100)
+    stacks = event_stacks(rec, {"exceptions:page_fault_user"}, KernelSymbols(rec.kallsyms_path))
+    assert len(stacks) == faults
     assert rec.command_start_ts > 0
 
 
@@ -154,9 +162,10 @@ def test_synthetic_page_with_extend_padding_and_long_records():
     padding = struct.pack("<II", (1 << 5) | 29, 12) + b"\0" * 8  # array[0] counts itself
     page = _page([small, extend, small, padding, long_ev])
     ev = decode_pages(page, HEADER)
-    assert ev.types == [7, 7, 9]
-    assert ev.timestamps == [1005, 1005 + (1 << 27) + 3 + 5, 1005 + (1 << 27) + 3 + 5 + 2]
-    assert ev.lengths == [8, 8, 140]
+    # The columns are array.array: compare their contents
+    assert list(ev.types) == [7, 7, 9]
+    assert list(ev.timestamps) == [1005, 1005 + (1 << 27) + 3 + 5, 1005 + (1 << 27) + 3 + 5 + 2]
+    assert list(ev.lengths) == [8, 8, 140]
 
 
 def test_missed_events_are_counted():

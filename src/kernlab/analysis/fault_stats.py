@@ -14,9 +14,12 @@ was in the fault handler, when that event was recorded; otherwise the ``maj_flt`
 
 from __future__ import annotations
 
+import array
 import bisect
 import itertools
+import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kernlab.analysis.symbolize import ProcessMaps, UserSymbolizer
@@ -141,9 +144,10 @@ def fault_records(rec: Recording) -> list[FaultRecord]:
         layout = fmt.unpacker(["common_pid", "address", "ip", "error_code"])
         unpack = layout.unpack_from
         for cpu in rec.cpu_events():
-            raw, offsets, stamps, lengths = cpu.raw, cpu.offsets, cpu.timestamps, cpu.lengths
-            for i, t in enumerate(cpu.types):
-                if t == fmt.id and lengths[i] >= layout.size:
+            raw, offsets, lengths = cpu.raw, cpu.offsets_for({fmt.id}), cpu.lengths
+            stamps = cpu.stamps_for({fmt.id})
+            for i in cpu.indices_of({fmt.id}):
+                if lengths[i] >= layout.size:
                     pid, address, ip, code = unpack(raw, offsets[i])
                     out.append(FaultRecord(stamps[i], cpu.cpu, pid, kernel_mode, address, ip, code))
     out.sort(key=lambda f: (f.ts, f.cpu))
@@ -155,17 +159,18 @@ def fault_records(rec: Recording) -> list[FaultRecord]:
 
 @dataclass
 class FaultColumns:
-    """Faults of one mode (user or kernel) as parallel lists, from execve on (unsorted)."""
+    """Faults of one mode (user or kernel) as parallel columns, from execve on (unsorted):
+    ``array.array`` (or lists, see Recording.column_arrays)."""
 
-    pids: list[int]
-    addresses: list[int]
-    ips: list[int]
-    codes: list[int]
+    pids: Sequence[int]
+    addresses: Sequence[int]
+    ips: Sequence[int]
+    codes: Sequence[int]
 
 
 def fault_columns(rec: Recording, name: str) -> FaultColumns:
     """The fault events ``name`` from execve on, as columns (no per-event Python objects)."""
-    cols = rec.columns(name, ["common_pid", "address", "ip", "error_code"], since=rec.command_start_ts)
+    cols = rec.column_arrays(name, ["common_pid", "address", "ip", "error_code"], since=rec.command_start_ts)
     return FaultColumns(cols["common_pid"], cols["address"], cols["ip"], cols["error_code"])
 
 
@@ -176,6 +181,7 @@ class _VmaIndex:
         self.maps = maps
         self._index: dict[int, list[tuple[list[int], list]]] = {}
         self._edges_cache: dict[int, list[tuple[list[int], list]]] = {}
+        self._intervals_cache: dict[int, tuple[list[int], list[int]]] = {}
 
     def _edges(self, pid: int) -> list[tuple[list[int], list]]:
         layers = self._edges_cache.get(pid)
@@ -189,31 +195,76 @@ class _VmaIndex:
             self._edges_cache[pid] = layers
         return layers
 
-    def kinds_of(self, pid: int, addresses: list[int]) -> Counter[str]:
+    def _intervals(self, pid: int) -> tuple[list[int], list[int]]:
+        """[starts[i], ends[i]): the addresses kinds_of() counts in VMA ``i`` of the newest
+        snapshot (the thresholds its bisections reach, whatever the order of the VMAs)."""
+        found = self._intervals_cache.get(pid)
+        if found is None:
+            edges = self._edges(pid)[0][0]
+            starts: list[int] = []
+            ends: list[int] = []
+            reached = 0
+            for i in range(0, len(edges), 2):
+                low = max(reached, edges[i])
+                reached = max(low, edges[i + 1])
+                starts.append(low)
+                ends.append(reached)
+            found = self._intervals_cache[pid] = (starts, ends)
+        return found
+
+    def kinds_of(self, pid: int, addresses: Sequence[int]) -> Counter[str]:
         """VMA kind -> how many of ``addresses`` (faults of one pid) fall in such an area.
 
         The addresses are sorted once (first touches arrive nearly in order, which timsort
         takes in one pass); then each VMA's share is the distance between two bisections, so
         Python works per VMA, not per fault. Addresses outside every VMA of one snapshot are
         the gaps between those slices and go on to the next (older) snapshot.
+
+        Before that, a long array is cut into stretches that lie in one aligned 16 MiB window
+        (byte comparisons, see _window_spans); a window inside one VMA of the newest snapshot
+        counts its whole stretch, and only the other addresses are sorted. The area of an
+        address does not depend on the other addresses, so the sum is the same.
         """
-        out: Counter[str] = Counter()
+        layers = self._edges(pid)
+        counts: dict[tuple[int, int], int] = {}  # (snapshot, VMA) -> addresses in it
+        if (
+            layers
+            and isinstance(addresses, array.array)
+            and addresses.typecode == "Q"
+            and len(addresses) >= _SPANS_FROM
+            and sys.byteorder == "little"
+        ):
+            starts, ends = self._intervals(pid)
+            rest = array.array("Q")
+            for lo, hi, window in _window_spans(addresses):
+                if window is not None:
+                    i = bisect.bisect_right(ends, window)
+                    if i < len(ends) and starts[i] <= window and window + _WINDOW <= ends[i]:
+                        counts[0, i] = counts.get((0, i), 0) + hi - lo
+                        continue
+                rest += addresses[lo:hi]
+            addresses = rest
         left = sorted(addresses)
-        for edges, vmas in self._edges(pid):
+        for layer, (edges, vmas) in enumerate(layers):
             if not left:
                 break
-            rest: list[int] = []
+            rest_list: list[int] = []
             done = 0
-            for i, vma in enumerate(vmas):
+            for i in range(len(vmas)):
                 lo = bisect.bisect_left(left, edges[2 * i], done)
                 hi = bisect.bisect_left(left, edges[2 * i + 1], lo)
                 if lo > done:
-                    rest += left[done:lo]
+                    rest_list += left[done:lo]
                 if hi > lo:
-                    out[vma.kind] += hi - lo
+                    counts[layer, i] = counts.get((layer, i), 0) + hi - lo
                 done = hi
-            rest += left[done:]
-            left = rest
+            rest_list += left[done:]
+            left = rest_list
+        # Kinds in the order of their first VMA, snapshot by snapshot: most_common() breaks
+        # ties by it.
+        out: Counter[str] = Counter()
+        for (layer, i), n in sorted(counts.items()):
+            out[layers[layer][1][i].kind] += n
         if left:
             out["unknown"] += len(left)
         return out
@@ -230,13 +281,152 @@ class _VmaIndex:
         return "unknown"
 
 
-def count_values(values: list[int]) -> Counter[int]:
+def _as_list(values: Sequence[int]) -> list[int]:
+    return values.tolist() if isinstance(values, array.array) else list(values)
+
+
+# Span lengths (elements) for _spans: long ones to pass over a dominant value in few steps,
+# short ones to narrow down where other values are.
+_SPAN = 512
+_SUBSPAN = 32
+# Below this many elements a plain pass over a list is as fast.
+_SPANS_FROM = 4096
+
+
+def _spans(values: Sequence[int]) -> list[tuple[int, int, int | None]] | None:
+    """(lo, hi, value) covering the array ``values`` in order, ``value`` being the one value
+    of every element of ``values[lo:hi]``, or None where they differ (a short span).
+
+    Faults come in long stretches of one pid, one error code, one instruction (a loop touching
+    page after page); each span is one byte comparison in C, so only the elements of the
+    mixed short spans ever become int objects. None for a list or a short array.
+    """
+    if not isinstance(values, array.array) or len(values) < _SPANS_FROM:
+        return None
+    data = values.tobytes()
+    size = values.itemsize
+    out: list[tuple[int, int, int | None]] = []
+    n = len(values)
+    for lo in range(0, n, _SPAN):
+        hi = min(lo + _SPAN, n)
+        chunk = data[lo * size : hi * size]
+        if chunk == chunk[:size] * (hi - lo):
+            out.append((lo, hi, values[lo]))
+            continue
+        for sub in range(lo, hi, _SUBSPAN):
+            top = min(sub + _SUBSPAN, hi)
+            part = chunk[(sub - lo) * size : (top - lo) * size]
+            out.append((sub, top, values[sub] if part == part[:size] * (top - sub) else None))
+    return out
+
+
+# Addresses are placed window by window first (see _VmaIndex.kinds_of): the aligned 16 MiB
+# that share their top five bytes.
+_WINDOW = 1 << 24
+
+
+def _window_spans(addresses: array.array[int]) -> list[tuple[int, int, int | None]]:
+    """(lo, hi, window) covering the u64 array ``addresses`` (little-endian host): every
+    address of ``addresses[lo:hi]`` is in the aligned 16 MiB window starting at ``window``, or
+    None where they are not (a short span)."""
+    data = addresses.tobytes()
+    words = memoryview(data).cast("I")
+    high = words[1::2].tobytes()  # bits 32-63 of each address
+    words.release()
+    third = data[3::8]  # bits 24-31
+    n = len(addresses)
+    out: list[tuple[int, int, int | None]] = []
+
+    def one_window(lo: int, hi: int) -> bool:
+        top, mid = high[lo * 4 : hi * 4], third[lo:hi]
+        return top == top[:4] * (hi - lo) and mid == mid[:1] * (hi - lo)
+
+    for lo in range(0, n, _SPAN):
+        hi = min(lo + _SPAN, n)
+        if one_window(lo, hi):
+            out.append((lo, hi, addresses[lo] & -_WINDOW))
+            continue
+        for sub in range(lo, hi, _SUBSPAN):
+            top = min(sub + _SUBSPAN, hi)
+            out.append((sub, top, addresses[sub] & -_WINDOW if one_window(sub, top) else None))
+    return out
+
+
+def _ordered_counts(values: Sequence[int]) -> dict[int, int]:
+    """Value -> how many times it occurs, in order of first occurrence (like Counter(values))."""
+    spans = _spans(values)
+    if spans is None:
+        return dict(Counter(_as_list(values)))
+    counts: dict[int, int] = {}
+    for lo, hi, value in spans:
+        if value is not None:
+            counts[value] = counts.get(value, 0) + hi - lo
+        else:
+            for v, n in Counter(values[lo:hi].tolist()).items():
+                counts[v] = counts.get(v, 0) + n
+    return counts
+
+
+def _pick(values: Sequence[int], keys: Sequence[int], wanted: set[int]) -> list[int]:
+    """``values[i]`` for every ``i`` whose ``keys[i]`` is in ``wanted``, in order."""
+    spans = _spans(keys)
+    if spans is None:
+        return list(itertools.compress(values, map(wanted.__contains__, keys)))
+    out: list[int] = []
+    for lo, hi, key in spans:
+        if key is None:
+            out += itertools.compress(values[lo:hi], map(wanted.__contains__, keys[lo:hi]))
+        elif key in wanted:
+            out += values[lo:hi]
+    return out
+
+
+def _split(keys: Sequence[int], columns: list[Sequence[int]]) -> dict[int, list[Sequence[int]]]:
+    """Each key -> the elements of ``columns`` at the positions of that key, in order."""
+    spans = _spans(keys)
+    if spans is None:
+        key_list = _as_list(keys)
+        out: dict[int, list[Sequence[int]]] = {}
+        for key in set(key_list):
+            mine = list(map(key.__eq__, key_list))
+            out[key] = [list(itertools.compress(c, mine)) for c in columns]
+        return out
+    parts: dict[int, list[Sequence[int]]] = {}
+    for lo, hi, key in spans:
+        if key is None:
+            for i, k in enumerate(keys[lo:hi].tolist(), lo):
+                into = parts.get(k) or parts.setdefault(k, [c[:0] for c in columns])
+                for dst, src in zip(into, columns, strict=True):
+                    dst.append(src[i])  # type: ignore[attr-defined]
+        else:
+            into = parts.get(key) or parts.setdefault(key, [c[:0] for c in columns])
+            for dst, src in zip(into, columns, strict=True):
+                dst += src[lo:hi]  # type: ignore[operator]
+    return parts
+
+
+def counter_of(values: Sequence[int]) -> Counter[int]:
+    """Counter(values) (keys in order of first appearance), without a step per element where
+    long stretches hold one value."""
+    return Counter(_ordered_counts(values))
+
+
+def count_values(values: list[int] | array.array[int]) -> Counter[int]:
     """Counter(values), much faster when there are few distinct values (pids, error codes):
-    one C-level ``list.count`` pass per value instead of a dict update per element."""
-    distinct = set(values)
+    one C-level ``list.count`` pass per value instead of a dict update per element, or for an
+    array, one byte comparison per stretch of one value (see _spans)."""
+    if not isinstance(values, array.array):
+        distinct = set(values)
+        if len(distinct) > 16:
+            return Counter(values)
+        return Counter({v: values.count(v) for v in distinct})
+    counts = _ordered_counts(values)
+    # The keys in the order set(values) has them (insertion in first-occurrence order makes
+    # the same table), so most_common() breaks ties as it always did.
+    distinct = set(list(counts))
     if len(distinct) > 16:
-        return Counter(values)
-    return Counter({v: values.count(v) for v in distinct})
+        return Counter(counts)
+    return Counter({v: counts[v] for v in distinct})
 
 
 def _dev_number(dev: str) -> int | None:
@@ -281,11 +471,13 @@ def major_faults(rec: Recording, maps: ProcessMaps) -> set[tuple[int, int]] | No
     fault_ts: dict[int, int] = {}
     major: set[tuple[int, int]] = set()
     start = rec.command_start_ts
-    for ts, _cpu_no, i, cpu in rec.iter_records(names):
+    # Only the runs of these events get their offsets made.
+    offsets = {c.cpu: c.offsets_for(ids) for c in rec.cpu_events()}
+    for ts, cpu_no, i, cpu in rec.iter_records(names):
         if ts < start:
             continue
         name = ids[cpu.types[i]]
-        off = cpu.offsets[i]
+        off = offsets[cpu_no][i]
         if cpu.lengths[i] < sizes[name]:
             continue  # a damaged record, too short for its own fields
         if name == USER:
@@ -341,18 +533,18 @@ def fault_report(rec: Recording, tasks: Tasks, top: int = 10, symbolize: bool = 
         if name == USER:
             if len(pid_counts) == 1:  # one thread: count plain ints, cheaper than tuples
                 pid = next(iter(pid_counts))
-                by_ip.update({(pid, ip): n for ip, n in Counter(cols.ips).items()})
+                by_ip.update({(pid, ip): n for ip, n in counter_of(cols.ips).items()})
             else:
-                by_ip.update(zip(cols.pids, cols.ips, strict=True))
+                by_ip.update(zip(_as_list(cols.pids), _as_list(cols.ips), strict=True))
         # Per pid: area kinds from sorted addresses; first writes from the subset of faults
         # whose error code says "not present, write" (x86: P bit 0 clear, W bit 1 set).
+        if len(pid_counts) > 1:
+            per_thread = _split(cols.pids, [cols.addresses, cols.codes])
         for pid in pid_counts:
             if len(pid_counts) == 1:
                 addresses, codes = cols.addresses, cols.codes
             else:
-                mine = list(map(pid.__eq__, cols.pids))
-                addresses = list(itertools.compress(cols.addresses, mine))
-                codes = list(itertools.compress(cols.codes, mine))
+                addresses, codes = per_thread[pid]
             code_counts = count_values(codes)
             by_code.update(code_counts)
             kinds = index.kinds_of(pid, addresses)
@@ -362,10 +554,18 @@ def fault_report(rec: Recording, tasks: Tasks, top: int = 10, symbolize: bool = 
             firsts = {c for c in code_counts if not (c & 1) and c & 2}
             if not firsts:
                 continue
-            if len(firsts) < len(code_counts):
-                addresses = list(itertools.compress(addresses, map(firsts.__contains__, codes)))
-                kinds = index.kinds_of(pid, addresses)
-            first_anon += sum(n for kind, n in kinds.items() if kind in ANON_KINDS)
+            anon = sum(n for kind, n in kinds.items() if kind in ANON_KINDS)
+            others = set(code_counts) - firsts
+            if others:
+                # Each address's area does not depend on the others: the first writes' share
+                # is all faults' share less that of the other faults, the fewer ones.
+                if sum(code_counts[c] for c in others) < sum(code_counts[c] for c in firsts):
+                    kinds = index.kinds_of(pid, _pick(addresses, codes, others))
+                    anon -= sum(n for kind, n in kinds.items() if kind in ANON_KINDS)
+                else:
+                    kinds = index.kinds_of(pid, _pick(addresses, codes, firsts))
+                    anon = sum(n for kind, n in kinds.items() if kind in ANON_KINDS)
+            first_anon += anon
     user = sum(per_pid_user.values())
     kernel = sum(per_pid_kernel.values())
     total = user + kernel
@@ -444,7 +644,7 @@ def kernel_stack_rows(rec: Recording, top: int) -> list[StackRow]:
     from kernlab.analysis.symbolize import KernelSymbols
 
     stack_id = _kernel_stack_id(rec)
-    if not any(stack_id in cpu.types for cpu in rec.cpu_events()):
+    if stack_id < 0 or not any(cpu.indices_of({stack_id}) for cpu in rec.cpu_events()):
         return []
     start = rec.command_start_ts
     stacks = event_stacks(rec, {USER, KERNEL}, KernelSymbols(rec.kallsyms_path))

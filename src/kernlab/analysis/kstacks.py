@@ -10,7 +10,6 @@ taken, not why: they are left out of the chain.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 from kernlab.analysis.symbolize import KernelSymbols
@@ -50,8 +49,8 @@ def event_stacks(rec: Recording, event_names: set[str], ksyms: KernelSymbols) ->
     pid_field = stack_fmt.field("common_pid")
     for cpu in rec.cpu_events():
         types, offsets, raw = cpu.types, cpu.offsets, cpu.raw
-        # Only the stack records get a Python step (picked in C).
-        for j in itertools.compress(range(len(types)), map(stack_fmt.id.__eq__, types)):
+        # Only the stack records get a Python step.
+        for j in cpu.indices_of({stack_fmt.id}):
             if j == 0 or types[j - 1] not in ids:
                 continue
             # Same task as the event before it, or the stack is not that event's.
@@ -64,5 +63,5 @@ def event_stacks(rec: Recording, event_names: set[str], ksyms: KernelSymbols) ->
             size = values.get("size")
             if isinstance(size, int) and size >= 0:
                 callers = callers[:size]
-            out[StackKey(cpu.cpu, cpu.timestamps[j - 1])] = chain_names(callers, ksyms)
+            out[StackKey(cpu.cpu, cpu.stamp(j - 1))] = chain_names(callers, ksyms)
     return out

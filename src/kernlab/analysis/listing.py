@@ -93,7 +93,7 @@ class FaultListing:
 
 
 def _start_ts(rec: Recording) -> int:
-    firsts = [c.timestamps[0] for c in rec.cpu_events() if c.timestamps]
+    firsts = [c.stamp(0) for c in rec.cpu_events() if len(c)]
     return min(firsts) if firsts else 0
 
 

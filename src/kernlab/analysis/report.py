@@ -39,8 +39,8 @@ class Report:
 
 def summarize(rec: Recording) -> RecordingSummary:
     cpus = rec.cpu_events()
-    firsts = [c.timestamps[0] for c in cpus if c.timestamps]
-    lasts = [c.timestamps[-1] for c in cpus if c.timestamps]
+    firsts = [c.stamp(0) for c in cpus if len(c)]
+    lasts = [c.stamp(len(c) - 1) for c in cpus if len(c)]
     return RecordingSummary(
         directory=str(rec.root),
         command=list(rec.meta.command),

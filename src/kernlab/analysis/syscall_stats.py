@@ -15,7 +15,6 @@ running when tracing started, or a new thread returning from ``clone``) adds no 
 from __future__ import annotations
 
 import errno
-import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -185,10 +184,10 @@ def _syscall_records(rec: Recording, with_args: bool) -> list[tuple]:
     }
     for cpu in rec.cpu_events():
         raw, cpu_no = cpu.raw, cpu.cpu
-        offsets, stamps, types = cpu.offsets, cpu.timestamps, cpu.types
+        offsets, stamps, types = cpu.offsets_for(wanted), cpu.stamps_for(wanted), cpu.types
         append = records.append
         lengths = cpu.lengths
-        for i in itertools.compress(range(len(types)), map(wanted.__contains__, types)):
+        for i in cpu.indices_of(wanted):
             if lengths[i] < need[types[i]]:
                 continue  # a damaged record, too short for its own fields
             if types[i] == enter_id:

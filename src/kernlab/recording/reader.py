@@ -8,7 +8,7 @@ the tracefs files that describe them; this module ties them together: the page l
 
 from __future__ import annotations
 
-import bisect
+import array
 import heapq
 import itertools
 import json
@@ -115,7 +115,7 @@ class Recording:
         counts: Counter[int] = Counter()
         for cpu in self.cpu_events():
             # A few distinct ids: one C-level count per id beats a dict update per record.
-            counts.update({t: cpu.types.count(t) for t in set(cpu.types)})
+            counts.update(cpu.type_counts())
         return {self._name_of(t): n for t, n in sorted(counts.items(), key=lambda kv: -kv[1])}
 
     def _name_of(self, type_id: int) -> str:
@@ -133,33 +133,45 @@ class Recording:
         )
 
     def columns(self, name: str, field_names: list[str], since: int = 0) -> dict[str, list[int]]:
+        """column_arrays() as lists."""
+        return {
+            f: c if isinstance(c, list) else c.tolist()
+            for f, c in self.column_arrays(name, field_names, since).items()
+        }
+
+    def column_arrays(
+        self, name: str, field_names: list[str], since: int = 0
+    ) -> dict[str, array.array[int] | list[int]]:
         """Integer fields of every ``name`` record from trace time ``since`` on, as columns.
 
         The fast path for analyses of hundreds of thousands of events: the records are copied
         into buffers of equal-stride records — a page made only of ``name`` records (a run, see
         CpuEvents.runs) with one slice, other records one by one — and each field is read with
-        strided memoryviews, so no Python code runs per record. The lists are parallel (entry
-        ``i`` of each is one record) but not in time order. Array fields are not supported here
-        (use EventFormat.unpacker()).
+        strided memoryviews into ``array.array`` columns, so no Python code runs and no int object
+        is made per record. The columns are parallel (entry ``i`` of each is one record) but not
+        in time order; they are lists when the layout needs struct (other byte order, odd
+        sizes). Array fields are not supported here (use EventFormat.unpacker()).
         """
         fmt = self.by_name.get(name)
-        out: dict[str, list[int]] = {f: [] for f in field_names}
         if fmt is None:
-            return out
+            return {f: [] for f in field_names}
         fields = [fmt.field(f) for f in field_names]
         if any(f.array_len is not None or f.flexible or f.data_loc or f.rel_loc for f in fields):
             raise BadInput(f"columns() reads scalar fields; {name} has arrays among {field_names}")
         native = "<" if sys.byteorder == "little" else ">"
         if fmt.endian != native or any(f.size not in _CODES for f in fields):
-            return self._columns_unpacked(fmt, field_names, since)
+            return dict(self._columns_unpacked(fmt, field_names, since))
+        # Each job: records of one stride in pieces source[starts[k]:ends[k]], taken back to back,
+        # the stride, and where the fields start in a record.
+        jobs: list[tuple[bytes, list[int], list[int], int, int]] = []
         # A record shorter than the fields (a damaged page) is left out, never misread.
         need = max(f.offset + f.size for f in fields)
         for cpu in self.cpu_events():
-            first = bisect.bisect_left(cpu.timestamps, since) if since else 0
-            runs: dict[int, list[bytes]] = {}
+            first = cpu.index_at(since) if since else 0
+            runs: dict[int, tuple[list[int], list[int]]] = {}
             gaps: list[tuple[int, int]] = []  # record index ranges left for the one-by-one path
             pos = first
-            for start, count, stride, only in cpu.runs:
+            for run, (start, count, stride, only) in enumerate(cpu.runs):
                 if start < first or start + count <= pos:
                     continue
                 if only >= 0:  # one event fills the page: no need to look at its records
@@ -167,15 +179,17 @@ class Recording:
                 else:
                     mine = cpu.types[start : start + count].count(fmt.id)
                 if mine == count and stride - 4 >= need:
-                    head = cpu.offsets[start] - 4
-                    runs.setdefault(stride, []).append(cpu.raw[head : head + count * stride])
+                    head = cpu.run_heads[run]
+                    starts, ends = runs.get(stride) or runs.setdefault(stride, ([], []))
+                    starts.append(head)
+                    ends.append(head + count * stride)
                 elif mine:
                     continue  # mixed page: its records go the one-by-one way
                 gaps.append((pos, start))
                 pos = start + count
             gaps.append((pos, len(cpu.types)))
-            for stride, chunks in runs.items():
-                _read_strided(b"".join(chunks), stride, 4, fields, out)
+            for stride, (starts, ends) in runs.items():
+                jobs.append((cpu.raw, starts, ends, stride, 4))
             offsets: list[int] = []
             sizes: list[int] = []
             for lo, hi in gaps:
@@ -183,7 +197,7 @@ class Recording:
                     continue
                 picks = list(map(fmt.id.__eq__, cpu.types[lo:hi]))
                 sizes += itertools.compress(cpu.lengths[lo:hi], picks)
-                offsets += itertools.compress(cpu.offsets[lo:hi], picks)
+                offsets += itertools.compress(cpu.offsets_between(lo, hi), picks)
             if any(n < need for n in sizes):
                 keep = [n >= need for n in sizes]
                 offsets = list(itertools.compress(offsets, keep))
@@ -193,7 +207,18 @@ class Recording:
                 length = min(sizes)
                 ends = [o + length for o in offsets]
                 buf = b"".join(map(cpu.raw.__getitem__, map(slice, offsets, ends)))
-                _read_strided(buf, length, 0, fields, out)
+                jobs.append((buf, [0], [len(buf)], length, 0))
+        # The columns are made at their full size at once and filled in place: growing them
+        # would copy them again and again, and a copy of all the records first would double
+        # the memory touched.
+        total = sum((sum(ends) - sum(starts)) // stride for _src, starts, ends, stride, _head in jobs)
+        out = {f.name: array.array(_CODES[f.size][f.signed], [0]) * total for f in fields}
+        views = {name: memoryview(column) for name, column in out.items()}
+        at = 0
+        for source, starts, ends, stride, head in jobs:
+            at += _write_strided(source, starts, ends, stride, head, fields, views, at)
+        for view in views.values():
+            view.release()
         return out
 
     def _columns_unpacked(self, fmt: EventFormat, field_names: list[str], since: int) -> dict[str, list[int]]:
@@ -202,10 +227,10 @@ class Recording:
         layout_ = fmt.unpacker(field_names)
         unpack = layout_.unpack_from
         for cpu in self.cpu_events():
-            first = bisect.bisect_left(cpu.timestamps, since) if since else 0
+            first = cpu.index_at(since) if since else 0
             types, lengths = cpu.types[first:], cpu.lengths[first:]
             picks = [t == fmt.id and n >= layout_.size for t, n in zip(types, lengths, strict=True)]
-            offsets = list(itertools.compress(cpu.offsets[first:], picks))
+            offsets = list(itertools.compress(cpu.offsets_between(first, len(cpu)), picks))
             rows = list(map(unpack, itertools.repeat(cpu.raw), offsets))
             for f, column in zip(field_names, zip(*rows, strict=True), strict=False):
                 out[f].extend(column)
@@ -222,10 +247,12 @@ class Recording:
         def one(cpu: CpuEvents) -> Iterator[tuple[int, int, int, CpuEvents]]:
             if wanted is None:
                 indices: Iterable[int] = range(len(cpu.types))
+                stamps = cpu.timestamps
             else:
-                # Select in C (compress/map) so unwanted records cost no Python step.
-                indices = itertools.compress(range(len(cpu.types)), map(wanted.__contains__, cpu.types))
-            stamps, cpu_no = cpu.timestamps, cpu.cpu
+                # Unwanted records cost no Python step (runs of other events are not even looked at).
+                indices = cpu.indices_of(wanted)
+                stamps = cpu.stamps_for(wanted)
+            cpu_no = cpu.cpu
             for i in indices:
                 yield stamps[i], cpu_no, i, cpu
 
@@ -233,12 +260,15 @@ class Recording:
 
     def iter_events(self, names: set[str] | None = None) -> Iterator[Event]:
         """Every record as an :class:`Event` with all fields decoded, in time order (slower path)."""
+        wanted = None if names is None else {i for i, f in self.formats.items() if f.full_name in names}
+        # Made once per CPU: only the runs of the wanted events get their offsets made.
+        offsets = {c.cpu: c.offsets if wanted is None else c.offsets_for(wanted) for c in self.cpu_events()}
         for ts, cpu_no, i, cpu in self.iter_records(names):
             fmt = self.formats.get(cpu.types[i])
             if fmt is None:
                 yield Event(ts, cpu_no, -1, f"unknown:{cpu.types[i]}", {})
                 continue
-            values = fmt.decode(cpu.raw, cpu.offsets[i], cpu.lengths[i])
+            values = fmt.decode(cpu.raw, offsets[cpu_no][i], cpu.lengths[i])
             pid = values.get("common_pid")
             yield Event(ts, cpu_no, pid if isinstance(pid, int) else -1, fmt.full_name, values)
 
@@ -277,18 +307,20 @@ class Recording:
             layout_ = fmt.unpacker(["common_pid", "id"])
             unpack = layout_.unpack_from
             for cpu in self.cpu_events():
-                # Only sys_enter records get a Python step (chosen in C by compress/map).
-                for i in itertools.compress(range(len(cpu.types)), map(fmt.id.__eq__, cpu.types)):
+                # Only sys_enter records get a Python step.
+                offsets = cpu.offsets_for({fmt.id})
+                for i in cpu.indices_of({fmt.id}):
                     if cpu.lengths[i] >= layout_.size:
-                        pid, nr = unpack(cpu.raw, cpu.offsets[i])
+                        pid, nr = unpack(cpu.raw, offsets[i])
                         if pid == self.meta.root_pid and nr in numbers:
-                            ts = cpu.timestamps[i]
+                            ts = cpu.stamp(i)
                             best = ts if not best else min(best, ts)
                             break
         if not best and exec_fmt is not None:
             for cpu in self.cpu_events():
-                if exec_fmt.id in cpu.types:
-                    ts = cpu.timestamps[cpu.types.index(exec_fmt.id)]
+                found = cpu.indices_of({exec_fmt.id})
+                if found:
+                    ts = cpu.stamp(found[0])
                     best = ts if not best else min(best, ts)
         return best
 
@@ -341,33 +373,72 @@ class Recording:
         return path if path.is_file() else None
 
 
-def _read_strided(
-    buf: bytes, stride: int, head: int, fields: list[FieldFormat], out: dict[str, list[int]]
-) -> None:
-    """Append each field of the equal-stride records in ``buf`` to ``out[field.name]``.
+# Records are read in blocks of about this many bytes: one block's copy stays in the cache
+# while every field is read from it, and the same memory serves the next block.
+_BLOCK_BYTES = 1 << 18
+
+
+def _write_strided(
+    source: bytes,
+    starts: list[int],
+    ends: list[int],
+    stride: int,
+    head: int,
+    fields: list[FieldFormat],
+    views: dict[str, memoryview],
+    at: int,
+) -> int:
+    """Write each field of the equal-stride records in the pieces ``source[starts[k]:ends[k]]``
+    (taken back to back) into ``views[field.name]`` from element ``at`` on; returns how many
+    records there were.
 
     Field ``f`` of record ``k`` is at ``head + f.offset + k * stride``. A memoryview cast to
     the field's type reads every ``step``-th element in C, but only when the stride is a
     multiple of the field size; otherwise the records are taken in ``m`` interleaved
     classes (record ``r``, ``r + m``, ...) whose stride ``m * stride`` is such a multiple, each
-    read from a view shifted so its elements line up. Every field uses the same classes, so
-    the columns stay parallel.
+    read from a view shifted so its elements line up. A column holds class 0, then class 1,
+    ...; every field uses the same classes, so the columns stay parallel.
     """
-    if not buf:
-        return
-    view = memoryview(buf)
-    count = len(buf) // stride
-    for f in fields:
-        size = f.size
-        m = size // math.gcd(stride, size)
-        column = out[f.name]
-        for r in range(min(m, count)):
-            pos = head + f.offset + r * stride
-            shift = pos % size
-            usable = (len(buf) - shift) // size * size
-            cast = view[shift : shift + usable].cast(_CODES[size][f.signed])
-            column.extend(cast[(pos - shift) // size :: m * stride // size].tolist())
-            cast.release()
+    total = (sum(ends) - sum(starts)) // stride
+    # One number of classes for every field (the smallest that suits them all): with a number
+    # per field, a 4-byte pid and an 8-byte address of 36-byte records would be read in
+    # different orders and the columns would no longer be parallel.
+    m = math.lcm(*(f.size // math.gcd(stride, f.size) for f in fields))
+    bases = [sum((total - c + m - 1) // m for c in range(r)) for r in range(min(m, total))]
+    plan = [(f.offset, f.size, views[f.name], _CODES[f.size][f.signed]) for f in fields]
+    whole = memoryview(source)
+    done = 0  # records in the blocks before this one
+    i = 0
+    while i < len(starts):
+        j = i + 1
+        nbytes = ends[i] - starts[i]
+        while j < len(starts) and nbytes + ends[j] - starts[j] <= _BLOCK_BYTES:
+            nbytes += ends[j] - starts[j]
+            j += 1
+        if j == i + 1:
+            view = whole[starts[i] : ends[i]]
+        else:
+            view = memoryview(b"".join(map(whole.__getitem__, map(slice, starts[i:j], ends[i:j]))))
+        count = nbytes // stride
+        for offset, size, dst, code in plan:
+            for r, base in enumerate(bases):
+                first = (r - done) % m  # the block's first record of class r
+                if first >= count:
+                    continue
+                pos = head + offset + first * stride
+                shift = pos % size
+                usable = (nbytes - shift) // size * size
+                cast = view[shift : shift + usable].cast(code)
+                src = cast[(pos - shift) // size :: m * stride // size]
+                into = at + base + (done + first - r) // m
+                dst[into : into + len(src)] = src
+                src.release()
+                cast.release()
+        view.release()
+        done += count
+        i = j
+    whole.release()
+    return total
 
 
 def read_regular(path: Path, *, text: bool = False) -> Any:

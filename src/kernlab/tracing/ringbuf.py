@@ -18,11 +18,14 @@ the record inside an event is decoded with the event's format file.
 
 from __future__ import annotations
 
+import array
+import bisect
 import itertools
 import operator
 import struct
 import sys
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Container
 
 from kernlab.errors import BadInput
 from kernlab.tracing.formats import HeaderPage
@@ -45,33 +48,207 @@ _TYPE_LEN_OF_BYTE = bytes(b & 0x1F for b in range(256))
 _LITTLE = sys.byteorder == "little"
 
 
-@dataclass
+# Column types: record lengths fit 32 bits (a page), event ids are the u16 common_type, offsets
+# and time stamps are u64 (a time stamp that does not fit, from garbage pages, turns the time
+# stamp column into a list).
+LENGTH_CODE = "I"
+TYPE_CODE = "H"
+U64_CODE = "Q"
+
+
 class CpuEvents:
     """The records of one CPU's pages, columnar: record ``i`` is
     ``raw[offsets[i] : offsets[i] + lengths[i]]`` with time stamp ``timestamps[i]`` (trace clock, ns)
-    and event id ``types[i]`` (the record's common_type)."""
+    and event id ``types[i]`` (the record's common_type).
 
-    cpu: int
-    raw: bytes
-    timestamps: list[int] = field(default_factory=list)
-    offsets: list[int] = field(default_factory=list)
-    lengths: list[int] = field(default_factory=list)
-    types: list[int] = field(default_factory=list)
-    pages: int = 0
-    missed_pages: int = 0
-    """Pages whose header says events were lost just before them (RB_MISSED_EVENTS)."""
-    missed_events: int = 0
-    """Events lost, summed over the pages that store the count (RB_MISSED_STORED)."""
-    damaged_pages: int = 0
-    """Pages whose commit length or event chain does not fit in the page (left out)."""
-    runs: list[tuple[int, int, int, int]] = field(default_factory=list)
-    """(first record index, count, stride, event id or -1) of pages made only of same-length
-    small records: record ``first + k`` starts at ``offsets[first] + k * stride``; the id is
-    that of every record of the page, or -1 when they are of several events. Analyses read
-    such a run with one slice instead of one per record."""
+    The columns are ``array.array``: no Python object per record, and nothing for the garbage
+    collector to walk. The time stamps and offsets of a uniform page (see ``runs``) are most of
+    the cost of decoding, and most analyses never read them: they are made only when asked
+    for, page by page. ``timestamps`` and ``offsets`` give them all; ``stamp()``,
+    ``stamps_for()``, ``offsets_for()``, ``offsets_between()`` and ``index_at()`` make only
+    the pages they need.
+    """
+
+    def __init__(self, cpu: int, raw: bytes) -> None:
+        self.cpu = cpu
+        self.raw = raw
+        self.lengths: array.array[int] = array.array(LENGTH_CODE)
+        self.types: array.array[int] = array.array(TYPE_CODE)
+        self.pages = 0
+        self.missed_pages = 0
+        """Pages whose header says events were lost just before them (RB_MISSED_EVENTS)."""
+        self.missed_events = 0
+        """Events lost, summed over the pages that store the count (RB_MISSED_STORED)."""
+        self.damaged_pages = 0
+        """Pages whose commit length or event chain does not fit in the page (left out)."""
+        self.runs: list[tuple[int, int, int, int]] = []
+        """(first record index, count, stride, event id or -1) of pages made only of same-length
+        small records: record ``first + k`` starts at ``offsets[first] + k * stride``; the id is
+        that of every record of the page, or -1 when they are of several events. Analyses read
+        such a run with one slice instead of one per record."""
+        self.run_heads: list[int] = []
+        """Offset in ``raw`` of each run's first event header (its first record's offset - 4)."""
+        # Entries of a run not made yet are 0; _pending maps the run's number to the page's
+        # time stamp (where its running sum starts) until they are.
+        self._stamps: array.array[int] | list[int] = array.array(U64_CODE)
+        self._offsets: array.array[int] = array.array(U64_CODE)
+        self._pending: dict[int, int] = {}
+        self._pending_events: Counter[int] = Counter()  # event id (or -1) -> runs pending
+        self._segments: list[tuple[int, int, int]] | None = None
 
     def __len__(self) -> int:
-        return len(self.timestamps)
+        return len(self.types)
+
+    def __repr__(self) -> str:
+        return f"CpuEvents(cpu={self.cpu}, records={len(self)}, pages={self.pages}, runs={len(self.runs)})"
+
+    @property
+    def timestamps(self) -> array.array[int] | list[int]:
+        """Every record's time stamp (a list only when one does not fit 64 bits)."""
+        self._fill_all()
+        return self._stamps
+
+    @property
+    def offsets(self) -> array.array[int]:
+        """Every record's offset in ``raw``."""
+        self._fill_all()
+        return self._offsets
+
+    def _fill_all(self) -> None:
+        for run in list(self._pending):
+            self._fill(run)
+
+    def _fill(self, run: int) -> None:
+        base = self._pending.pop(run)
+        first, count, stride, only = self.runs[run]
+        self._pending_events[only] -= 1
+        head = self.run_heads[run]
+        end = head + count * stride
+        words = memoryview(self.raw)[head:end].cast("I")
+        deltas = map(operator.rshift, words[:: stride >> 2].tolist(), itertools.repeat(5))
+        words.release()
+        stamps = list(itertools.accumulate(deltas, initial=base))
+        # stamps[0] is the page's own time stamp, not a record's
+        try:
+            self._stamps[first : first + count] = array.array(U64_CODE, stamps[1:])
+        except OverflowError:  # garbage pages can sum to more than 64 bits
+            if isinstance(self._stamps, array.array):
+                self._stamps = self._stamps.tolist()
+            self._stamps[first : first + count] = stamps[1:]
+        self._offsets[first : first + count] = array.array(U64_CODE, range(head + 4, end, stride))
+
+    def _fill_for(self, ids: Container[int]) -> None:
+        if not any(n and (event < 0 or event in ids) for event, n in self._pending_events.items()):
+            return
+        for run in [r for r in self._pending if self.runs[r][3] < 0 or self.runs[r][3] in ids]:
+            self._fill(run)
+
+    def stamp(self, index: int) -> int:
+        """The time stamp of record ``index`` (>= 0), making only the page it is on."""
+        if self._pending:
+            run = bisect.bisect_right(self.runs, index, key=_FIRST) - 1
+            if run in self._pending and index < self.runs[run][0] + self.runs[run][1]:
+                self._fill(run)
+        return self._stamps[index]
+
+    def stamps_for(self, ids: Container[int]) -> array.array[int] | list[int]:
+        """A time stamp column exact at every record of the events ``ids`` (other entries may
+        not be made yet: read those through ``stamp()`` or ``timestamps``)."""
+        self._fill_for(ids)
+        return self._stamps
+
+    def offsets_for(self, ids: Container[int]) -> array.array[int]:
+        """An offset column exact at every record of the events ``ids`` (like stamps_for())."""
+        self._fill_for(ids)
+        return self._offsets
+
+    def offsets_between(self, lo: int, hi: int) -> array.array[int]:
+        """``offsets[lo:hi]``, making only the pages in that range."""
+        if self._pending:
+            run = max(bisect.bisect_right(self.runs, lo, key=_FIRST) - 1, 0)
+            while run < len(self.runs) and self.runs[run][0] < hi:
+                if run in self._pending:
+                    self._fill(run)
+                run += 1
+        return self._offsets[lo:hi]
+
+    def index_at(self, ts: int) -> int:
+        """``bisect_left(timestamps, ts)``, making only the pages the bisection visits."""
+        if not self._pending:
+            return bisect.bisect_left(self._stamps, ts)
+        return bisect.bisect_left(_LazyStamps(self), ts)
+
+    def segments(self) -> list[tuple[int, int, int]]:
+        """(first index, end index, event id or -1) covering every record in order: stretches
+        of adjacent runs of one event (id >= 0), and the records between them (-1: look at
+        ``types``)."""
+        if self._segments is None:
+            out: list[tuple[int, int, int]] = []
+            pos = 0
+            for first, count, _stride, only in self.runs:
+                if only < 0:
+                    continue  # its records are looked at one by one, like the walked ones
+                if first > pos:
+                    out.append((pos, first, -1))
+                if out and out[-1][2] == only and out[-1][1] == first:
+                    out[-1] = (out[-1][0], first + count, only)
+                else:
+                    out.append((first, first + count, only))
+                pos = first + count
+            if pos < len(self.types):
+                out.append((pos, len(self.types), -1))
+            self._segments = out
+        return self._segments
+
+    def indices_of(self, ids: Container[int]) -> list[int]:
+        """Indices of the records of the events ``ids``, ascending; a run of one event is taken
+        or skipped whole, so only the other records are looked at."""
+        out: list[int] = []
+        types = self.types
+        wanted = ids.__contains__
+        for lo, hi, only in self.segments():
+            if only >= 0:
+                if only in ids:
+                    out += range(lo, hi)
+            else:
+                out += itertools.compress(range(lo, hi), map(wanted, types[lo:hi]))
+        return out
+
+    def type_counts(self) -> dict[int, int]:
+        """Event id -> number of records, in the order of ``set(types)``.
+
+        The set is built by inserting the ids in the order they first appear, as ``set(types)``
+        does, so it iterates in the same order: callers that sort by count break ties alike.
+        """
+        seen: set[int] = set()
+        whole: dict[int, int] = {}
+        rest: list[int] = []
+        types = self.types
+        for lo, hi, only in self.segments():
+            if only >= 0:
+                seen.add(only)
+                whole[only] = whole.get(only, 0) + hi - lo
+            else:
+                part = types[lo:hi]
+                seen.update(part)
+                rest += part
+        return {t: rest.count(t) + whole.get(t, 0) for t in seen}
+
+
+_FIRST = operator.itemgetter(0)
+
+
+class _LazyStamps:
+    """CpuEvents' time stamps as a sequence for bisect, summing a page only when visited."""
+
+    def __init__(self, events: CpuEvents) -> None:
+        self._events = events
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __getitem__(self, index: int) -> int:
+        return self._events.stamp(index)
 
 
 def decode_pages(raw: bytes, header: HeaderPage, cpu: int = 0, page_size: int | None = None) -> CpuEvents:
@@ -92,10 +269,16 @@ def decode_pages(raw: bytes, header: HeaderPage, cpu: int = 0, page_size: int | 
             " kernlab reads 8 and 4/8"
         )
     out = CpuEvents(cpu, raw)
-    ts_list = out.timestamps
-    off_list = out.offsets
-    len_list = out.lengths
-    type_list = out.types
+    # The walked records, in order; their place among the runs' records is in ``walked``.
+    ts_list: list[int] = []
+    off_list: list[int] = []
+    len_list: list[int] = []
+    type_list: list[int] = []
+    walked: list[tuple[int, int, int]] = []  # (first record index, first walked index, count)
+    run_types: dict[int, array.array[int]] = {}  # the ids of each run of several events
+    records = 0
+    runs, run_heads, pending, pending_events = out.runs, out.run_heads, out._pending, out._pending_events
+    uniform = _LITTLE
     ts_append = ts_list.append
     off_append = off_list.append
     len_append = len_list.append
@@ -121,8 +304,19 @@ def decode_pages(raw: bytes, header: HeaderPage, cpu: int = 0, page_size: int | 
             continue
         pos = base + data_off
         end = pos + length
-        if _LITTLE and length and _uniform_page(raw, pos, end, ts, out):
-            continue
+        if uniform and length:
+            run = _uniform_page(raw, pos, end)
+            if run is not None:
+                count, stride, only, types = run
+                if types is not None:
+                    run_types[len(runs)] = types
+                pending[len(runs)] = ts
+                pending_events[only] += 1
+                runs.append((records, count, stride, only))
+                run_heads.append(pos)
+                records += count
+                continue
+        walked_from = len(ts_list)
         damaged = False
         while pos + 4 <= end:
             word = u32(raw, pos)[0]
@@ -182,41 +376,102 @@ def decode_pages(raw: bytes, header: HeaderPage, cpu: int = 0, page_size: int | 
         if damaged:
             # The records decoded before the damage are whole and stay.
             out.damaged_pages += 1
+        count = len(ts_list) - walked_from
+        if count:
+            if walked and walked[-1][0] + walked[-1][2] == records:
+                walked[-1] = (walked[-1][0], walked[-1][1], walked[-1][2] + count)
+            else:
+                walked.append((records, walked_from, count))
+            records += count
     out.pages = n_pages
+    _assemble(out, records, walked, (ts_list, off_list, len_list, type_list), run_types)
     return out
 
 
-def _uniform_page(raw: bytes, start: int, end: int, ts: int, out: CpuEvents) -> bool:
-    """Decode a page whose events are all small data records of one length, in C-level steps.
+def _u64_column(values: list[int]) -> array.array[int] | list[int]:
+    try:
+        return array.array(U64_CODE, values)
+    except OverflowError:  # garbage pages can sum to more than 64 bits
+        return values
+
+
+def _assemble(
+    out: CpuEvents,
+    records: int,
+    walked: list[tuple[int, int, int]],
+    columns: tuple[list[int], list[int], list[int], list[int]],
+    run_types: dict[int, array.array[int]],
+) -> None:
+    """Lay the walked records and the runs out in record order, in columns made at their full
+    size at once (a column grown by appending is copied again and again as it grows)."""
+    w_stamps = _u64_column(columns[0])
+    w_offsets = array.array(U64_CODE, columns[1])
+    w_lengths = array.array(LENGTH_CODE, columns[2])
+    w_types = array.array(TYPE_CODE, columns[3])
+    if not out.runs:
+        out._stamps, out._offsets, out.lengths, out.types = w_stamps, w_offsets, w_lengths, w_types
+        return
+    stamps: array.array[int] | list[int] = (
+        array.array(U64_CODE, [0]) * records if isinstance(w_stamps, array.array) else [0] * records
+    )
+    offsets = array.array(U64_CODE, [0]) * records
+    lengths = array.array(LENGTH_CODE, [0]) * records
+    types = array.array(TYPE_CODE, [0]) * records
+    for first, at, count in walked:
+        stamps[first : first + count] = w_stamps[at : at + count]
+        offsets[first : first + count] = w_offsets[at : at + count]
+        lengths[first : first + count] = w_lengths[at : at + count]
+        types[first : first + count] = w_types[at : at + count]
+    # Adjacent runs of one event and length fill their lengths and types with one slice each.
+    block = (0, 0, 0, -1)  # first, end, stride, event id
+    for run, (first, count, stride, only) in enumerate(out.runs):
+        if only < 0:
+            types[first : first + count] = run_types[run]
+            lengths[first : first + count] = array.array(LENGTH_CODE, [stride - 4]) * count
+            continue
+        if first == block[1] and (stride, only) == block[2:]:
+            block = (block[0], first + count, stride, only)
+            continue
+        _fill_block(lengths, types, block)
+        block = (first, first + count, stride, only)
+    _fill_block(lengths, types, block)
+    out._stamps, out._offsets, out.lengths, out.types = stamps, offsets, lengths, types
+
+
+def _fill_block(lengths: array.array[int], types: array.array[int], block: tuple[int, int, int, int]) -> None:
+    first, end, stride, only = block
+    if end > first:
+        lengths[first:end] = array.array(LENGTH_CODE, [stride - 4]) * (end - first)
+        types[first:end] = array.array(TYPE_CODE, [only]) * (end - first)
+
+
+def _uniform_page(raw: bytes, start: int, end: int) -> tuple[int, int, int, array.array[int] | None] | None:
+    """(count, stride, event id or -1, the ids when several) of a page whose events are all
+    small data records of one length, found in C-level steps; None when it is not like that
+    (the caller walks it).
 
     A busy event (a page fault per page touched) fills whole pages with records of one size:
-    then every header sits at a fixed stride, and its type_len, time delta and the record's
-    common_type can be read with strided slices instead of a Python step per event. Returns
-    False, having changed nothing, when the page is not like that (the caller walks it).
+    then every header sits at a fixed stride, and its type_len and the record's common_type can
+    be read with strided slices instead of a Python step per event.
     """
     type_len = raw[start] & 0x1F
     if not 0 < type_len <= 28:
-        return False
+        return None
     stride = 4 + (type_len << 2)
     length = end - start
     if length % stride:
-        return False
+        return None
     count = length // stride
     # Every header's low byte must carry the same type_len (no time extend, padding or long
     # record in between).
-    if raw[start:end:stride].translate(_TYPE_LEN_OF_BYTE) != bytes((type_len,)) * count:
-        return False
-    words = memoryview(raw)[start:end].cast("I")
-    step = stride >> 2
-    deltas = map(operator.rshift, words[::step].tolist(), itertools.repeat(5))
-    first = len(out.timestamps)
-    stamps = itertools.accumulate(deltas, initial=ts)
-    next(stamps)  # the initial value is the page's own time stamp, not a record's
-    out.timestamps.extend(stamps)
-    out.offsets.extend(range(start + 4, end, stride))
-    out.lengths.extend(itertools.repeat(type_len << 2, count))
-    types = memoryview(raw)[start + 4 : end].cast("H")[:: stride >> 1].tolist()
-    out.types.extend(types)
-    out.runs.append((first, count, stride, types[0] if types.count(types[0]) == count else -1))
-    words.release()
-    return True
+    if raw[start:end:stride].translate(_TYPE_LEN_OF_BYTE).count(type_len) != count:
+        return None
+    # One event fills the page when the low and the high bytes of every common_type are those
+    # of the first.
+    low = raw[start + 4 : end : stride]
+    if low.count(low[0]) == count:
+        high = raw[start + 5 : end : stride]
+        if high.count(high[0]) == count:
+            return count, stride, low[0] | high[0] << 8, None
+    type_bytes = memoryview(raw)[start + 4 : end].cast("H")[:: stride >> 1].tobytes()
+    return count, stride, -1, array.array(TYPE_CODE, type_bytes)
