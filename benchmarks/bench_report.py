@@ -95,29 +95,33 @@ def main() -> None:
 
         med = statistics.median
         t_plain, t_record, t_span = med(plain), med(recorded), med(spans)
-        t_report, c_report = med(reports), med(report_cpu)
-        overhead = t_record - t_plain
-        fixed = t_record - t_span
-        print(f"workload: first touch of {size_mib} MiB ({pages:,} pages), medians of {repeat} runs")
+        t_report, c_report, t_together = med(reports), med(report_cpu), med(together)
+        # Differences are taken within each round (plain, record, report, record --report run
+        # back to back), then the median: drift in the machine's speed cancels out.
+        overhead = med(r - p for r, p in zip(recorded, plain, strict=True))
+        fixed = med(r - s for r, s in zip(recorded, spans, strict=True))
+        two = med(r - p + q for r, p, q in zip(recorded, plain, reports, strict=True))
+        one = med(t - p for t, p in zip(together, plain, strict=True))
+        two_fixed = med(r - s + q for r, s, q in zip(recorded, spans, reports, strict=True))
+
+        def rate(seconds: float) -> str:
+            return f"{events / seconds / 1e6:6.2f} M events/s" if seconds > 0 else "   (n/a)"
+
+        print(f"workload: first touch of {size_mib} MiB ({pages:,} pages), medians of {repeat} rounds")
         print(f"events recorded: {events:,} (lost: {lost:,})")
         print(f"plain run      : {t_plain:7.2f} s")
         print(f"record         : {t_record:7.2f} s  (traced span {t_span:.2f} s)")
         print(f"  overhead     : {overhead:7.2f} s  (record - plain run)")
         print(f"  fixed part   : {fixed:7.2f} s  (record - traced span)")
-        print(f"decode         : {t_decode:7.2f} s  {events / t_decode / 1e6:6.2f} M events/s (library)")
-        print(f"report         : {t_report:7.2f} s  {events / t_report / 1e6:6.2f} M events/s (wall)")
-        print(f"report CPU     : {c_report:7.2f} s  {events / c_report / 1e6:6.2f} M events/s")
-        t_together = med(together)
+        print(f"decode         : {t_decode:7.2f} s  {rate(t_decode)} (library)")
+        print(f"report         : {t_report:7.2f} s  {rate(t_report)} (wall)")
+        print(f"report CPU     : {c_report:7.2f} s  {rate(c_report)}")
         print(f"record --report: {t_together:7.2f} s  (one process)")
-        total = overhead + t_report
-        print(f"end to end     : {total:7.2f} s  {events / total / 1e6:6.2f} M events/s (overhead + report)")
-        added = t_together - t_plain
-        print(f"  one command  : {added:7.2f} s  {events / added / 1e6:6.2f} M events/s (minus plain)")
-        total_fixed = fixed + t_report
-        print(
-            f"without tracing: {total_fixed:7.2f} s  {events / total_fixed / 1e6:6.2f} M events/s"
-            " (fixed part + report)"
-        )
+        print("end to end (what kernlab adds to the plain run):")
+        print(f"  one command  : {one:7.2f} s  {rate(one)}  (record --report - plain)")
+        print(f"  two commands : {two:7.2f} s  {rate(two)}  (record - plain + report)")
+        print(f"  without tracing cost: {two_fixed:7.2f} s  {rate(two_fixed)}  (record - span + report)")
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

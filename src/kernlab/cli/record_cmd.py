@@ -138,7 +138,12 @@ class _Preload:
     """
 
     def __init__(self, out: Output) -> None:
-        self._modules = ["kernlab.analysis.report", "kernlab.cli.report_cmd"]
+        self._modules = [
+            "kernlab.analysis.report",
+            "kernlab.cli.report_cmd",
+            "kernlab.mm.fault_codes",  # imported lazily by the fault analysis
+            "kernlab.elf.reader",  # symbolization of the faulting instructions
+        ]
         self._modules.append("kernlab.render.jsonout" if out.json else "kernlab.render.terminal")
         self._thread: threading.Thread | None = None
 
