@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import signal
 from dataclasses import dataclass
@@ -56,7 +55,9 @@ STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal
 
 @cache
 def _libc() -> ctypes.CDLL:
-    lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    # The interpreter is linked against libc: dlopen(NULL) finds ptrace() without the
+    # ldconfig/gcc probing of ctypes.util.find_library (and its import of subprocess).
+    lib = ctypes.CDLL(None, use_errno=True)
     lib.ptrace.restype = ctypes.c_long
     lib.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
     return lib
