@@ -9,6 +9,8 @@ fault per 4 KiB page plus the program's system calls. Measured, each the median 
   report   `kernlab report -d DIR --json` (wall and CPU of the process, as a user runs it)
   one run  `kernlab record --report --json -d DIR -- rep_touch PAGES` (wall): both in one process
   decode   kernlab.recording.reader: raw pages -> columnar records (library, in-process)
+  floor    the workload under a bare instance with the same events that nothing reads: the
+           kernel's own cost of writing them (paid by any ftrace-based recorder)
 
 End to end = events / (what kernlab adds to the wall time the user waits):
   two commands: (record - plain) + report
@@ -54,6 +56,34 @@ def timed(
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def floor_run(exe: Path, pages: int) -> float:
+    """Wall seconds of the workload under a bare instance with kernlab's default events that
+    nothing reads: the kernel's own cost of writing the events, which any ftrace-based
+    recorder pays (the same floor bench_record.py measures for dd)."""
+    from bench_record import bare_instance_factory
+
+    inst, arm = bare_instance_factory()
+    try:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # wait for the go byte, so the pid is in set_event_pid before exec
+            os.close(write_fd)
+            os.read(read_fd, 1)
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.execv(str(exe), [str(exe), str(pages)])
+        os.close(read_fd)
+        arm(pid)
+        t0 = time.perf_counter()
+        os.write(write_fd, b"x")
+        os.close(write_fd)
+        os.waitpid(pid, 0)
+        return time.perf_counter() - t0
+    finally:
+        inst.remove()
+
+
 def main() -> None:
     size_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
     repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -74,9 +104,10 @@ def main() -> None:
         timed(record_argv, env)  # warm-up: bytecode cache, page cache of the program
         timed(report_argv, env)
         timed(together_argv, env)
-        plain, recorded, spans, reports, report_cpu, together = [], [], [], [], [], []
+        plain, recorded, spans, reports, report_cpu, together, floors = [], [], [], [], [], [], []
         for _ in range(repeat):  # interleaved, so drift in the machine's load hits all alike
             plain.append(timed([str(exe), str(pages)], env)[0])
+            floors.append(floor_run(exe, pages))
             recorded.append(timed(record_argv, env)[0])
             meta = json.loads((data / "meta.json").read_text())
             spans.append((meta["end_time_ns"] - meta["start_time_ns"]) / 1e9)
@@ -103,6 +134,7 @@ def main() -> None:
         two = med(r - p + q for r, p, q in zip(recorded, plain, reports, strict=True))
         one = med(t - p for t, p in zip(together, plain, strict=True))
         two_fixed = med(r - s + q for r, s, q in zip(recorded, spans, reports, strict=True))
+        kernel_cost = med(f - p for f, p in zip(floors, plain, strict=True))
 
         def rate(seconds: float) -> str:
             return f"{events / seconds / 1e6:6.2f} M events/s" if seconds > 0 else "   (n/a)"
@@ -110,6 +142,7 @@ def main() -> None:
         print(f"workload: first touch of {size_mib} MiB ({pages:,} pages), medians of {repeat} rounds")
         print(f"events recorded: {events:,} (lost: {lost:,})")
         print(f"plain run      : {t_plain:7.2f} s")
+        print(f"bare instance  : {med(floors):7.2f} s  (kernel's cost of the events: {kernel_cost:.2f} s)")
         print(f"record         : {t_record:7.2f} s  (traced span {t_span:.2f} s)")
         print(f"  overhead     : {overhead:7.2f} s  (record - plain run)")
         print(f"  fixed part   : {fixed:7.2f} s  (record - traced span)")
@@ -121,6 +154,8 @@ def main() -> None:
         print(f"  one command  : {one:7.2f} s  {rate(one)}  (record --report - plain)")
         print(f"  two commands : {two:7.2f} s  {rate(two)}  (record - plain + report)")
         print(f"  without tracing cost: {two_fixed:7.2f} s  {rate(two_fixed)}  (record - span + report)")
+        own = one - kernel_cost
+        print(f"  kernlab's own: {own:7.2f} s  {rate(own)}  (one command - the kernel's cost)")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
