@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
@@ -118,3 +119,35 @@ def test_one_gib_first_touch_loses_nothing(tmp_path):
     ]
     pages = int(re.search(r"pages=(\d+)", result.stdout).group(1))
     assert pages <= faults <= pages * 1.01
+
+
+def test_report_accounts_for_the_forked_childs_faults(tmp_path):
+    """A small program (4 MiB): getrusage - the child's pre-execve faults = the traced total.
+
+    The fork's own copy-on-write faults (~200 of kernlab's Python) are counted by the command's
+    getrusage; the report tells them apart (meta.pre_exec_faults + root faults traced before
+    execve), so even a program with a few thousand faults adds up within 1%. The kernel also
+    counts, in getrusage only, the faults get_user_pages() takes for execve's argument pages
+    (not CPU exceptions, so no page_fault event): at most a couple per exec.
+    """
+    need_tracing()
+    need_tool("gcc")
+    from tests.conftest import PROGRAMS, compile_c
+
+    prog = compile_c(PROGRAMS / "rec_touch.c", tmp_path / "rec_touch", ["-O2"])
+    result = run_kernlab("record", "--report", "--json", "-d", str(tmp_path / "r"), "--", str(prog), "4")
+    assert result.code == 0, result.stderr
+    own = re.search(r"minflt=(\d+) majflt=(\d+) pages=(\d+)", result.stdout)
+    assert own, result.stdout
+    doc = json.loads(result.stdout[result.stdout.index("{") :])
+    faults = doc["faults"]
+    assert doc["loss"]["total"] == 0
+    before = faults["faults_before_exec"]
+    meta = read_meta(tmp_path / "r")
+    assert meta.pre_exec_faults is not None and before >= sum(meta.pre_exec_faults) > 0
+    from_rusage = faults["rusage_minflt"] + faults["rusage_majflt"] - before
+    assert abs(faults["total"] - from_rusage) <= max(2, from_rusage * 0.01), (faults, before)
+    # the program's own count, printed just before it returns, tells the same
+    from_program = int(own.group(1)) + int(own.group(2)) - before
+    assert int(own.group(3)) <= from_program
+    assert abs(faults["total"] - from_program) <= max(3, from_program * 0.01), (faults, from_program)

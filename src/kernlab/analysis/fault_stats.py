@@ -119,6 +119,10 @@ class FaultReport:
     notes: list[str] = field(default_factory=list)
     top_kernel_stacks: list[StackRow] = field(default_factory=list)
     """The commonest kernel stacks of faults, when the recording has them (--kstack)."""
+    faults_before_exec: int | None = None
+    """Faults of kernlab's forked child before the command's execve, which the command's
+    getrusage counts too: counted from /proc/PID/stat until the child was released, traced
+    after. None when unknown (record -p, older recordings)."""
 
 
 @dataclass
@@ -635,7 +639,37 @@ def fault_report(rec: Recording, tasks: Tasks, top: int = 10, symbolize: bool = 
         rusage_majflt=rusage.majflt if rusage else None,
         notes=notes,
         top_kernel_stacks=top_stacks,
+        faults_before_exec=faults_before_exec(rec),
     )
+
+
+def faults_before_exec(rec: Recording) -> int | None:
+    """Page faults of the recorder's child between its fork and the command's execve.
+
+    Those until its release are in ``meta.pre_exec_faults`` (from /proc/PID/stat); those after
+    are the root pid's fault records before ``command_start_ts`` — a handful, so only the
+    records before that time stamp are looked at.
+    """
+    counted = rec.meta.pre_exec_faults
+    start = rec.command_start_ts
+    if counted is None or rec.meta.attached or not start:
+        return None
+    fmts = [fmt for name in (USER, KERNEL) if (fmt := rec.by_name.get(name)) is not None]
+    if not fmts:
+        return sum(counted)
+    ids = {fmt.id for fmt in fmts}
+    pid_field = fmts[0].field("common_pid")  # the common header: the same in every event
+    order = "little" if fmts[0].endian == "<" else "big"
+    root = rec.meta.root_pid.to_bytes(pid_field.size, order, signed=True)
+    lo, hi = pid_field.offset, pid_field.offset + pid_field.size
+    traced = 0
+    for cpu in rec.cpu_events():
+        end = cpu.index_at(start)
+        types, raw = cpu.types, cpu.raw
+        for i, offset in enumerate(cpu.offsets_between(0, end)):
+            if types[i] in ids and raw[offset + lo : offset + hi] == root:
+                traced += 1
+    return sum(counted) + traced
 
 
 def kernel_stack_rows(rec: Recording, top: int) -> list[StackRow]:

@@ -157,7 +157,27 @@ def render_faults(report: Any, out: Output) -> None:
         right=["user faults", "kernel faults", "minflt (stat)", "majflt (stat)"],
         title="per process",
     )
-    if report.rusage_minflt is not None:
+    if report.rusage_minflt is not None and report.faults_before_exec is not None:
+        counted = report.rusage_minflt + (report.rusage_majflt or 0)
+        own = counted - report.faults_before_exec
+        diff = report.total - own
+        match = (
+            say("report.faults.counter_same")
+            if diff == 0
+            else say("report.faults.counter_differs", diff=diff, percent=100.0 * abs(diff) / max(own, 1))
+        )
+        out.sentence(
+            say(
+                "report.faults.counter_check_exact",
+                minflt=report.rusage_minflt,
+                majflt=report.rusage_majflt or 0,
+                before=report.faults_before_exec,
+                own=own,
+                events=report.total,
+                match=match,
+            )
+        )
+    elif report.rusage_minflt is not None:
         out.sentence(
             say(
                 "report.faults.counter_check",

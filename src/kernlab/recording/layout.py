@@ -193,6 +193,10 @@ class RecordingMeta:
     timestamp to convert the trace clock to CLOCK_MONOTONIC."""
     lost_events: int = 0
     """Sum of every CPU's ``lost``; kept in meta.json so no reader can miss it."""
+    pre_exec_faults: list[int] | None = None
+    """[minflt, majflt] of the recorder's forked child just before it was released to execve
+    (/proc/PID/stat): page faults of kernlab's own code that the command's getrusage counts
+    too. Faults after that moment are traced (before the command's execve time stamp)."""
 
     def __post_init__(self) -> None:
         self.lost_events = sum(c.lost for c in self.loss)

@@ -308,6 +308,7 @@ class ProcessWatcher:
         self._seq = 0
         self.root_status: int | None = None
         self.root_rusage: Any = None
+        self.pre_exec_faults: list[int] | None = None
 
     def snapshot(self, pid: int, when: str) -> None:
         snap = take_maps_snapshot(self.directory, pid, self._seq, when)
@@ -790,6 +791,10 @@ def _run_command(child: _Child, watcher: ProcessWatcher, signals: _Signals, use_
             watcher.notes.append(f"ptrace was refused ({exc.strerror}): no maps snapshots at exec and exit")
     watcher.processes[pid] = TracedProcess(pid=pid, ppid=os.getpid(), argv=[])
     signals.forward_to = pid
+    # The fork's own copy-on-write faults (Python's after-fork work, ~200) count in the
+    # command's getrusage; note them so a report can tell them from the command's.
+    minflt, majflt = process_faults(pid)
+    watcher.pre_exec_faults = [minflt, majflt] if minflt or majflt else None  # zeros: unreadable
     os.write(child.release_fd, b"\x01")
     os.close(child.release_fd)
     child.release_fd = -1
@@ -931,6 +936,7 @@ def _finish_meta(
             )
     meta.exit_code = exit_code_of(watcher.root_status)
     meta.rusage = _rusage(watcher.root_rusage)
+    meta.pre_exec_faults = watcher.pre_exec_faults
     meta.maps = watcher.snapshots
     meta.processes = sorted(watcher.processes.values(), key=lambda p: p.pid)
     last_maps: dict[int, str] = {}
