@@ -126,3 +126,47 @@ def test_signal_during_set_up_cleans_up(tmp_path):
     assert global_state() == before
     # the held-back command never ran: no exec snapshot, meta still the one written at arming
     assert not list((tmp_path / "r" / "maps").iterdir())
+
+
+HOLD_THEN_WAIT = """
+import sys, time
+from pathlib import Path
+from kernlab.recording import recorder
+from kernlab.recording.kernel_tables import TablesCopier
+directory = Path(sys.argv[1])
+child = recorder._spawn_held("/usr/bin/touch", ["touch", sys.argv[2]], directory)
+assert child is not None and child.held is not None
+TablesCopier(Path("/sys/kernel/tracing"), directory, []).start(guard=(child.pid, child.held.fifo))
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_sigkill_before_release_kills_the_held_command(tmp_path):
+    """kernlab SIGKILLed while the command is held before execve: the command never runs.
+
+    The held child waits in open() of a FIFO that only kernlab would open; the kernel-tables
+    copier notices kernlab is gone and kills it, so nothing is left blocked forever.
+    """
+    need_tracing()
+    marker = tmp_path / "ran"
+    owner = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THEN_WAIT, str(tmp_path), str(marker)], stdout=subprocess.PIPE, text=True
+    )
+    held = int(owner.stdout.readline())
+    owner.kill()
+    owner.wait()
+    deadline = time.monotonic() + 5
+    state = "?"
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{held}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            state = "gone"
+        if state in ("Z", "X", "gone"):
+            break
+        time.sleep(0.02)
+    assert state in ("Z", "X", "gone"), state
+    assert not marker.exists()
+    assert not (tmp_path / ".kernlab-go").exists()

@@ -120,7 +120,7 @@ class FaultReport:
     top_kernel_stacks: list[StackRow] = field(default_factory=list)
     """The commonest kernel stacks of faults, when the recording has them (--kstack)."""
     faults_before_exec: int | None = None
-    """Faults of kernlab's forked child before the command's execve, which the command's
+    """Faults of the command's process before its execve (while kernlab held it), which its
     getrusage counts too: counted from /proc/PID/stat until the child was released, traced
     after. None when unknown (record -p, older recordings)."""
 
@@ -644,7 +644,7 @@ def fault_report(rec: Recording, tasks: Tasks, top: int = 10, symbolize: bool = 
 
 
 def faults_before_exec(rec: Recording) -> int | None:
-    """Page faults of the recorder's child between its fork and the command's execve.
+    """Page faults of the command's process from its creation by kernlab to its execve.
 
     Those until its release are in ``meta.pre_exec_faults`` (from /proc/PID/stat); those after
     are the root pid's fault records before ``command_start_ts`` — a handful, so only the

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import signal
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -121,10 +122,17 @@ class TablesCopier:
         self._pid = 0
         self._result_fd = -1
 
-    def start(self, close_fds: tuple[int, ...] = ()) -> TablesCopier:
+    def start(self, close_fds: tuple[int, ...] = (), guard: tuple[int, Path] | None = None) -> TablesCopier:
         """Fork the copier. ``close_fds`` are closed in it (a pipe whose end-of-file another
-        child waits for must not stay open in the copier)."""
+        child waits for must not stay open in the copier).
+
+        ``guard`` is (pid, FIFO) of a command held before its execve in open() of that FIFO:
+        if kernlab dies (SIGKILL) before releasing it, nothing would ever open the other end,
+        so the copier, once done, waits for the FIFO to go (the release removes it) and kills
+        the held command if kernlab is gone first.
+        """
         read_end, write_end = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the copier: copy, report through the pipe, never return into kernlab
             try:
@@ -136,7 +144,11 @@ class TablesCopier:
                 for fd in close_fds:
                     with contextlib.suppress(OSError):
                         os.close(fd)
-                os.write(write_end, json.dumps(asdict(self.copy())).encode())
+                result = json.dumps(asdict(self.copy())).encode()
+                with contextlib.suppress(OSError):  # EPIPE when kernlab died meanwhile
+                    os.write(write_end, result)
+                if guard is not None:
+                    _guard_held_command(parent, *guard)
             finally:
                 os._exit(0)
         os.close(write_end)
@@ -182,3 +194,15 @@ class TablesCopier:
         except (ValueError, TypeError):
             self.result = TablesCopied(errors=["the copier of kallsyms and formats died"])
         return self.result
+
+
+def _guard_held_command(parent: int, held: int, fifo: Path) -> None:
+    """Until ``fifo`` is removed (the command released), kill ``held`` if ``parent`` died."""
+    while fifo.exists():
+        if os.getppid() != parent:  # re-parented: kernlab is gone
+            with contextlib.suppress(OSError):
+                os.kill(held, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                fifo.unlink()
+            return
+        time.sleep(0.01)

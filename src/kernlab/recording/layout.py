@@ -194,9 +194,10 @@ class RecordingMeta:
     lost_events: int = 0
     """Sum of every CPU's ``lost``; kept in meta.json so no reader can miss it."""
     pre_exec_faults: list[int] | None = None
-    """[minflt, majflt] of the recorder's forked child just before it was released to execve
-    (/proc/PID/stat): page faults of kernlab's own code that the command's getrusage counts
-    too. Faults after that moment are traced (before the command's execve time stamp)."""
+    """[minflt, majflt] of the command's process just before kernlab released it to execve
+    (/proc/PID/stat): faults before the command ran, which its getrusage counts too (a couple
+    for a held posix_spawn child, ~200-300 for a forked Python one). Faults after that moment
+    are traced (before the command's execve time stamp)."""
 
     def __post_init__(self) -> None:
         self.lost_events = sum(c.lost for c in self.loss)

@@ -18,6 +18,9 @@ How a recording is made, and why:
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import functools
 import os
 import shutil
 import signal
@@ -184,8 +187,12 @@ def prepare_output(directory: Path) -> Path | None:
             entries = os.listdir(directory)
         except OSError as exc:
             raise BadInput(f"cannot use {directory} as the recording directory: {exc.strerror}") from None
-        if entries and layout.META not in entries and entries != [OLD_ENTRIES]:
+        leftovers = {OLD_ENTRIES, GO_FIFO, layout.CPUS_DIR, layout.MAPS_DIR}  # of a killed run
+        if entries and layout.META not in entries and not set(entries) <= leftovers:
             raise BadInput(f"{directory} exists, is not empty and is not a kernlab recording; choose -d")
+        if GO_FIFO in entries:
+            with contextlib.suppress(OSError):
+                os.unlink(directory / GO_FIFO)
         if OLD_ENTRIES in entries:  # left by a run that was killed before deleting it
             shutil.rmtree(directory / OLD_ENTRIES, ignore_errors=True)
         for name in entries:
@@ -416,8 +423,216 @@ class ProcessWatcher:
 class _Child:
     pid: int
     release_fd: int
+    """Write end of the pipe a forked child waits on (-1 for a held spawn)."""
     error_fd: int
     path: str
+    held: _HeldSpawn | None = None
+    """Set when the child was posix_spawn()ed and waits in open() of a FIFO instead."""
+
+    def release(self) -> None:
+        """Let the child exec the command."""
+        if self.held is not None:
+            self.held.release()
+            return
+        os.write(self.release_fd, b"\x01")
+        os.close(self.release_fd)
+        self.release_fd = -1
+
+    def exec_errno(self) -> int | None:
+        """The errno of a failed execve, once the child has ended (None when it ran)."""
+        if self.held is not None:
+            return self.held.exec_errno()
+        # The CLOEXEC pipe is closed by a successful exec; after a failed one it holds the errno.
+        # Read only now: a child stopped by ptrace at its exit still holds the pipe open.
+        report = os.read(self.error_fd, 16)
+        os.close(self.error_fd)
+        self.error_fd = -1
+        return int(report) if report.strip().isdigit() else None
+
+
+GO_FIFO = ".kernlab-go"
+"""The FIFO a held spawn blocks on, in the recording directory, only until the release."""
+
+
+class _HeldSpawn:
+    """posix_spawn() of the command, held before its execve by a blocking open() of a FIFO.
+
+    glibc's posix_spawn runs the file actions in a vfork-like child that shares kernlab's
+    memory, so — unlike os.fork(), whose Python child takes ~200-300 copy-on-write page faults
+    that the command's getrusage then counts — the command starts with only its own faults, as
+    under strace or perf. The spawning call blocks until the exec, so it runs in a thread; the
+    child, waiting in open(), is found as that thread's child, traced and seized, then released
+    by opening the FIFO's other end. No shell is involved.
+    """
+
+    def __init__(self, path: str, argv: list[str], fifo: Path) -> None:
+        self.path = path
+        self.fifo = fifo
+        self.pid = 0
+        self.error: OSError | None = None
+        self._argv = argv
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._spawn, name="kernlab-spawn", daemon=True)
+        # A descriptor number free in kernlab is free in the child too: the FIFO lands there
+        # and is closed before exec, so no descriptor the user passed down is touched.
+        probe = os.open(os.devnull, os.O_RDONLY)
+        os.close(probe)
+        self._slot = probe
+
+    def _spawn(self) -> None:
+        try:
+            # Python's os.posix_spawn keeps the GIL while glibc waits for the exec, which would
+            # stop the very thread that must release the child: call libc through ctypes
+            # (which lets the GIL go). Python ignores SIGPIPE and SIGXFSZ; the command gets the
+            # defaults back. Caught signals return to default at exec; ignored ones (nohup)
+            # stay ignored.
+            sigdef = [sig for sig in (signal.SIGPIPE, getattr(signal, "SIGXFSZ", None)) if sig]
+            self.pid = _libc_spawn().spawn(self.path, self._argv, self.fifo, self._slot, sigdef)
+        except OSError as exc:
+            self.error = exc
+        finally:
+            self._done.set()
+
+    def start(self, timeout: float = 10.0) -> int:
+        """Spawn and return the held child's pid (0 when the spawn failed before a child existed)."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = _children_of_thread(self._thread.native_id)
+            if found:
+                return found[0]
+            if self._done.wait(0.0005):
+                return self.pid  # it failed early, or (no child seen) already exec'd
+        return 0
+
+    def release(self) -> None:
+        try:
+            # Non-blocking: the child is the reader, unless something killed it meanwhile
+            # (ENXIO then; its end shows in wait4 like any exit).
+            os.close(os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise  # the FIFO stays, so the cleanup knows to kill the held child
+        with contextlib.suppress(OSError):
+            os.unlink(self.fifo)
+
+    def exec_errno(self) -> int | None:
+        self._done.wait(5.0)
+        return self.error.errno if self.error is not None else None
+
+    def abandon(self, pid: int) -> None:
+        """Never released: kill the child where it waits, so the command never runs."""
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, ptrace.WALL)
+        self._done.wait(5.0)
+        with contextlib.suppress(OSError):
+            os.unlink(self.fifo)
+
+
+class _LibcSpawn:
+    """posix_spawn(3) through ctypes: a child that opens a FIFO (blocking) and execs."""
+
+    SETSIGDEF = 0x04  # POSIX_SPAWN_SETSIGDEF, the same in glibc and musl
+    SETSIGMASK = 0x08
+    OPAQUE = 1024  # bytes for posix_spawn_file_actions_t / posix_spawnattr_t / sigset_t (glibc: 80/336/128)
+
+    def __init__(self) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.libc = libc
+        p, i = ctypes.c_void_p, ctypes.c_int
+        sigs = {
+            "posix_spawn": [ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, p, p, p, p],
+            "posix_spawn_file_actions_init": [p],
+            "posix_spawn_file_actions_addopen": [p, i, ctypes.c_char_p, i, ctypes.c_uint],
+            "posix_spawn_file_actions_addclose": [p, ctypes.c_int],
+            "posix_spawn_file_actions_destroy": [p],
+            "posix_spawnattr_init": [p],
+            "posix_spawnattr_setflags": [p, ctypes.c_short],
+            "posix_spawnattr_setsigdefault": [p, p],
+            "posix_spawnattr_setsigmask": [p, p],
+            "posix_spawnattr_destroy": [p],
+            "sigemptyset": [p],
+            "sigaddset": [p, ctypes.c_int],
+        }
+        for name, argtypes in sigs.items():
+            fn = getattr(libc, name)  # AttributeError: not this libc
+            fn.argtypes = argtypes
+            fn.restype = ctypes.c_int
+
+    def spawn(self, path: str, argv: list[str], fifo: Path, slot: int, sigdef: list[int]) -> int:
+        libc = self.libc
+        actions = ctypes.create_string_buffer(self.OPAQUE)
+        attr = ctypes.create_string_buffer(self.OPAQUE)
+        default_set = ctypes.create_string_buffer(self.OPAQUE)
+        empty_set = ctypes.create_string_buffer(self.OPAQUE)
+        libc.posix_spawn_file_actions_init(actions)
+        libc.posix_spawnattr_init(attr)
+        try:
+            fs = os.fsencode
+            libc.posix_spawn_file_actions_addopen(actions, slot, fs(str(fifo)), os.O_RDONLY, 0)
+            libc.posix_spawn_file_actions_addclose(actions, slot)
+            libc.sigemptyset(default_set)
+            for sig in sigdef:
+                libc.sigaddset(default_set, int(sig))
+            libc.sigemptyset(empty_set)
+            libc.posix_spawnattr_setsigdefault(attr, default_set)
+            libc.posix_spawnattr_setsigmask(attr, empty_set)
+            libc.posix_spawnattr_setflags(attr, self.SETSIGDEF | self.SETSIGMASK)
+            args = [fs(a) for a in argv]
+            env = [fs(k) + b"=" + fs(v) for k, v in os.environ.items()]
+            c_argv = (ctypes.c_char_p * (len(args) + 1))(*args, None)
+            c_env = (ctypes.c_char_p * (len(env) + 1))(*env, None)
+            pid = ctypes.c_int(0)
+            err = libc.posix_spawn(ctypes.byref(pid), fs(path), actions, attr, c_argv, c_env)
+        finally:
+            libc.posix_spawn_file_actions_destroy(actions)
+            libc.posix_spawnattr_destroy(attr)
+        if err:
+            raise OSError(err, os.strerror(err), path)
+        return pid.value
+
+
+@functools.cache
+def _libc_spawn() -> _LibcSpawn:
+    return _LibcSpawn()
+
+
+def _children_of_thread(tid: int | None) -> list[int]:
+    """Children of one of kernlab's threads (/proc/self/task/TID/children; [] when unreadable)."""
+    try:
+        with open(f"/proc/self/task/{tid}/children", encoding="ascii") as fh:
+            return [int(p) for p in fh.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _spawn_held(path: str, argv: list[str], directory: Path) -> _Child | None:
+    """The command posix_spawn()ed and held before execve (see _HeldSpawn); None when this
+    system cannot (no FIFOs in the recording directory, no posix_spawn), for a forked child."""
+    try:
+        _libc_spawn()
+    except (OSError, AttributeError):
+        return None  # no posix_spawn in this libc (or no dlopen of it): fork instead
+    if not os.path.exists(f"/proc/self/task/{threading.get_native_id()}/children"):
+        return None  # no CONFIG_PROC_CHILDREN: the held child could not be found
+    fifo = directory / GO_FIFO
+    with contextlib.suppress(FileNotFoundError):
+        fifo.unlink()
+    try:
+        os.mkfifo(fifo, 0o600)
+    except OSError:
+        return None
+    held = _HeldSpawn(path, argv, fifo)
+    pid = held.start()
+    if not pid or held.error is not None:
+        held.abandon(pid)
+        if held.error is not None:
+            raise BadInput(f"cannot run {path}: {held.error.strerror}")
+        return None
+    return _Child(pid, -1, -1, path, held)
 
 
 def _spawn_waiting(path: str, argv: list[str], ignored: frozenset[int] = frozenset()) -> _Child:
@@ -628,13 +843,19 @@ def _record(
     finished_normally = False
     try:
         if not attached:
-            # Fork first, while kernlab has one thread: the child only waits on a pipe until
-            # it is released to exec, and the copier thread can then start at once.
-            child = _spawn_waiting(path, options.command, signals.ignored_at_start())
+            # The command's process first, held before its execve until tracing is armed
+            # (posix_spawn held on a FIFO; else a fork waiting on a pipe, made while kernlab
+            # still has one thread); the copier can then start at once.
+            child = _spawn_held(path, options.command, directory) or _spawn_waiting(
+                path, options.command, signals.ignored_at_start()
+            )
             meta.root_pid = child.pid
         # kallsyms, syscall formats and printk_formats are copied while the instance is set up
         # and the command runs (by a forked process, which must not keep the release pipe).
-        tables.start(close_fds=(child.release_fd,) if child is not None else ())
+        tables.start(
+            close_fds=(child.release_fd,) if child is not None and child.release_fd >= 0 else (),
+            guard=(child.pid, child.held.fifo) if child is not None and child.held is not None else None,
+        )
         instance = Instance.create(root)
         meta.instance = instance.name
         cpus = instance.cpus()
@@ -791,13 +1012,11 @@ def _run_command(child: _Child, watcher: ProcessWatcher, signals: _Signals, use_
             watcher.notes.append(f"ptrace was refused ({exc.strerror}): no maps snapshots at exec and exit")
     watcher.processes[pid] = TracedProcess(pid=pid, ppid=os.getpid(), argv=[])
     signals.forward_to = pid
-    # The fork's own copy-on-write faults (Python's after-fork work, ~200) count in the
-    # command's getrusage; note them so a report can tell them from the command's.
+    # Faults of the child before execve count in the command's getrusage: a couple for a
+    # held spawn, ~200-300 for a forked Python child. Note them so a report can tell them apart.
     minflt, majflt = process_faults(pid)
     watcher.pre_exec_faults = [minflt, majflt] if minflt or majflt else None  # zeros: unreadable
-    os.write(child.release_fd, b"\x01")
-    os.close(child.release_fd)
-    child.release_fd = -1
+    child.release()
     while True:
         try:
             got, status, ru = os.wait4(-1, ptrace.WALL)
@@ -807,18 +1026,15 @@ def _run_command(child: _Child, watcher: ProcessWatcher, signals: _Signals, use_
         if got == pid and watcher.root_status is not None:
             break
     signals.forward_to = None
-    # The CLOEXEC pipe is closed by a successful exec; after a failed one it holds the errno.
-    # Read only now: a child stopped by ptrace at its exit still holds the pipe open.
-    report = os.read(child.error_fd, 16)
-    os.close(child.error_fd)
-    child.error_fd = -1
-    exec_errno = int(report) if report.strip().isdigit() else None
+    exec_errno = child.exec_errno()
     if exec_errno is not None:
         raise BadInput(f"cannot run {child.path}: {os.strerror(exec_errno)}")
 
 
 def _reap_unreleased(child: _Child, watcher: ProcessWatcher) -> None:
     """A child never released (setup failed): make it exit and reap it."""
+    if child.held is not None and child.held.fifo.exists():  # still held: never released
+        child.held.abandon(child.pid)
     if child.release_fd >= 0:
         with contextlib.suppress(OSError):
             os.close(child.release_fd)  # its read() returns b"" and it exits
