@@ -64,6 +64,22 @@ def recording_dir_option(func: F) -> F:
     )(func)
 
 
+STRIP_WIDTH = 64
+"""Cells of the page strips of `pagecache` and `vtop --range/--all` by default."""
+
+
+def strip_width_option(func: F) -> F:
+    """``--width CELLS``: how many cells a page strip is drawn with."""
+    return click.option(
+        "--width",
+        default=STRIP_WIDTH,
+        show_default=True,
+        type=click.IntRange(8, 400),
+        metavar="CELLS",
+        help="Strip width.",
+    )(func)
+
+
 def examples(*lines: str) -> str:
     """An epilog of examples, kept verbatim by click (the \\b marker stops re-wrapping)."""
     body = "\n".join(f"  {line}" for line in lines)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import click
 
-from kernlab.cli.common import Output, examples, output_options
+from kernlab.cli.common import Output, examples, output_options, strip_width_option
 from kernlab.render.units import format_bytes as format_size
 from kernlab.render.units import percent_text
-
-STRIP_WIDTH = 64
 
 
 @click.command(
@@ -28,14 +26,7 @@ STRIP_WIDTH = 64
 @click.option(
     "--drop-all", "action", flag_value="drop-all", help="Drop every clean page of the whole machine (root)."
 )
-@click.option(
-    "--width",
-    default=STRIP_WIDTH,
-    show_default=True,
-    type=click.IntRange(8, 400),
-    metavar="CELLS",
-    help="Strip width.",
-)
+@strip_width_option
 @output_options
 def pagecache(files: tuple[str, ...], action: str | None, width: int, out: Output) -> None:
     """Which pages of each FILE are in the page cache: mmap + mincore(2), as fincore does.

@@ -6,10 +6,9 @@ from typing import Any
 
 import click
 
-from kernlab.cli.common import ADDRESS, Output, examples, output_options
+from kernlab.cli.common import ADDRESS, Output, examples, output_options, strip_width_option
 from kernlab.render.units import format_bytes, percent_text
 
-STRIP_WIDTH = 64
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
@@ -62,14 +61,7 @@ def _size_text(size: int) -> str:
     help="Count pages over VMA number N (0 = first line of maps).",
 )
 @click.option("--all", "whole", is_flag=True, help="Count pages over every VMA of the process.")
-@click.option(
-    "--width",
-    default=STRIP_WIDTH,
-    show_default=True,
-    type=click.IntRange(8, 400),
-    metavar="CELLS",
-    help="Strip width.",
-)
+@strip_width_option
 @output_options
 def vtop(
     pid: str,

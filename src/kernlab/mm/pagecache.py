@@ -9,7 +9,6 @@ The file is mapped in chunks so that files larger than the address space can be 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import mmap
 import os
@@ -18,24 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kernlab.errors import BadInput, KernlabError, PermissionNeeded
+from kernlab.libc import MAP_FAILED, libc
 from kernlab.mm.mounts import Mount, mount_of
 
 # Bytes mapped per mincore call: 1 GiB keeps the vector (one byte per page) at 256 KiB.
 CHUNK_BYTES = 1 << 30
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [
-    ctypes.c_void_p,
-    ctypes.c_size_t,
-    ctypes.c_int,
-    ctypes.c_int,
-    ctypes.c_int,
-    ctypes.c_long,
-]
-_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-_libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
-_MAP_FAILED = ctypes.c_void_p(-1).value
 
 
 @dataclass(frozen=True)
@@ -123,8 +109,8 @@ def identify(path: str, fd: int, st: os.stat_result, mounts: list[Mount] | None 
 
 
 def _mincore_chunk(fd: int, offset: int, length: int, page_size: int, path: str = "the file") -> bytes:
-    addr = _libc.mmap(None, length, mmap.PROT_READ, mmap.MAP_SHARED, fd, offset)
-    if addr is None or addr == _MAP_FAILED:
+    addr = libc().mmap(None, length, mmap.PROT_READ, mmap.MAP_SHARED, fd, offset)
+    if addr is None or addr == MAP_FAILED:
         err = ctypes.get_errno()
         if err in (errno.ENODEV, errno.EINVAL, errno.EACCES):
             # sysfs, procfs and some device files cannot be mapped: they have no page cache.
@@ -135,12 +121,12 @@ def _mincore_chunk(fd: int, offset: int, length: int, page_size: int, path: str 
     try:
         pages = (length + page_size - 1) // page_size
         vec = ctypes.create_string_buffer(pages)
-        if _libc.mincore(addr, length, vec) != 0:
+        if libc().mincore(addr, length, vec) != 0:
             err = ctypes.get_errno()
             raise KernlabError(f"mincore failed: {os.strerror(err)}")
         return vec.raw[:pages]
     finally:
-        _libc.munmap(addr, length)
+        libc().munmap(addr, length)
 
 
 _LOW_BIT = bytes(b & 1 for b in range(256))  # mincore uses only bit 0 of each byte

@@ -10,8 +10,6 @@ asks for one and looks at what it gets back.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gzip
 import mmap
 import os
@@ -21,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from kernlab.errors import BadInput
+from kernlab.libc import MAP_FAILED, libc
 
 # Level names from the top, by number of levels in use. The kernel folds the levels it does
 # not use, P4D first, then PUD, then PMD (include/asm-generic/pgtable-nop4d.h, -nopud.h, -nopmd.h).
@@ -167,22 +166,12 @@ def probe_high_mmap(hint: int = _PROBE_HINT) -> int | None:
     Without MAP_FIXED the hint is only a wish: on x86_64 the kernel grants an address above
     2^47 only under 5-level paging. Returns None when mmap itself fails.
     """
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_size_t,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_long,
-    ]
-    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    lib = libc()
     size = resource.getpagesize()
-    addr = libc.mmap(hint, size, mmap.PROT_READ, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
-    if addr is None or addr == ctypes.c_void_p(-1).value:
+    addr = lib.mmap(hint, size, mmap.PROT_READ, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    if addr is None or addr == MAP_FAILED:
         return None
-    libc.munmap(addr, size)
+    lib.munmap(addr, size)
     return int(addr)
 
 

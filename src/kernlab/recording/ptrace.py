@@ -13,7 +13,8 @@ import ctypes
 import os
 import signal
 from dataclasses import dataclass
-from functools import cache
+
+from kernlab.libc import libc
 
 PTRACE_CONT = 7
 PTRACE_DETACH = 17
@@ -53,19 +54,9 @@ EVENT_NAMES = {
 STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 
 
-@cache
-def _libc() -> ctypes.CDLL:
-    # The interpreter is linked against libc: dlopen(NULL) finds ptrace() without the
-    # ldconfig/gcc probing of ctypes.util.find_library (and its import of subprocess).
-    lib = ctypes.CDLL(None, use_errno=True)
-    lib.ptrace.restype = ctypes.c_long
-    lib.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
-    return lib
-
-
 def ptrace(request: int, pid: int, addr: int = 0, data: int = 0) -> int:
     """Call ptrace(2); raise OSError with the errno on failure."""
-    result = _libc().ptrace(request, pid, ctypes.c_void_p(addr), ctypes.c_void_p(data))
+    result = libc().ptrace(request, pid, ctypes.c_void_p(addr), ctypes.c_void_p(data))
     if result == -1:
         err = ctypes.get_errno()
         if err:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kernlab.errors import BadInput, KernlabError, NoSuchProcess, NotSupported, PermissionNeeded, TracingError
+from kernlab.libc import libc as shared_libc
 from kernlab.recording import layout, ptrace
 from kernlab.recording.drain import Drainer
 from kernlab.recording.events import resolve_events
@@ -540,7 +541,7 @@ class _LibcSpawn:
     OPAQUE = 1024  # bytes for posix_spawn_file_actions_t / posix_spawnattr_t / sigset_t (glibc: 80/336/128)
 
     def __init__(self) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = shared_libc()
         self.libc = libc
         p, i = ctypes.c_void_p, ctypes.c_int
         sigs = {

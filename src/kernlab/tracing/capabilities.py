@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import errno
 import mmap
 import os
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernlab.errors import KernlabError, NotSupported, PermissionNeeded
+from kernlab.libc import libc
 from kernlab.recording.events import DEFAULT_GROUPS, EVENT_GROUPS
 from kernlab.tracing.instance import Instance, StaleCleanup, owner_tag
 from kernlab.tracing.tracefs import available_events, tracefs_root, try_write
@@ -209,12 +209,6 @@ def _syscall_number(name: str) -> int | None:
         return None
 
 
-def _libc() -> ctypes.CDLL:
-    lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    lib.syscall.restype = ctypes.c_long
-    return lib
-
-
 # prog type -> (name, expected_attach_type, what it enables)
 BPF_PROG_TYPES: dict[int, tuple[str, str]] = {
     1: ("socket_filter", "BPF at all (the simplest program type)"),
@@ -264,8 +258,8 @@ def _bpf_load(prog_type: int, attach_type: int = 0, attach_btf_id: int = 0) -> O
     # union bpf_attr (BPF_PROG_LOAD): expected_attach_type at 68, attach_btf_id at 108
     struct.pack_into("=I", attr, 68, attach_type)
     struct.pack_into("=I", attr, 108, attach_btf_id)
-    libc = _libc()
-    fd = libc.syscall(ctypes.c_long(number), ctypes.c_long(BPF_PROG_LOAD), attr, ctypes.c_uint(128))
+    lib = libc()
+    fd = lib.syscall(ctypes.c_long(number), ctypes.c_long(BPF_PROG_LOAD), attr, ctypes.c_uint(128))
     if fd < 0:
         err = ctypes.get_errno()
         return OSError(err, os.strerror(err))
@@ -325,7 +319,7 @@ def _perf_open(flags: int) -> OSError | None:
         0,
         flags,
     )
-    fd = _libc().syscall(
+    fd = libc().syscall(
         ctypes.c_long(number), attr, ctypes.c_int(0), ctypes.c_int(-1), ctypes.c_int(-1), ctypes.c_ulong(0)
     )
     if fd < 0:

@@ -8,13 +8,13 @@ tracefs is normally mounted at /sys/kernel/tracing; older systems reach it throu
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 from functools import cache
 from pathlib import Path
 
 from kernlab.errors import NotSupported, PermissionNeeded, TracingError
+from kernlab.libc import libc
 
 DEFAULT_MOUNT = Path("/sys/kernel/tracing")
 DEBUGFS_MOUNT = Path("/sys/kernel/debug/tracing")
@@ -36,8 +36,7 @@ def _mounted_tracefs(mounts_file: str = "/proc/self/mounts") -> list[Path]:
 
 
 def _mount_tracefs(target: Path) -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    rc = libc.mount(b"nodev", str(target).encode(), b"tracefs", 0, None)
+    rc = libc().mount(b"nodev", str(target).encode(), b"tracefs", 0, None)
     if rc != 0:
         err = ctypes.get_errno()
         if err == errno.EPERM:
