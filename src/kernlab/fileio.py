@@ -8,6 +8,8 @@ kernel lacks a feature), via ``missing``.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 
 from kernlab.errors import BadInput, KernlabError, PermissionNeeded
@@ -27,3 +29,17 @@ def file_error(
     if isinstance(exc, IsADirectoryError):
         return BadInput(f"{path}: is a directory, not {what}")
     return BadInput(f"{path}: cannot read: {exc.strerror or exc}")
+
+
+def stat_regular_file(path: str, what: str) -> os.stat_result:
+    """stat() ``path`` and refuse what cannot be ``what`` ("an ELF file") before any open():
+    a directory, or a FIFO, socket or device (whose open or read could block or never end)."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise file_error(exc, path, what) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise BadInput(f"{path}: is a directory, not {what}")
+    if not stat.S_ISREG(st.st_mode):
+        raise BadInput(f"{path}: is not a regular file (a FIFO, socket or device), so not {what}")
+    return st

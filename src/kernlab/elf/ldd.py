@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from kernlab.elf.ldcache import LD_SO_CACHE, LdCache, read_ld_cache
 from kernlab.errors import BadInput, KernlabError
+from kernlab.fileio import stat_regular_file
 
 DF_1_NODEFLIB = 0x800
 _DT_FLAGS_1 = 0x6FFFFFFB
@@ -568,16 +569,7 @@ class _Resolver:
 
 
 def _identity_or_fail(path: str) -> ElfIdentity:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise BadInput(f"{path}: is a directory, not an ELF file")
-    if not stat.S_ISREG(st.st_mode):
-        raise BadInput(f"{path}: is not a regular file, so not an ELF file")
+    st = stat_regular_file(path, "an ELF file")
     if not os.access(path, os.R_OK):
         from kernlab.errors import PermissionNeeded
 

@@ -6,12 +6,11 @@ copy of the file reads the same way, so tests can feed free(1) and kernlab ident
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernlab.errors import BadInput, KernlabError, NotSupported, PermissionNeeded
+from kernlab.fileio import stat_regular_file
 
 MEMINFO_PATH = "/proc/meminfo"
 MAX_MEMINFO_BYTES = 1 << 20  # the real file is ~1.5 KiB; anything this large is not meminfo
@@ -63,18 +62,7 @@ def parse_meminfo(text: str, source: str = MEMINFO_PATH) -> Meminfo:
 
 def _read_regular_text(path: str) -> str:
     """Read a small text file, refusing directories, FIFOs and devices before open() can block."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except PermissionError:
-        raise PermissionNeeded(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise BadInput(f"{path} is a directory, not a meminfo file")
-    if not stat.S_ISREG(info.st_mode):
-        raise BadInput(f"{path} is not a regular file (a FIFO, socket or device cannot be a meminfo copy)")
+    stat_regular_file(path, "a copy of /proc/meminfo")
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_MEMINFO_BYTES + 1)
