@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,8 +14,28 @@ if TYPE_CHECKING:
     from kernlab.source.churn import ChurnReport
     from kernlab.source.git_history import AuthorsReport
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 BAR_WIDTH = 24
 SHOWN_TOP = 3  # entries summed in the "concentrated / spread" sentence
+
+
+def period_options(func: F) -> F:
+    """``[YEAR] [PATH]``, ``--since``, ``--until`` and ``--whole-days``: which commits count."""
+    for decorate in reversed(
+        [
+            click.argument("year_and_path", nargs=-1, metavar="[YEAR] [PATH]"),
+            click.option("--since", help="Start of the period (git date: 2019-01-01, '2 weeks ago')."),
+            click.option("--until", help="End of the period (git date)."),
+            click.option(
+                "--whole-days",
+                is_flag=True,
+                help="Read bare dates as whole days (00:00:00 to 23:59:59), not at git's time of day.",
+            ),
+        ]
+    ):
+        func = decorate(func)
+    return func
 
 
 def _split_year_and_path(args: tuple[str, ...]) -> tuple[str | None, str | None]:
@@ -42,16 +63,9 @@ def _split_year_and_path(args: tuple[str, ...]) -> tuple[str | None, str | None]
         "kernlab churn 2019 --depth 2 --json   one level deeper, as JSON",
     ),
 )
-@click.argument("year_and_path", nargs=-1, metavar="[YEAR] [PATH]")
-@click.option("--since", help="Start of the period (git date: 2019-01-01, '2 weeks ago').")
-@click.option("--until", help="End of the period (git date).")
+@period_options
 @click.option(
     "--depth", type=int, default=1, show_default=True, help="Levels of folders to count separately."
-)
-@click.option(
-    "--whole-days",
-    is_flag=True,
-    help="Read bare dates as whole days (00:00:00 to 23:59:59) instead of git's current time of day.",
 )
 @click.option("--top", type=int, default=30, show_default=True, help="Rows shown in the terminal (0: all).")
 @output_options
@@ -148,12 +162,7 @@ def _render_churn(report: ChurnReport, out: Output, top: int) -> None:
         "kernlab authors --since '6 months ago' fs --json",
     ),
 )
-@click.argument("year_and_path", nargs=-1, metavar="[YEAR] [PATH]")
-@click.option("--since", help="Start of the period (git date).")
-@click.option("--until", help="End of the period (git date).")
-@click.option(
-    "--whole-days", is_flag=True, help="Read bare dates as whole days, not at the current time of day."
-)
+@period_options
 @click.option("--top", type=int, default=20, show_default=True, help="Rows shown in the terminal (0: all).")
 @output_options
 def authors(
