@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -59,6 +60,20 @@ def _index_progress() -> Iterator:  # type: ignore[type-arg]
         yield lambda done, total: bar.update(completed=done, total=total)
 
 
+def _query(
+    ctx: click.Context,
+    tree: Path | None,
+    out: Output,
+    render: Callable[[Any, Output], None],
+    run: Callable[[Path | None, Callable[[int, int], None]], Any],
+) -> None:
+    """Run one index query on the tree (building or reusing its index, with a progress bar)
+    and print its report."""
+    with _index_progress() as step:
+        report = run(_tree(ctx, tree), step)
+    out.emit(report, render)
+
+
 def _index_note(info: IndexInfo) -> str:
     from kernlab.catalog import say
 
@@ -82,9 +97,7 @@ def syscall_cmd(ctx: click.Context, name: str, tree: Path | None, out: Output) -
     """Every SYSCALL_DEFINEn / COMPAT_SYSCALL_DEFINEn of NAME, and whether this kernel has it."""
     from kernlab.source.ksrc.query import find_syscall
 
-    with _index_progress() as step:
-        report = find_syscall(_tree(ctx, tree), name, step)
-    out.emit(report, _render_syscall)
+    _query(ctx, tree, out, _render_syscall, lambda root, step: find_syscall(root, name, step))
 
 
 def _render_syscall(report: SyscallReport, out: Output) -> None:
@@ -133,9 +146,7 @@ def ops_cmd(ctx: click.Context, function: str, tree: Path | None, out: Output) -
     """The operations tables that bind FUNCTION (`.field = FUNCTION` in an initialised table)."""
     from kernlab.source.ksrc.query import find_ops
 
-    with _index_progress() as step:
-        report = find_ops(_tree(ctx, tree), function, step)
-    out.emit(report, _render_ops)
+    _query(ctx, tree, out, _render_ops, lambda root, step: find_ops(root, function, step))
 
 
 def _render_ops(report: OpsReport, out: Output) -> None:
@@ -178,9 +189,7 @@ def def_cmd(ctx: click.Context, symbol: str, tree: Path | None, out: Output) -> 
     """Where SYMBOL is defined: function, struct/union/enum, typedef, variable or macro."""
     from kernlab.source.ksrc.query import find_definitions
 
-    with _index_progress() as step:
-        report = find_definitions(_tree(ctx, tree), symbol, step)
-    out.emit(report, _render_def)
+    _query(ctx, tree, out, _render_def, lambda root, step: find_definitions(root, symbol, step))
 
 
 def _render_def(report: DefReport, out: Output) -> None:
@@ -224,9 +233,7 @@ def refs_cmd(ctx: click.Context, symbol: str, limit: int, tree: Path | None, out
     """Every line of code that uses SYMBOL (comments and strings are not code), like cscope."""
     from kernlab.source.ksrc.query import find_references
 
-    with _index_progress() as step:
-        report = find_references(_tree(ctx, tree), symbol, step, limit=limit)
-    out.emit(report, _render_refs)
+    _query(ctx, tree, out, _render_refs, lambda root, step: find_references(root, symbol, step, limit=limit))
 
 
 def _render_refs(report: RefsReport, out: Output) -> None:
