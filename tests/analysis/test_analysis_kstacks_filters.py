@@ -31,14 +31,19 @@ def recorded(tmp_path_factory):
 
 
 def _trace_cmd_stacks(dat) -> list[tuple[str, ...]]:
-    """Stacks trace-cmd report prints after each page fault, from the first execve on."""
+    """Stacks trace-cmd report prints after each page fault, from the first execve on.
+
+    trace-cmd merges the CPUs by time stamp, so another CPU's event can fall between a fault
+    and its stack: a stack belongs to the last event printed for the same CPU, when that was a
+    fault of the same task (what the kernel's post-call trigger writes).
+    """
     text = subprocess.run(
         [need_tool("trace-cmd"), "report", str(dat)], capture_output=True, text=True, check=True
     ).stdout
     stacks: list[tuple[str, ...]] = []
     started = False
     current: list[str] | None = None
-    after_fault = False
+    last_on_cpu: dict[str, tuple[str, bool]] = {}  # cpu -> (pid, was a fault) of its last event
     for line in text.splitlines():
         if line.startswith("=>"):
             if current is not None:
@@ -49,12 +54,19 @@ def _trace_cmd_stacks(dat) -> list[tuple[str, ...]]:
                 current.pop(0)
             stacks.append(tuple(current))
             current = None
+        where = re.search(r"-(\d+)\s+\[(\d+)\]", line)
+        if not where:
+            continue
+        pid, cpu = where.groups()
         if not started:
             started = bool(re.search(r" sys_enter:\s+NR 59 ", line))
+            last_on_cpu[cpu] = (pid, False)
             continue
         if " kernel_stack:" in line:
-            current = [] if after_fault else None
-        after_fault = " page_fault_user:" in line or " page_fault_kernel:" in line
+            before = last_on_cpu.get(cpu)
+            current = [] if before == (pid, True) else None
+        is_fault = " page_fault_user:" in line or " page_fault_kernel:" in line
+        last_on_cpu[cpu] = (pid, is_fault)
     if current is not None:
         stacks.append(tuple(current))
     return stacks
