@@ -31,7 +31,11 @@ class CliResult:
 
 
 def run_kernlab(
-    *args: str, timeout: float = 120, input: str | None = None, env: dict[str, str] | None = None
+    *args: str,
+    timeout: float = 120,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | str | None = None,
 ) -> CliResult:
     """Run ``python -m kernlab ARGS`` as a separate process, as a user would."""
     proc = subprocess.run(
@@ -41,6 +45,7 @@ def run_kernlab(
         timeout=timeout,
         input=input,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

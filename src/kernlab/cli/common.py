@@ -4,35 +4,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from kernlab.render.output import Output
+
+__all__ = ["ADDRESS", "Output", "examples", "output_options", "recording_dir_option", "strip_width_option"]
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class Output:
-    """How the user asked to see results."""
-
-    json: bool = False
-    quiet: bool = False
-
-    def emit(self, result: Any, render_human: Callable[[Any, Output], None]) -> None:
-        """Print ``result`` as one JSON document, or hand it to the human renderer."""
-        if self.json:
-            from kernlab.render.jsonout import print_json
-
-            print_json(result)
-        else:
-            render_human(result, self)
-
-    def sentence(self, text: str) -> None:
-        from kernlab.render.terminal import print_sentence
-
-        print_sentence(text, quiet=self.quiet)
 
 
 def output_options(func: F) -> F:

@@ -117,7 +117,7 @@ def _about_empty(data: dict[str, Any], out: Output) -> bool:
 
 
 def _render(data: dict[str, Any], wide: bool, picture: bool, explain: bool, out: Output) -> None:
-    from kernlab.cli.ps_cmd import plain_table
+    from kernlab.render.table import plain_table
     from kernlab.render.terminal import print_heading
 
     print_heading(f"PID {data['pid']} ({data['comm']}): {len(data['vmas'])} VMAs")
@@ -200,8 +200,8 @@ def _explain() -> None:
 
 
 def _kinds_table(data: dict[str, Any]) -> None:
-    from kernlab.proc.units import percent
     from kernlab.render.terminal import print_table
+    from kernlab.units import percent
 
     totals = data["totals"]
     rows = []
@@ -239,8 +239,8 @@ def _kinds_table(data: dict[str, Any]) -> None:
 def _picture(vmas: list[Any], out: Output) -> None:
     from kernlab.catalog import say
     from kernlab.proc.maps import Gap, with_gaps
-    from kernlab.proc.units import format_kib
     from kernlab.render.terminal import console, print_heading
+    from kernlab.units import format_kib
 
     rows = with_gaps(vmas)
     gap_glyph = "·" if console().is_terminal else "."  # plain ASCII when piped or redirected
@@ -278,7 +278,7 @@ def _before_gate(rows: list[Any], gap: Any) -> bool:
 
 def _sentences(data: dict[str, Any], out: Output) -> None:
     from kernlab.catalog import say
-    from kernlab.proc.units import percent
+    from kernlab.units import percent
 
     t = data["totals"]
     vsz_check = (
@@ -358,7 +358,7 @@ def _all(out: Output) -> None:
 
     def render(data: Any, out: Output) -> None:
         from kernlab.catalog import say
-        from kernlab.cli.ps_cmd import plain_table
+        from kernlab.render.table import plain_table
 
         columns = ["PID", "VMAs", "VSZ", "RSS", "PSS", "DIRTY", "ANON", "SWAP", "COMMAND"]
         rows = [

@@ -8,10 +8,6 @@ import click
 
 from kernlab.cli.common import Output, examples, output_options
 
-FREE_COLUMNS = ("total", "used", "free", "shared", "buff_cache", "available")
-WIDE_COLUMNS = ("total", "used", "free", "shared", "buffers", "cache", "available")
-HEADINGS = {"buff_cache": "buff/cache"}
-
 
 def _unit_option(*names: str, unit: str, help: str) -> Any:
     # Several flags share the destination "unit"; none given means KiB (see mem()).
@@ -70,134 +66,18 @@ def mem(
     out: Output,
 ) -> None:
     """Memory as free(1) computes it from /proc/meminfo, and what each figure means."""
-    from kernlab.proc.free import compute_free, scale_size
-    from kernlab.proc.meminfo import read_meminfo
+    from kernlab.render.views import mem as view
+    from kernlab.reports import mem as reports
 
-    unit = unit or "kibi"
-    info = read_meminfo(meminfo_file)
-    figures = compute_free(info)
-
-    def show(kib: int) -> str:
-        return scale_size(kib, unit, human=human, si=si)
-
-    rows = _free_rows(figures, wide, lohi, with_total, committed)
-    display = {label: [show(v) for v in values] for label, values in rows}
-    report: dict[str, Any] = {
-        "source": info.source,
-        "unit": "human" if human else unit,
-        "si": si,
-        "columns": [HEADINGS.get(c, c) for c in (WIDE_COLUMNS if wide else FREE_COLUMNS)],
-        "free": figures,
-        "display": display,
-    }
-    if show_meminfo:
-        report["meminfo"] = [
-            {"name": f.name, "value": f.value, "unit": f.unit, "meaning": _meaning(f.name)}
-            for f in info.fields
-        ]
-
-    def render(data: dict[str, Any], out: Output) -> None:
-        _render(data, figures, info, explain, out)
-
-    out.emit(report, render)
-
-
-def _free_rows(
-    figures: Any, wide: bool, lohi: bool, with_total: bool, committed: bool
-) -> list[tuple[str, list[int]]]:
-    f = figures
-    mem_row = [f.total, f.used, f.free, f.shared]
-    mem_row += [f.buffers, f.cache] if wide else [f.buff_cache]
-    mem_row.append(f.available)
-    rows: list[tuple[str, list[int]]] = [("Mem", mem_row)]
-    if lohi:
-        rows.append(("Low", [f.low_total, f.low_used, f.low_free]))
-        rows.append(("High", [f.high_total, f.high_used, f.high_free]))
-    rows.append(("Swap", [f.swap_total, f.swap_used, f.swap_free]))
-    if with_total:
-        rows.append(("Total", [f.total + f.swap_total, f.used + f.swap_used, f.free + f.swap_free]))
-    if committed:
-        rows.append(("Comm", [f.commit_limit, f.committed_as, f.commit_limit - f.committed_as]))
-    return rows
-
-
-def _meaning(name: str) -> str:
-    from kernlab.catalog import has, say
-
-    key = f"mem.meminfo.field.{name}"
-    return say(key) if has(key) else say("mem.meminfo.unknown")
-
-
-def _render(data: dict[str, Any], figures: Any, info: Any, explain: bool, out: Output) -> None:
-    from kernlab.catalog import say
-    from kernlab.proc.units import percent
-    from kernlab.render.terminal import print_table
-
-    columns = data["columns"]
-    rows = [[f"{label}:", *values] for label, values in data["display"].items()]
-    unit = "KiB" if data["unit"] == "kibi" else data["unit"]
-    print_table(["", *columns], rows, title=f"free, from {data['source']} ({unit})", right=columns)
-    f = figures
-    if f.counted_twice == 0:
-        out.sentence(
-            say("mem.free.identity_exact", used=f.used, free=f.free, buff_cache=f.buff_cache, total=f.total),
-        )
-    else:
-        out.sentence(
-            say(
-                "mem.free.identity",
-                used=f.used,
-                free=f.free,
-                buff_cache=f.buff_cache,
-                sum=f.used + f.free + f.buff_cache,
-                total=f.total,
-                twice=f.counted_twice,
-            ),
-        )
-        out.sentence(
-            say(
-                "mem.free.classic",
-                total=f.total,
-                free=f.free,
-                buff_cache=f.buff_cache,
-                classic=f.used_classic,
-            ),
-        )
-    out.sentence(say("mem.free.available", available=f.available, pct=percent(f.available, f.total)))
-    if f.available_estimated:
-        out.sentence(say("mem.free.available_estimated"))
-    if f.swap_total == 0:
-        out.sentence(say("mem.free.swap_none"))
-    else:
-        out.sentence(
-            say(
-                "mem.free.swap_used",
-                used=f.swap_used,
-                total=f.swap_total,
-                pct=percent(f.swap_used, f.swap_total),
-            ),
-        )
-    if explain:
-        names = ("total", "used", "free", "shared", "buffers", "cache", "buff_cache", "available", "swap")
-        print_table(
-            ["column", "computed from /proc/meminfo"],
-            [[HEADINGS.get(n, n), say(f"mem.explain.{n}")] for n in names],
-            title="Where each column comes from",
-        )
-    if "meminfo" in data:
-        print_table(
-            ["field", "value", "unit", "meaning"],
-            [[m["name"], f"{m['value']:,}", m["unit"], m["meaning"]] for m in data["meminfo"]],
-            title=f"{data['source']}: every field",
-            right=["value"],
-        )
-        out.sentence(
-            say(
-                "mem.meminfo.summary",
-                count=len(data["meminfo"]),
-                source=data["source"],
-                total=f.total,
-                free_pct=percent(f.free, f.total),
-                cache_pct=percent(info.get("Cached"), f.total),
-            ),
-        )
+    report = reports.build(
+        unit=unit or "kibi",
+        human=human,
+        si=si,
+        wide=wide,
+        lohi=lohi,
+        with_total=with_total,
+        committed=committed,
+        with_meminfo=show_meminfo,
+        meminfo_file=meminfo_file,
+    )
+    out.emit(report, lambda r, o: view.show(r, o, explain_columns=explain))

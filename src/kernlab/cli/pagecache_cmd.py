@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from kernlab.cli.common import Output, examples, output_options, strip_width_option
-from kernlab.render.units import format_bytes as format_size
-from kernlab.render.units import percent_text
+from kernlab.units import format_bytes as format_size
+from kernlab.units import percent_text
 
 
 @click.command(

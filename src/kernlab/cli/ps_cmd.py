@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from kernlab.cli.common import Output, examples, output_options
+from kernlab.render.table import plain_table
 
 COLUMNS = ("PID", "PPID", "USER", "S", "VSZ", "RSS", "MINFLT", "MAJFLT", "THR", "K", "COMMAND")
 RIGHT = {"PID", "PPID", "VSZ", "RSS", "MINFLT", "MAJFLT", "THR"}
@@ -24,25 +25,6 @@ EXPLAIN_KEYS = (
     "kthread",
     "comm",
 )
-
-
-def plain_table(columns: Sequence[str], rows: Sequence[Sequence[object]], right: set[str]) -> str:
-    """Fixed-width columns like ps prints them: fast for thousands of rows, unlike a rich table."""
-    cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    lines = []
-    last = len(columns) - 1
-    for row in cells:
-        parts = []
-        for i, value in enumerate(row):
-            if columns[i] in right:
-                parts.append(value.rjust(widths[i]))
-            elif i == last:
-                parts.append(value)
-            else:
-                parts.append(value.ljust(widths[i]))
-        lines.append(" ".join(parts))
-    return "\n".join(lines)
 
 
 def _pid_list(values: Sequence[str]) -> list[int]:
@@ -121,7 +103,7 @@ def ps(
 
 def _render(data: dict[str, Any], explain: bool, out: Output) -> None:
     from kernlab.catalog import say
-    from kernlab.proc.units import format_kib, percent
+    from kernlab.units import format_kib, percent
 
     processes = data["processes"]
     rows = [

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from kernlab.cli.common import ADDRESS, Output, examples, output_options, strip_width_option
-from kernlab.render.units import format_bytes, percent_text
+from kernlab.units import format_bytes, percent_text
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 

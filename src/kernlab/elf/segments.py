@@ -17,7 +17,7 @@ from kernlab.elf.headers import RawElf
 from kernlab.elf.layout import Phdr
 from kernlab.elf.model import Section, Segment
 from kernlab.elf.segmap import map_sections
-from kernlab.render.units import format_bytes as human_size
+from kernlab.units import format_bytes as human_size
 
 
 def interpreter_of(raw: RawElf, p: Phdr) -> str | None:

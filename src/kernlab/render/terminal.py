@@ -15,11 +15,23 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+NATURAL_WIDTH = 1 << 16
+"""Width given to rich off a terminal: wide enough that nothing is ever wrapped or folded."""
+
+
 @cache
 def console() -> Console:
+    """The console for stdout: the terminal's width on a terminal, natural width elsewhere.
+
+    Piped into a file or ``less``, output must never split a name, number or symbol, so off a
+    terminal rich gets a width it never reaches and every line is as long as its data, as
+    readelf, ps and strace print.
+    """
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, width=NATURAL_WIDTH)
 
 
 @cache
@@ -55,11 +67,32 @@ def print_table(
         pad_edge=False,
     )
     for name in columns:
-        table.add_column(name, justify="right" if name in right_set else "left", overflow="fold")
+        table.add_column(name, justify="right" if name in right_set else "left")
     for row in rows:
         # Cells are data, never markup: "[heap]" must print as itself.
         table.add_row(*(_cell(cell) for cell in row))
-    console().print(table)
+    print_renderable(table)
+
+
+def print_renderable(renderable: Any) -> None:
+    """Print a rich table (or other renderable) without splitting any token.
+
+    On a terminal, prose cells wrap at spaces; when even one word per line does not fit, the
+    table is printed at its minimum width (the terminal folds whole lines, never a cell's word).
+    Off a terminal it is printed at natural width with no trailing blanks.
+    """
+    con = console()
+    if con.is_terminal:
+        from rich.measure import Measurement
+
+        need = Measurement.get(con, con.options, renderable).minimum
+        con.print(renderable, width=max(need, con.width))
+        return
+    with con.capture() as captured:
+        con.print(renderable)
+    text = "\n".join(line.rstrip() for line in captured.get().split("\n"))
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def _cell(cell: Any) -> Any:

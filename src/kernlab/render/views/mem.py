@@ -1,0 +1,35 @@
+"""`kernlab mem` for a person: free's table, the arithmetic between its columns, every field."""
+
+from __future__ import annotations
+
+from kernlab.explain import mem as explain
+from kernlab.render.output import Output
+from kernlab.render.terminal import print_table
+from kernlab.reports.mem import MemReport
+
+__all__ = ["show"]
+
+
+def show(report: MemReport, out: Output, *, explain_columns: bool = False) -> None:
+    columns = list(report.columns)
+    rows = [[f"{label}:", *values] for label, values in report.display.items()]
+    unit = "KiB" if report.unit == "kibi" else report.unit
+    print_table(["", *columns], rows, title=f"free, from {report.source} ({unit})", right=columns)
+    out.sentences(explain.free_sentences(report))
+    if explain_columns:
+        print_table(
+            ["column", "computed from /proc/meminfo"],
+            [
+                [key.replace("buff_cache", "buff/cache"), explain.column_source(key)]
+                for key in explain.COLUMN_KEYS
+            ],
+            title="Where each column comes from",
+        )
+    if report.meminfo is not None:
+        print_table(
+            ["field", "value", "unit", "meaning"],
+            [[m.name, f"{m.value:,}", m.unit, explain.field_meaning(m.name)] for m in report.meminfo],
+            title=f"{report.source}: every field",
+            right=["value"],
+        )
+        out.sentence(explain.meminfo_sentence(report))
