@@ -17,11 +17,52 @@ Exit codes (also in docs/CLI.md):
 
 from __future__ import annotations
 
+import os
+
+__all__ = [
+    "BadInput",
+    "KernlabError",
+    "NoSuchProcess",
+    "NotSupported",
+    "PermissionNeeded",
+    "TracingError",
+]
+
 
 class KernlabError(Exception):
-    """Base of every error kernlab reports to a user."""
+    """Base of every error kernlab reports to a user.
+
+    Besides its one-line message an error carries what a program needs to act on it: the
+    ``path`` or ``pid`` it is about and the OS ``errno`` (from the OSError it was raised from,
+    when it was: raise these ``from exc`` so the cause and its errno are kept).
+    """
 
     exit_code = 1
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        path: str | os.PathLike[str] | None = None,
+        pid: int | None = None,
+        errno: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path: str | None = os.fspath(path) if path is not None else None
+        self.pid: int | None = pid
+        self._errno = errno
+
+    @property
+    def errno(self) -> int | None:
+        """The OS error number behind this error, if an OSError caused it."""
+        if self._errno is not None:
+            return self._errno
+        cause = self.__cause__
+        while cause is not None:
+            if isinstance(cause, OSError) and cause.errno is not None:
+                return cause.errno
+            cause = cause.__cause__
+        return None
 
 
 class BadInput(KernlabError):
@@ -36,11 +77,11 @@ class NoSuchProcess(KernlabError):
     exit_code = 4
 
     def __init__(self, pid: int, detail: str = "") -> None:
-        self.pid = pid
         msg = f"no process with PID {pid}"
         if detail:
             msg += f" ({detail})"
-        super().__init__(msg)
+        super().__init__(msg, pid=pid)
+        self.pid: int = pid
 
 
 class PermissionNeeded(KernlabError):

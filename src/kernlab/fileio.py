@@ -22,13 +22,20 @@ def file_error(
     missing: Callable[[str], KernlabError] | None = None,
 ) -> KernlabError:
     """The error to raise for ``exc`` on ``path``, which should have been ``what`` ("an ELF file")."""
+    error: KernlabError
     if isinstance(exc, FileNotFoundError):
-        return missing(path) if missing is not None else BadInput(f"{path}: no such file")
-    if isinstance(exc, PermissionError):
-        return PermissionNeeded(f"{path}: permission denied (cannot open it for reading)")
-    if isinstance(exc, IsADirectoryError):
-        return BadInput(f"{path}: is a directory, not {what}")
-    return BadInput(f"{path}: cannot read: {exc.strerror or exc}")
+        error = missing(path) if missing is not None else BadInput(f"{path}: no such file", path=path)
+    elif isinstance(exc, PermissionError):
+        error = PermissionNeeded(f"{path}: permission denied (cannot open it for reading)", path=path)
+    elif isinstance(exc, IsADirectoryError):
+        error = BadInput(f"{path}: is a directory, not {what}", path=path)
+    else:
+        error = BadInput(f"{path}: cannot read: {exc.strerror or exc}", path=path)
+    # Kept on the error itself: a caller's `raise … from None` would drop the cause.
+    error._errno = exc.errno
+    if error.path is None:
+        error.path = path
+    return error
 
 
 def stat_regular_file(path: str, what: str) -> os.stat_result:
@@ -37,9 +44,9 @@ def stat_regular_file(path: str, what: str) -> os.stat_result:
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise file_error(exc, path, what) from None
+        raise file_error(exc, path, what) from exc
     if stat.S_ISDIR(st.st_mode):
-        raise BadInput(f"{path}: is a directory, not {what}")
+        raise BadInput(f"{path}: is a directory, not {what}", path=path)
     if not stat.S_ISREG(st.st_mode):
-        raise BadInput(f"{path}: is not a regular file (a FIFO, socket or device), so not {what}")
+        raise BadInput(f"{path}: is not a regular file (a FIFO, socket or device), so not {what}", path=path)
     return st

@@ -17,6 +17,7 @@ from kernlab.cli.main import COMMANDS
 from tests.conftest import run_kernlab
 from tests.recording.rec_util import need_tracing
 
+KSRC_TREE = Path(__file__).parents[1] / "source" / "fixtures" / "ksrc_tree"
 HELLO = "int main(void) { return 0; }\n"
 
 
@@ -66,7 +67,7 @@ def _cases(hello: Path, pid: int, meminfo: Path) -> dict[str, list[str]]:
         "struct": ["struct", "list_head"],
         "churn": ["churn", "--since", "2000-01-01"],
         "authors": ["authors"],
-        "ksrc": ["ksrc", "--tree", str(Path(__file__).parents[1] / "source" / "fixtures" / "ksrc_tree"), "info"],
+        "ksrc": ["ksrc", "--tree", str(KSRC_TREE), "info"],
     }
 
 

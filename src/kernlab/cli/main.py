@@ -86,9 +86,9 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 bad input, 4 no such process,
 def cli(lang: str | None) -> None:
     """kernlab: see the Linux kernel at work on this machine."""
     if lang:
-        from kernlab import catalog
+        from kernlab import explain
 
-        catalog.set_language(lang)
+        explain.set_language(lang)
 
 
 def _fail(message: str, code: int) -> None:

@@ -1,0 +1,64 @@
+"""cli wiring: every kind of error becomes one stderr line and its own exit code."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import click
+import pytest
+
+from kernlab import errors
+from kernlab.cli import main as cli_main
+from kernlab.fileio import stat_regular_file
+
+CASES = [
+    (errors.KernlabError("internal limit"), 1),
+    (errors.BadInput("bad.elf: not an ELF file"), 3),
+    (errors.NoSuchProcess(999999), 4),
+    (errors.PermissionNeeded("tracefs needs root"), 5),
+    (errors.NotSupported("no kprobes"), 6),
+    (errors.TracingError("instance vanished"), 7),
+]
+
+
+@pytest.mark.parametrize(
+    ("error", "code"), CASES, ids=lambda v: type(v).__name__ if not isinstance(v, int) else ""
+)
+def test_error_becomes_one_line_and_its_code(monkeypatch, capsys, error, code):
+    @click.command("boom")
+    def boom() -> None:
+        raise error
+
+    monkeypatch.setitem(cli_main.COMMANDS, "boom", ("tests.cli.test_exit_codes", "BOOM", "raises"))
+    monkeypatch.setattr(cli_main.LazyGroup, "get_command", lambda self, ctx, name: boom)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main.main(["boom"])
+    assert exit_info.value.code == code
+    err = capsys.readouterr().err
+    assert err == f"kernlab: error: {error}\n"
+
+
+def test_usage_error_is_two(kernlab):
+    result = kernlab("elf")
+    assert result.code == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_errors_carry_path_pid_and_errno(tmp_path):
+    missing = tmp_path / "absent"
+    with pytest.raises(errors.BadInput) as info:
+        stat_regular_file(str(missing), "an ELF file")
+    assert info.value.path == str(missing)
+    assert info.value.errno == errno.ENOENT
+    assert errors.NoSuchProcess(42).pid == 42
+
+
+def test_errno_comes_from_the_chained_cause():
+    try:
+        try:
+            os.stat("/proc/self/mem/x")
+        except OSError as exc:
+            raise errors.BadInput("cannot read") from exc
+    except errors.BadInput as error:
+        assert error.errno == errno.ENOTDIR
