@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from kernlab.elf.disasm import disassemble_function, disassemble_range
+from kernlab.elf.disasm.libc import find_libc
 from kernlab.elf.plt import plt_entries
 from kernlab.elf.reader import open_elf
-from kernlab.syscalls.libc import find_libc
 from tests.conftest import PROGRAMS, need_tool, run_kernlab
 
 LIBC_FUNCTIONS = (

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kernlab.elf.disasm import disassemble_function, disassemble_range
+from kernlab.elf.disasm.libc import find_libc
 from kernlab.elf.reader import open_elf
-from kernlab.syscalls.libc import find_libc
 from tests.conftest import need_tool
 
 

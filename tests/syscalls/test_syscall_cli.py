@@ -10,14 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from kernlab.elf.disasm.libc import find_libc
 from kernlab.errors import NotSupported
-from kernlab.syscalls.libc import find_libc
+from kernlab.reports.syscall import arguments_from_tracefs, running_kernel_syscalls, syscall_arguments
 from kernlab.syscalls.tables import table
-from kernlab.syscalls.tracefs import (
-    arguments_from_tracefs,
-    parse_event_format,
-    syscall_names_in_running_kernel,
-)
+from kernlab.tracing.formats import parse_format
 from tests.conftest import assert_clean_error, need_tool, run_kernlab
 
 UNISTD_64 = Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
@@ -94,7 +91,7 @@ def test_arguments_equal_every_event_format():
 
 def test_argument_types_and_positions_from_the_format():
     fmt = (events_dir() / "sys_enter_rename" / "format").read_text()
-    args = parse_event_format(fmt)
+    args = syscall_arguments(parse_format(fmt, "syscalls"))
     expected = re.findall(r"field:(.+?)\s*\b(\w+);\s*offset:\d+;\s*size:(\d+)", fmt)
     expected = [(t.strip(), n, int(sz)) for t, n, sz in expected]
     after = expected[[n for _, n, _ in expected].index("__syscall_nr") + 1 :]
@@ -111,7 +108,7 @@ def test_missing_event_is_not_supported():
 def test_running_kernel_names_are_the_event_directories():
     base = events_dir()
     expected = {p.name.removeprefix("sys_enter_") for p in base.iterdir() if p.name.startswith("sys_enter_")}
-    assert syscall_names_in_running_kernel() == expected
+    assert running_kernel_syscalls() == expected
 
 
 @x86_only

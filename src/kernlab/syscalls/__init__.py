@@ -1,23 +1,12 @@
-"""System calls: the kernel's own number tables, shipped as data, and what this kernel says about them.
+"""System calls as data: the kernel's own number tables and error numbers, shipped with kernlab.
 
 * :mod:`kernlab.syscalls.tables` -- ``table(arch)``, ``lookup(name_or_number, arch)``;
-* :mod:`kernlab.syscalls.tracefs` -- argument names and types from tracefs event formats;
-* :mod:`kernlab.syscalls.describe` -- one call as seen by the table, kallsyms and tracefs;
-* :mod:`kernlab.syscalls.libc` -- libc's wrapper for a call, disassembled;
 * :mod:`kernlab.syscalls.errnos` -- error numbers, from the kernel's asm-generic errno headers.
+
+What the running kernel says about a call (kallsyms, tracefs) and libc's wrapper for it are
+assembled by :mod:`kernlab.reports.syscall`.
 """
 
 from kernlab.syscalls.tables import ARCHES, Syscall, TableInfo, lookup, table, table_info
-from kernlab.syscalls.tracefs import Argument, arguments_from_tracefs, syscall_names_in_running_kernel
 
-__all__ = [
-    "ARCHES",
-    "Argument",
-    "Syscall",
-    "TableInfo",
-    "arguments_from_tracefs",
-    "lookup",
-    "syscall_names_in_running_kernel",
-    "table",
-    "table_info",
-]
+__all__ = ["ARCHES", "Syscall", "TableInfo", "lookup", "table", "table_info"]

@@ -1,29 +1,26 @@
-"""Find libc's wrapper for a system call and the instructions that enter the kernel.
+"""libc.so.6 on this machine, and its wrapper for a system call followed to the trap instruction.
 
 libc.so.6 is located the way the dynamic loader would find it for /bin/sh: through
-/etc/ld.so.cache (the ``glibc-ld.so.cache1.1`` format written by ldconfig), else the standard
-multiarch directories. The wrapper is the exported function named like the call (``rename``) or
-one of glibc's internal aliases (``__rename``, ``__libc_rename``, ``rename64``); when it does not
-execute the trap itself, the functions it calls or jumps to are followed one level.
+/etc/ld.so.cache (read by :mod:`kernlab.elf.ldcache`), else the standard multiarch directories.
+The wrapper is the exported function named like the call (``rename``) or one of glibc's internal
+aliases (``__rename``, ``__libc_rename``, ``rename64``); when it does not execute the trap
+itself, the functions it calls or jumps to are followed.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from kernlab.elf.disasm import Disassembly, Instruction, SyscallNote, disassemble_function
+from kernlab.elf.disasm.decode import disassemble_function
+from kernlab.elf.disasm.model import Disassembly, Instruction, SyscallNote
+from kernlab.elf.ldcache import LD_SO_CACHE, read_ld_cache
 from kernlab.errors import BadInput, KernlabError, NotSupported
-from kernlab.kernel.kallsyms import lookup_kallsyms
-from kernlab.syscalls.describe import SyscallReport
 from kernlab.syscalls.tables import Syscall, lookup, normalize_arch
 
-LD_SO_CACHE = "/etc/ld.so.cache"
-CACHE_MAGIC = b"glibc-ld.so.cache1.1"
-OLD_CACHE_MAGIC = b"ld.so-1.7.0"
+__all__ = ["MULTIARCH", "WRAPPER_NAMES", "WrapperCode", "find_libc", "find_wrapper", "wrapper_candidates"]
 
 # Multiarch directory names per architecture (Debian's layout), tried after ld.so.cache.
 MULTIARCH: dict[str, str] = {
@@ -34,16 +31,24 @@ MULTIARCH: dict[str, str] = {
     "arm": "arm-linux-gnueabihf",
 }
 
-# How each architecture's kernel dispatches a system call, for the closing sentence.
-ENTRY_PATHS: dict[str, tuple[str, ...]] = {
-    "x86_64": ("entry_SYSCALL_64", "do_syscall_64"),
-    "aarch64": ("el0_svc", "invoke_syscall"),
-    "i386": ("entry_INT80_32", "do_int80_syscall_32"),
+# System calls whose glibc function has another name (the POSIX name of an rt_ call, _exit).
+WRAPPER_NAMES: dict[str, tuple[str, ...]] = {
+    "exit_group": ("_exit", "_Exit"),
+    "newfstatat": ("fstatat64", "fstatat"),
+    "rt_sigaction": ("__libc_sigaction", "sigaction"),
+    "rt_sigprocmask": ("sigprocmask",),
+    "rt_sigsuspend": ("sigsuspend",),
+    "rt_sigpending": ("sigpending",),
+    "rt_sigtimedwait": ("sigtimedwait",),
+    "rt_sigqueueinfo": ("sigqueue",),
+    "fadvise64": ("posix_fadvise",),
+    "umount2": ("umount2", "umount"),
+    "getdents64": ("getdents64",),
 }
 
 
 @dataclass(frozen=True)
-class LibcWrapper:
+class WrapperCode:
     """libc's function for one system call, disassembled, with where the number is loaded."""
 
     libc: str  # path of libc.so.6
@@ -51,43 +56,23 @@ class LibcWrapper:
     function: str  # the symbol disassembled first (rename@@GLIBC_2.2.5)
     disassembly: Disassembly
     trap_function: str | None  # the function that executes the trap (may be a callee)
-    trap_disassembly: Disassembly | None
+    trap_disassembly: Disassembly | None  # that function, when it is not the wrapper itself
     note: SyscallNote | None  # the trap whose number is known
     number_register: str | None  # the register the number is loaded into (eax)
     load: Instruction | None  # the instruction loading the number
     trap: Instruction | None  # the syscall/svc instruction
     entered_as: Syscall | None = None  # the call the trap really makes, when not ``syscall``
     callees: list[str] = field(default_factory=list)  # functions followed when the wrapper calls
-    kernel_path: list[str] = field(default_factory=list)  # entry symbols in the running kernel
 
 
-def _ld_so_cache_entries(path: str = LD_SO_CACHE) -> list[str]:
-    """Library paths listed in ld.so.cache (new format, possibly after the old one)."""
+def _cached_libc_paths() -> list[str]:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
+        cache = read_ld_cache()
+    except KernlabError:
+        return []  # a damaged cache: ld.so falls back to the default directories too
+    if cache is None:
         return []
-    start = data.find(CACHE_MAGIC)
-    if start < 0:
-        return []
-    header = struct.Struct("<20sII")
-    if len(data) < start + 48:
-        return []
-    _magic, nlibs, _strlen = header.unpack_from(data, start)
-    entry = struct.Struct("<iIIIQ")
-    out = []
-    for i in range(nlibs):
-        at = start + 48 + i * entry.size
-        if at + entry.size > len(data):
-            break
-        _flags, _key, value, _os, _hwcap = entry.unpack_from(data, at)
-        # String offsets of the new format count from the start of the new-format header.
-        base = start if start else 0
-        end = data.find(b"\0", base + value)
-        if end > 0:
-            out.append(data[base + value : end].decode(errors="replace"))
-    return out
+    return [e.path for e in cache.entries if os.path.basename(e.path) == "libc.so.6"]
 
 
 def find_libc(arch: str | None = None) -> str:
@@ -96,7 +81,7 @@ def find_libc(arch: str | None = None) -> str:
 
     arch = normalize_arch(arch or platform.machine())
     wide = _shell_is_64bit() if arch == normalize_arch(platform.machine()) else None
-    candidates = [p for p in _ld_so_cache_entries() if os.path.basename(p) == "libc.so.6"]
+    candidates = _cached_libc_paths()
     triple = MULTIARCH.get(arch)
     if triple:
         candidates += [f"/lib/{triple}/libc.so.6", f"/usr/lib/{triple}/libc.so.6"]
@@ -122,22 +107,6 @@ def _shell_is_64bit() -> bool | None:
         return open_elf(os.path.realpath("/bin/sh")).is_64bit
     except (KernlabError, OSError):
         return None
-
-
-# System calls whose glibc function has another name (the POSIX name of an rt_ call, _exit).
-WRAPPER_NAMES: dict[str, tuple[str, ...]] = {
-    "exit_group": ("_exit", "_Exit"),
-    "newfstatat": ("fstatat64", "fstatat"),
-    "rt_sigaction": ("__libc_sigaction", "sigaction"),
-    "rt_sigprocmask": ("sigprocmask",),
-    "rt_sigsuspend": ("sigsuspend",),
-    "rt_sigpending": ("sigpending",),
-    "rt_sigtimedwait": ("sigtimedwait",),
-    "rt_sigqueueinfo": ("sigqueue",),
-    "fadvise64": ("posix_fadvise",),
-    "umount2": ("umount2", "umount"),
-    "getdents64": ("getdents64",),
-}
 
 
 def wrapper_candidates(name: str) -> list[str]:
@@ -184,14 +153,6 @@ def _trap_for(
     return None, None, None
 
 
-@dataclass(frozen=True)
-class SyscallWithWrapper:
-    """``kernlab syscall NAME --libc``: the call, and libc's code that makes it."""
-
-    syscall: SyscallReport
-    libc: LibcWrapper
-
-
 def _register_of(load: Instruction | None) -> str | None:
     if load is None:
         return None
@@ -202,11 +163,8 @@ def _register_of(load: Instruction | None) -> str | None:
     return load.operands.split(",")[0].strip()
 
 
-def libc_wrapper(name: str, libc: str | None = None, arch: str | None = None) -> LibcWrapper:
-    """libc's wrapper for system call ``name`` (or number), disassembled."""
-    arch = normalize_arch(arch or platform.machine())
-    call = lookup(name, arch)
-    libc = libc or find_libc(arch)
+def find_wrapper(call: Syscall, libc: str) -> WrapperCode:
+    """libc's wrapper for system call ``call``, disassembled and followed to its trap."""
     dis: Disassembly | None = None
     for candidate in wrapper_candidates(call.name):
         try:
@@ -236,10 +194,10 @@ def libc_wrapper(name: str, libc: str | None = None, arch: str | None = None) ->
     entered = None
     if note is not None and note.number != call.number:
         try:
-            entered = lookup(note.number, arch)
+            entered = lookup(note.number, call.arch)
         except BadInput:
             entered = None
-    return LibcWrapper(
+    return WrapperCode(
         libc=libc,
         syscall=call,
         function=dis.function or call.name,
@@ -252,19 +210,4 @@ def libc_wrapper(name: str, libc: str | None = None, arch: str | None = None) ->
         load=load,
         trap=trap,
         callees=callees,
-        kernel_path=_kernel_path(arch, call),
     )
-
-
-def _kernel_path(arch: str, call: Syscall) -> list[str]:
-    """Entry symbols of the running kernel a call of ``call`` passes, as found in kallsyms."""
-    if arch != normalize_arch(platform.machine()):
-        return []
-    names = [*ENTRY_PATHS.get(arch, ()), "x64_sys_call", "sys_call_table"]
-    if call.symbol:
-        names.append(call.symbol)
-    try:
-        found = lookup_kallsyms(names)
-    except KernlabError:
-        return []
-    return [n for n in names if found.get(n) is not None]

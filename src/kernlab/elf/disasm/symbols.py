@@ -1,0 +1,160 @@
+"""Addresses named as objdump names them: ``puts@plt``, ``counter+0x4``, ``<puts@GLIBC_2.2.5>``.
+
+At one address a function wins over an object, a global over a weak or local symbol, then the
+name decides; a GOT slot is named after the dynamic relocation that fills it; PLT entries are
+``name@plt`` (:mod:`kernlab.elf.plt`).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kernlab.elf.model import Symbol
+    from kernlab.elf.reader import ElfImage
+
+__all__ = ["MAPPING_SYMBOL_ARCHES", "NamedAddress", "Symbolizer", "display_name", "objdump_rank"]
+
+# Architectures whose ELF files carry $x/$d/$a/$t mapping symbols.
+MAPPING_SYMBOL_ARCHES = frozenset({"arm", "aarch64", "riscv64", "riscv32"})
+
+
+def objdump_rank(sym: Symbol) -> tuple[int, int, int, int, str, int, int]:
+    """Sort key among symbols at one address, following objdump's choice: functions first, then
+    not-local, then global (over weak), then names not starting with '.', then by name (without
+    version); among versions of one name the largest, then the first in the table."""
+    return (
+        0 if sym.type in ("FUNC", "IFUNC") else 1,
+        1 if sym.bind == "LOCAL" else 0,
+        0 if sym.bind == "GLOBAL" else 1,
+        1 if sym.name.startswith(".") else 0,
+        sym.name,
+        -sym.size,
+        sym.index,
+    )
+
+
+def display_name(sym: Symbol, versioned_file: bool = False) -> str:
+    """The name objdump prints: ``rename@@GLIBC_2.2.5`` for a version this file defines,
+    ``puts@GLIBC_2.2.5`` for one it needs or a hidden one, ``main@@Base`` for an unversioned
+    dynamic symbol of a file that uses versions."""
+    if sym.version is None:
+        if not versioned_file or sym.table != ".dynsym":
+            return sym.name
+        if sym.shndx == "ABS" and sym.type == "OBJECT" and not sym.size:
+            return f"{sym.name}@@{sym.name}"  # the symbol that names a version definition
+        return f"{sym.name}{'@' if sym.shndx == 'UND' else '@@'}Base"
+    # A reference to another object's version (undefined here, or copied in: readelf's "(n)")
+    # is written with one @.
+    hidden = sym.version_hidden or sym.shndx == "UND" or getattr(sym, "version_index", None) is not None
+    return f"{sym.name}{'@' if hidden else '@@'}{sym.version}"
+
+
+@dataclass(frozen=True)
+class NamedAddress:
+    """A symbol as a disassembly names addresses after it."""
+
+    value: int
+    name: str
+    section: str | None
+    synthetic: bool  # a name@plt entry
+    undefined: bool
+
+
+class Symbolizer:
+    """Address -> ``name``, ``name+0x10`` or ``name-0x10``, as objdump's find_symbol_for_address
+    and objdump_print_addr_with_sym choose them (binutils/objdump.c):
+
+    1. the symbols are sorted by address, and at one address by :func:`objdump_rank`;
+    2. the nearest symbol at or below the address wins (the first of its address, preferring
+       one in the section being disassembled); below every symbol, the first symbol is used;
+    3. unless that symbol is a synthetic ``@plt`` one, a dynamic relocation patching exactly
+       that address names it instead (a GOT slot);
+    4. an undefined symbol is printed without offset.
+    """
+
+    def __init__(self, image: ElfImage) -> None:
+        from kernlab.elf.plt import plt_entries
+
+        self.image = image
+        present = {s.name for s in image.sections}
+        self.versioned = ".gnu.version" in present
+        # objdump uses the static table when there is one, else the dynamic one.
+        tables = {s.table for s in image.symbols()}
+        table = ".symtab" if ".symtab" in tables else ".dynsym"
+        ranked: list[tuple[int, tuple[Any, ...], NamedAddress]] = []
+        for sym in image.symbols(table):
+            if not sym.name or sym.shndx in ("UND", "COM") or sym.type in ("SECTION", "FILE"):
+                continue
+            if sym.type == "NOTYPE" and sym.name.startswith("$") and image.arch in MAPPING_SYMBOL_ARCHES:
+                continue  # $x/$d mapping symbols mark code and data, objdump never names targets after them
+            value = sym.value & ~1 if image.arch == "arm" and sym.type == "FUNC" else sym.value
+            named = NamedAddress(value, display_name(sym, self.versioned), sym.section, False, False)
+            ranked.append((value, objdump_rank(sym), named))
+        self.plt = plt_entries(image)
+        for entry in self.plt:
+            # A synthetic @plt symbol sorts like a global function.
+            ranked.append(
+                (
+                    entry.address,
+                    (0, 0, 0, 0, entry.name, 0, -1),
+                    NamedAddress(entry.address, entry.name, entry.section, True, False),
+                )
+            )
+        ranked.sort(key=lambda r: (r[0], r[1]))
+        self.symbols = [r[2] for r in ranked]
+        self.addresses = [r[0] for r in ranked]
+        self.relocated = _dynamic_relocation_names(image, self.versioned)
+        self.section_base = {s.name: s.address for s in image.sections}
+
+    def lookup(self, address: int, section: str | None = None) -> NamedAddress | None:
+        """The symbol objdump would print for ``address`` while disassembling ``section``."""
+        if not self.symbols:
+            return None
+        i = max(bisect.bisect_right(self.addresses, address) - 1, 0)
+        first = bisect.bisect_left(self.addresses, self.addresses[i])
+        place = first
+        for j in range(first, bisect.bisect_right(self.addresses, self.addresses[i])):
+            if self.symbols[j].section == section:
+                place = j
+                break
+        found = self.symbols[place]
+        # objdump compares the symbol's section-relative value with the address here, so in a
+        # linked file a relocation at the address wins even over a symbol that starts there.
+        relative = found.value - self.section_base.get(found.section or "", 0)
+        if relative != address and not found.synthetic and address in self.relocated:
+            return self.relocated[address]
+        return found
+
+    def name(self, address: int, section: str | None = None) -> str | None:
+        """``sym``, ``sym+0x10`` or ``sym-0x10`` for ``address`` (None when there are no symbols)."""
+        found = self.lookup(address, section)
+        if found is None:
+            return None
+        if found.value == address or found.undefined:
+            return found.name
+        if found.value > address:
+            return f"{found.name}-{found.value - address:#x}"
+        return f"{found.name}+{address - found.value:#x}"
+
+
+def _dynamic_relocation_names(image: ElfImage, versioned: bool) -> dict[int, NamedAddress]:
+    """Patched address -> the symbol of a dynamic relocation there (one with a real symbol)."""
+    from kernlab.elf.plt import GOT_RELOCATION_SECTIONS
+
+    present = {s.name for s in image.sections}
+    dynsym = {sym.index: sym for sym in image.symbols(".dynsym")} if ".dynsym" in present else {}
+    out: dict[int, NamedAddress] = {}
+    for section in GOT_RELOCATION_SECTIONS:
+        if section not in present:
+            continue
+        for rel in image.relocations(section):
+            sym = dynsym.get(rel.symbol_index)
+            if sym is None or not sym.name or sym.shndx == "ABS":
+                continue
+            undefined = sym.shndx == "UND"
+            named = NamedAddress(sym.value, display_name(sym, versioned), sym.section, False, undefined)
+            out.setdefault(rel.offset, named)
+    return out
