@@ -12,7 +12,8 @@ import pytest
 from kernlab.errors import BadInput, NotSupported
 from kernlab.kernel import lookup_kallsyms, read_kallsyms, read_kernel_config
 from kernlab.kernel.config import parse_config
-from kernlab.kernel.summary import CONFIG_FACTS, kernel_summary
+from kernlab.reports.kernel import CONFIG_FACTS
+from kernlab.reports.kernel import build as kernel_summary
 from tests.conftest import assert_clean_error, need_tool, run_kernlab
 
 PROC_CONFIG = Path("/proc/config.gz")

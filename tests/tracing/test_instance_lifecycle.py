@@ -95,9 +95,9 @@ def test_stale_uprobe_is_removed():
     root = need_tracing()
     if not (root / "uprobe_events").exists():
         pytest.skip("this kernel has no uprobe_events (CONFIG_UPROBE_EVENTS off)")
-    from kernlab.tracing.capabilities import _elf_entry_offset
+    from kernlab.tracing.capabilities import elf_entry_offset
 
-    offset = _elf_entry_offset("/bin/true")
+    offset = elf_entry_offset("/bin/true")
     if offset is None:
         pytest.skip("/bin/true is not an ELF file here")
     pid, start = _dead_process()

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from kernlab.cli.common import Output, examples, output_options
-
-if TYPE_CHECKING:
-    from kernlab.tracing.capabilities import DoctorReport
 
 EPILOG = examples(
     "kernlab doctor                 probe tracefs, events, probes, BPF, perf, /proc files",
@@ -26,51 +21,13 @@ def doctor(out: Output, clean: bool) -> None:
 
     Exits non-zero (with the reason) when recording is impossible.
     """
-    from kernlab.errors import NotSupported, PermissionNeeded
     from kernlab.render.progress import progress
-    from kernlab.tracing.capabilities import run_doctor
+    from kernlab.render.views import doctor as view
+    from kernlab.reports import doctor as reports
 
     with progress("probing the kernel"):
-        report = run_doctor(clean=clean)
-    out.emit(report, _render)
-    if not report.can_record:
-        if report.euid != 0 and ("root" in report.reason or "permission" in report.reason.lower()):
-            raise PermissionNeeded(f"recording is impossible: {report.reason}")
-        raise NotSupported(f"recording is impossible: {report.reason}")
-
-
-def _render(report: DoctorReport, out: Output) -> None:
-    from kernlab.catalog import say
-    from kernlab.render.terminal import print_fields, print_table
-
-    print_fields(
-        [("kernel", report.kernel_release), ("user id", report.euid), ("tracefs", report.tracefs or "-")],
-        title="kernlab doctor",
-    )
-    rows = [
-        (cap.area, cap.name, "yes" if cap.ok else "NO", cap.detail, "; ".join(cap.enables))
-        for cap in report.capabilities
-    ]
-    print_table(["area", "feature", "works", "found by trying", "enables"], rows)
-    if report.cleaned is not None:
-        out.sentence(
-            say(
-                "doctor.cleaned", instances=len(report.cleaned.instances), uprobes=len(report.cleaned.uprobes)
-            )
-        )
-    total = len(report.capabilities)
-    missing = [cap.name for cap in report.capabilities if not cap.ok]
-    if not report.can_record:
-        out.sentence(say("doctor.cannot_record", reason=report.reason))
-    elif missing:
-        out.sentence(
-            say(
-                "doctor.can_record",
-                ok=total - len(missing),
-                total=total,
-                missing_count=len(missing),
-                missing=", ".join(missing),
-            )
-        )
-    else:
-        out.sentence(say("doctor.can_record_all", total=total))
+        report = reports.build(clean=clean)
+    out.emit(report, view.show)
+    refusal = reports.recording_refusal(report)
+    if refusal is not None:
+        raise refusal

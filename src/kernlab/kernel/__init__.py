@@ -4,7 +4,9 @@
 * :mod:`kernlab.kernel.config` -- /proc/config.gz or /boot/config-<release>;
 * :mod:`kernlab.kernel.kallsyms` -- /proc/kallsyms;
 * :mod:`kernlab.kernel.kaslr` -- the KASLR offset, from kallsyms and the config;
-* :mod:`kernlab.kernel.summary` -- all of it in one record, for ``kernlab kernel``.
+* :mod:`kernlab.kernel.cpu` -- the CPU's feature flags from /proc/cpuinfo.
+
+``kernlab kernel`` gathers all of it in :mod:`kernlab.reports.kernel`.
 """
 
 from kernlab.kernel.config import read_kernel_config

@@ -191,3 +191,18 @@ def addresses_hidden(path: str = KALLSYMS, strict: bool = False) -> bool:
     if strict and not seen:
         raise BadInput(f"{path} holds no kallsyms lines (address type name)")
     return True
+
+
+KPTR_RESTRICT = "/proc/sys/kernel/kptr_restrict"
+
+
+def read_kptr_restrict(path: str = KPTR_RESTRICT) -> int | None:
+    """The kernel.kptr_restrict sysctl (0, 1 or 2), or None when it cannot be read.
+
+    It decides whether kallsyms shows this user real addresses or zeros.
+    """
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None

@@ -11,6 +11,18 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+__all__ = [
+    "DEFAULT_CACHELINE",
+    "Hole",
+    "LayoutBlock",
+    "LayoutMember",
+    "StructLayout",
+    "cacheline_size",
+    "definitions_of",
+    "find_aggregate",
+    "struct_layout",
+]
+
 from kernlab.errors import BadInput
 from kernlab.source.btf import Btf
 from kernlab.source.btf_cnames import c_declaration, c_type_name
@@ -66,7 +78,7 @@ class Hole:
     padding: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class StructLayout:
     """The layout of one struct or union, from the kernel's BTF (``struct btf_type``/``btf_member``)."""
 
@@ -111,10 +123,10 @@ def find_aggregate(btf: Btf, name: str) -> int:
     BadInput naming the closest matches when there is none.
     """
     text = " ".join(name.split())
-    wanted = ("STRUCT", "UNION")
-    for prefix, kind in (("struct ", ("STRUCT",)), ("union ", ("UNION",))):
+    wanted: tuple[str, ...] = ("STRUCT", "UNION")
+    for prefix, kind in (("struct ", "STRUCT"), ("union ", "UNION")):
         if text.startswith(prefix):
-            text, wanted = text[len(prefix) :], kind
+            text, wanted = text[len(prefix) :], (kind,)
             break
     for kind in wanted:
         # Prefer a definition with members over an empty one of the same name.
@@ -264,45 +276,3 @@ def struct_layout(
         other_definitions=[i for i in same if i != type_id],
         _outline=walker.outline,
     )
-
-
-def layout_sentence(layout: StructLayout) -> str:
-    """One sentence saying what the layout means: size, cache lines, holes, anonymous parts."""
-    from kernlab.catalog import say
-
-    fields = {"kind": layout.kind, "name": layout.name, "size": layout.size, "line": layout.cacheline_size}
-    if layout.cachelines <= 1:
-        parts = [say("struct.summary_one_line", **fields)]
-    else:
-        parts = [say("struct.summary", cachelines=layout.cachelines, **fields)]
-    holes = [h for h in layout.holes if not h.padding and h.size]
-    if layout.kind == "union":
-        parts.append(say("struct.union_note"))
-    elif not holes:
-        parts.append(say("struct.no_holes"))
-    elif len(holes) == 1:
-        parts.append(say("struct.one_hole", bytes=layout.hole_bytes))
-    else:
-        parts.append(say("struct.holes", count=len(holes), bytes=layout.hole_bytes))
-    bits = sum(h.bits for h in layout.holes if not h.padding)
-    if bits:
-        parts.append(say("struct.bit_holes", bits=bits))
-    if layout.padding:
-        parts.append(say("struct.padding", padding=layout.padding))
-    top_anon = [b for b in layout.blocks if not b.name and b.depth == 0]
-    inside = sum(1 for m in layout.members if m.via_anonymous)
-    if top_anon and inside:
-        total = len(layout.members)
-        if len(top_anon) == 1:
-            parts.append(
-                say("struct.anon_one", inside=inside, total=total, kind=top_anon[0].kind, name=layout.name)
-            )
-        else:
-            parts.append(
-                say("struct.anon_many", inside=inside, total=total, blocks=len(top_anon), name=layout.name)
-            )
-    if layout.other_definitions:
-        others = layout.other_definitions
-        ids = ", ".join(map(str, others))
-        parts.append(say("struct.other_definitions", count=len(others), ids=ids, chosen=layout.type_id))
-    return say("struct.sentence", parts="; ".join(parts))

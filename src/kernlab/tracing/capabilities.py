@@ -1,9 +1,12 @@
-"""What this kernel and this user allow, each found by trying it.
+"""What this kernel and this user allow for tracing, each found by trying it.
 
 A tracefs file can exist and still refuse a write (the function tracer and set_ftrace_filter do
 on kernels locked down by a security policy), so every probe here makes the real request —
 enable an event, add a probe, load a BPF program, open a perf event — and undoes it at once.
 Probes work in a private instance or with kernlab-named probes, never on global settings.
+
+These are the tracing facts only; ``kernlab doctor`` (:mod:`kernlab.reports.doctor`) adds the
+probes of other layers (ptrace, BTF, /proc files) and decides whether recording can work.
 """
 
 from __future__ import annotations
@@ -11,60 +14,86 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import mmap
 import os
 import platform
-import signal
 import struct
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from kernlab.errors import KernlabError, NotSupported, PermissionNeeded
 from kernlab.libc import libc
-from kernlab.recording.events import DEFAULT_GROUPS, EVENT_GROUPS
-from kernlab.tracing.instance import Instance, StaleCleanup, owner_tag
+from kernlab.tracing.instance import Instance, owner_tag
 from kernlab.tracing.tracefs import available_events, tracefs_root, try_write
 
+__all__ = [
+    "Capability",
+    "EventGroup",
+    "TracingProbes",
+    "bpf_load",
+    "elf_entry_offset",
+    "guarded",
+    "probe_bpf",
+    "probe_bpf_fentry",
+    "probe_paranoid",
+    "probe_perf_callchain",
+    "probe_tracing",
+    "why_refused",
+]
 
-@dataclass
+
+@dataclass(frozen=True)
 class Capability:
     """One feature, whether it works here, why (or why not), and what kernlab gets from it."""
 
     name: str
     ok: bool
     detail: str
-    enables: list[str] = field(default_factory=list)
+    enables: tuple[str, ...] = ()
     area: str = "tracing"
 
 
-@dataclass
-class DoctorReport:
-    """All capabilities, and whether ``kernlab record`` can work."""
+@dataclass(frozen=True)
+class EventGroup:
+    """Events tried together (``system:event``, or ``system:*`` for one event of the system)."""
 
-    euid: int
-    kernel_release: str
-    tracefs: str
-    capabilities: list[Capability]
-    can_record: bool
-    reason: str
-    """Why recording is impossible ("" when it is possible)."""
-    cleaned: StaleCleanup | None = None
+    name: str
+    specs: tuple[str, ...]
+    enables: tuple[str, ...]
 
 
-def _why(exc: OSError | None) -> str:
+@dataclass(frozen=True)
+class TracingProbes:
+    """What the tracefs probes found."""
+
+    capabilities: tuple[Capability, ...]
+    tracefs: str  # "" when tracefs could not be found
+    failure: str  # why tracefs or its instances are unusable ("" when they work)
+
+
+def why_refused(exc: OSError | None) -> str:
+    """The word "works", or the errno the kernel answered a probe with."""
     if exc is None:
         return "works"
     name = errno.errorcode.get(exc.errno or 0, "error")
     return f"refused: {exc.strerror} ({name})"
 
 
+def guarded(name: str, probe: Callable[[], Capability | list[Capability]]) -> list[Capability]:
+    """Run one probe; a failure of the probe itself becomes a not-ok line, never a crash."""
+    try:
+        result = probe()
+    except (KernlabError, OSError) as exc:
+        return [Capability(name, False, str(exc))]
+    return result if isinstance(result, list) else [result]
+
+
 # ------------------------------------------------------------------------------------------------
 # tracefs probes (in a private instance)
 
 
-def _probe_group(instance: Instance, group: str, available: dict[str, list[str]]) -> Capability:
-    specs = EVENT_GROUPS[group]
+def _probe_group(instance: Instance, group: EventGroup, available: dict[str, list[str]]) -> Capability:
+    specs, enables = group.specs, group.enables
     events = []
     for spec in specs:
         system, _, event = spec.partition(":")
@@ -72,8 +101,7 @@ def _probe_group(instance: Instance, group: str, available: dict[str, list[str]]
             events += [(system, e) for e in sorted(available.get(system, []))[:1]]
         elif event in available.get(system, []):
             events.append((system, event))
-    enables = [f"record -e {group}"] if group not in DEFAULT_GROUPS else [f"record ({group}, default)"]
-    name = f"events: {group}"
+    name = f"events: {group.name}"
     if not events:
         return Capability(name, False, f"no such events on this kernel ({', '.join(specs)})", enables)
     for system, event in events:
@@ -81,7 +109,7 @@ def _probe_group(instance: Instance, group: str, available: dict[str, list[str]]
         err = try_write(path, "1")
         try_write(path, "0")
         if err is not None:
-            return Capability(name, False, f"{system}:{event} {_why(err)}", enables)
+            return Capability(name, False, f"{system}:{event} {why_refused(err)}", enables)
     return Capability(name, True, f"enabled {', '.join(f'{s}:{e}' for s, e in events)}", enables)
 
 
@@ -91,18 +119,18 @@ def _probe_write_restore(path: Path, value: str, restore: str) -> OSError | None
     return err
 
 
-def _probe_tracer(instance: Instance, tracer: str, enables: list[str]) -> Capability:
+def _probe_tracer(instance: Instance, tracer: str, enables: tuple[str, ...]) -> Capability:
     path = instance.file("current_tracer")
     listed = tracer in instance.read("available_tracers").split()
     err = _probe_write_restore(path, tracer, "nop")
     if err is None:
         return Capability(f"{tracer} tracer", True, "works in a private instance", enables)
     suffix = "" if listed else " (not in available_tracers)"
-    return Capability(f"{tracer} tracer", False, _why(err) + suffix, enables)
+    return Capability(f"{tracer} tracer", False, why_refused(err) + suffix, enables)
 
 
 def _probe_ftrace_filter(instance: Instance, root: Path) -> Capability:
-    enables = ["limiting the function tracer to chosen functions"]
+    enables = ("limiting the function tracer to chosen functions",)
     path = instance.file("set_ftrace_filter")
     if not path.exists():
         return Capability("set_ftrace_filter", False, "absent (no dynamic ftrace)", enables)
@@ -112,32 +140,32 @@ def _probe_ftrace_filter(instance: Instance, root: Path) -> Capability:
         name = first[0] if first else name
     err = try_write(path, name)
     try_write(path, "")
-    return Capability("set_ftrace_filter", err is None, _why(err), enables)
+    return Capability("set_ftrace_filter", err is None, why_refused(err), enables)
 
 
 def _probe_stacktrace(instance: Instance) -> Capability:
-    enables = ["record --kstack (kernel stack of chosen events)"]
+    enables = ("record --kstack (kernel stack of chosen events)",)
     err = _probe_write_restore(instance.file("options/stacktrace"), "1", "0")
     if err is not None:
-        return Capability("kernel stack traces", False, f"options/stacktrace {_why(err)}", enables)
+        return Capability("kernel stack traces", False, f"options/stacktrace {why_refused(err)}", enables)
     trigger = instance.file("events/sched/sched_switch/trigger")
     if trigger.exists():
         err = try_write(trigger, "stacktrace", append=True)
         try_write(trigger, "!stacktrace", append=True)
         if err is not None:
-            return Capability("kernel stack traces", False, f"stacktrace trigger {_why(err)}", enables)
+            return Capability("kernel stack traces", False, f"stacktrace trigger {why_refused(err)}", enables)
     return Capability(
         "kernel stack traces", True, "options/stacktrace and the stacktrace trigger work", enables
     )
 
 
 def _probe_event_fork(instance: Instance) -> Capability:
-    enables = ["following children of a recorded command"]
+    enables = ("following children of a recorded command",)
     err = _probe_write_restore(instance.file("options/event-fork"), "1", "0")
-    return Capability("options/event-fork", err is None, _why(err), enables)
+    return Capability("options/event-fork", err is None, why_refused(err), enables)
 
 
-def _elf_entry_offset(path: str) -> int | None:
+def elf_entry_offset(path: str) -> int | None:
     """File offset of an ELF executable's entry point (where a uprobe on it would go)."""
     try:
         with open(path, "rb") as fh:
@@ -166,7 +194,7 @@ def _elf_entry_offset(path: str) -> int | None:
     return None
 
 
-def _probe_dynamic(root: Path, kind: str, target: str, enables: list[str]) -> Capability:
+def _probe_dynamic(root: Path, kind: str, target: str, enables: tuple[str, ...]) -> Capability:
     """Add and delete a kernlab-named kprobe or uprobe in the global *_events file."""
     path = root / f"{kind}_events"
     name = f"{kind[0]}probes"
@@ -178,21 +206,21 @@ def _probe_dynamic(root: Path, kind: str, target: str, enables: list[str]) -> Ca
     if err is None:
         try_write(path, f"-:{spec}", append=True)
     return Capability(
-        name, err is None, _why(err) if err else f"added and removed a probe on {target}", enables
+        name, err is None, why_refused(err) if err else f"added and removed a probe on {target}", enables
     )
 
 
 def _probe_uprobes(root: Path) -> Capability:
-    enables = ["user-space function entry events (uprobes)"]
+    enables = ("user-space function entry events (uprobes)",)
     binary = next((p for p in ("/bin/true", "/usr/bin/true") if os.path.exists(p)), None)
-    offset = _elf_entry_offset(binary) if binary else None
+    offset = elf_entry_offset(binary) if binary else None
     if binary is None or offset is None:
         return Capability("uprobes", False, "no ELF /bin/true to place a test probe on", enables)
     return _probe_dynamic(root, "uprobe", f"{binary}:0x{offset:x}", enables)
 
 
 def _probe_kprobes(root: Path) -> Capability:
-    enables = ["kernel function entry events (kprobes)"]
+    enables = ("kernel function entry events (kprobes)",)
     return _probe_dynamic(root, "kprobe", "vfs_read", enables)
 
 
@@ -224,7 +252,7 @@ BPF_PROG_TYPE_TRACING = 26
 BPF_TRACE_FENTRY = 24
 
 
-def _bpf_load(prog_type: int, attach_type: int = 0, attach_btf_id: int = 0) -> OSError | None:
+def bpf_load(prog_type: int, attach_type: int = 0, attach_btf_id: int = 0) -> OSError | None:
     number = _syscall_number("bpf")
     if number is None:
         return OSError(errno.ENOSYS, "no bpf system-call number known for this architecture")
@@ -267,29 +295,31 @@ def _bpf_load(prog_type: int, attach_type: int = 0, attach_btf_id: int = 0) -> O
     return None
 
 
-def probe_bpf() -> list[Capability]:
+BtfFunctionId = Callable[[str], int | None]
+"""The BTF type id of a kernel function (None when BTF lacks it); raises when there is no BTF."""
+
+
+def probe_bpf(btf_function_id: BtfFunctionId) -> list[Capability]:
     out = []
     for prog_type, (name, enables) in BPF_PROG_TYPES.items():
-        err = _bpf_load(prog_type)
-        out.append(Capability(f"BPF {name} programs", err is None, _why(err), [enables], area="bpf"))
-    out.append(probe_bpf_fentry())
+        err = bpf_load(prog_type)
+        out.append(Capability(f"BPF {name} programs", err is None, why_refused(err), (enables,), area="bpf"))
+    out.append(probe_bpf_fentry(btf_function_id))
     return out
 
 
-def probe_bpf_fentry() -> Capability:
-    """Load an fentry program on vfs_read, whose BTF id comes from /sys/kernel/btf/vmlinux."""
-    enables = ["BPF fentry/fexit (cheap function entry hooks, bpftrace kfunc:)"]
+def probe_bpf_fentry(btf_function_id: BtfFunctionId) -> Capability:
+    """Load an fentry program on vfs_read, whose BTF id comes from the kernel's BTF."""
+    enables = ("BPF fentry/fexit (cheap function entry hooks, bpftrace kfunc:)",)
     name = "BPF fentry programs"
     try:
-        from kernlab.source.btf import load_btf
-
-        func = load_btf().find("vfs_read", "FUNC")
+        func_id = btf_function_id("vfs_read")
     except (KernlabError, OSError) as exc:
         return Capability(name, False, f"no kernel BTF to attach to: {exc}", enables, area="bpf")
-    if func is None:
+    if func_id is None:
         return Capability(name, False, "vfs_read is not in the kernel's BTF", enables, area="bpf")
-    err = _bpf_load(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, func.id)
-    return Capability(name, err is None, _why(err), enables, area="bpf")
+    err = bpf_load(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, func_id)
+    return Capability(name, err is None, why_refused(err), enables, area="bpf")
 
 
 PERF_TYPE_SOFTWARE = 1
@@ -330,7 +360,7 @@ def _perf_open(flags: int) -> OSError | None:
 
 
 def probe_perf_callchain() -> Capability:
-    enables = ["CPU-clock sampling with call chains (perf record -g)"]
+    enables = ("CPU-clock sampling with call chains (perf record -g)",)
     err = _perf_open(ATTR_DISABLED)
     if err is None:
         return Capability("perf sampling + call chains", True, "user and kernel stacks", enables, area="perf")
@@ -339,11 +369,11 @@ def probe_perf_callchain() -> Capability:
         return Capability(
             "perf sampling + call chains",
             True,
-            f"user stacks only; with kernel {_why(err)}",
+            f"user stacks only; with kernel {why_refused(err)}",
             enables,
             area="perf",
         )
-    return Capability("perf sampling + call chains", False, _why(err), enables, area="perf")
+    return Capability("perf sampling + call chains", False, why_refused(err), enables, area="perf")
 
 
 PARANOID_MEANING: dict[int, str] = {
@@ -359,172 +389,46 @@ def probe_paranoid() -> Capability:
     try:
         value = int(Path(path).read_text().strip())
     except (OSError, ValueError):
-        return Capability("perf_event_paranoid", False, f"{path} unreadable", [], area="perf")
+        return Capability("perf_event_paranoid", False, f"{path} unreadable", (), area="perf")
     meaning = PARANOID_MEANING.get(value, "unprivileged users may not use perf events at all")
     if os.geteuid() == 0:
         meaning += "; root is not limited by it"
     return Capability(
-        "perf_event_paranoid", True, f"{value}: {meaning}", ["perf for non-root users"], area="perf"
+        "perf_event_paranoid", True, f"{value}: {meaning}", ("perf for non-root users",), area="perf"
     )
 
 
 # ------------------------------------------------------------------------------------------------
-# files: BTF, config, pagemap, kpageflags
 
 
-def probe_btf() -> Capability:
-    enables = ["kernlab struct (kernel structure layouts)", "BPF CO-RE"]
-    path = "/sys/kernel/btf/vmlinux"
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(2)
-    except OSError as exc:
-        return Capability("BTF", False, f"{path}: {exc.strerror}", enables, area="files")
-    ok = magic in (b"\x9f\xeb", b"\xeb\x9f")
-    return Capability("BTF", ok, path if ok else f"{path} has no BTF magic", enables, area="files")
-
-
-def probe_config() -> Capability:
-    enables = ["kernlab kernel (config facts)", "config facts in recordings"]
-    import gzip
-
-    path = "/proc/config.gz"
-    try:
-        with gzip.open(path, "rb") as fh:
-            head = fh.read(64)
-    except OSError as exc:
-        return Capability("/proc/config.gz", False, f"{exc.strerror or exc}", enables, area="files")
-    return Capability("/proc/config.gz", bool(head), "readable", enables, area="files")
-
-
-def probe_pagemap() -> Capability:
-    enables = ["kernlab vtop (physical frame numbers)"]
-    page = mmap.mmap(-1, mmap.PAGESIZE)
-    try:
-        page[0:1] = b"x"  # touch it so it has a frame
-        address = ctypes.addressof(ctypes.c_char.from_buffer(page))
-        with open("/proc/self/pagemap", "rb") as fh:
-            fh.seek(address // mmap.PAGESIZE * 8)
-            (entry,) = struct.unpack("<Q", fh.read(8))
-    except OSError as exc:
-        return Capability("pagemap PFNs", False, f"/proc/self/pagemap: {exc.strerror}", enables, area="files")
-    finally:
-        with contextlib.suppress(BufferError):
-            page.close()
-    pfn = entry & ((1 << 55) - 1)
-    if entry >> 63 and pfn:
-        return Capability("pagemap PFNs", True, "frame numbers visible", enables, area="files")
-    return Capability(
-        "pagemap PFNs", False, "frame numbers read as 0 (needs CAP_SYS_ADMIN)", enables, area="files"
-    )
-
-
-def probe_kpageflags() -> Capability:
-    enables = ["page flags in kernlab vtop"]
-    try:
-        with open("/proc/kpageflags", "rb") as fh:
-            ok = len(fh.read(8)) == 8
-    except OSError as exc:
-        return Capability("/proc/kpageflags", False, f"{exc.strerror}", enables, area="files")
-    return Capability("/proc/kpageflags", ok, "readable", enables, area="files")
-
-
-def probe_ptrace() -> Capability:
-    """Seize a child of ours the way the recorder does (yama ptrace_scope 3 forbids it)."""
-    from kernlab.recording import ptrace
-
-    enables = ["maps snapshots at exec and exit in recordings"]
-    pid = os.fork()
-    if pid == 0:
-        try:
-            signal.pause()
-        finally:
-            os._exit(0)
-    try:
-        ptrace.seize(pid)
-        detail, ok = "PTRACE_SEIZE with exec/fork/clone/exit stops works", True
-    except OSError as exc:
-        detail, ok = _why(exc), False
-    finally:
-        os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
-    return Capability("ptrace", ok, detail, enables, area="process")
-
-
-# ------------------------------------------------------------------------------------------------
-
-
-def _guard(name: str, probe: Callable[[], Capability | list[Capability]]) -> list[Capability]:
-    """Run one probe; a failure of the probe itself becomes a not-ok line, never a crash."""
-    try:
-        result = probe()
-    except (KernlabError, OSError) as exc:
-        return [Capability(name, False, str(exc))]
-    return result if isinstance(result, list) else [result]
-
-
-def probe_tracing() -> tuple[list[Capability], str, str]:
-    """tracefs probes; returns (capabilities, tracefs path, reason recording is impossible)."""
+def probe_tracing(groups: Sequence[EventGroup]) -> TracingProbes:
+    """tracefs, its instances, each event group, tracers, triggers and dynamic probes."""
     caps: list[Capability] = []
     try:
         root = tracefs_root()
     except (PermissionNeeded, NotSupported) as exc:
-        caps.append(Capability("tracefs", False, str(exc), ["kernlab record", "every report"]))
-        return caps, "", str(exc)
-    caps.append(Capability("tracefs", True, f"mounted at {root}", ["kernlab record"]))
+        caps.append(Capability("tracefs", False, str(exc), ("kernlab record", "every report")))
+        return TracingProbes(tuple(caps), "", str(exc))
+    caps.append(Capability("tracefs", True, f"mounted at {root}", ("kernlab record",)))
     try:
         instance = Instance.create(root, purpose="doctor")
     except KernlabError as exc:
-        caps.append(Capability("tracefs instances", False, str(exc), ["kernlab record"]))
-        return caps, str(root), str(exc)
-    reason = ""
+        caps.append(Capability("tracefs instances", False, str(exc), ("kernlab record",)))
+        return TracingProbes(tuple(caps), str(root), str(exc))
     with instance:
-        caps.append(Capability("tracefs instances", True, "created and removed one", ["kernlab record"]))
+        caps.append(Capability("tracefs instances", True, "created and removed one", ("kernlab record",)))
         available = available_events(root)
-        for group in ("syscalls", "faults", "sched", "pagecache", "block", "fs", "kmem"):
-            cap = _probe_group(instance, group, available)
-            caps.append(cap)
-            if group == "syscalls" and not cap.ok:
-                reason = f"system-call events cannot be enabled: {cap.detail}"
+        caps += [_probe_group(instance, group, available) for group in groups]
         caps.append(_probe_event_fork(instance))
-        caps += _guard("kernel stack traces", lambda: _probe_stacktrace(instance))
-        caps += _guard(
-            "function tracer", lambda: _probe_tracer(instance, "function", ["function call tracing"])
+        caps += guarded("kernel stack traces", lambda: _probe_stacktrace(instance))
+        caps += guarded(
+            "function tracer", lambda: _probe_tracer(instance, "function", ("function call tracing",))
         )
-        caps += _guard(
+        caps += guarded(
             "function_graph tracer",
-            lambda: _probe_tracer(instance, "function_graph", ["function call graphs with durations"]),
+            lambda: _probe_tracer(instance, "function_graph", ("function call graphs with durations",)),
         )
-        caps += _guard("set_ftrace_filter", lambda: _probe_ftrace_filter(instance, root))
-    caps += _guard("uprobes", lambda: _probe_uprobes(root))
-    caps += _guard("kprobes", lambda: _probe_kprobes(root))
-    return caps, str(root), reason
-
-
-def run_doctor(clean: bool = False) -> DoctorReport:
-    """Probe everything afresh (nothing is cached) and say whether recording can work."""
-    cleaned = None
-    if clean:
-        from kernlab.tracing.instance import clean_stale
-
-        with contextlib.suppress(KernlabError):
-            cleaned = clean_stale()
-    caps, root, reason = probe_tracing()
-    caps += _guard("ptrace", probe_ptrace)
-    caps += _guard("BPF", probe_bpf)
-    caps += _guard("perf sampling + call chains", probe_perf_callchain)
-    caps += _guard("perf_event_paranoid", probe_paranoid)
-    caps += _guard("BTF", probe_btf)
-    caps += _guard("/proc/config.gz", probe_config)
-    caps += _guard("pagemap PFNs", probe_pagemap)
-    caps += _guard("/proc/kpageflags", probe_kpageflags)
-    return DoctorReport(
-        euid=os.geteuid(),
-        kernel_release=os.uname().release,
-        tracefs=root,
-        capabilities=caps,
-        can_record=not reason,
-        reason=reason,
-        cleaned=cleaned,
-    )
+        caps += guarded("set_ftrace_filter", lambda: _probe_ftrace_filter(instance, root))
+    caps += guarded("uprobes", lambda: _probe_uprobes(root))
+    caps += guarded("kprobes", lambda: _probe_kprobes(root))
+    return TracingProbes(tuple(caps), str(root), "")

@@ -182,9 +182,10 @@ def compile_unpacker(fields: list[FieldFormat], endian: str = "<") -> struct.Str
             code = "I"
             count = 1
         else:
-            code = _INT_CODES.get((f.element_size, f.signed))
-            if code is None:
+            int_code = _INT_CODES.get((f.element_size, f.signed))
+            if int_code is None:
                 raise BadInput(f"field {f.name} has size {f.element_size}, not an integer kernlab can read")
+            code = int_code
             count = f.array_len or 1
         if f.offset < pos:
             raise ValueError(f"field {f.name} overlaps the previous field")

@@ -13,26 +13,21 @@ import os
 from functools import cache
 from pathlib import Path
 
-from kernlab.errors import NotSupported, PermissionNeeded, TracingError
+from kernlab.errors import KernlabError, NotSupported, PermissionNeeded, TracingError
 from kernlab.libc import libc
+from kernlab.mm.mounts import read_mountinfo
 
 DEFAULT_MOUNT = Path("/sys/kernel/tracing")
 DEBUGFS_MOUNT = Path("/sys/kernel/debug/tracing")
 
 
-def _mounted_tracefs(mounts_file: str = "/proc/self/mounts") -> list[Path]:
-    """Mount points of tracefs listed in /proc/self/mounts (first is preferred)."""
-    found: list[Path] = []
+def _mounted_tracefs() -> list[Path]:
+    """Mount points of tracefs in this mount namespace, in mount order (first is preferred)."""
     try:
-        with open(mounts_file, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                parts = line.split()
-                if len(parts) >= 3 and parts[2] == "tracefs":
-                    # mount(8) escapes spaces as \040 in this file.
-                    found.append(Path(parts[1].replace("\\040", " ")))
-    except OSError:
-        pass
-    return found
+        mounts = read_mountinfo()
+    except KernlabError:
+        return []
+    return [Path(m.mount_point) for m in mounts if m.fstype == "tracefs"]
 
 
 def _mount_tracefs(target: Path) -> None:

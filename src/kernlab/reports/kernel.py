@@ -1,5 +1,6 @@
-"""The running kernel in one record: release, the config facts other commands depend on, the
-paging mode, the KASLR offset and the addresses of the symbols a system call passes through."""
+"""`kernlab kernel`: the running kernel in one record — release, the config facts other commands
+depend on, the paging mode, the KASLR offset and the addresses of the symbols a system call
+passes through."""
 
 from __future__ import annotations
 
@@ -8,12 +9,26 @@ from dataclasses import dataclass
 
 from kernlab.errors import KernlabError
 from kernlab.kernel.config import find_kernel_config, read_kernel_config
-from kernlab.kernel.kallsyms import KALLSYMS, addresses_hidden, lookup_kallsyms
+from kernlab.kernel.cpu import cpu_flags
+from kernlab.kernel.kallsyms import KALLSYMS, addresses_hidden, lookup_kallsyms, read_kptr_restrict
 from kernlab.kernel.kaslr import KaslrOffset, kaslr_offset
 from kernlab.kernel.release import KernelRelease, read_release
+from kernlab.mm.paging import detect_paging
+from kernlab.syscalls.tables import table_info
 
-# Config options later commands depend on, and which command cares (the meaning of each is in
-# catalog/en/kernel.toml under config.<OPTION>).
+__all__ = [
+    "CONFIG_FACTS",
+    "DEFAULT_SYMBOLS",
+    "SYMBOLS",
+    "ConfigFact",
+    "KernelReport",
+    "Paging",
+    "SymbolAddress",
+    "build",
+]
+
+# Config options later commands depend on (the meaning of each is in catalog/<lang>/kernel.toml
+# under config.<OPTION>).
 CONFIG_FACTS: tuple[str, ...] = (
     "CONFIG_PGTABLE_LEVELS",
     "CONFIG_X86_5LEVEL",
@@ -51,6 +66,9 @@ SYMBOLS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_SYMBOLS = ("_text", "_stext", "start_kernel", "sys_call_table")
 
+# The table kernlab falls back on for an architecture it ships no table for.
+FALLBACK_TABLE_ARCH = "x86_64"
+
 
 @dataclass(frozen=True)
 class ConfigFact:
@@ -61,8 +79,8 @@ class ConfigFact:
 @dataclass(frozen=True)
 class SymbolAddress:
     name: str
-    address: int | None  # None when kallsyms lacks it
-    type: str | None  # nm's letter
+    address: int | None  # None when kallsyms lacks it or hides it
+    type: str | None  # nm's letter; None when kallsyms lacks the symbol
 
 
 @dataclass(frozen=True)
@@ -76,48 +94,42 @@ class Paging:
 
 
 @dataclass(frozen=True)
-class KernelSummary:
+class KernelReport:
     release: KernelRelease
     config_source: str | None  # /proc/config.gz or /boot/config-<release>
     config_error: str | None  # why the config could not be read
-    config: list[ConfigFact]
+    config: tuple[ConfigFact, ...]
     paging: Paging
     kallsyms_path: str
     kallsyms_hidden: bool
     kallsyms_error: str | None
-    symbols: list[SymbolAddress]
+    symbols: tuple[SymbolAddress, ...]
     kaslr: KaslrOffset
+    kptr_restrict: int | None  # kernel.kptr_restrict; None when unreadable
+    syscall_table_version: str  # the Linux release kernlab's system-call table comes from
+
+    def symbol(self, name: str) -> SymbolAddress | None:
+        return next((s for s in self.symbols if s.name == name), None)
+
+    def address(self, name: str) -> int | None:
+        found = self.symbol(name)
+        return None if found is None else found.address
+
+    def config_value(self, option: str) -> str | None:
+        return next((f.value for f in self.config if f.option == option), None)
+
+    @property
+    def missing_symbols(self) -> tuple[str, ...]:
+        """Symbols kallsyms does not list (nothing is missing when it hides every address)."""
+        if self.kallsyms_hidden:
+            return ()
+        return tuple(s.name for s in self.symbols if s.type is None)
 
 
-def _cpu_has_la57() -> bool | None:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    return "la57" in line.split(":", 1)[1].split()
-    except OSError:
-        return None
-    return None
-
-
-def _paging(config: dict[str, str], machine: str) -> Paging:
-    raw = config.get("CONFIG_PGTABLE_LEVELS")
-    configured = int(raw) if raw and raw.isdigit() else None
-    try:
-        from kernlab.mm.paging import detect_paging
-
-        mode = detect_paging()
-        return Paging(configured, mode.levels, mode.cpu_la57, mode.method)
-    except (ImportError, KernlabError, OSError, AttributeError):
-        # Without the detector, say what config and CPU allow; `kernlab vtop` tells the mode in use.
-        la57 = _cpu_has_la57() if machine == "x86_64" else None
-        return Paging(configured, None, la57, "CONFIG_PGTABLE_LEVELS and the la57 CPU flag only")
-
-
-def kernel_summary(kallsyms_path: str | None = None, config_path: str | None = None) -> KernelSummary:
+def build(kallsyms_path: str | None = None, config_path: str | None = None) -> KernelReport:
     """Everything ``kernlab kernel`` shows, read from uname, the config and kallsyms.
 
-    With the default files a missing or unreadable one is reported in the summary; a file the
+    With the default files a missing or unreadable one is reported in the result; a file the
     caller names explicitly must be readable, else its error is raised.
     """
     release = read_release()
@@ -135,7 +147,7 @@ def kernel_summary(kallsyms_path: str | None = None, config_path: str | None = N
     except KernlabError as exc:
         config_error = str(exc)
         source = None
-    facts = [ConfigFact(option, config.get(option)) for option in CONFIG_FACTS] if config else []
+    facts = tuple(ConfigFact(option, config.get(option)) for option in CONFIG_FACTS) if config else ()
 
     names = SYMBOLS.get(release.machine, DEFAULT_SYMBOLS)
     kallsyms_error = None
@@ -144,13 +156,13 @@ def kernel_summary(kallsyms_path: str | None = None, config_path: str | None = N
         hidden = addresses_hidden(kallsyms_path)
     except KernlabError as exc:
         found, hidden, kallsyms_error = dict.fromkeys(names), False, str(exc)
-    symbols = [
+    symbols = tuple(
         SymbolAddress(name, None if (e is None or hidden) else e.address, None if e is None else e.type)
         for name, e in ((n, found.get(n)) for n in names)
-    ]
+    )
     text = found.get("_text")
     kaslr = kaslr_offset(release.machine, config, None if text is None else text.address, hidden)
-    return KernelSummary(
+    return KernelReport(
         release=release,
         config_source=source,
         config_error=config_error,
@@ -161,4 +173,26 @@ def kernel_summary(kallsyms_path: str | None = None, config_path: str | None = N
         kallsyms_error=kallsyms_error,
         symbols=symbols,
         kaslr=kaslr,
+        kptr_restrict=read_kptr_restrict(),
+        syscall_table_version=_table_version(release.machine),
     )
+
+
+def _paging(config: dict[str, str], machine: str) -> Paging:
+    raw = config.get("CONFIG_PGTABLE_LEVELS")
+    configured = int(raw) if raw and raw.isdigit() else None
+    try:
+        mode = detect_paging()
+    except (KernlabError, OSError):
+        # Without the detector, say what config and CPU allow; `kernlab vtop` tells the mode in use.
+        flags = cpu_flags() if machine == "x86_64" else None
+        la57 = None if flags is None else "la57" in flags
+        return Paging(configured, None, la57, "CONFIG_PGTABLE_LEVELS and the la57 CPU flag only")
+    return Paging(configured, mode.levels, mode.cpu_la57, mode.method)
+
+
+def _table_version(machine: str) -> str:
+    try:
+        return table_info(machine).kernel_version
+    except KernlabError:
+        return table_info(FALLBACK_TABLE_ARCH).kernel_version

@@ -1,0 +1,32 @@
+"""What `kernlab doctor` found, in one sentence each: the cleanup, and whether recording works."""
+
+from __future__ import annotations
+
+from kernlab.catalog import say
+from kernlab.reports.doctor import DoctorReport
+
+__all__ = ["cleaned_sentence", "verdict"]
+
+
+def cleaned_sentence(report: DoctorReport) -> str | None:
+    """How much a --clean removed (None without --clean)."""
+    if report.cleaned is None:
+        return None
+    return say("doctor.cleaned", instances=len(report.cleaned.instances), uprobes=len(report.cleaned.uprobes))
+
+
+def verdict(report: DoctorReport) -> str:
+    """Whether recording works, and which features answered no."""
+    total = len(report.capabilities)
+    missing = report.missing
+    if not report.can_record:
+        return say("doctor.cannot_record", reason=report.reason)
+    if missing:
+        return say(
+            "doctor.can_record",
+            ok=total - len(missing),
+            total=total,
+            missing_count=len(missing),
+            missing=", ".join(missing),
+        )
+    return say("doctor.can_record_all", total=total)

@@ -1,0 +1,84 @@
+"""What `kernlab kernel`'s figures mean: the release, config facts, paging, symbols and KASLR."""
+
+from __future__ import annotations
+
+from kernlab.catalog import say
+from kernlab.reports.kernel import KernelReport
+
+__all__ = [
+    "config_meaning",
+    "config_sentence",
+    "kaslr_sentence",
+    "paging_sentence",
+    "release_sentence",
+    "symbol_sentences",
+]
+
+
+def _hex(value: int) -> str:
+    return f"0x{value:x}"
+
+
+def release_sentence(report: KernelReport) -> str:
+    rel = report.release
+    return say(
+        "kernel.release", release=rel.release, machine=rel.machine, table_version=report.syscall_table_version
+    )
+
+
+def config_meaning(option: str) -> str:
+    """What one config option decides (a column of the config table)."""
+    return say(f"kernel.config.{option}")
+
+
+def config_sentence(report: KernelReport) -> str | None:
+    """Why config facts are left out (None when there are some)."""
+    return None if report.config else say("kernel.config_missing", error=report.config_error)
+
+
+def paging_sentence(report: KernelReport) -> str:
+    pg = report.paging
+    configured = "unknown" if pg.configured_levels is None else pg.configured_levels
+    if pg.levels_in_use is not None:
+        return say("kernel.paging_detected", configured=configured, in_use=pg.levels_in_use, method=pg.method)
+    la57 = say("kernel.la57_has") if pg.cpu_la57 else say("kernel.la57_lacks")
+    return say("kernel.paging_config_only", configured=configured, la57_text=la57)
+
+
+def symbol_sentences(report: KernelReport) -> list[str]:
+    """Hidden addresses, where start_kernel sits, the system-call path, symbols kallsyms lacks."""
+    out: list[str] = []
+    if report.kallsyms_hidden:
+        kptr = "unknown" if report.kptr_restrict is None else report.kptr_restrict
+        out.append(say("kernel.kallsyms_hidden", path=report.kallsyms_path, kptr_restrict=kptr))
+    text = report.address("_text")
+    start = report.address("start_kernel")
+    if start is not None and text is not None:
+        out.append(
+            say("kernel.vmlinux", start_kernel=_hex(start), offset=_hex(start - text), text=_hex(text))
+        )
+    elif not report.kallsyms_hidden:
+        out.append(say("kernel.no_start_kernel"))
+    entry, do_syscall = report.address("entry_SYSCALL_64"), report.address("do_syscall_64")
+    if entry is not None and do_syscall is not None:
+        switch = report.address("x64_sys_call")
+        via = say("kernel.via_switch") if switch is not None else say("kernel.via_table")
+        out.append(say("kernel.syscall_path", entry=_hex(entry), do_syscall=_hex(do_syscall), via=via))
+    missing = report.missing_symbols
+    if missing and not report.kallsyms_error:
+        kallsyms_all = report.config_value("CONFIG_KALLSYMS_ALL") or "unknown"
+        out.append(say("kernel.kallsyms_missing", missing=", ".join(missing), kallsyms_all=kallsyms_all))
+    return out
+
+
+def kaslr_sentence(report: KernelReport) -> str:
+    k = report.kaslr
+    randomize = "unknown" if k.randomize_base is None else ("y" if k.randomize_base else "n")
+    link = _hex(k.link_text or 0)
+    if k.offset is None:
+        return say("kernel.kaslr.unknown", reason=k.unknown_reason)
+    if k.offset == 0 and k.randomize_base is False:
+        return say("kernel.kaslr.zero_off", link=link)
+    if k.offset == 0:
+        return say("kernel.kaslr.zero", link=link, randomize=randomize)
+    return say("kernel.kaslr.moved", offset=k.offset, offset_hex=_hex(k.offset), link=link)
