@@ -59,8 +59,8 @@ def _cases(hello: Path, pid: int, meminfo: Path) -> dict[str, list[str]]:
         "syscall": ["syscall", "rename", "--libc"],
         "mem": ["mem", "--meminfo", "--meminfo-file", str(meminfo)],
         "ps": ["ps", "--pid", str(pid)],
-        "ps --kthreads": ["ps", "--kthreads"],
-        "maps": ["maps", str(pid)],
+        "ps --kthreads": ["ps", "--kthreads", "--pid", "2"],  # kworker names change as they run work
+        "maps": ["maps", str(pid), "--no-smaps"],  # PSS moves with other processes' mappings
         "vtop": ["vtop", str(pid), "0x1000"],
         "pagecache": ["pagecache", str(hello)],
         "doctor": ["doctor"],

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from kernlab.explain.faults import code_summary, code_words
 from kernlab.mm.fault_codes import X86_PF_BITS, decode_error_code
 from tests.conftest import need_tool
 
@@ -48,7 +49,7 @@ def test_bit_table_equals_the_running_kernels_enum():
 )
 def test_course_codes(code, summary, flags):
     fault = decode_error_code(code)
-    assert fault.summary == summary
+    assert code_summary(fault) == summary
     assert fault.flags == flags
     assert fault.present == bool(code & 1) and fault.write == bool(code & 2) and fault.user == bool(code & 4)
 
@@ -57,15 +58,17 @@ def test_every_bit_combination_decodes_consistently():
     for code in range(128):
         fault = decode_error_code(code)
         assert set(fault.flags) == {short for mask, short, *_ in X86_PF_BITS if code & mask}
-        assert ("not-present" in fault.words) != bool(code & 1)
+        assert ("faults.x86.not_present" in fault.keys) != bool(code & 1)
+        assert ("not-present" in code_words(fault)) != bool(code & 1)
 
 
 def test_unknown_bits_are_named_not_dropped():
     fault = decode_error_code(1 << 20 | 0x6)
-    assert any("0x100000" in w for w in fault.words)
+    assert any("0x100000" in w for w in code_words(fault))
 
 
 def test_arm64_data_abort_write_translation_fault():
     # ESR: EC=0x24 (data abort from EL0), WnR, DFSC=0x07 (translation fault, level 3)
     fault = decode_error_code((0x24 << 26) | (1 << 6) | 0x07, arch="aarch64")
-    assert fault.summary == "user write to a not-present page"
+    assert code_summary(fault) == "user write to a not-present page"
+    assert "translation fault at level 3" in code_words(fault)

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from kernlab.catalog import has
+from kernlab.explain.ps import family_role
 from kernlab.proc.kthreads import kthread_family
 from kernlab.proc.process import PF_KTHREAD, parse_stat, read_process
+from kernlab.reports.ps import KthreadFamilyRow
 from tests.conftest import assert_clean_error, need_tool, run_kernlab
 
 
@@ -133,7 +135,9 @@ def test_kthreads_grouped_by_family():
     for family in data["families"]:
         assert family["count"] == len(family["names"])
         assert all(kthread_family(name) == family["family"] for name in family["names"])
-        assert family["role"]
+        # The role is a sentence, so it is not in the JSON: the family key names it.
+        row = KthreadFamilyRow(family["family"], family["count"], family["per_cpu"], tuple(family["names"]))
+        assert family_role(row)
         assert has(f"ps.kthread_family.{family['family']}")
     assert any(f["family"] == "kworker" for f in data["families"])
     result = run_kernlab("ps", "--kthreads")

@@ -36,6 +36,17 @@ _PROBE_HINT = 1 << 52
 
 
 @dataclass(frozen=True)
+class MmapProbe:
+    """What the kernel answered to an mmap hint above the 4-level user address space."""
+
+    hint: int
+    above_4level_top: bool  # the address granted lies above 2^47: 5-level paging is in use
+    # The address granted below 2^47 moves with ASLR on every run, so it stays out of --json
+    # (a document that must be the same from one run to the next).
+    _granted: int
+
+
+@dataclass(frozen=True)
 class PagingMode:
     """The page-table layout the running kernel uses for user addresses.
 
@@ -53,6 +64,15 @@ class PagingMode:
     cpu_la57: bool | None  # x86_64: the "la57" flag in /proc/cpuinfo; None elsewhere
     method: str  # how the level count was found, in a few words
     evidence: tuple[str, ...] = field(default=())  # the observations behind ``method``
+    probe: MmapProbe | None = None  # x86_64: the mmap probe's answer, when it ran
+
+    def evidence_text(self) -> tuple[str, ...]:
+        """``evidence`` with the probe's answer, each one observation in a few words."""
+        if self.probe is None:
+            return self.evidence
+        p = self.probe
+        where = "above" if p.above_4level_top else "below"
+        return (*self.evidence, f"mmap hint {p.hint:#x} returned {p._granted:#x} ({where} 2^47)")
 
     @property
     def page_size(self) -> int:
@@ -182,9 +202,10 @@ def _detect_x86_64(page_shift: int, configured: int | None) -> PagingMode:
         "CPU flag la57 present" if la57 else "CPU flag la57 absent",
     ]
     got = probe_high_mmap()
+    probe = None
     if got is not None:
         five = got >= X86_64_4LEVEL_USER_TOP
-        evidence.append(f"mmap hint {_PROBE_HINT:#x} returned {got:#x} ({'above' if five else 'below'} 2^47)")
+        probe = MmapProbe(_PROBE_HINT, five, got)
         method = "mmap probe above 2^47"
     else:
         # The probe could not run (seccomp, no memory): fall back to what config and CPU allow.
@@ -204,6 +225,7 @@ def _detect_x86_64(page_shift: int, configured: int | None) -> PagingMode:
         cpu_la57=la57,
         method=method,
         evidence=tuple(evidence),
+        probe=probe,
     )
 
 
@@ -228,7 +250,7 @@ def _detect_generic(arch: str, page_shift: int, configured: int | None) -> Pagin
     elif arch in ("i386", "i686", "x86"):
         pae = "CONFIG_X86_PAE" in config
         if pae:
-            bits = (2, 9, 9)
+            bits: tuple[int, ...] = (2, 9, 9)
             evidence.append("CONFIG_X86_PAE=y")
             return PagingMode(
                 arch,

@@ -1,0 +1,90 @@
+"""What `kernlab ps`'s figures mean: VSZ against RSS, faults, kernel threads and their jobs."""
+
+from __future__ import annotations
+
+from kernlab.catalog import has, say
+from kernlab.reports.ps import KthreadFamilyRow, KthreadsReport, PsReport
+from kernlab.units import format_kib, percent
+
+__all__ = ["COLUMN_KEYS", "column_source", "family_role", "kthreads_sentences", "ps_sentences"]
+
+COLUMN_KEYS = (
+    "pid",
+    "ppid",
+    "user",
+    "state",
+    "vsz",
+    "rss",
+    "min_flt",
+    "maj_flt",
+    "threads",
+    "kthread",
+    "comm",
+)
+"""The catalog key of each of reports.ps.COLUMNS, in the same order."""
+
+
+def column_source(key: str) -> str:
+    """Which /proc file and field a column comes from (``key`` from COLUMN_KEYS)."""
+    return say(f"ps.explain.{key}")
+
+
+def ps_sentences(report: PsReport) -> list[str]:
+    """Missing PIDs, the process with most untouched memory, the most faults, kernel threads."""
+    out: list[str] = []
+    processes = report.processes
+    if report.missing:
+        out.append(say("ps.missing", pids=", ".join(str(p) for p in report.missing)))
+    if not processes:
+        out.append(say("ps.empty"))
+        return out
+    users = [p for p in processes if not p.kernel_thread and p.vsz > 0]
+    if users:
+        big = max(users, key=lambda p: p.vsz - p.rss)
+        out.append(
+            say(
+                "ps.vsz_rss",
+                comm=big.comm,
+                pid=big.pid,
+                vsz=format_kib(big.vsz),
+                rss=format_kib(big.rss),
+                untouched=100 - percent(big.rss, big.vsz),
+            )
+        )
+        faulty = max(users, key=lambda p: p.min_flt)
+        out.append(
+            say(
+                "ps.faults",
+                comm=faulty.comm,
+                pid=faulty.pid,
+                min_flt=faulty.min_flt,
+                maj_total=sum(p.maj_flt for p in processes),
+            )
+        )
+    if report.kernel_threads:
+        out.append(say("ps.kthreads", kthreads=report.kernel_threads, total=len(processes)))
+    return out
+
+
+def family_role(family: KthreadFamilyRow) -> str:
+    """What the kernel threads of one family do."""
+    key = f"ps.kthread_family.{family.family}"
+    return say(key if has(key) else "ps.kthread_family.other", count=family.count)
+
+
+def kthreads_sentences(report: KthreadsReport) -> list[str]:
+    """How many kernel threads in how many families, each family's job, and the kworker pools."""
+    if not report.families:
+        return [say("ps.empty")]
+    out = [
+        say(
+            "ps.kthreads_summary.total",
+            count=report.count,
+            families=len(report.families),
+            per_cpu=sum(f.per_cpu for f in report.families),
+        )
+    ]
+    out.extend(family_role(f) for f in report.families)
+    if report.kworker_pools:
+        out.append(say("ps.kthreads_summary.kworker", **report.kworker_pools))
+    return out

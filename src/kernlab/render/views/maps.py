@@ -1,0 +1,215 @@
+"""`kernlab maps` for a person: the VMA listing, sums by kind, a picture of the address space,
+pmap -x's layout, and every process's totals."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from kernlab.explain import maps as explain
+from kernlab.proc.maps import GATE_NAMES, Gap, Vma, with_gaps
+from kernlab.render.output import Output
+from kernlab.render.table import plain_table
+from kernlab.render.terminal import console, print_heading, print_table
+from kernlab.reports.maps import AllMapsReport, MapsReport
+from kernlab.units import format_kib, percent
+
+__all__ = ["show", "show_all", "show_pmap"]
+
+# Glyph and colour of each kind in the address-space picture; the glyph alone tells kinds apart
+# when colour is unavailable (not a terminal).
+KIND_STYLE: dict[str, tuple[str, str]] = {
+    "binary-text": ("T", "bold red"),
+    "binary-rodata": ("R", "red"),
+    "binary-data": ("D", "magenta"),
+    "binary-bss": ("B", "bright_magenta"),
+    "shared-lib": ("L", "blue"),
+    "heap": ("H", "green"),
+    "stack": ("S", "yellow"),
+    "anon-mmap": ("A", "bright_green"),
+    "file-mmap": ("F", "cyan"),
+    "vdso": ("V", "bright_blue"),
+    "vvar": ("v", "bright_blue"),
+    "vsyscall": ("Y", "bright_blue"),
+    "special": ("?", "white"),
+}
+BAR_WIDTH = 40
+PMAP_NAMES = {"[stack]": "  [ stack ]"}
+COLUMNS = [
+    "ADDRESS",
+    "KiB",
+    "PERM",
+    "OFFSET",
+    "DEV",
+    "INODE",
+    "KIND",
+    "RSS",
+    "PSS",
+    "DIRTY",
+    "ANON",
+    "SWAP",
+    "THP",
+]
+WIDE_COLUMNS = ["SHR_CL", "SHR_DT", "PRV_CL", "PRV_DT", "LOCKED"]
+LEFT = {"ADDRESS", "PERM", "OFFSET", "DEV", "KIND", "MAPPING"}
+
+
+def _said_empty(report: MapsReport, out: Output) -> bool:
+    sentence = explain.empty_sentence(report)
+    if sentence is not None:
+        out.sentence(sentence)
+    return sentence is not None
+
+
+def show(
+    report: MapsReport, out: Output, *, wide: bool = False, picture: bool = True, columns: bool = False
+) -> None:
+    print_heading(f"PID {report.pid} ({report.comm}): {len(report.vmas)} VMAs")
+    if _said_empty(report, out):
+        return
+    names = COLUMNS + (WIDE_COLUMNS if wide else []) + ["MAPPING"]
+    rows = []
+    for v in report.vmas:
+        row: list[object] = [
+            f"{v.start:012x}-{v.end:012x}",
+            v.size_kib,
+            v.perms,
+            f"{v.offset:08x}",
+            v.dev,
+            v.inode,
+            v.kind,
+            v.rss,
+            v.pss,
+            v.dirty,
+            v.anonymous,
+            v.swap,
+            v.anon_huge_pages,
+        ]
+        if wide:
+            row += [v.shared_clean, v.shared_dirty, v.private_clean, v.private_dirty, v.locked]
+        row.append(v.label)
+        rows.append(row)
+    click.echo(plain_table(names, rows, set(names) - LEFT))
+    if columns:
+        print_table(
+            ["column", "source"],
+            [[n, explain.column_source(n)] for n in explain.COLUMN_KEYS],
+            title="Where each column comes from",
+        )
+    _kinds_table(report)
+    if picture:
+        _picture(report.vmas, out)
+    out.sentences(explain.totals_sentences(report))
+
+
+def _cell(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def _kinds_table(report: MapsReport) -> None:
+    totals = report.totals
+    rows = [
+        [
+            k.kind,
+            k.count,
+            f"{k.size:,}",
+            f"{percent(k.size, totals.size)}%",
+            _cell(k.rss),
+            "" if k.rss is None or not totals.rss else f"{percent(k.rss, totals.rss)}%",
+            _cell(k.pss),
+        ]
+        for k in report.kinds
+    ]
+    rows.append(
+        [
+            "total",
+            totals.count,
+            f"{totals.size:,}",
+            "100%",
+            _cell(totals.rss),
+            "100%" if totals.rss else "",
+            _cell(totals.pss),
+        ]
+    )
+    right = ["VMAs", "KiB", "of VSZ", "RSS KiB", "of RSS", "PSS KiB"]
+    print_table(["kind", *right], rows, title="By kind", right=right)
+
+
+def _picture(vmas: tuple[Vma, ...], out: Output) -> None:
+    rows = with_gaps(vmas)
+    gap_glyph = "·" if console().is_terminal else "."  # plain ASCII when piped or redirected
+    longest = max(math.log2(max(r.size, 4096)) for r in rows) - 11  # 4 KiB -> 1
+    print_heading("Address space, highest address first")
+    for row in reversed(rows):
+        length = max(1, round((math.log2(max(row.size, 4096)) - 11) / longest * BAR_WIDTH))
+        size = format_kib(row.size // 1024)
+        if isinstance(row, Gap):
+            dots = (gap_glyph * min(length, 3)).ljust(BAR_WIDTH)
+            label = explain.gap_label(to_kernel=_before_gate(rows, row))
+            text = f"{row.end:016x} {dots} {size:>9}  {label}"
+            console().print(text, style="dim", markup=False, soft_wrap=True)
+            continue
+        glyph, colour = KIND_STYLE.get(row.kind, ("?", "white"))
+        bar = (glyph * length).ljust(BAR_WIDTH)
+        console().print(
+            f"{row.end:016x} {bar} {size:>9}  {row.kind:<13} {row.label}",
+            style=colour,
+            markup=False,
+            soft_wrap=True,
+        )
+    legend = "  ".join(f"{g}={k}" for k, (g, _) in KIND_STYLE.items())
+    console().print(legend, markup=False)
+    out.sentence(explain.picture_sentence())
+
+
+def _before_gate(rows: list[Vma | Gap], gap: Gap) -> bool:
+    """True for the gap that ends at the gate area: it spans the end of user space and the kernel."""
+    following = [r for r in rows if r.start == gap.end]
+    return bool(following) and isinstance(following[0], Vma) and following[0].name in GATE_NAMES
+
+
+def _pmap_name(vma: Vma) -> str:
+    if vma.path is not None:
+        base = vma.path.rsplit("/", 1)[-1]
+        return f"{base} (deleted)" if vma.deleted else base
+    return PMAP_NAMES.get(vma.name, "  [ anon ]")
+
+
+def show_pmap(report: MapsReport, out: Output) -> None:
+    """pmap -x's layout, line for line."""
+    lines = [f"{report.pid}:   {report.cmdline or report.comm}"]
+    if _said_empty(report, out):
+        click.echo(lines[0])
+        return
+    lines.append("Address           Kbytes     RSS   Dirty Mode  Mapping")
+    for v in report.vmas:
+        mode = v.perms[:3] + ("s" if v.shared else "-") + "-"
+        lines.append(
+            f"{v.start:016x} {v.size_kib:>7} {v.rss or 0:>7} {v.dirty or 0:>7} {mode} {_pmap_name(v)}"
+        )
+    t = report.totals
+    lines.append("---------------- ------- ------- ------- ")
+    lines.append(f"{'total kB':<16} {t.size:>7} {t.rss or 0:>7} {t.dirty or 0:>7}")
+    click.echo("\n".join(lines))
+    out.sentence(explain.pmap_note())
+
+
+def show_all(report: AllMapsReport, out: Output) -> None:
+    columns = ["PID", "VMAs", "VSZ", "RSS", "PSS", "DIRTY", "ANON", "SWAP", "COMMAND"]
+    rows = [
+        (
+            p.pid,
+            p.totals.count,
+            p.totals.size,
+            p.totals.rss,
+            p.totals.pss,
+            p.totals.dirty,
+            p.totals.anonymous,
+            p.totals.swap,
+            p.comm,
+        )
+        for p in report.processes
+    ]
+    click.echo(plain_table(columns, rows, set(columns) - {"COMMAND"}))
+    out.sentence(explain.all_sentence(report))

@@ -1,0 +1,59 @@
+"""`kernlab ps` for a person: a ps-style listing, or kernel threads by family."""
+
+from __future__ import annotations
+
+import click
+
+from kernlab.explain import ps as explain
+from kernlab.render.output import Output
+from kernlab.render.table import plain_table
+from kernlab.render.terminal import print_table
+from kernlab.reports.ps import COLUMNS, KthreadsReport, PsReport
+
+__all__ = ["show", "show_kthreads"]
+
+RIGHT = {"PID", "PPID", "VSZ", "RSS", "MINFLT", "MAJFLT", "THR"}
+NAMES_SHOWN = 4
+"""Names of a family listed before "… (+N)"."""
+
+
+def show(report: PsReport, out: Output, *, explain_columns: bool = False) -> None:
+    rows = [
+        (
+            p.pid,
+            p.ppid,
+            p.user,
+            p.state,
+            p.vsz,
+            p.rss,
+            p.min_flt,
+            p.maj_flt,
+            p.threads,
+            "K" if p.kernel_thread else "",
+            p.comm,
+        )
+        for p in report.processes
+    ]
+    click.echo(plain_table(COLUMNS, rows, RIGHT))
+    if explain_columns:
+        print_table(
+            ["column", "source"],
+            [[c, explain.column_source(k)] for c, k in zip(COLUMNS, explain.COLUMN_KEYS, strict=True)],
+            title="Where each column comes from",
+        )
+    out.sentences(explain.ps_sentences(report))
+
+
+def show_kthreads(report: KthreadsReport, out: Output) -> None:
+    rows: list[list[object]] = []
+    for fam in report.families:
+        names = fam.names
+        more = f", … (+{len(names) - NAMES_SHOWN})" if len(names) > NAMES_SHOWN else ""
+        rows.append([fam.family, fam.count, fam.per_cpu, ", ".join(names[:NAMES_SHOWN]) + more])
+    print_table(
+        ["family", "threads", "per-CPU", "names (full, from /proc/PID/comm)"],
+        rows,
+        title="Kernel threads (PF_KTHREAD) by family",
+        right=["threads", "per-CPU"],
+    )
+    out.sentences(explain.kthreads_sentences(report))
