@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from kernlab.elf.model import ElfImage, Relocation, Symbol
-from kernlab.elf.reader import open_elf
+from kernlab.elf.model import Relocation, Symbol
+from kernlab.elf.reader import ElfImage, open_elf
 from tests.conftest import need_tool
 
 

@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from kernlab.explain import elf as explain
+from kernlab.reports import elf as reports
 from tests.conftest import need_tool, run_kernlab
 
 PARTS = ("header", "segments", "sections", "symbols", "dynamic", "notes")
@@ -72,11 +74,14 @@ def test_summary_sentence_is_computed_from_the_file(pie):
     summary = doc["summary"]
     assert summary["entry"] == entry
     assert summary["interpreter"] == interp
-    sentence = summary["sentence"]
+    assert len(summary["loads"]) == len(loads)
+    # JSON carries the keys; the sentence is made from the same report by explain.elf.
+    sentence = explain.summary_sentence(reports.build(pie).summary)
     assert f"{entry:#x}" in sentence
     assert interp in sentence
     assert f"{len(loads)} LOAD segments" in sentence
-    assert summary["kind"] == "position-independent executable"
+    assert summary["kind"] == "pie" and summary["meaning"] == "summary.with_interp"
+    assert explain.kind_words(reports.build(pie).summary) == "position-independent executable"
     assert summary["stripped"] is False
     # .bss is the part of the RW LOAD beyond its file size: the sentence gives it.
     rw = [s for s in doc["segments"] if s["type"] == "LOAD" and "W" in s["flags"]]
@@ -91,12 +96,13 @@ def test_static_and_object_sentences(tmp_path):
     static = compile_c(PROGRAMS / "elf_tls.c", tmp_path / "static", ["-O1", "-static"])
     doc = run_kernlab("elf", "--json", str(static)).json()
     assert doc["summary"]["interpreter"] is None
-    assert "no interpreter" in doc["summary"]["sentence"]
+    assert "no interpreter" in explain.summary_sentence(reports.build(static).summary)
     obj = compile_c(PROGRAMS / "elf_tls.c", tmp_path / "obj.o", ["-O1", "-c"])
     doc = run_kernlab("elf", "--json", str(obj)).json()
     nsec = int(re.search(r"Number of section headers:\s+(\d+)", readelf_text("-h", str(obj)))[1])
-    assert doc["summary"]["kind"] == "relocatable object"
-    assert f"{nsec} sections" in doc["summary"]["sentence"]
+    assert doc["summary"]["kind"] == "rel"
+    assert doc["summary"]["section_count"] == nsec
+    assert f"{nsec} sections" in explain.summary_sentence(reports.build(obj).summary)
     assert doc["segments"] == []
 
 

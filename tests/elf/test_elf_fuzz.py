@@ -11,9 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kernlab.elf.reader import open_elf, report
+from kernlab.elf.reader import open_elf
 from kernlab.errors import BadInput
+from kernlab.explain import elf as explain
 from kernlab.render.jsonout import to_jsonable
+from kernlab.reports.elf import from_image
 from tests.conftest import PROGRAMS, compile_c
 
 # Offsets of ELF64 header fields and their sizes: (offset, size).
@@ -61,7 +63,13 @@ def exercise(path: Path) -> None:
         image.read(entry, 16)
     for sec in image.relocation_sections():
         image.relocations(sec.name)
-    to_jsonable(report(image))
+    report = from_image(image)
+    to_jsonable(report)
+    # Sentences are made from the report at render time: they must not fail on it either.
+    explain.summary_sentence(report.summary)
+    explain.file_line(report.summary)
+    for seg in report.segments or ():
+        explain.segment_meaning(seg)
 
 
 def mutate(data: bytes, kind: str, where: int, value: int, length: int) -> bytes:

@@ -101,7 +101,11 @@ def test_cli_on_compressed_image_names_start_kernel(vmlinux_like, tmp_path):
         16,
     )
     assert doc["header"]["entry"] == entry
-    assert f"{start:#x}" in doc["summary"]["sentence"]
+    from kernlab.explain.elf import summary_sentence
+    from kernlab.reports.elf import build
+
+    assert doc["summary"]["meaning"] == "summary.kernel"
+    assert f"{start:#x}" in summary_sentence(build(image_file).summary)
 
 
 def test_damaged_payload_is_bad_input(vmlinux_like, tmp_path):

@@ -43,9 +43,10 @@ def real_ldd(path: Path | str, ld_library_path: str | None = None) -> list[str]:
 
 
 def kernlab_ldd(path: Path | str, ld_library_path: str | None = None) -> list[str]:
-    from kernlab.elf.ldd import ldd_lines, resolve_libraries
+    from kernlab.render.views.ldd import ldd_lines
+    from kernlab.reports.ldd import build
 
-    return [_normalise(ln) for ln in ldd_lines(resolve_libraries(path, ld_library_path=ld_library_path))]
+    return [_normalise(ln) for ln in ldd_lines(build(path, ld_library_path=ld_library_path))]
 
 
 def _elf_files(folder: str) -> list[str]:

@@ -85,16 +85,16 @@ class Segment:
     flags: str  # "R E", "RW ", as readelf prints them
     align: int
     sections: tuple[str, ...]  # section-to-segment mapping, exactly as readelf -l computes it
-    meaning: str  # one plain sentence from the catalog
+    meaning: str  # what the segment is for, as a key: "segment.load_code" (explain.elf words it)
     interpreter: str | None = None  # for PT_INTERP
     type_value: int = 0  # p_type as a number
     flags_value: int = 0  # p_flags as a number (PF_X 1, PF_W 2, PF_R 4)
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for attributes missing from __dict__: a segment read from a file gets
-        # its mapping and meaning when first asked, for all segments of the file at once
-        # (kernlab.elf.segments), because most callers never look at them.
-        if name in ("sections", "meaning"):
+        # its section mapping when first asked, for all segments of the file at once
+        # (kernlab.elf.segments), because most callers never look at it.
+        if name == "sections":
             fill = self.__dict__.get("_fill")
             if fill is not None:
                 fill()
@@ -169,26 +169,35 @@ class Note:
     data_size: int = 0  # n_descsz
 
 
-def __getattr__(name: str) -> Any:
-    # ElfImage is a class in reader.py (it needs the file's bytes); re-exported lazily here so
-    # `from kernlab.elf.model import ElfImage` works without an import cycle.
-    if name == "ElfImage":
-        from kernlab.elf.reader import ElfImage
+@dataclass(frozen=True)
+class LoadSegment:
+    """One PT_LOAD as the summary counts it: what it holds (a key) and its sizes."""
 
-        return ElfImage
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    kind: str  # "code" | "data" | "data_bss" | "readonly"
+    flags: str  # "R E", as readelf prints them
+    filesz: int
+    memsz: int
+
+
+@dataclass(frozen=True)
+class CoreProcess:
+    """The process a core file is the memory of (NT_PRPSINFO)."""
+
+    command: str
+    pid: int
+    args: str
 
 
 @dataclass(frozen=True)
 class ElfSummary:
-    """What a file is, in one line (like file(1)) and one computed sentence of meaning."""
+    """What a file is: the figures of file(1)'s line and of the closing sentence, as keys and numbers."""
 
     path: str
     inner: str | None  # "gzip at offset 0x4a0c" for a compressed kernel image
     elf_class: str  # ELF32 | ELF64
     endianness: str  # little endian | big endian
     type: str  # EXEC, DYN, REL, CORE
-    kind: str  # words: "position-independent executable", "shared object", ...
+    kind: str  # "pie", "exec", "static_pie", "shared", "rel", "core", "kernel" or "other"
     machine: str
     arch: str
     entry: int
@@ -198,18 +207,13 @@ class ElfSummary:
     is_kernel: bool
     start_kernel: int | None  # address of start_kernel in a vmlinux
     start_kernel_section: str | None
-    line: str  # the one-line summary
-    sentence: str  # the closing sentence of meaning
-
-
-@dataclass
-class ElfReport:
-    """Everything `kernlab elf` shows; parts the user did not ask for are None."""
-
-    summary: ElfSummary
-    header: ElfHeader | None = None
-    segments: list[Segment] | None = None
-    sections: list[Section] | None = None
-    symbols: list[Symbol] | None = None
-    dynamic: list[DynamicEntry] | None = None
-    notes: list[Note] | None = None
+    meaning: str  # which closing sentence fits the file: "summary.with_interp", "summary.rel", ...
+    dynamically_linked: bool | None  # has PT_DYNAMIC (None for files that are not EXEC or DYN)
+    soname: str | None
+    loads: tuple[LoadSegment, ...]
+    exported_symbols: int  # defined, non-local symbols of .dynsym
+    section_count: int
+    segment_count: int
+    symbol_count: int
+    note_count: int  # counted for core files only (0 otherwise)
+    process: CoreProcess | None  # for a core file whose NT_PRPSINFO names the process

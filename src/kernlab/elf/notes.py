@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from typing import Literal
 
 from kernlab.elf import descriptions as d
 from kernlab.elf.headers import RawElf
@@ -152,7 +153,7 @@ def _prpsinfo_in(raw: RawElf, offset: int, size: int) -> tuple[str, int, str] | 
 
 def _gnu_properties(raw: RawElf, desc: bytes) -> str:
     step = 8 if raw.wide else 4
-    byteorder = "little" if raw.endian == "<" else "big"
+    byteorder: Literal["little", "big"] = "little" if raw.endian == "<" else "big"
     parts = []
     off = 0
     while off + 8 <= len(desc):

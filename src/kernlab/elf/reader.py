@@ -9,7 +9,8 @@ Each part of the file has its module, one job each:
   :mod:`~kernlab.elf.segmap` holds binutils' section-to-segment rule (computed on first use);
 * :mod:`~kernlab.elf.symtab` + :mod:`~kernlab.elf.versions` read symbol tables in bulk,
   :mod:`~kernlab.elf.dynamic`, :mod:`~kernlab.elf.notes`, :mod:`~kernlab.elf.relocs` the rest;
-* :mod:`~kernlab.elf.summary` writes the file(1)-like line and the sentence of meaning.
+* :mod:`~kernlab.elf.summary` gathers what the whole file is (keys and numbers; the words are
+  :mod:`kernlab.explain.elf`'s).
 
 The bulk tables are read with ``struct.iter_unpack`` over a memoryview of an mmap of the
 file: pyelftools builds one Container object per entry, ~50× slower than readelf on a library
@@ -26,7 +27,7 @@ import mmap
 import os
 import struct
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from kernlab.elf import descriptions as d
 from kernlab.elf.dynamic import RawDynamic, decode_dynamic, is_pie, read_dynamic_raw
@@ -41,8 +42,8 @@ from kernlab.elf.records import build_header, build_sections
 from kernlab.elf.relocs import SHT_RELR, read_relocations, read_relr
 from kernlab.elf.segmap import section_in_segment
 from kernlab.elf.segmap import tbss_special as _tbss_special  # noqa: F401  (tests import it from here)
-from kernlab.elf.segments import build_segments, human_size
-from kernlab.elf.summary import REPORT_PARTS, report, summarize
+from kernlab.elf.segments import build_segments
+from kernlab.elf.summary import summarize
 from kernlab.elf.symindex import AddressIndex
 from kernlab.elf.symtab import (
     SymbolColumns,
@@ -58,12 +59,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ELF_MAGIC",
-    "REPORT_PARTS",
     "ElfImage",
-    "human_size",
     "open_elf",
     "open_elf_bytes",
-    "report",
     "section_in_segment",
     "summarize",
 ]
@@ -100,7 +98,7 @@ def open_elf_bytes(data: bytes, source: str = "<bytes>") -> ElfImage:
 
 class ElfImage:
     """An opened ELF file. Header, sections and segments are decoded at open (a segment's
-    section mapping and meaning on first use); symbol tables and the rest on first use.
+    section mapping on first use); symbol tables and the rest on first use.
 
     ``source`` is the path given; ``inner`` says where the ELF came from when it was found
     inside another file (a compressed kernel image: ``"gzip at offset 0x4a0c"``), else None.
@@ -158,7 +156,10 @@ class ElfImage:
         from elftools.elf.elffile import ELFFile
 
         # An mmap is a file-like object (read/seek/tell) of its own: no copy of a large file.
-        stream = self._data if isinstance(self._data, mmap.mmap) else io.BytesIO(self._data)
+        # typeshed does not count mmap as IO[bytes], though it has every method ELFFile uses.
+        stream: IO[bytes] = (
+            cast("IO[bytes]", self._data) if isinstance(self._data, mmap.mmap) else io.BytesIO(self._data)
+        )
         try:
             return ELFFile(stream)
         except (ELFError, struct.error, ValueError, IndexError, KeyError, AssertionError) as exc:

@@ -1,23 +1,26 @@
-"""What a whole file is: the file(1)-like line, the closing sentence of meaning, and the
-report `kernlab elf` shows (:class:`~kernlab.elf.model.ElfReport`)."""
+"""What a whole file is, as keys and numbers: :class:`~kernlab.elf.model.ElfSummary`.
+
+The figures behind file(1)'s line and the closing sentence of `kernlab elf`; the words are made
+from them by :mod:`kernlab.explain.elf`, in the language in force when they are printed.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from kernlab.elf import descriptions as d
-from kernlab.elf.model import ElfReport, ElfSummary, Segment
-from kernlab.elf.segments import human_size
+from kernlab.elf.model import CoreProcess, ElfSummary, LoadSegment, Segment
 
 if TYPE_CHECKING:
     from kernlab.elf.reader import ElfImage
 
-REPORT_PARTS = ("header", "segments", "sections", "symbols", "dynamic", "notes")
+__all__ = ["kind_key", "load_kind", "summarize"]
 
 
-def _kind_key(image: ElfImage, kernel: bool) -> str:
+def kind_key(image: ElfImage) -> str:
+    """What sort of file it is: "pie", "exec", "static_pie", "shared", "rel", "core", "kernel", "other"."""
     h = image.header
-    if kernel:
+    if image.is_kernel:
         return "kernel"
     if h.type == "EXEC":
         return "exec"
@@ -28,92 +31,54 @@ def _kind_key(image: ElfImage, kernel: bool) -> str:
     return {"REL": "rel", "CORE": "core"}.get(h.type, "other")
 
 
-def _load_phrase(seg: Segment) -> str:
-    from kernlab.catalog import say
-
-    fields = {
-        "flags": seg.flags.strip() or "no access",
-        "size": human_size(seg.memsz),
-        "bss": human_size(max(seg.memsz - seg.filesz, 0)),
-    }
+def load_kind(seg: Segment) -> str:
+    """What one PT_LOAD holds, judged by its permissions: code, data (with .bss) or read-only data."""
     if seg.flags_value & 1:
-        return say("elf.load.code", **fields)
+        return "code"
     if seg.flags_value & 2:
-        return say("elf.load.data_bss" if seg.memsz > seg.filesz else "elf.load.data", **fields)
-    return say("elf.load.readonly", **fields)
+        return "data_bss" if seg.memsz > seg.filesz else "data"
+    return "readonly"
 
 
-def _join(parts: list[str]) -> str:
-    from kernlab.catalog import say
-
-    if not parts:
-        return say("elf.load.none")
-    if len(parts) == 1:
-        return parts[0]
-    return ", ".join(parts[:-1]) + say("elf.load.join_last") + parts[-1]
+def _meaning_key(image: ElfImage, kernel: bool, process: CoreProcess | None) -> str:
+    h = image.header
+    if kernel:
+        return "summary.kernel" if image.start_kernel else "summary.kernel_no_start"
+    if h.type == "REL":
+        return "summary.rel"
+    if h.type == "CORE":
+        return "summary.core_named" if process else "summary.core"
+    if h.type in ("EXEC", "DYN") and image.interpreter:
+        return "summary.with_interp"
+    if h.type == "DYN" and h.type_description != d.PIE_DESCRIPTION:
+        return "summary.shared"
+    if h.type in ("EXEC", "DYN"):
+        return "summary.static"
+    return "summary.other"
 
 
 def summarize(image: ElfImage) -> ElfSummary:
-    """The one-line description and the sentence of meaning of the whole file, from its data."""
-    from kernlab.catalog import say
-
+    """The figures that say what the whole file is, read from its headers and tables."""
     h = image.header
     sk = image.start_kernel
     kernel = image.is_kernel
-    kind_key = _kind_key(image, kernel)
-    kind = say(f"elf.kind.{kind_key}", type=h.type)
-    loads = [s for s in image.segments if s.type == "LOAD"]
+    loads = tuple(
+        LoadSegment(load_kind(s), s.flags, s.filesz, s.memsz) for s in image.segments if s.type == "LOAD"
+    )
     # Counted from the symbol rows: no Symbol objects are needed for two numbers.
     nexport = sum(
         1 for c in image.symbol_columns(".dynsym") for w in c.words if w[3] != "UND" and w[1] != "LOCAL"
     )
-    fields = {
-        "kind": kind,
-        "kind_a": say(f"elf.kind_a.{kind_key}", type=h.type),
-        "arch": h.arch,
-        "nload": len(loads),
-        "loads": _join([_load_phrase(s) for s in loads]),
-        "interp": image.interpreter,
-        "entry": f"{h.entry:#x}",
-        "soname": image.soname or "no soname",
-        "nexport": nexport,
-        "nsec": len(image.sections),
-        "nseg": len(image.segments),
-        "nsym": sum(c.count for c in image.symbol_columns()),
-        "memory": human_size(sum(s.memsz for s in loads)),
-        "nnote": len(image.notes()) if h.type == "CORE" else 0,
-        "start_kernel": f"{sk.value:#x}" if sk else "",
-        "section": (sk.section or sk.shndx) if sk else "",
-        "type": h.type,
-    }
-    if kernel:
-        key = "elf.summary.kernel" if sk else "elf.summary.kernel_no_start"
-    elif h.type == "REL":
-        key = "elf.summary.rel"
-    elif h.type == "CORE":
-        process = image.core_process
-        key = "elf.summary.core_named" if process else "elf.summary.core"
-        if process:
-            fields.update(command=process[0], pid=process[1], args=process[2] or process[0])
-    elif h.type in ("EXEC", "DYN") and image.interpreter:
-        key = "elf.summary.with_interp"
-    elif h.type == "DYN" and h.type_description != d.PIE_DESCRIPTION:
-        key = "elf.summary.shared"
-    elif h.type in ("EXEC", "DYN"):
-        key = "elf.summary.static"
-    else:
-        key = "elf.summary.other"
-    sentence = say(key, **fields)
-    if image.inner:
-        how, _, where = image.inner.partition(" at offset ")
-        sentence = say("elf.summary.inner", sentence=sentence, how=how, offset=where, path=image.source)
+    found = image.core_process if h.type == "CORE" and not kernel else None
+    process = CoreProcess(*found) if found else None
+    dynamic = any(s.type == "DYNAMIC" for s in image.segments) if h.type in ("EXEC", "DYN") else None
     return ElfSummary(
         path=image.source,
         inner=image.inner,
         elf_class=h.elf_class,
         endianness=h.data,
         type=h.type,
-        kind=kind,
+        kind=kind_key(image),
         machine=h.machine,
         arch=h.arch,
         entry=h.entry,
@@ -123,39 +88,14 @@ def summarize(image: ElfImage) -> ElfSummary:
         is_kernel=kernel,
         start_kernel=sk.value if sk else None,
         start_kernel_section=(sk.section or sk.shndx) if sk else None,
-        line=_one_line(image, kind),
-        sentence=sentence,
-    )
-
-
-def _one_line(image: ElfImage, kind: str) -> str:
-    h = image.header
-    bits = "64-bit" if image.is_64bit else "32-bit"
-    order = "LSB" if image.is_little_endian else "MSB"
-    parts = [f"ELF {bits} {order} {kind}", h.machine]
-    if h.type in ("EXEC", "DYN"):
-        has_dynamic = any(s.type == "DYNAMIC" for s in image.segments)
-        parts.append("dynamically linked" if has_dynamic else "statically linked")
-    if image.interpreter:
-        parts.append(f"interpreter {image.interpreter}")
-    if image.build_id:
-        parts.append(f"BuildID={image.build_id}")
-    if h.type != "CORE":
-        parts.append("stripped" if image.is_stripped else "not stripped")
-    if image.inner:
-        parts.append(f"inside a compressed image ({image.inner})")
-    return ", ".join(parts)
-
-
-def report(image: ElfImage, parts: frozenset[str] = frozenset(REPORT_PARTS)) -> ElfReport:
-    """What `kernlab elf` shows: the summary, and each of ``parts`` (header, segments, sections,
-    symbols, dynamic, notes) read from the file."""
-    return ElfReport(
-        summary=summarize(image),
-        header=image.header if "header" in parts else None,
-        segments=image.segments if "segments" in parts else None,
-        sections=image.sections if "sections" in parts else None,
-        symbols=image.symbols() if "symbols" in parts else None,
-        dynamic=image.dynamic() if "dynamic" in parts else None,
-        notes=image.notes() if "notes" in parts else None,
+        meaning=_meaning_key(image, kernel, process),
+        dynamically_linked=dynamic,
+        soname=image.soname,
+        loads=loads,
+        exported_symbols=nexport,
+        section_count=len(image.sections),
+        segment_count=len(image.segments),
+        symbol_count=sum(c.count for c in image.symbol_columns()),
+        note_count=len(image.notes()) if h.type == "CORE" else 0,
+        process=process,
     )

@@ -17,6 +17,7 @@ import struct
 import sys
 from array import array
 from itertools import repeat
+from typing import Literal
 
 from kernlab.elf import descriptions as d
 from kernlab.elf.headers import RawElf
@@ -107,7 +108,7 @@ def _raw_columns(
     """
     swap = (endian == "<") != (sys.byteorder == "little")
 
-    def column(fmt: str, start: int, step: int) -> list[int]:
+    def column(fmt: Literal["I", "Q"], start: int, step: int) -> list[int]:
         col = data.cast(fmt)[start::step]
         if not swap:
             return col.tolist()
@@ -161,12 +162,13 @@ def _words(
     and key → st_shndx."""
     machine, osabi = raw.e_machine, raw.ident[7]
     nsec = len(sections)
-    order = "little" if raw.endian == "<" else "big"
+    order: Literal["little", "big"] = "little" if raw.endian == "<" else "big"
     word_of: dict[int, SymbolWords] = {}
     shndx_of: dict[int, int] = {}
     for key in set(keys):
         stored = key.to_bytes(4, sys.byteorder)  # the file's bytes: info, other, shndx
         info, other, shndx = stored[0], stored[1], int.from_bytes(stored[2:4], order)
+        ndx: tuple[str, str | None]
         if shndx >= d.SHN_LORESERVE or shndx == 0:
             ndx = (d.section_index_text(shndx, machine), None)
         else:
@@ -207,7 +209,7 @@ def symbols_from_columns(columns: SymbolColumns) -> list[Symbol]:
     new = Symbol.__new__
     set_dict = object.__setattr__
     table = columns.table
-    out = []
+    out: list[Symbol] = []
     append = out.append
     for i, name, version, hidden, value, size, (typ, bind, vis, shndx, section), vindex in zip(
         range(columns.count),

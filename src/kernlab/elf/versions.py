@@ -48,9 +48,9 @@ def symbol_versions(
                     return none
                 return (name, bool(v & 0x8000), None)
         if needs:
-            name = needs.get(idx)
-            if name is not None:
-                return (name, False, idx)
+            needed = needs.get(idx)
+            if needed is not None:
+                return (needed, False, idx)
         return none
 
     return lookup

@@ -1,0 +1,45 @@
+"""What `kernlab ldd`'s tree means: how many libraries, found where, what is missing."""
+
+from __future__ import annotations
+
+import os
+
+from kernlab.catalog import say
+from kernlab.reports.ldd import LddReport
+
+__all__ = ["ldd_sentence"]
+
+
+def ldd_sentence(report: LddReport) -> str:
+    """One sentence saying what the tree means: how many, found where, what is missing."""
+    name = os.path.basename(report.file) or report.file
+    if report.kind == "static":
+        return say("ldd.sentence", parts=say("ldd.static", file=name))
+    if report.kind == "static-pie":
+        return say("ldd.sentence", parts=say("ldd.static_pie", file=name))
+    libraries = [o for o in report.objects if o.status in ("found", "not found")]
+    direct = sum(1 for d in report.dependencies if d.parent == "")
+    parts = []
+    if report.missing:
+        parts.append(
+            say(
+                "ldd.missing",
+                count=len(report.missing),
+                total=len(libraries),
+                names=", ".join(report.missing),
+                file=name,
+            )
+        )
+    else:
+        counts: dict[str, int] = {}
+        for o in libraries:
+            counts[o.found_via or "?"] = counts.get(o.found_via or "?", 0) + 1
+        via = ", ".join(say("ldd.via", count=n, how=how) for how, n in counts.items())
+        key = "ldd.found_one" if len(libraries) == 1 else "ldd.found_all"
+        parts.append(say(key, file=name, total=len(libraries), direct=direct, via=via))
+    if report.interpreter:
+        parts.append(say("ldd.loader", loader=report.interpreter))
+    vdso = next((o.name for o in report.objects if o.status == "vdso"), None)
+    if vdso:
+        parts.append(say("ldd.vdso", vdso=vdso))
+    return say("ldd.sentence", parts="; ".join(parts))
