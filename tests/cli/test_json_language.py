@@ -75,7 +75,7 @@ RECORDING_CASES = {
     "report": ["report"],
     "syscalls": ["syscalls"],
     "faults": ["faults"],
-    "dump": ["dump", "--text"],
+    "dump": ["dump", "--text", "{tmp}/trace.txt"],
 }
 NOT_JSON = {"record"}  # record's JSON is a run's summary: covered by its own tests
 
@@ -105,5 +105,6 @@ def test_json_is_the_same_in_english_and_korean(name, hello, stopped_pid, tmp_pa
 
 
 @pytest.mark.parametrize("name", sorted(RECORDING_CASES))
-def test_recording_json_is_the_same_in_english_and_korean(name, recording):
-    _same_in_both_languages([*RECORDING_CASES[name], "-d", str(recording)])
+def test_recording_json_is_the_same_in_english_and_korean(name, recording, tmp_path):
+    args = [arg.format(tmp=tmp_path) for arg in RECORDING_CASES[name]]
+    _same_in_both_languages([*args, "-d", str(recording)])

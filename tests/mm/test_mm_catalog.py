@@ -26,10 +26,11 @@ def test_korean_has_every_key_with_the_same_fields(topic):
 
 
 def test_fault_summary_in_korean():
+    from kernlab.explain.faults import code_summary
     from kernlab.mm.fault_codes import decode_error_code
 
     catalog.set_language("ko")
     try:
-        assert "쓰기" in decode_error_code(0x6).summary
+        assert "쓰기" in code_summary(decode_error_code(0x6))
     finally:
         catalog.set_language("en")

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from kernlab.analysis.ftrace_text import ftrace_lines
-from kernlab.analysis.listing import list_syscalls
 from kernlab.recording import layout
+from kernlab.recording.export.ftrace_text import ftrace_lines
+from kernlab.recording.export.tracedat import write_trace_dat
 from kernlab.recording.reader import open_recording
-from kernlab.tracing.tracedat import write_trace_dat
+from kernlab.reports import syscalls
 from tests.conftest import run_kernlab
 from tests.recording.rec_util import need_tracing
 
@@ -58,7 +58,7 @@ def _no_machine(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def _outputs(root: Path, dat: Path) -> tuple[list[tuple], bool, list[str], bytes]:
     rec = open_recording(root)
-    listing = list_syscalls(rec)
+    listing = syscalls.build(rec)
     lines = [(ln.time_s, ln.pid, ln.name, ln.args_text, ln.ret) for ln in listing.lines]
     text = list(ftrace_lines(rec, {}))
     write_trace_dat(rec, dat)
@@ -97,8 +97,8 @@ def test_older_recording_falls_back_to_this_machine_and_says_so(recorded, tmp_pa
     shutil.copytree(recorded, copy)
     (copy / layout.SYSCALL_FORMATS).unlink()
     (copy / layout.PRINTK_FORMATS).unlink()
-    new = list_syscalls(open_recording(recorded))
-    old = list_syscalls(open_recording(copy))
+    new = syscalls.build(recorded)
+    old = syscalls.build(copy)
     assert old.args_from_live_kernel and not new.args_from_live_kernel
     assert [ln.args_text for ln in old.lines] == [ln.args_text for ln in new.lines]
     result = write_trace_dat(open_recording(copy), tmp_path / "old.dat")

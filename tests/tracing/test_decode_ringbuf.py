@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from kernlab.analysis.kstacks import event_stacks
-from kernlab.analysis.symbolize import KernelSymbols
 from kernlab.errors import BadInput
+from kernlab.recording.kallsyms import KernelSymbols
 from kernlab.recording.reader import open_recording
+from kernlab.reports.recording.kstacks import event_stacks
 from kernlab.tracing.formats import parse_format, parse_header_page, read_format
 from kernlab.tracing.ringbuf import decode_pages
-from tests.analysis.capture import capture, tracefs_or_skip
+from tests.reports.recording.capture import capture, tracefs_or_skip
 
 LINE = re.compile(
     r"^\s*(?P<comm>.*)-(?P<pid>\d+)\s+\[(?P<cpu>\d+)\]\s+\S+\s+(?P<sec>\d+)\.(?P<us>\d{6}): (?P<rest>.*)$"
@@ -99,7 +99,7 @@ def test_every_record_matches_the_kernels_text(ls_capture):
 
 
 def test_ftrace_text_prints_markers_as_the_kernel_does(ls_capture):
-    from kernlab.analysis.ftrace_text import ftrace_lines
+    from kernlab.recording.export.ftrace_text import ftrace_lines
 
     rec = open_recording(ls_capture.root)
     ours = [line for line in ftrace_lines(rec, {}) if "tracing_mark_write" in line]

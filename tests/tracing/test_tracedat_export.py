@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 
 from kernlab.recording.reader import open_recording
-from tests.analysis.capture import capture, tracefs_or_skip
 from tests.conftest import assert_clean_error, need_tool, run_kernlab
+from tests.reports.recording.capture import capture, tracefs_or_skip
 
 EVENTS = [
     "raw_syscalls/sys_enter",

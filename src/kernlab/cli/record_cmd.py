@@ -1,4 +1,9 @@
-"""kernlab record: trace a command or a running process into a recording directory."""
+"""kernlab record: trace a command or a running process into a recording directory.
+
+Longer than the ~100 lines of a command module: the recorder has eleven options, and
+``--report`` preloads the report's modules in a thread while the command runs (startup
+latency, not domain logic). The recording itself is kernlab.recording.recorder's.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,10 @@ import contextlib
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from kernlab.cli.common import Output, examples, output_options
-
-if TYPE_CHECKING:
-    from kernlab.recording.recorder import RecordResult
 
 EPILOG = examples(
     "kernlab record -- ls -l /               trace ls: syscalls, faults, scheduling",
@@ -119,15 +120,27 @@ def record(
     try:
         if preload is not None:
             preload.join()
-            from kernlab.cli.report_cmd import show_report
-
-            show_report(result.directory, out)
+            _show_report(result.directory, out)
         else:
-            out.emit(result, _render)
+            from kernlab.render.views import record as view
+            from kernlab.reports import record as reports
+
+            out.emit(reports.build(result), view.show)
     finally:
         result.finish_cleanup()
     if result.meta.exit_code is not None and not result.meta.attached:
         sys.exit(result.meta.exit_code)
+
+
+def _show_report(directory: Path, out: Output) -> None:
+    """What `kernlab report -d DIRECTORY` prints, --json included."""
+    from kernlab.render.progress import progress
+    from kernlab.render.views import report as view
+    from kernlab.reports import report as reports
+
+    with progress("decoding recording"):
+        result = reports.build(directory)
+    out.emit(result, view.show)
 
 
 class _Preload:
@@ -139,9 +152,8 @@ class _Preload:
 
     def __init__(self, out: Output) -> None:
         self._modules = [
-            "kernlab.analysis.report",
-            "kernlab.cli.report_cmd",
-            "kernlab.mm.fault_codes",  # imported lazily by the fault analysis
+            "kernlab.reports.report",
+            "kernlab.render.views.report",
             "kernlab.elf.reader",  # symbolization of the faulting instructions
         ]
         self._modules.append("kernlab.render.jsonout" if out.json else "kernlab.render.terminal")
@@ -162,76 +174,3 @@ class _Preload:
     def join(self) -> None:
         if self._thread is not None:
             self._thread.join()
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
-def _render(result: RecordResult, out: Output) -> None:
-    from kernlab.catalog import say
-    from kernlab.render.terminal import error_console
-
-    meta = result.meta
-    console = error_console()  # stdout belongs to the traced command
-    from rich import box
-    from rich.table import Table
-
-    table = Table(box=box.SIMPLE_HEAD, title=f"Recording {result.directory}", title_justify="left")
-    for name in ("CPU", "raw bytes", "events read", "overrun", "dropped", "lost"):
-        table.add_column(name, justify="right")
-    for cpu in meta.loss:
-        table.add_row(
-            str(cpu.cpu),
-            f"{cpu.bytes_raw:,}",
-            f"{cpu.read:,}",
-            str(cpu.overrun),
-            str(cpu.dropped),
-            str(cpu.lost),
-        )
-    console.print(table)
-    console.print(
-        f"  events: {', '.join(meta.events)}\n"
-        f"  buffer: {meta.buffer_size_kb} KiB per CPU, clock {meta.clock}",
-        markup=False,
-        highlight=False,
-    )
-    for note in meta.notes:
-        console.print(f"  note: {note}", markup=False, highlight=False)
-    if out.quiet:
-        return
-    events = sum(c.read for c in meta.loss)
-    what = (
-        say("record.what_command", command=" ".join(meta.command))
-        if meta.command
-        else say("record.what_pid", pid=meta.root_pid)
-    )
-    lost_cpus = [str(c.cpu) for c in meta.loss if c.lost]
-    loss = (
-        say("record.loss", lost=meta.lost_events, cpus=", ".join(lost_cpus))
-        if meta.lost_events
-        else say("record.no_loss")
-    )
-    sentences = [
-        say(
-            "record.summary",
-            events=f"{events:,}",
-            size=_size(result.raw_bytes),
-            what=what,
-            directory=result.directory,
-            loss=loss,
-        )
-    ]
-    if meta.rusage is not None:
-        sentences.append(say("record.faults", minflt=meta.rusage.minflt, majflt=meta.rusage.majflt))
-    if meta.attached:
-        seconds = (meta.end_time_ns - meta.start_time_ns) / 1e9
-        sentences.append(say("record.attached", pid=meta.root_pid, seconds=f"{seconds:.1f}"))
-    elif meta.exit_code is not None:
-        sentences.append(say("record.exit", code=meta.exit_code))
-    for text in sentences:
-        console.print(f"[italic cyan]→ {text}[/italic cyan]", highlight=False)

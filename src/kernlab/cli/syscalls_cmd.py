@@ -3,45 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from kernlab.cli.common import Output, examples, output_options, recording_dir_option
-from kernlab.cli.event_lines import print_event_lines
-
-
-def format_line(ln: Any) -> str:
-    if ln.ret is None:
-        result = "= ?"
-    elif ln.errno:
-        result = f"= -1 {ln.errno}"
-    else:
-        result = f"= {ln.ret:#x}" if ln.ret > 0xFFFFFF else f"= {ln.ret}"
-    took = f" <{ln.duration_ns / 1e9:.6f}>" if ln.duration_ns is not None else ""
-    head = f"{ln.time_s:12.6f} [{ln.cpu:03d}] {ln.pid:>7} {ln.comm:<15.15}"
-    return f"{head} {ln.name}({ln.args_text}) {result}{took}"
-
-
-def render(listing: Any, out: Output) -> None:
-    from kernlab.catalog import say
-
-    if not print_event_lines(listing, format_line, out):
-        out.sentence(say("report.lines.syscalls_none"))
-        return
-    slowest = max(listing.lines, key=lambda ln: ln.duration_ns or 0)
-    out.sentence(
-        say(
-            "report.lines.syscalls",
-            shown=listing.total_calls,
-            errors=listing.errors,
-            name=slowest.name,
-            pid=slowest.pid,
-            micros=(slowest.duration_ns or 0) / 1000,
-        )
-    )
-    if listing.args_from_live_kernel:
-        out.sentence(say("report.lines.live_args"))
 
 
 @click.command(
@@ -66,9 +31,8 @@ def syscalls(
     with the names and types the kernel's sys_enter_<name> formats give, the return value or
     errno, and the time spent in the kernel.
     """
-    from kernlab.analysis.listing import list_syscalls
-    from kernlab.recording.reader import open_recording
+    from kernlab.render.views import syscalls as view
+    from kernlab.reports import syscalls as reports
 
-    rec = open_recording(directory)
-    listing = list_syscalls(rec, set(pids) or None, set(names) or None, failed)
-    out.emit(listing, render)
+    report = reports.build(directory, pids=set(pids) or None, names=set(names) or None, failed_only=failed)
+    out.emit(report, view.show)

@@ -5,16 +5,25 @@ tracepoints exceptions:page_fault_user and page_fault_kernel report the code as
 ``error_code=0x6``. arm64 reports the ESR_EL1 syndrome instead (arch/arm64/include/asm/esr.h);
 its data/instruction-abort fields are decoded best-effort.
 
-The words live in the catalog (``faults.*``) so every language reads naturally; the tables
-here only say which bit means which word.
+The tables here only say which bit means what, as catalog keys (``faults.x86.write``); the
+words and the one-line summary are made from those keys by :mod:`kernlab.explain.faults`, so
+every language reads naturally and a decoded code holds no text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernlab.catalog import say
 from kernlab.errors import NotSupported
+
+__all__ = [
+    "ARM64_ABORT_CLASSES",
+    "ARM64_FSC_GROUPS",
+    "X86_PF_BITS",
+    "FaultBit",
+    "FaultCode",
+    "decode_error_code",
+]
 
 
 @dataclass(frozen=True)
@@ -24,23 +33,23 @@ class FaultBit:
     name: str  # the kernel's name: P, W, U, RSVD, I, PK, SHSTK, SGX, RMP
     mask: int
     set: bool
-    word: str  # what this bit's value says, e.g. "write" or "not-present"
+    key: str  # catalog key of what this bit's value says, e.g. "faults.x86.write"
+    level: int | None = None  # the page-table level an arm64 fault status names
 
 
 @dataclass(frozen=True)
 class FaultCode:
-    """An error code and its meaning: the bits, the words, and a one-line summary."""
+    """An error code and what it says: the bits (as keys) and the four facts of its summary."""
 
     code: int
     arch: str
     bits: tuple[FaultBit, ...]
     flags: tuple[str, ...]  # names of the set bits, e.g. ("W", "U")
-    words: tuple[str, ...]  # the words of every decoded bit, e.g. ("not-present", "write", "user")
+    keys: tuple[str, ...]  # every decoded bit's key, e.g. ("faults.x86.not_present", "faults.x86.write")
     present: bool  # the page was present: a protection fault, not a missing page
     write: bool
     user: bool
     instruction: bool
-    summary: str  # "user write to a not-present page"
 
 
 # (mask, short name, enum x86_pf_error_code name, catalog key when set,
@@ -90,12 +99,10 @@ def _decode_x86(code: int, arch: str) -> FaultCode:
         is_set = bool(code & mask)
         key = when_set if is_set else when_clear
         if key is not None:
-            bits.append(FaultBit(name, mask, is_set, say(key)))
+            bits.append(FaultBit(name, mask, is_set, key))
     unknown = code & ~_X86_KNOWN
     if unknown:
-        bits.append(
-            FaultBit(f"{unknown:#x}", unknown, True, say("faults.x86.unknown_bits", bits=f"{unknown:#x}"))
-        )
+        bits.append(FaultBit(f"{unknown:#x}", unknown, True, "faults.x86.unknown_bits"))
     present = bool(code & 1)
     write = bool(code & 2)
     user = bool(code & 4)
@@ -112,23 +119,12 @@ def _fault_code(
         arch=arch,
         bits=tuple(bits),
         flags=tuple(b.name for b in bits if b.set),
-        words=tuple(b.word for b in bits),
+        keys=tuple(b.key for b in bits),
         present=present,
         write=write,
         user=user,
         instruction=instruction,
-        summary=_summary(user, write, instruction, present),
     )
-
-
-def _summary(user: bool, write: bool, instruction: bool, present: bool) -> str:
-    who = say("faults.who.user" if user else "faults.who.kernel")
-    if instruction:
-        access = say("faults.access.fetch")
-    else:
-        access = say("faults.access.write" if write else "faults.access.read")
-    target = say("faults.target.protection" if present else "faults.target.not_present")
-    return say("faults.summary", who=who, access=access, target=target)
 
 
 def _decode_arm64(code: int, arch: str) -> FaultCode:
@@ -140,15 +136,13 @@ def _decode_arm64(code: int, arch: str) -> FaultCode:
     fsc = code & 0x3F
     group = ARM64_FSC_GROUPS.get(fsc & ~0x3)
     bits = [
-        FaultBit(
-            "EC", 0x3F << 26, True, say("faults.x86.instruction" if instruction else "faults.arm64.data")
-        ),
-        FaultBit("EL0", 0, user, say("faults.x86.user" if user else "faults.x86.kernel")),
+        FaultBit("EC", 0x3F << 26, True, "faults.x86.instruction" if instruction else "faults.arm64.data"),
+        FaultBit("EL0", 0, user, "faults.x86.user" if user else "faults.x86.kernel"),
     ]
     if not instruction:
-        bits.append(FaultBit("WnR", 1 << 6, write, say("faults.x86.write" if write else "faults.x86.read")))
+        bits.append(FaultBit("WnR", 1 << 6, write, "faults.x86.write" if write else "faults.x86.read"))
     if group:
-        bits.append(FaultBit("FSC", 0x3F, True, say(group, level=fsc & 0x3)))
+        bits.append(FaultBit("FSC", 0x3F, True, group, level=fsc & 0x3))
     # A permission fault means the page was mapped; translation and access-flag faults did not.
     present = group == "faults.arm64.permission"
     return _fault_code(code, arch, bits, present=present, write=write, user=user, instruction=instruction)

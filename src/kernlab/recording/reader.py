@@ -21,16 +21,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kernlab.errors import BadInput
 from kernlab.recording import layout
 from kernlab.recording.layout import CpuLoss, MapsSnapshot, RecordingMeta
+from kernlab.recording.syscall_names import exec_numbers, syscall_namer
 from kernlab.tracing.formats import EventFormat, FieldFormat, HeaderPage, parse_format, parse_header_page
 from kernlab.tracing.ringbuf import CpuEvents, decode_pages
 
 # memoryview cast codes by field size and signedness
-_CODES: dict[int, tuple[str, str]] = {1: ("B", "b"), 2: ("H", "h"), 4: ("I", "i"), 8: ("Q", "q")}
+_IntCode = Literal["B", "b", "H", "h", "I", "i", "Q", "q"]
+_CODES: dict[int, tuple[_IntCode, _IntCode]] = {1: ("B", "b"), 2: ("H", "h"), 4: ("I", "i"), 8: ("Q", "q")}
 
 
 @dataclass
@@ -212,13 +214,14 @@ class Recording:
         # would copy them again and again, and a copy of all the records first would double
         # the memory touched.
         total = sum((sum(ends) - sum(starts)) // stride for _src, starts, ends, stride, _head in jobs)
-        out = {f.name: array.array(_CODES[f.size][f.signed], [0]) * total for f in fields}
-        views = {name: memoryview(column) for name, column in out.items()}
+        columns = {f.name: array.array(_CODES[f.size][f.signed], [0]) * total for f in fields}
+        views = {name: memoryview(column) for name, column in columns.items()}
         at = 0
         for source, starts, ends, stride, head in jobs:
             at += _write_strided(source, starts, ends, stride, head, fields, views, at)
         for view in views.values():
             view.release()
+        out: dict[str, array.array[int] | list[int]] = dict(columns)
         return out
 
     def _columns_unpacked(self, fmt: EventFormat, field_names: list[str], since: int) -> dict[str, list[int]]:
@@ -299,11 +302,7 @@ class Recording:
         exec_fmt = self.by_name.get("sched:sched_process_exec")
         best = 0
         if fmt is not None:
-            from kernlab.analysis.syscall_stats import syscall_namer
-
-            numbers = {
-                nr for nr, name in syscall_namer(self.meta.machine).items() if name in ("execve", "execveat")
-            }
+            numbers = exec_numbers(syscall_namer(self.meta.machine))
             layout_ = fmt.unpacker(["common_pid", "id"])
             unpack = layout_.unpack_from
             for cpu in self.cpu_events():

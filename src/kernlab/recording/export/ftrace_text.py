@@ -3,7 +3,7 @@
 Each line is the kernel's context prefix (``trace_print_context()``: comm-pid, [cpu], the
 irq/preempt flags, seconds.microseconds) then ``event: `` and the event's text, rendered from
 the event's own ``print fmt``: its argument expressions are evaluated by
-:mod:`kernlab.analysis.printfmt` (casts, arithmetic, ternaries, ``__print_flags``,
+:mod:`kernlab.recording.export.printfmt` (casts, arithmetic, ternaries, ``__print_flags``,
 ``__print_symbolic``, ``__get_str``); an event whose print fmt leaves that subset falls back to
 ``field=value`` pairs.
 """
@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from kernlab.analysis.printfmt import Unsupported, compile_argument
-from kernlab.analysis.symbolize import KernelSymbols
+from kernlab.recording.export.printfmt import Unsupported, compile_argument
+from kernlab.recording.kallsyms import KernelSymbols
 from kernlab.recording.reader import Recording
 from kernlab.tracing.formats import EventFormat
 
@@ -28,6 +28,8 @@ PREEMPT_RESCHED = 0x20
 NMI = 0x40
 BH_OFF = 0x80
 
+__all__ = ["compile_printer", "flag_letters", "ftrace_lines"]
+
 _SPEC = re.compile(
     r"%(?P<flags>[-+ #0]*)(?P<width>\d*)(?:\.(?P<prec>\d+))?"
     r"(?P<len>hh|h|ll|l|z|L)?(?P<conv>[diouxXcsp%])(?P<ext>[sSFfBR])?"
@@ -35,7 +37,9 @@ _SPEC = re.compile(
 
 
 def _split_args(text: str) -> list[str]:
-    args, depth, current, quote = [], 0, [], False
+    args: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, False
     for ch in text:
         if ch == '"':
             quote = not quote
@@ -114,7 +118,7 @@ def compile_printer(fmt: EventFormat, ksyms: KernelSymbols) -> Callable[[dict[st
     return render
 
 
-def _convert(spec: re.Match, value: Any, ksyms: KernelSymbols) -> str:
+def _convert(spec: re.Match[str], value: Any, ksyms: KernelSymbols) -> str:
     conv, ext = spec.group("conv"), spec.group("ext")
     if value is None:
         return "?"

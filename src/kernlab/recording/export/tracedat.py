@@ -19,6 +19,7 @@ from kernlab.errors import BadInput
 from kernlab.recording import layout
 from kernlab.recording.reader import Recording
 from kernlab.tracing import tracefs
+from kernlab.tracing.formats import EventFormat
 
 MAGIC = b"\x17\x08\x44tracing"
 VERSION = b"6\0"
@@ -28,8 +29,10 @@ OPTION_DONE = 0
 # trace-cmd's TRACECMD_OPTION_TRACECLOCK: lets `trace-cmd report` print the clock's name.
 OPTION_TRACECLOCK = 4
 
+__all__ = ["TraceDatResult", "build_header", "write_trace_dat"]
 
-@dataclass
+
+@dataclass(frozen=True)
 class TraceDatResult:
     """What went into the written file."""
 
@@ -61,7 +64,7 @@ def build_header(rec: Recording, notes: list[str]) -> bytes:
     header_event = _read_optional(rec.root, layout.HEADER_EVENT) or b""
     parts += [b"header_event\0", u64(len(header_event)), header_event]
     ftrace = [f for f in rec.formats.values() if f.system == "ftrace"]
-    others: dict[str, list] = {}
+    others: dict[str, list[EventFormat]] = {}
     for fmt in sorted(rec.formats.values(), key=lambda f: (f.system, f.id)):
         if fmt.system != "ftrace":
             others.setdefault(fmt.system, []).append(fmt)

@@ -8,11 +8,11 @@ import subprocess
 
 import pytest
 
-from kernlab.analysis.fault_stats import fault_report
-from kernlab.analysis.tasks import read_tasks
 from kernlab.recording.reader import open_recording
-from tests.analysis.capture import capture, tracefs_or_skip
+from kernlab.reports.recording.fault_stats import fault_statistics
+from kernlab.reports.recording.tasks import read_tasks
 from tests.conftest import need_tool, run_kernlab
+from tests.reports.recording.capture import capture, tracefs_or_skip
 
 PAGES = 3000
 EVENTS = [
@@ -39,7 +39,7 @@ def touch_rec(tmp_path_factory):
 def test_first_touch_faults_are_counted_and_classified(touch_rec):
     cap, exe = touch_rec
     rec = open_recording(cap.root)
-    report = fault_report(rec, read_tasks(rec))
+    report = fault_statistics(rec, read_tasks(rec))
     # perf counts the same faults (PERF_COUNT_SW_PAGE_FAULTS in do_user_addr_fault) from exec on;
     # a second run differs only by a few faults (ASLR moves what shares a page)
     perf = subprocess.run(
@@ -103,7 +103,7 @@ def test_major_faults_match_the_kernels_counter(tmp_path, build_c, mode):
     args = [str(exe), str(data)] + (["random"] if mode == "random" else [])
     cap = capture(tmp_path / "rec", args, events, snapshot_on_stdin=True, keep_text=False)
     rec = open_recording(cap.root)
-    report = fault_report(rec, read_tasks(rec))
+    report = fault_statistics(rec, read_tasks(rec))
     stat_majflt = rec.meta.maps[0].majflt
     assert report.major.method == "page-cache"
     assert stat_majflt > 0

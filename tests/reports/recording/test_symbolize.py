@@ -16,10 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from kernlab.analysis.fault_stats import fault_report
-from kernlab.analysis.symbolize import DEBUG_DIRS, ElfSymbols, ProcessMaps, UserSymbolizer, debug_file_for
-from kernlab.analysis.tasks import read_tasks
 from kernlab.recording.reader import open_recording
+from kernlab.reports.recording.fault_stats import fault_statistics
+from kernlab.reports.recording.symbolize import (
+    DEBUG_DIRS,
+    ElfSymbols,
+    ProcessMaps,
+    UserSymbolizer,
+    debug_file_for,
+)
+from kernlab.reports.recording.tasks import read_tasks
 from tests.conftest import need_tool, run_kernlab
 from tests.recording.rec_util import need_tracing
 
@@ -116,7 +122,7 @@ def _vaddr(rec, pid: int, ip: int) -> tuple[str, int]:
 def test_program_instruction_is_named_as_nm_does(touch):
     exe, _, recs = touch
     rec = open_recording(recs["plain"])
-    best = fault_report(rec, read_tasks(rec)).top_ips[0]
+    best = fault_statistics(rec, read_tasks(rec)).top_ips[0]
     assert best.count >= PAGES
     _, vaddr = _vaddr(rec, best.pid, best.ip)
     expected = {f"{exe.name}:{n}" for n in nm_names_at(nm_symbols(exe), vaddr)}
@@ -128,7 +134,7 @@ def test_stripped_program_is_named_from_its_debug_file(touch):
     exe, debug_dir, recs = touch
     rec = open_recording(recs["stripped"])
     tasks = read_tasks(rec)
-    best = fault_report(rec, tasks).top_ips[0]
+    best = fault_statistics(rec, tasks).top_ips[0]
     path, vaddr = _vaddr(rec, best.pid, best.ip)
     # No debug file where kernlab looks: the file offset only, never a wrong neighbour.
     bare = UserSymbolizer(ProcessMaps(rec, tasks.parent), ElfSymbols(debug_dirs=()))
@@ -149,7 +155,7 @@ def test_library_instructions_are_named_as_nm_does(touch):
     _, _, recs = touch
     rec = open_recording(recs["plain"])
     tasks = read_tasks(rec)
-    report = fault_report(rec, tasks, top=1000)
+    report = fault_statistics(rec, tasks, top=1000)
     checked = 0
     tables: dict[str, tuple] = {}
     for row in report.top_ips:

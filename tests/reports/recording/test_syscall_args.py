@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 import subprocess
 
-from kernlab.analysis.argfmt import OPEN_FLAGS, bit_names
-from kernlab.analysis.printfmt import compile_argument, print_flags, print_symbolic
-from tests.analysis.capture import capture, tracefs_or_skip
+from kernlab.recording.export.printfmt import compile_argument, print_flags, print_symbolic
+from kernlab.reports.recording.syscall_args import OPEN_FLAGS, bit_names
 from tests.conftest import need_tool, run_kernlab
+from tests.reports.recording.capture import capture, tracefs_or_skip
 
 EVENTS = ["raw_syscalls/sys_enter", "raw_syscalls/sys_exit", "sched/sched_process_exec"]
 # (syscall, position of the argument in strace's output, our argument name)

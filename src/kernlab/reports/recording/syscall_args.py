@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernlab.errors import BadInput
+from kernlab.errors import BadInput, KernlabError
 from kernlab.recording.reader import Recording
 from kernlab.tracing import tracefs
 from kernlab.tracing.formats import EventFormat, parse_format
+
+__all__ = ["OPEN_FLAGS", "OPEN_FLAGS_ARM", "ArgFormatter", "ArgSpec", "bit_names"]
 
 # open(2) flags, asm-generic values (x86_64, riscv64 ...); O_ACCMODE is the low two bits.
 OPEN_FLAGS: dict[str, int] = {
@@ -173,14 +175,14 @@ class ArgFormatter:
     def _event_names(self, name: str) -> list[str]:
         # The event is named after SYSCALL_DEFINE (newstat), not always the table name (stat).
         names = [name]
-        try:
-            from kernlab.syscalls.tables import lookup
+        from kernlab.syscalls.tables import lookup
 
+        try:
             function = lookup(name, self.machine).function
-            if function and function not in names:
-                names.append(function)
-        except Exception:
-            pass
+        except KernlabError:  # a name or arch the tables do not know: the table name only
+            return names
+        if function and function not in names:
+            names.append(function)
         return names
 
     def _load_format(self, name: str) -> EventFormat | None:

@@ -4,13 +4,11 @@ User addresses go through the process's saved ``/proc/PID/maps``: the VMA holdin
 gives the mapped file and its load bias (``kernlab.mm.elfplace``), the bias gives the ELF virtual
 address, and the ELF symbol tables name it — those of the file's separate debug file when the
 distribution installed one (found by build-id under /usr/lib/debug, as gdb does), else the
-file's own. Kernel addresses
-are looked up in the recording's copy of ``/proc/kallsyms`` by bisection.
+file's own. Kernel addresses are named by :mod:`kernlab.recording.kallsyms`.
 """
 
 from __future__ import annotations
 
-import bisect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,17 @@ from kernlab.errors import KernlabError
 from kernlab.mm.elfplace import elf_place
 from kernlab.proc.maps import Vma, classify_vmas, find_vma, parse_maps
 from kernlab.recording.reader import Recording
+
+__all__ = [
+    "DEBUG_DIRS",
+    "ElfSymbols",
+    "Location",
+    "ProcessMaps",
+    "SymbolImage",
+    "UserSymbolizer",
+    "debug_file_for",
+    "page_size_of",
+]
 
 
 @dataclass(frozen=True)
@@ -241,41 +250,3 @@ class UserSymbolizer:
             )
         self._cache[key] = loc
         return loc
-
-
-class KernelSymbols:
-    """Kernel text symbols from a kallsyms-format file, looked up by bisection."""
-
-    def __init__(self, path: Path | None) -> None:
-        self._addrs: list[int] = []
-        self._names: list[str] = []
-        if path is None:
-            return
-        rows: list[tuple[int, str]] = []
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    parts = line.split()
-                    if len(parts) < 3 or parts[1] not in ("t", "T", "w", "W"):
-                        continue
-                    try:
-                        addr = int(parts[0], 16)
-                    except ValueError:
-                        continue
-                    if addr:
-                        rows.append((addr, parts[2]))
-        except OSError:
-            return
-        rows.sort()
-        self._addrs = [a for a, _ in rows]
-        self._names = [n for _, n in rows]
-
-    def __bool__(self) -> bool:
-        return bool(self._addrs)
-
-    def name(self, address: int) -> str | None:
-        """``handle_mm_fault+0x1a4``; None before the first symbol or without kallsyms."""
-        index = bisect.bisect_right(self._addrs, address) - 1
-        if index < 0:
-            return None
-        return f"{self._names[index]}+{address - self._addrs[index]:#x}"

@@ -10,10 +10,10 @@ from collections import Counter
 
 import pytest
 
-from kernlab.analysis.kstacks import ARROW
-from tests.analysis.test_analysis_syscalls import strace_counts
+from kernlab.explain.report import ARROW
 from tests.conftest import need_tool, run_kernlab
 from tests.recording.rec_util import need_tracing
+from tests.reports.recording.test_syscall_stats import strace_counts
 
 COMMAND = ["/bin/sh", "-c", "/usr/bin/ls -la /usr; /usr/bin/ls /"]
 PROBE = ("trace_event_raw_event_", "perf_trace_", "__traceiter_", "__bpf_trace_")

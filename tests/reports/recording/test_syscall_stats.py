@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from kernlab.analysis.syscall_stats import syscall_report
 from kernlab.recording.reader import open_recording
-from tests.analysis.capture import capture, tracefs_or_skip
+from kernlab.reports.recording.syscall_stats import syscall_statistics
 from tests.conftest import need_tool, run_kernlab
+from tests.reports.recording.capture import capture, tracefs_or_skip
 
 EVENTS = [
     "raw_syscalls/sys_enter",
@@ -54,7 +54,7 @@ def strace_counts(argv: list[str], out: Path, stdout: int = subprocess.DEVNULL) 
 
 
 def kernlab_counts(root: Path) -> dict[str, tuple[int, int]]:
-    rows = syscall_report(open_recording(root)).combined.rows
+    rows = syscall_statistics(open_recording(root)).combined.rows
     return {r.name: (r.calls, r.errors) for r in rows if r.calls}
 
 

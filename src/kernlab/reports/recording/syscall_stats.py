@@ -1,10 +1,4 @@
-"""System calls of a recording, paired and counted like ``strace -c``.
-
-The recording holds ``raw_syscalls:sys_enter`` (fields ``id``, ``args[6]``) and
-``raw_syscalls:sys_exit`` (``id``, ``ret``), emitted by ``trace_sys_enter``/``trace_sys_exit`` in
-the kernel's syscall entry/exit work (kernel/entry/syscall-common.c). An enter and the next exit of
-the same thread are one call; its time is the difference of their trace-clock stamps. A return
-value between -4095 and -1 is an error (``IS_ERR_VALUE``), -ret its errno.
+"""System calls of a recording counted like ``strace -c``: calls, errors and time per call.
 
 Counting follows ``strace -c``, which counts a call when it returns: an enter followed by its
 exit is one call. Calls that never return while traced (``exit_group``, a call still blocked at
@@ -14,85 +8,17 @@ running when tracing started, or a new thread returning from ``clone``) adds no 
 
 from __future__ import annotations
 
-import errno
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from kernlab.recording.reader import Recording
+from kernlab.recording.syscall_names import MAX_ERRNO, RESTART_CODES, errno_name, exec_numbers, syscall_namer
+from kernlab.reports.recording.syscall_calls import syscall_records
+from kernlab.reports.recording.tasks import Tasks, read_tasks
 
-MAX_ERRNO = 4095
-
-ENTER = "raw_syscalls:sys_enter"
-EXIT = "raw_syscalls:sys_exit"
+__all__ = ["ProcessSyscalls", "SyscallStat", "SyscallStatistics", "SyscallSummary", "syscall_statistics"]
 
 
 @dataclass(frozen=True)
-class SyscallName:
-    """How a number resolves: its name from the kernel's syscall table for the recording's arch."""
-
-    number: int
-    name: str
-
-
-# Kernel-internal codes (include/linux/errno.h) that a system call can return to the exit
-# tracepoint, before signal handling turns them into a restart or EINTR.
-KERNEL_ERRNOS: dict[int, str] = {
-    512: "ERESTARTSYS",
-    513: "ERESTARTNOINTR",
-    514: "ERESTARTNOHAND",
-    515: "ENOIOCTLCMD",
-    516: "ERESTART_RESTARTBLOCK",
-    517: "EPROBE_DEFER",
-    518: "EOPENSTALE",
-    519: "ENOPARAM",
-}
-RESTART_CODES = frozenset({512, 513, 514, 516})
-
-
-def errno_name(code: int) -> str:
-    """``ENOENT`` for 2, ``ERESTARTSYS`` for 512; ``E<n>`` for a number nobody names."""
-    return errno.errorcode.get(code) or KERNEL_ERRNOS.get(code, f"E{code}")
-
-
-def syscall_namer(machine: str) -> dict[int, str]:
-    """Number -> name for ``machine`` (uname -m of the recording), from kernlab.syscalls' tables."""
-    try:
-        from kernlab.syscalls.tables import by_number
-
-        return {nr: row.name for nr, row in by_number(machine or None).items()}
-    except Exception:  # an unknown arch: numbers stay numbers
-        return {}
-
-
-@dataclass
-class SyscallCall:
-    """One system call: enter and exit paired (either may be missing at the edges of a recording)."""
-
-    pid: int
-    """The thread id (common_pid) that made the call."""
-    nr: int
-    name: str
-    enter_ts: int | None
-    exit_ts: int | None
-    ret: int | None
-    args: tuple[int, ...] = ()
-    cpu: int = 0
-
-    @property
-    def duration_ns(self) -> int | None:
-        if self.enter_ts is None or self.exit_ts is None:
-            return None
-        return self.exit_ts - self.enter_ts
-
-    @property
-    def error(self) -> int | None:
-        """errno when the call failed, else None."""
-        if self.ret is not None and -MAX_ERRNO <= self.ret < 0:
-            return -self.ret
-        return None
-
-
-@dataclass
 class SyscallStat:
     """One row of the summary: one system call's calls, errors and time (strace -c's columns)."""
 
@@ -114,7 +40,7 @@ class SyscallStat:
         return self.total_ns // self.timed if self.timed else 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class SyscallSummary:
     """strace -c for one process (or all of them): rows sorted by time, and totals."""
 
@@ -131,7 +57,7 @@ class SyscallSummary:
         return {r.name: r for r in self.rows}
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProcessSyscalls:
     pid: int
     """The process (thread-group id)."""
@@ -141,8 +67,8 @@ class ProcessSyscalls:
     summary: SyscallSummary
 
 
-@dataclass
-class SyscallReport:
+@dataclass(frozen=True)
+class SyscallStatistics:
     """System calls of a recording: combined and per process."""
 
     combined: SyscallSummary
@@ -163,74 +89,6 @@ class _Acc:
         self.timed = 0
         self.errnos: dict[int, int] = {}
         self.unfinished = 0
-
-
-def _syscall_records(rec: Recording, with_args: bool) -> list[tuple]:
-    """(ts, cpu, kind, pid, nr, ret_or_args) of every enter (kind 0) and exit (kind 1), time-sorted."""
-    enter_fmt = rec.by_name.get(ENTER)
-    exit_fmt = rec.by_name.get(EXIT)
-    records: list[tuple] = []
-    if enter_fmt is None or exit_fmt is None:
-        return records
-    enter_fields = ["common_pid", "id", "args"] if with_args else ["common_pid", "id"]
-    enter_unpack = enter_fmt.unpacker(enter_fields).unpack_from
-    exit_unpack = exit_fmt.unpacker(["common_pid", "id", "ret"]).unpack_from
-    enter_id, exit_id = enter_fmt.id, exit_fmt.id
-    start = rec.command_start_ts
-    wanted = {enter_id, exit_id}
-    need = {
-        enter_id: enter_fmt.unpacker(enter_fields).size,
-        exit_id: exit_fmt.unpacker(["common_pid", "id", "ret"]).size,
-    }
-    for cpu in rec.cpu_events():
-        raw, cpu_no = cpu.raw, cpu.cpu
-        offsets, stamps, types = cpu.offsets_for(wanted), cpu.stamps_for(wanted), cpu.types
-        append = records.append
-        lengths = cpu.lengths
-        for i in cpu.indices_of(wanted):
-            if lengths[i] < need[types[i]]:
-                continue  # a damaged record, too short for its own fields
-            if types[i] == enter_id:
-                values = enter_unpack(raw, offsets[i])
-                append((stamps[i], cpu_no, 0, values[0], values[1], values[2:] if with_args else None))
-            else:
-                pid, nr, ret = exit_unpack(raw, offsets[i])
-                append((stamps[i], cpu_no, 1, pid, nr, ret))
-    # Each CPU's list is already in time order; timsort merges those runs in near-linear time.
-    records.sort(key=lambda r: (r[0], r[2]))
-    if start:
-        records = [r for r in records if r[0] >= start]
-    return records
-
-
-def iter_calls(rec: Recording, with_args: bool = True) -> Iterable[SyscallCall]:
-    """Every call in time order of its enter (or of its exit when the enter was not recorded)."""
-    names = syscall_namer(rec.meta.machine)
-    exec_numbers = {nr for nr, name in names.items() if name in ("execve", "execveat")}
-    pending: dict[int, SyscallCall] = {}
-    out: list[SyscallCall] = []
-    for ts, cpu, kind, pid, nr, extra in _syscall_records(rec, with_args):
-        if kind == 0:
-            call = SyscallCall(
-                pid, nr, names.get(nr, f"syscall_{nr}"), ts, None, None, tuple(extra or ()), cpu
-            )
-            # A previous call still pending never returned (exit, execve by another thread): it
-            # stays in the list unfinished.
-            pending[pid] = call
-            out.append(call)
-        else:
-            call = pending.pop(pid, None)
-            if call is None and nr in exec_numbers:  # execve by a non-leader thread (de_thread)
-                other = next((p for p, c in pending.items() if c.nr == nr), None)
-                call = pending.pop(other) if other is not None else None
-            if call is not None and nr == -1:
-                nr = call.nr  # rt_sigreturn: the restored orig_ax (-1) hides the number at exit
-            if call is not None and call.nr == nr:
-                call.exit_ts = ts
-                call.ret = extra
-            else:
-                out.append(SyscallCall(pid, nr, names.get(nr, f"syscall_{nr}"), None, ts, extra, (), cpu))
-    return out
 
 
 def _summary(accs: dict[int, _Acc], names: dict[int, str], unfinished: int, unpaired: int) -> SyscallSummary:
@@ -264,13 +122,14 @@ def _summary(accs: dict[int, _Acc], names: dict[int, str], unfinished: int, unpa
     )
 
 
-def syscall_report(
-    rec: Recording, comms: dict[int, str] | None = None, process_of: Callable[[int], int] | None = None
-) -> SyscallReport:
-    """Count calls, errors and time per system call, for all threads and for each process
-    (``process_of`` maps a thread id to its process; by default each thread is its own)."""
+def syscall_statistics(
+    rec: Recording, tasks: Tasks | None = None, per_process: bool = True
+) -> SyscallStatistics:
+    """Count calls, errors and time per system call, for all threads and (``per_process``) for
+    each process; ``tasks`` (read from the recording when not given) groups threads into
+    processes and names them."""
     names = syscall_namer(rec.meta.machine)
-    exec_numbers = {nr for nr, name in names.items() if name in ("execve", "execveat")}
+    execs = exec_numbers(names)
     combined: dict[int, _Acc] = {}
     per_pid: dict[int, dict[int, _Acc]] = {}
     unfinished: dict[int, int] = {}
@@ -306,9 +165,9 @@ def syscall_report(
     # execve killed it): no tracer sees that return, so it stays unfinished. Until the thread
     # makes another call, such a return is held here.
     held: dict[int, tuple[int, int, int]] = {}
-    for ts, _cpu, kind, pid, nr, ret in _syscall_records(rec, with_args=False):
+    for ts, _cpu, kind, pid, nr, ret in syscall_records(rec, with_args=False):
         if pid in held:
-            if kind == 1 and nr in exec_numbers and pid not in pending:
+            if kind == 1 and nr in execs and pid not in pending:
                 # another thread's execve took over this pid: the held call died with the thread
                 never_returned(pid, held.pop(pid)[0])
             else:
@@ -321,7 +180,7 @@ def syscall_report(
             continue
         exits += 1
         started = pending.pop(pid, None)
-        if started is None and nr in exec_numbers:
+        if started is None and nr in execs:
             # A non-leader thread's execve returns as the thread-group leader (de_thread()
             # gives the exec'ing thread the leader's pid): take that thread's pending execve.
             other = next((p for p, (_t, n) in pending.items() if n == nr), None)
@@ -343,12 +202,13 @@ def syscall_report(
         never_returned(pid, nr)
     for pid, (nr, _duration, _ret) in held.items():
         never_returned(pid, nr)
-    comms = comms or {}
-    group = process_of or (lambda tid: tid)
+    if tasks is None and per_process:
+        tasks = read_tasks(rec)
     by_process: dict[int, list[int]] = {}
-    for tid in per_pid:
-        by_process.setdefault(group(tid), []).append(tid)
-    per_process = []
+    if tasks is not None and per_process:
+        for tid in per_pid:
+            by_process.setdefault(tasks.process_of(tid), []).append(tid)
+    processes = []
     for pid, tids in sorted(by_process.items()):
         merged: dict[int, _Acc] = {}
         for tid in tids:
@@ -367,10 +227,10 @@ def syscall_report(
         summary = _summary(
             merged, names, sum(unfinished.get(t, 0) for t in tids), sum(unpaired.get(t, 0) for t in tids)
         )
-        per_process.append(ProcessSyscalls(pid, comms.get(pid, ""), sorted(tids), summary))
-    return SyscallReport(
+        processes.append(ProcessSyscalls(pid, tasks.name(pid) if tasks else "", sorted(tids), summary))
+    return SyscallStatistics(
         combined=_summary(combined, names, sum(unfinished.values()), sum(unpaired.values())),
-        per_process=per_process,
+        per_process=processes,
         arch=rec.meta.machine,
         enter_events=enters,
         exit_events=exits,

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from kernlab.recording.reader import Recording
 
+__all__ = ["Tasks", "read_tasks"]
+
 
 @dataclass
 class Tasks:

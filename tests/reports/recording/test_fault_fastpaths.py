@@ -1,4 +1,4 @@
-"""The counting shortcuts of fault_report() against the plain computations they replace.
+"""The counting shortcuts of fault_statistics() against the plain computations they replace.
 
 Fault columns come as array.array; long stretches of one value (one pid, one error code, one
 instruction) are counted with byte comparisons. The results, and the order of their keys (which
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from kernlab.analysis import fault_stats
-from kernlab.analysis.fault_stats import _VmaIndex, count_values, counter_of
+from kernlab.reports.recording import columns
+from kernlab.reports.recording.columns import count_values, counter_of
+from kernlab.reports.recording.vma_index import VmaIndex
 
 
 def _stretchy(rng: random.Random, n: int, common: int, others: list[int], rate: float) -> list[int]:
@@ -60,7 +61,7 @@ def test_counts_and_their_key_order_are_those_of_lists(label: str, values: list[
     expected = Counter(values)
     assert list(counter_of(column).items()) == list(expected.items()), label
     assert list(count_values(column).items()) == list(count_values(list(values)).items()), label
-    assert fault_stats._ordered_counts(column) == dict(expected)
+    assert columns.ordered_counts(column) == dict(expected)
 
 
 @pytest.mark.parametrize(("label", "keys"), _cases())
@@ -70,9 +71,9 @@ def test_pick_and_split_are_compress(label: str, keys: list[int]):
     key_column, value_column = array.array("Q", keys), array.array("Q", values)
     for wanted in ({6}, {4, 7}, set(keys[:3]), set()):
         expected = list(itertools.compress(values, (k in wanted for k in keys)))
-        assert fault_stats._pick(value_column, key_column, wanted) == expected, label
-        assert fault_stats._pick(values, keys, wanted) == expected, label
-    parts = fault_stats._split(key_column, [value_column, key_column])
+        assert columns.pick(value_column, key_column, wanted) == expected, label
+        assert columns.pick(values, keys, wanted) == expected, label
+    parts = columns.split_by_key(key_column, [value_column, key_column])
     assert set(parts) == set(keys)
     for key, (mine, their_keys) in parts.items():
         assert list(mine) == [v for k, v in zip(keys, values, strict=True) if k == key], label
@@ -113,7 +114,7 @@ def test_area_counts_add_up_over_any_split_of_the_addresses(sane: bool):
     address's area must not depend on the other addresses."""
     rng = random.Random(1 if sane else 2)
     for _ in range(20):
-        index = _VmaIndex(_Maps(_layers(rng, sane)))  # type: ignore[arg-type]
+        index = VmaIndex(_Maps(_layers(rng, sane)))  # type: ignore[arg-type]
         addresses = [rng.randrange(1 << 20) for _ in range(rng.randrange(1, 3000))]
         keep = [rng.random() < 0.1 for _ in addresses]
         part = list(itertools.compress(addresses, keep))
@@ -167,7 +168,7 @@ def test_area_counts_of_long_arrays_are_those_of_lists(sane: bool):
     if not sane:
         newest.append(_Vma(big + (1 << 29), big + (1 << 28), "binary-text"))  # inside out
         rng.shuffle(newest)
-    index = _VmaIndex(_Maps([newest, older]))  # type: ignore[arg-type]
+    index = VmaIndex(_Maps([newest, older]))  # type: ignore[arg-type]
     touches = [big + 4096 * k for k in range(40000)]  # first touches, in order
     others = [0x5555_0000_0000 + 64 * k for k in range(3000)] + [0x6000_0000_0000 + 7, 12, big - 8]
     addresses = touches[:9000] + rng.sample(others, 500) + touches[9000:] + others

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernlab.analysis.symbolize import KernelSymbols
+from kernlab.recording.kallsyms import KernelSymbols
 from kernlab.recording.reader import Recording
 
 KERNEL_STACK = "ftrace:kernel_stack"
 _PROBE_PREFIXES = ("trace_event_raw_event_", "perf_trace_", "__traceiter_", "__bpf_trace_")
-ARROW = " ← "
+
+__all__ = ["KERNEL_STACK", "StackKey", "chain_names", "event_stacks"]
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,0 @@
-"""Analyses of a recording: system calls, page faults, symbols, argument decoding."""

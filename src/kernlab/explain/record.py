@@ -1,0 +1,43 @@
+"""What a finished `kernlab record` did, in words."""
+
+from __future__ import annotations
+
+from kernlab.catalog import say
+from kernlab.reports.record import RecordReport
+from kernlab.units import format_bytes
+
+__all__ = ["summary_sentences"]
+
+
+def summary_sentences(report: RecordReport) -> list[str]:
+    """How much was recorded of what, what was lost, the command's faults and exit status."""
+    meta = report.meta
+    what = (
+        say("record.what_command", command=" ".join(meta.command))
+        if meta.command
+        else say("record.what_pid", pid=meta.root_pid)
+    )
+    lost_cpus = [str(c.cpu) for c in meta.loss if c.lost]
+    loss = (
+        say("record.loss", lost=meta.lost_events, cpus=", ".join(lost_cpus))
+        if meta.lost_events
+        else say("record.no_loss")
+    )
+    sentences = [
+        say(
+            "record.summary",
+            events=f"{report.events_read:,}",
+            size=format_bytes(report.raw_bytes),
+            what=what,
+            directory=report.directory,
+            loss=loss,
+        )
+    ]
+    if meta.rusage is not None:
+        sentences.append(say("record.faults", minflt=meta.rusage.minflt, majflt=meta.rusage.majflt))
+    if meta.attached:
+        seconds = (meta.end_time_ns - meta.start_time_ns) / 1e9
+        sentences.append(say("record.attached", pid=meta.root_pid, seconds=f"{seconds:.1f}"))
+    elif meta.exit_code is not None:
+        sentences.append(say("record.exit", code=meta.exit_code))
+    return sentences

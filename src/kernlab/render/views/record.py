@@ -1,0 +1,44 @@
+"""`kernlab record`'s summary, on stderr: stdout belongs to the traced command."""
+
+from __future__ import annotations
+
+from kernlab.explain import record as explain
+from kernlab.render.output import Output
+from kernlab.reports.record import RecordReport
+
+__all__ = ["show"]
+
+
+def show(report: RecordReport, out: Output) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from kernlab.render.terminal import error_console
+
+    meta = report.meta
+    console = error_console()
+    table = Table(box=box.SIMPLE_HEAD, title=f"Recording {report.directory}", title_justify="left")
+    for name in ("CPU", "raw bytes", "events read", "overrun", "dropped", "lost"):
+        table.add_column(name, justify="right")
+    for cpu in meta.loss:
+        table.add_row(
+            str(cpu.cpu),
+            f"{cpu.bytes_raw:,}",
+            f"{cpu.read:,}",
+            str(cpu.overrun),
+            str(cpu.dropped),
+            str(cpu.lost),
+        )
+    console.print(table)
+    console.print(
+        f"  events: {', '.join(meta.events)}\n"
+        f"  buffer: {meta.buffer_size_kb} KiB per CPU, clock {meta.clock}",
+        markup=False,
+        highlight=False,
+    )
+    for note in meta.notes:
+        console.print(f"  note: {note}", markup=False, highlight=False)
+    if out.quiet:
+        return
+    for text in explain.summary_sentences(report):
+        console.print(f"[italic cyan]→ {text}[/italic cyan]", highlight=False)

@@ -1,0 +1,172 @@
+"""`kernlab report` for a person: the recording, lost events, strace -c's table, page faults."""
+
+from __future__ import annotations
+
+from kernlab.explain import faults as explain_faults
+from kernlab.explain import report as explain
+from kernlab.explain.report import ARROW
+from kernlab.recording.reader import LossSummary
+from kernlab.render.output import Output
+from kernlab.render.terminal import format_hex, print_fields, print_heading, print_table
+from kernlab.reports.recording.fault_stats import FaultStatistics
+from kernlab.reports.recording.syscall_stats import SyscallStatistics, SyscallSummary
+from kernlab.reports.report import RecordingReport
+
+__all__ = ["show", "show_faults", "show_loss", "show_syscalls"]
+
+
+def show(report: RecordingReport, out: Output) -> None:
+    rec = report.recording
+    print_fields(
+        [
+            ("recording", rec.directory),
+            ("command", " ".join(rec.command) or f"attached to PID {rec.root_pid}"),
+            ("kernel", f"{rec.kernel_release} {rec.machine}"),
+            ("events", f"{rec.events_total:,} in {rec.pages:,} pages"),
+        ]
+    )
+    if rec.event_counts:
+        print_table(
+            ["event", "records"],
+            [(name, f"{n:,}") for name, n in rec.event_counts.items()],
+            right=["records"],
+        )
+    out.sentence(explain.recording_sentence(report))
+    show_loss(report.loss, report, out)
+    if report.syscalls is not None:
+        show_syscalls(report.syscalls, out)
+    if report.faults is not None:
+        show_faults(report, report.faults, out)
+
+
+def show_loss(loss: LossSummary, report: RecordingReport, out: Output) -> None:
+    print_heading("Lost events")
+    rows = [
+        (c.cpu, f"{c.entries:,}", f"{c.overrun:,}", f"{c.dropped:,}", f"{c.commit_overrun:,}", f"{c.lost:,}")
+        for c in loss.per_cpu
+    ]
+    if rows:
+        print_table(
+            ["cpu", "entries", "overrun", "dropped", "commit overrun", "lost"],
+            rows,
+            right=["entries", "overrun", "dropped", "commit overrun", "lost"],
+        )
+    out.sentences(explain.loss_sentences(report))
+
+
+def show_syscalls(stats: SyscallStatistics, out: Output) -> None:
+    print_heading("System calls (like strace -c)")
+    combined = stats.combined
+    if not combined.rows:
+        out.sentences(explain.syscall_sentences(stats))
+        return
+    _syscall_table(combined)
+    out.sentences(explain.syscall_sentences(stats))
+    if len(stats.per_process) > 1:
+        for proc in stats.per_process:
+            threads = f" ({len(proc.threads)} threads)" if len(proc.threads) > 1 else ""
+            print_heading(f"System calls of process {proc.pid} {proc.comm}{threads}")
+            _syscall_table(proc.summary, limit=15)
+            out.sentence(explain.process_syscalls_sentence(proc))
+
+
+def _syscall_table(summary: SyscallSummary, limit: int | None = None) -> None:
+    # strace -c's columns, in its order, plus the most common errno of each call
+    rows = [
+        (
+            f"{r.percent_time:.2f}",
+            f"{r.total_ns / 1e9:.6f}",
+            f"{r.avg_ns // 1000:,}",
+            f"{r.calls:,}",
+            f"{r.errors:,}" if r.errors else "",
+            r.name,
+            next(iter(r.errnos), ""),
+        )
+        for r in summary.rows[:limit]
+        if r.calls
+    ]
+    rows.append(
+        (
+            "100.00",
+            f"{summary.total_ns / 1e9:.6f}",
+            "",
+            f"{summary.calls:,}",
+            f"{summary.errors:,}",
+            "total",
+            "",
+        )
+    )
+    print_table(
+        ["% time", "seconds", "usecs/call", "calls", "errors", "syscall", "errno"],
+        rows,
+        right=["% time", "seconds", "usecs/call", "calls", "errors"],
+    )
+
+
+def show_faults(report: RecordingReport, faults: FaultStatistics, out: Output) -> None:
+    print_heading("Page faults")
+    if not faults.total:
+        out.sentences(explain.fault_sentences(faults))
+        return
+    print_table(
+        ["pid", "comm", "user faults", "kernel faults", "minflt (stat)", "majflt (stat)"],
+        [
+            (
+                p.pid,
+                p.comm,
+                f"{p.user:,}",
+                f"{p.kernel:,}",
+                "" if p.minflt is None else f"{p.minflt:,}",
+                "" if p.majflt is None else f"{p.majflt:,}",
+            )
+            for p in faults.per_process
+        ],
+        right=["user faults", "kernel faults", "minflt (stat)", "majflt (stat)"],
+        title="per process",
+    )
+    if report.fault_counter_check is not None:
+        out.sentence(explain.counter_check_sentence(report.fault_counter_check))
+    print_table(
+        ["area class", "faults", "%"],
+        [(r.label, f"{r.count:,}", f"{r.percent:.1f}") for r in faults.by_vma],
+        right=["faults", "%"],
+        title="by kind of memory area",
+    )
+    out.sentence(explain.top_vma_sentence(faults))
+    if faults.unmapped:
+        out.sentence(explain.unmapped_sentence(faults))
+    print_table(
+        ["error code", "flags", "meaning", "faults", "%"],
+        [
+            (
+                format_hex(c.code),
+                "|".join(c.flags),
+                explain_faults.code_meaning(c.code, c.decoded),
+                f"{c.count:,}",
+                f"{c.percent:.1f}",
+            )
+            for c in faults.by_code
+        ],
+        right=["faults", "%"],
+        title="by error code",
+    )
+    out.sentences(explain.fault_sentences(faults))
+    if faults.top_ips:
+        print_table(
+            ["instruction", "where", "area", "pid", "faults", "%"],
+            [
+                (format_hex(r.ip), r.location, r.vma_kind, r.pid, f"{r.count:,}", f"{r.percent:.1f}")
+                for r in faults.top_ips
+            ],
+            right=["faults", "%"],
+            title="instructions that fault most",
+        )
+        out.sentence(explain.top_ip_sentence(faults))
+    if faults.top_kernel_stacks:
+        print_table(
+            ["kernel stack (innermost first)", "faults", "%"],
+            [(ARROW.join(r.functions), f"{r.count:,}", f"{r.percent:.1f}") for r in faults.top_kernel_stacks],
+            right=["faults", "%"],
+            title="kernel paths of faults",
+        )
+        out.sentence(explain.top_stack_sentence(faults))
