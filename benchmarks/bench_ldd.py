@@ -34,7 +34,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="stop after this many files (0: all)")
     args = parser.parse_args()
 
-    from kernlab.elf.ldd import ldd_lines, read_identity, resolve_libraries
+    from kernlab.elf.ldd import read_identity
+    from kernlab.render.views.ldd import ldd_lines
+    from kernlab.reports.ldd import build
 
     files = []
     for folder in args.dirs:
@@ -53,7 +55,7 @@ def main() -> None:
         ldd_time += time.perf_counter() - start
         expected = [normalise(ln) for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
         start = time.perf_counter()
-        got = [normalise(ln) for ln in ldd_lines(resolve_libraries(path))]
+        got = [normalise(ln) for ln in ldd_lines(build(path))]
         ours_time += time.perf_counter() - start
         libraries += sum(1 for ln in got if " => " in ln)
         if got != expected:

@@ -23,7 +23,7 @@ from pathlib import Path
 from kernlab.elf.disasm import disassemble_range
 from kernlab.elf.reader import open_elf
 from kernlab.kernel.kallsyms import lookup_kallsyms, read_kallsyms
-from kernlab.syscalls.libc import find_libc
+from kernlab.elf.disasm.libc import find_libc
 
 REPO = Path(__file__).resolve().parents[1]
 
