@@ -27,7 +27,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from kernlab.errors import BadInput
@@ -66,31 +66,6 @@ class Entry:
 
     name: str
     is_dir: bool
-
-
-@dataclass(frozen=True)
-class EntryChurn:
-    """One ranked line of the result: an entry and the non-merge commits of the period touching it."""
-
-    rank: int
-    name: str
-    is_dir: bool
-    commits: int
-
-
-@dataclass(frozen=True)
-class ChurnReport:
-    """Commits per entry of ``path`` in a period, ranked, as the seed script would print them."""
-
-    repository: str
-    path: str
-    """The folder, relative to the top of the repository (``""``: the top)."""
-    depth: int
-    period: Period
-    head: str
-    commits_in_period: int
-    """Non-merge commits of the period in the whole repository (``git rev-list --count --no-merges``)."""
-    entries: list[EntryChurn] = field(default_factory=list)
 
 
 def ignored(name: str) -> bool:
@@ -175,12 +150,25 @@ def folder_in_repository(repo: Repository, folder: Path | str | None) -> tuple[s
     if not where.is_dir():
         raise BadInput(f"{where} is not a folder: churn counts the entries of a folder")
     absolute = where.resolve()
-    top = repo.top.resolve()
+    return _relative_to_top(repo, where, absolute), absolute
+
+
+def path_in_repository(repo: Repository, path: Path | str) -> str:
+    """A file or folder named on the command line, as a path relative to the repository's top."""
+    where = Path(path)
+    if where.is_dir():
+        return folder_in_repository(repo, where)[0]
+    if not where.exists():
+        raise BadInput(f"{path} does not exist")
+    return _relative_to_top(repo, where, where.resolve())
+
+
+def _relative_to_top(repo: Repository, given: Path, absolute: Path) -> str:
     try:
-        rel = absolute.relative_to(top)
+        inside = absolute.relative_to(repo.top.resolve())
     except ValueError:
-        raise BadInput(f"{where} is not inside the repository at {repo.top}") from None
-    return ("" if str(rel) == "." else rel.as_posix()), absolute
+        raise BadInput(f"{given} is not inside the repository at {repo.top}") from None
+    return "" if str(inside) == "." else inside.as_posix()
 
 
 class _EntryTrie:
@@ -350,25 +338,3 @@ def count_commits_per_entry(
                 reach[j] |= walks & follow
     step(4, 4)
     return counts, total
-
-
-def churn(
-    repo: Repository,
-    period: Period,
-    folder: Path | str | None = None,
-    *,
-    depth: int = 1,
-    progress: ProgressFn | None = None,
-) -> ChurnReport:
-    """Rank the entries of ``folder`` (the work tree's top by default) by commits in the period."""
-    if depth < 1:
-        raise BadInput(f"--depth must be 1 or more, not {depth}")
-    rel, where = folder_in_repository(
-        repo, folder if folder is not None else (None if repo.bare else repo.top)
-    )
-    entries = list_tree_entries(repo, rel, depth) if where is None else list_entries(where, depth)
-    head = head_commit(repo)
-    counts, total = count_commits_per_entry(repo, rel, entries, period, head=head, progress=progress)
-    ranked = sorted(zip(entries, counts, strict=True), key=lambda item: (-item[1], item[0].name))
-    rows = [EntryChurn(rank, e.name, e.is_dir, n) for rank, (e, n) in enumerate(ranked, start=1)]
-    return ChurnReport(str(repo.top), rel, depth, period, head, total, rows)

@@ -2,7 +2,7 @@
 
 Everything here runs git's plumbing commands (``rev-parse``, ``rev-list``, ``cat-file``,
 ``diff-tree``) with argument lists, never a shell, and turns their output into plain data.
-:mod:`kernlab.source.churn` builds the per-entry commit counts on top of it; :func:`read_authors`
+:mod:`kernlab.source.churn` builds the per-entry commit counts on top of it; :func:`count_authors`
 is the ``git shortlog -sn --no-merges`` equivalent.
 
 Dates are resolved by git itself (``git rev-parse --since=… --until=…``) so that a period means
@@ -112,26 +112,6 @@ class TreeChange:
     @property
     def new_is_tree(self) -> bool:
         return self.new_mode == "040000"
-
-
-@dataclass(frozen=True)
-class AuthorCount:
-    """One line of ``git shortlog -sn``: an author (after .mailmap) and their commit count."""
-
-    rank: int
-    name: str
-    commits: int
-
-
-@dataclass(frozen=True)
-class AuthorsReport:
-    """Who made the non-merge commits of a period that touch a path."""
-
-    repository: str
-    path: str
-    period: Period
-    commits: int
-    authors: list[AuthorCount]
 
 
 def _git_binary() -> str:
@@ -362,8 +342,8 @@ def iter_lines(data: bytes) -> Iterator[str]:
             yield line.decode(errors="replace")
 
 
-def read_authors(repo: Repository, period: Period, path: str = "") -> AuthorsReport:
-    """``git shortlog -sn --no-merges`` over the period and path: commits per author, ranked.
+def count_authors(repo: Repository, period: Period, path: str = "") -> Counter[str]:
+    """Non-merge commits per author over the period and path, as ``git shortlog -sn --no-merges``.
 
     One ``git log`` walk limited to the path does git's own history simplification, and names go
     through .mailmap (``%aN``) exactly as shortlog does.
@@ -374,7 +354,4 @@ def read_authors(repo: Repository, period: Period, path: str = "") -> AuthorsRep
         # No pathspec at all for the whole tree: even ":(top)" would turn on simplification and
         # drop empty commits, which shortlog without a path counts.
         args += ["--", f":(top,literal){path}"]
-    counts = Counter(iter_lines(run_git(repo.top, args)))
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].encode()))
-    authors = [AuthorCount(rank, name, n) for rank, (name, n) in enumerate(ordered, start=1)]
-    return AuthorsReport(str(repo.top), path, period, sum(counts.values()), authors)
+    return Counter(iter_lines(run_git(repo.top, args)))

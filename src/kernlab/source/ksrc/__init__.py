@@ -14,5 +14,6 @@ The pieces, one job each:
 * :mod:`.fresh` walks the tree for the build and tells whether it changed since (folders' and
   files' ctimes against the index's stamp);
 * :mod:`.query` answers ``syscall``, ``ops``, ``def``, ``refs`` from the index;
-* :mod:`.tree` reads the tree's version the way ``make kernelversion`` prints it.
+* :mod:`.tree` finds the tree's top from any folder in it, and reads its version the way
+  ``make kernelversion`` prints it.
 """

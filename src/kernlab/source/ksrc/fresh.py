@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,7 +43,7 @@ class Folder(NamedTuple):
     """Names of its sub-folders that are walked (not hidden, not symbolic links)."""
 
 
-def _listing(entries: os.ScandirIterator[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _listing(entries: Iterable[os.DirEntry[str]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     sources, subfolders = [], []
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):

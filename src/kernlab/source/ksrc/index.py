@@ -30,9 +30,10 @@ import shutil
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
 
 from kernlab.errors import BadInput, KernlabError
 from kernlab.source.ksrc.fresh import ChangeCheck, Folder, source_paths, walk_tree
@@ -45,9 +46,22 @@ from kernlab.source.ksrc.store import (
     ref_candidates,
 )
 
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+    from multiprocessing.sharedctypes import Synchronized
+
 INDEX_FORMAT = 4
 SHARDS = 256
 ProgressFn = Callable[[int, int], None]
+
+DefinitionRow = tuple[str, int, int, str]
+"""(kind, file number, line, text) of one definition."""
+BindingRow = tuple[str, str, str, int, int]
+"""(table, table type, field, file number, line) of one ``.field = function``."""
+SyscallRow = tuple[str, str, int, int, int, str]
+"""(name, macro, arguments, file number, line, signature) of one SYSCALL_DEFINEn."""
+Tasks = Union[list[int], "Queue[list[int] | None]"]
+"""File numbers to index: a list, or a queue of chunks ended by None (one per worker)."""
 
 
 def cache_dir() -> Path:
@@ -104,15 +118,17 @@ def _chunks(files: list[tuple[str, int]], size: int = 64) -> list[list[int]]:
     return [order[k : k + size] for k in range(0, len(order), size)]
 
 
-def _index_part(tree: str, files: list[str], tasks, out: str, worker: int, counter) -> list:  # type: ignore[no-untyped-def]
+def _index_part(
+    tree: str, files: list[str], tasks: Tasks, out: str, worker: int, counter: Synchronized[int]
+) -> list[SyscallRow]:
     """One worker's share: parse its files, write its shards, return its system calls."""
     from kernlab.source.ksrc.parse import parse_code  # only builds need the parser
 
     gc.disable()  # millions of small objects and no cycles: the collector would only cost time
-    defs: dict[str, list] = defaultdict(list)
-    ops: dict[str, list] = defaultdict(list)
+    defs: dict[str, list[DefinitionRow]] = defaultdict(list)
+    ops: dict[str, list[BindingRow]] = defaultdict(list)
     macros, refs = MacroTable(), RefTable()
-    syscalls = []
+    syscalls: list[SyscallRow] = []
     done = 0
     for number in _numbers(tasks):
         try:
@@ -137,18 +153,22 @@ def _index_part(tree: str, files: list[str], tasks, out: str, worker: int, count
         counter.value += done % 200
     folder = Path(out)
     # Shards are chosen once per distinct name, at the end, not once per occurrence.
-    for kind, table in (("defs", defs), ("ops", ops)):
-        shards: list[dict] = [{} for _ in range(SHARDS)]
-        for name, value in table.items():
-            shards[shard_of(name)][name] = value
-        for s in range(SHARDS):
-            dump_pickle(folder / f"{kind}-{worker}-{s:02x}.pickle", shards[s])
+    _write_shards(folder, "defs", worker, defs)
+    _write_shards(folder, "ops", worker, ops)
     macros.write(folder, worker)
     refs.write(folder, worker)
     return syscalls
 
 
-def _numbers(tasks) -> Iterator[int]:  # type: ignore[no-untyped-def]
+def _write_shards(folder: Path, kind: str, worker: int, by_name: Mapping[str, object]) -> None:
+    shards: list[dict[str, object]] = [{} for _ in range(SHARDS)]
+    for name, value in by_name.items():
+        shards[shard_of(name)][name] = value
+    for s in range(SHARDS):
+        dump_pickle(folder / f"{kind}-{worker}-{s:02x}.pickle", shards[s])
+
+
+def _numbers(tasks: Tasks) -> Iterator[int]:
     """File numbers from a list, or from a queue of chunks ended by None."""
     if isinstance(tasks, list):
         yield from tasks
@@ -157,7 +177,10 @@ def _numbers(tasks) -> Iterator[int]:  # type: ignore[no-untyped-def]
         yield from chunk
 
 
-def _worker_main(args: tuple, results) -> None:  # type: ignore[no-untyped-def]
+WorkerArgs = tuple[str, list[str], Tasks, str, int, "Synchronized[int]"]
+
+
+def _worker_main(args: WorkerArgs, results: Queue[tuple[int, list[SyscallRow] | BaseException]]) -> None:
     try:
         results.put((args[4], _index_part(*args)))
     except BaseException as exc:  # the parent reports it; a worker must never hang the build
@@ -209,7 +232,7 @@ def build_index(tree: Path, *, workers: int | None = None, progress: ProgressFn 
     ]
     for proc in procs:
         proc.start()
-    syscalls: list = []
+    syscalls: list[SyscallRow] = []
     received = 0
     try:
         while received < workers:
@@ -272,12 +295,12 @@ class SourceIndex:
             self._files = load_pickle(self.location / "files.pickle")
         return self._files
 
-    def _shards(self, kind: str, name: str) -> Iterator[dict]:
+    def _shards(self, kind: str, name: str) -> Iterator[dict[str, Any]]:
         s = shard_of(name)
         for w in range(self._workers):
             yield load_pickle(self.location / f"{kind}-{w}-{s:02x}.pickle")
 
-    def definitions(self, name: str) -> list[tuple]:
+    def definitions(self, name: str) -> list[DefinitionRow]:
         """(kind, file number, line, text) of every definition named ``name``, macros apart."""
         return [d for shard in self._shards("defs", name) for d in shard.get(name, [])]
 
@@ -285,7 +308,7 @@ class SourceIndex:
         """(file number, line) of the ``#define``s that may be ``name`` (see :mod:`.store`)."""
         return macro_candidates(self.location, self._workers, name)
 
-    def bindings(self, func: str) -> list[tuple]:
+    def bindings(self, func: str) -> list[BindingRow]:
         """(table, table type, field, file number, line) of every ``.field = func``."""
         return [b for shard in self._shards("ops", func) for b in shard.get(func, [])]
 
@@ -296,7 +319,7 @@ class SourceIndex:
         numbers.update(number for number, _ in self.macro_candidates(name))
         return sorted(numbers)
 
-    def syscalls(self) -> list[tuple]:
+    def syscalls(self) -> list[SyscallRow]:
         return load_pickle(self.location / "syscalls.pickle")
 
 

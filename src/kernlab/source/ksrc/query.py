@@ -1,9 +1,7 @@
-"""Answers about a kernel tree from its index: syscall, ops, def, refs; each a typed report."""
+"""Answers about a kernel tree from its index: syscall, ops, def, refs; each a typed answer."""
 
 from __future__ import annotations
 
-import os
-import platform
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,14 +14,6 @@ from kernlab.source.ksrc.lexer import strip_comments_and_literals
 from kernlab.source.ksrc.tree import kernel_tree
 
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
-
-# The prefix the syscall wrappers of each architecture get (arch/*/include/asm/syscall_wrapper.h).
-SYSCALL_SYMBOL_PREFIX: dict[str, str] = {
-    "x86_64": "__x64_sys_",
-    "aarch64": "__arm64_sys_",
-    "riscv64": "__riscv_sys_",
-    "s390x": "__s390x_sys_",
-}
 
 
 class StaleIndex(KernlabError):
@@ -43,24 +33,12 @@ class SyscallDefinition:
 
 
 @dataclass(frozen=True)
-class RunningKernelSyscall:
-    """Whether the running kernel has the system call's entry symbol and tracefs event."""
+class SyscallAnswer:
+    """The tree's definitions of one system call."""
 
-    release: str
-    entry_symbol: str
-    in_kallsyms: bool | None
-    """None when /proc/kallsyms cannot be read."""
-    tracefs_event: str
-    event_exists: bool | None
-    """None when tracefs is not available."""
-
-
-@dataclass(frozen=True)
-class SyscallReport:
     tree: str
     name: str
     definitions: list[SyscallDefinition]
-    running: RunningKernelSyscall
     index: IndexInfo
 
 
@@ -88,7 +66,9 @@ class Definition:
 
 
 @dataclass(frozen=True)
-class OpsReport:
+class OpsAnswer:
+    """The initialised tables binding one function, and where the function is defined."""
+
     tree: str
     function: str
     bindings: list[OpsBinding]
@@ -97,7 +77,9 @@ class OpsReport:
 
 
 @dataclass(frozen=True)
-class DefReport:
+class DefAnswer:
+    """Every definition of one name."""
+
     tree: str
     symbol: str
     definitions: list[Definition]
@@ -114,7 +96,9 @@ class Reference:
 
 
 @dataclass(frozen=True)
-class RefsReport:
+class RefsAnswer:
+    """Every line of code that uses one name."""
+
     tree: str
     symbol: str
     files: int
@@ -153,39 +137,18 @@ def with_index(
     return answer
 
 
-def running_syscall(name: str) -> RunningKernelSyscall:
-    """Look for the syscall's wrapper in /proc/kallsyms and its sys_enter event in tracefs."""
-    from kernlab.kernel.kallsyms import lookup_kallsyms
-
-    prefix = SYSCALL_SYMBOL_PREFIX.get(platform.machine(), "sys_")
-    symbol = f"{prefix}{name}"
-    try:
-        in_kallsyms: bool | None = lookup_kallsyms([symbol])[symbol] is not None
-    except (KernlabError, OSError):
-        in_kallsyms = None
-    event = f"syscalls/sys_enter_{name}"
-    exists: bool | None = None
-    try:
-        from kernlab.syscalls.tracefs import find_tracefs
-
-        exists = (find_tracefs() / "events" / event).is_dir()
-    except (KernlabError, OSError):
-        exists = None
-    return RunningKernelSyscall(os.uname().release, symbol, in_kallsyms, event, exists)
-
-
-def find_syscall(tree: Path | str | None, name: str, progress: ProgressFn | None = None) -> SyscallReport:
+def find_syscall(tree: Path | str | None, name: str, progress: ProgressFn | None = None) -> SyscallAnswer:
     """Every SYSCALL_DEFINEn/COMPAT_SYSCALL_DEFINEn of ``name`` (``sys_`` prefix optional)."""
     name = _check_name(name.removeprefix("sys_"), "system call")
 
-    def ask(index: SourceIndex) -> SyscallReport:
+    def ask(index: SourceIndex) -> SyscallAnswer:
         found = [
             SyscallDefinition(n, macro, nargs, _existing(index, number), line, signature)
             for n, macro, nargs, number, line, signature in index.syscalls()
             if n == name
         ]
         found.sort(key=lambda d: (d.macro.startswith("COMPAT"), d.file, d.line))
-        return SyscallReport(str(index.tree), name, found, running_syscall(name), index.info)
+        return SyscallAnswer(str(index.tree), name, found, index.info)
 
     return with_index(tree, ask, progress)
 
@@ -217,35 +180,35 @@ def _definitions(index: SourceIndex, name: str) -> list[Definition]:
     return sorted(found, key=lambda d: (d.file, d.line))
 
 
-def find_ops(tree: Path | str | None, function: str, progress: ProgressFn | None = None) -> OpsReport:
+def find_ops(tree: Path | str | None, function: str, progress: ProgressFn | None = None) -> OpsAnswer:
     """The initialised tables that bind ``function`` to a field, and where it is defined."""
     _check_name(function, "function")
 
-    def ask(index: SourceIndex) -> OpsReport:
+    def ask(index: SourceIndex) -> OpsAnswer:
         bindings = [
             OpsBinding(function, table, type_name, field_name, _existing(index, number), line)
             for table, type_name, field_name, number, line in index.bindings(function)
         ]
         bindings.sort(key=lambda b: (b.file, b.line))
         defs = [d for d in _definitions(index, function) if d.kind == "function"]
-        return OpsReport(str(index.tree), function, bindings, defs, index.info)
+        return OpsAnswer(str(index.tree), function, bindings, defs, index.info)
 
     return with_index(tree, ask, progress)
 
 
-def find_definitions(tree: Path | str | None, symbol: str, progress: ProgressFn | None = None) -> DefReport:
+def find_definitions(tree: Path | str | None, symbol: str, progress: ProgressFn | None = None) -> DefAnswer:
     """Every definition of ``symbol``: function, struct/union/enum, typedef, variable, macro."""
     _check_name(symbol, "symbol")
 
-    def ask(index: SourceIndex) -> DefReport:
-        return DefReport(str(index.tree), symbol, _definitions(index, symbol), index.info)
+    def ask(index: SourceIndex) -> DefAnswer:
+        return DefAnswer(str(index.tree), symbol, _definitions(index, symbol), index.info)
 
     return with_index(tree, ask, progress)
 
 
 def find_references(
     tree: Path | str | None, symbol: str, progress: ProgressFn | None = None, limit: int = 0
-) -> RefsReport:
+) -> RefsAnswer:
     """Every line of code using ``symbol`` (cscope's "find this C symbol"), comments excluded.
 
     The index says which files use the name; only those are read again, to find the lines.
@@ -254,7 +217,7 @@ def find_references(
     _check_name(symbol, "symbol")
     word = re.compile(rf"(?<![\w]){re.escape(symbol)}(?![\w])")
 
-    def ask(index: SourceIndex) -> RefsReport:
+    def ask(index: SourceIndex) -> RefsAnswer:
         numbers = index.files_using(symbol)
         refs: list[Reference] = []
         for done, number in enumerate(numbers):
@@ -281,6 +244,6 @@ def find_references(
                 refs = refs[:limit]
                 break
         using = len({r.file for r in refs})
-        return RefsReport(str(index.tree), symbol, using, refs, index.info)
+        return RefsAnswer(str(index.tree), symbol, using, refs, index.info)
 
     return with_index(tree, ask, progress)

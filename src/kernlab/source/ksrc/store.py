@@ -21,6 +21,7 @@ import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from pathlib import Path
+from typing import Any
 
 from kernlab.errors import KernlabError
 
@@ -70,7 +71,7 @@ class MacroTable:
 def macro_candidates(folder: Path, workers: int, name: str) -> list[tuple[int, int]]:
     """(file number, line) of every stored macro whose key is the name's (check the line!)."""
     key = name_key(name)
-    found = []
+    found: list[tuple[int, int]] = []
     for w in range(workers):
         keys, files, lines = load_pickle(folder / f"macros-{w}-{key % MACRO_SHARDS:02x}.pickle")
         numbers, rows = array("I"), array("I")
@@ -123,11 +124,11 @@ def dump_pickle(path: Path, obj: object) -> None:
         pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def load_pickle(path: Path):  # type: ignore[no-untyped-def]
+def load_pickle(path: Path) -> Any:
     try:
         with open(path, "rb") as fh:
             return pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError) as exc:
         raise KernlabError(
-            f"the source index at {path.parent} is damaged ({exc}); delete it to rebuild"
-        ) from None
+            f"the source index at {path.parent} is damaged ({exc}); delete it to rebuild", path=path
+        ) from exc

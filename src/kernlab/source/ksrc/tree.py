@@ -1,4 +1,4 @@
-"""A kernel source tree: is it one, and which version is it (as ``make kernelversion`` says)."""
+"""A kernel source tree: where its top is, and which version it is (as ``make kernelversion`` says)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,18 @@ from pathlib import Path
 
 from kernlab.errors import BadInput
 
+__all__ = ["NotAKernelTree", "TreeVersion", "kernel_tree", "tree_version"]
+
 _ASSIGN = re.compile(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION|NAME)\s*[:?]?=[ \t]*(.*?)\s*$", re.M)
+
+
+class NotAKernelTree(BadInput):
+    """Neither the folder nor any folder above it is the top of a kernel source tree."""
 
 
 @dataclass(frozen=True)
 class TreeVersion:
-    """The version fields of the top Makefile and the running kernel's release beside them."""
+    """The version fields of the top Makefile."""
 
     tree: str
     version: str
@@ -24,33 +30,46 @@ class TreeVersion:
     name: str
     kernelversion: str
     """What ``make kernelversion`` prints: VERSION[.PATCHLEVEL[.SUBLEVEL]]EXTRAVERSION."""
-    running_release: str
-    """``uname -r`` of this machine."""
-    same_base: bool
-    """Whether the running release starts with the tree's VERSION.PATCHLEVEL."""
 
 
 def kernel_tree(where: Path | str | None) -> Path:
-    """The kernel tree at ``where`` (default: the current folder); BadInput if it is not one."""
-    tree = Path(where) if where is not None else Path.cwd()
-    if not tree.is_dir():
-        raise BadInput(f"{tree} is not a folder")
-    makefile = tree / "Makefile"
+    """The top of the kernel tree holding ``where`` (default: the current folder).
+
+    Found as git finds ``.git``: ``where`` itself, else the nearest folder above it whose Makefile
+    sets VERSION and PATCHLEVEL. Only the top Makefile sets them (``fs/Makefile`` sets neither),
+    so a query works from any folder of the tree. ``where`` is returned as given when it is the
+    top, so the tree is named the way the user named it.
+    """
+    start = Path(where) if where is not None else Path.cwd()
+    if not start.is_dir():
+        raise BadInput(f"{start} is not a folder", path=start)
+    if _is_top(start):
+        return start
+    for folder in Path(os.path.abspath(start)).parents:
+        if _is_top(folder):
+            return folder
+    raise NotAKernelTree(
+        f"{start} is not inside a kernel source tree: no Makefile setting VERSION and PATCHLEVEL "
+        "in it or in any folder above it",
+        path=start,
+    )
+
+
+def _is_top(folder: Path) -> bool:
+    makefile = folder / "Makefile"
     try:
         text = makefile.read_text(errors="replace")
-    except FileNotFoundError:
-        raise BadInput(f"{tree} is not a kernel source tree: it has no top Makefile") from None
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return False
     except OSError as exc:
-        raise BadInput(f"cannot read {makefile}: {exc.strerror}") from None
+        raise BadInput(f"cannot read {makefile}: {exc.strerror}", path=makefile) from exc
     fields = dict(_ASSIGN.findall(text))
-    if "VERSION" not in fields or "PATCHLEVEL" not in fields:
-        raise BadInput(f"{tree} is not a kernel source tree: its Makefile sets no VERSION and PATCHLEVEL")
-    return tree
+    return "VERSION" in fields and "PATCHLEVEL" in fields
 
 
 def tree_version(tree: Path) -> TreeVersion:
-    """The version the Makefile declares, computed the way its KERNELVERSION line does."""
-    text = (kernel_tree(tree) / "Makefile").read_text(errors="replace")
+    """The version the top Makefile of ``tree`` declares, computed the way its KERNELVERSION line does."""
+    text = (tree / "Makefile").read_text(errors="replace")
     fields: dict[str, str] = {}
     for key, value in _ASSIGN.findall(text):
         fields.setdefault(key, value)  # the first assignment is the one at the top
@@ -59,15 +78,4 @@ def tree_version(tree: Path) -> TreeVersion:
     # The Makefile's rule: KERNELVERSION = $(VERSION)$(if $(PATCHLEVEL),.$(PATCHLEVEL)
     #     $(if $(SUBLEVEL),.$(SUBLEVEL)))$(EXTRAVERSION)
     text_version = version + (f".{patch}" + (f".{sub}" if sub else "") if patch else "") + extra
-    running = os.uname().release
-    return TreeVersion(
-        str(tree),
-        version,
-        patch,
-        sub,
-        extra,
-        fields.get("NAME", ""),
-        text_version,
-        running,
-        running.startswith(f"{version}.{patch}.") or running == f"{version}.{patch}",
-    )
+    return TreeVersion(str(tree), version, patch, sub, extra, fields.get("NAME", ""), text_version)

@@ -1,0 +1,97 @@
+"""What `kernlab ksrc`'s answers mean, in sentences."""
+
+from __future__ import annotations
+
+from kernlab.catalog import say
+from kernlab.reports.ksrc import DefReport, InfoReport, OpsReport, RefsReport, SyscallReport
+from kernlab.source.ksrc.index import IndexInfo
+
+__all__ = [
+    "def_sentences",
+    "index_note",
+    "info_sentences",
+    "ops_sentences",
+    "refs_sentences",
+    "syscall_sentences",
+]
+
+
+def index_note(info: IndexInfo) -> str:
+    """Whether the answer came from an index built just now or from the cached one."""
+    if info.built_now:
+        return say(
+            "ksrc.index_built",
+            files=info.files,
+            megabytes=round(info.source_bytes / 1e6),
+            seconds=round(info.build_seconds, 1),
+            workers=info.workers,
+        )
+    return say("ksrc.index_reused", files=info.files)
+
+
+def syscall_sentences(report: SyscallReport) -> list[str]:
+    out: list[str] = []
+    first = report.native
+    if first is None:
+        out.append(say("ksrc.syscall_none", name=report.name))
+    else:
+        out.append(
+            say(
+                "ksrc.syscall_found",
+                name=report.name,
+                count=len(report.definitions),
+                macro=first.macro,
+                arguments=first.arguments,
+                where=f"{first.file}:{first.line}",
+            )
+        )
+    run = report.running
+    if run.in_kallsyms and run.event_exists:
+        out.append(say("ksrc.syscall_running_both", symbol=run.entry_symbol, event=run.tracefs_event))
+    elif run.in_kallsyms is False:
+        out.append(say("ksrc.syscall_running_absent", symbol=run.entry_symbol, release=run.release))
+    out.append(index_note(report.index))
+    return out
+
+
+def ops_sentences(report: OpsReport) -> list[str]:
+    if not report.bindings:
+        return [say("ksrc.ops_none", function=report.function), index_note(report.index)]
+    b = report.bindings[0]
+    defined = f"{report.definitions[0].file}:{report.definitions[0].line}" if report.definitions else "?"
+    found = say(
+        "ksrc.ops_found",
+        function=report.function,
+        count=len(report.bindings),
+        table=b.table,
+        field=b.field,
+        type=b.table_type,
+        defined=defined,
+    )
+    return [found, index_note(report.index)]
+
+
+def def_sentences(report: DefReport) -> list[str]:
+    if not report.definitions:
+        return [say("ksrc.def_none", symbol=report.symbol), index_note(report.index)]
+    kinds = ", ".join(f"{n} {kind}" for kind, n in report.kinds)
+    found = say(
+        "ksrc.def_found", symbol=report.symbol, count=len(report.definitions), kinds=kinds, files=report.files
+    )
+    return [found, index_note(report.index)]
+
+
+def refs_sentences(report: RefsReport) -> list[str]:
+    if report.references:
+        files = len({r.file for r in report.references})
+        out = [say("ksrc.refs_found", symbol=report.symbol, lines=len(report.references), files=files)]
+    else:
+        out = [say("ksrc.refs_none", symbol=report.symbol)]
+    if report.index is not None:
+        out.append(index_note(report.index))
+    return out
+
+
+def info_sentences(report: InfoReport) -> list[str]:
+    key = "ksrc.info_same" if report.same_base else "ksrc.info_differs"
+    return [say(key, tree=report.kernelversion, running=report.running_release)]

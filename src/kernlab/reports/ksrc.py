@@ -1,0 +1,217 @@
+"""`kernlab ksrc`: answers about a kernel source tree, one report per subcommand.
+
+Every query first finds the tree's top from the folder given (or the current one), as git finds
+``.git``, then answers from the tree's index, building or refreshing it when needed.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from kernlab.errors import KernlabError
+from kernlab.source.ksrc.index import IndexInfo, ProgressFn, open_index
+from kernlab.source.ksrc.query import (
+    Definition,
+    OpsBinding,
+    Reference,
+    SyscallDefinition,
+    find_definitions,
+    find_ops,
+    find_references,
+    find_syscall,
+)
+from kernlab.source.ksrc.tree import kernel_tree, tree_version
+
+__all__ = [
+    "SYSCALL_SYMBOL_PREFIX",
+    "DefReport",
+    "IndexReport",
+    "InfoReport",
+    "OpsReport",
+    "RefsReport",
+    "RunningKernelSyscall",
+    "SyscallReport",
+    "build_def",
+    "build_index",
+    "build_info",
+    "build_ops",
+    "build_refs",
+    "build_syscall",
+    "running_syscall",
+]
+
+Tree = Path | str | None
+"""A folder in the tree (None: the current folder)."""
+
+# The prefix the syscall wrappers of each architecture get (arch/*/include/asm/syscall_wrapper.h).
+SYSCALL_SYMBOL_PREFIX: dict[str, str] = {
+    "x86_64": "__x64_sys_",
+    "aarch64": "__arm64_sys_",
+    "riscv64": "__riscv_sys_",
+    "s390x": "__s390x_sys_",
+}
+
+
+@dataclass(frozen=True)
+class RunningKernelSyscall:
+    """Whether the running kernel has the system call's entry symbol and tracefs event."""
+
+    release: str
+    entry_symbol: str
+    in_kallsyms: bool | None
+    """None when /proc/kallsyms cannot be read."""
+    tracefs_event: str
+    event_exists: bool | None
+    """None when tracefs is not available."""
+
+
+@dataclass(frozen=True)
+class SyscallReport:
+    """`ksrc syscall`: the tree's definitions of a system call, and the running kernel's entry."""
+
+    tree: str
+    name: str
+    definitions: tuple[SyscallDefinition, ...]
+    running: RunningKernelSyscall
+    index: IndexInfo
+
+    @property
+    def native(self) -> SyscallDefinition | None:
+        """The definition to name first: the first native one, else the first compat one."""
+        native = [d for d in self.definitions if not d.macro.startswith("COMPAT")]
+        first = native or self.definitions
+        return first[0] if first else None
+
+
+@dataclass(frozen=True)
+class OpsReport:
+    """`ksrc ops`: the initialised tables binding a function, and where it is defined."""
+
+    tree: str
+    function: str
+    bindings: tuple[OpsBinding, ...]
+    definitions: tuple[Definition, ...]
+    index: IndexInfo
+
+
+@dataclass(frozen=True)
+class DefReport:
+    """`ksrc def`: every definition of a name."""
+
+    tree: str
+    symbol: str
+    definitions: tuple[Definition, ...]
+    index: IndexInfo
+
+    @property
+    def kinds(self) -> list[tuple[str, int]]:
+        """(kind, definitions of that kind), most frequent first."""
+        return Counter(d.kind for d in self.definitions).most_common()
+
+    @property
+    def files(self) -> int:
+        return len({d.file for d in self.definitions})
+
+
+@dataclass(frozen=True)
+class RefsReport:
+    """`ksrc refs`: the lines of code that use a name."""
+
+    tree: str
+    symbol: str
+    files: int
+    references: tuple[Reference, ...] = ()
+    index: IndexInfo | None = None
+
+
+@dataclass(frozen=True)
+class InfoReport:
+    """`ksrc info`: the tree's version as ``make kernelversion`` prints it, beside ``uname -r``."""
+
+    tree: str
+    version: str
+    patchlevel: str
+    sublevel: str
+    extraversion: str
+    name: str
+    kernelversion: str
+    running_release: str
+    same_base: bool
+    """Whether the running release starts with the tree's VERSION.PATCHLEVEL."""
+
+
+IndexReport = IndexInfo
+"""`ksrc index`: where the index is and what it holds; the index's own facts are the whole result."""
+
+
+def running_syscall(name: str) -> RunningKernelSyscall:
+    """Look for the syscall's wrapper in /proc/kallsyms and its sys_enter event in tracefs."""
+    from kernlab.kernel.kallsyms import lookup_kallsyms
+    from kernlab.tracing.tracefs import tracefs_root
+
+    symbol = f"{SYSCALL_SYMBOL_PREFIX.get(platform.machine(), 'sys_')}{name}"
+    try:
+        in_kallsyms: bool | None = lookup_kallsyms([symbol])[symbol] is not None
+    except (KernlabError, OSError):
+        in_kallsyms = None
+    event = f"syscalls/sys_enter_{name}"
+    try:
+        exists: bool | None = (tracefs_root() / "events" / event).is_dir()
+    except (KernlabError, OSError):
+        exists = None
+    return RunningKernelSyscall(os.uname().release, symbol, in_kallsyms, event, exists)
+
+
+def build_syscall(tree: Tree, name: str, progress: ProgressFn | None = None) -> SyscallReport:
+    answer = find_syscall(tree, name, progress)
+    running = running_syscall(answer.name)
+    return SyscallReport(answer.tree, answer.name, tuple(answer.definitions), running, answer.index)
+
+
+def build_ops(tree: Tree, function: str, progress: ProgressFn | None = None) -> OpsReport:
+    answer = find_ops(tree, function, progress)
+    return OpsReport(
+        answer.tree, answer.function, tuple(answer.bindings), tuple(answer.definitions), answer.index
+    )
+
+
+def build_def(tree: Tree, symbol: str, progress: ProgressFn | None = None) -> DefReport:
+    answer = find_definitions(tree, symbol, progress)
+    return DefReport(answer.tree, answer.symbol, tuple(answer.definitions), answer.index)
+
+
+def build_refs(tree: Tree, symbol: str, progress: ProgressFn | None = None, *, limit: int = 0) -> RefsReport:
+    answer = find_references(tree, symbol, progress, limit=limit)
+    return RefsReport(answer.tree, answer.symbol, answer.files, tuple(answer.references), answer.index)
+
+
+def build_info(tree: Tree) -> InfoReport:
+    version = tree_version(kernel_tree(tree))
+    running = os.uname().release
+    base = f"{version.version}.{version.patchlevel}"
+    return InfoReport(
+        version.tree,
+        version.version,
+        version.patchlevel,
+        version.sublevel,
+        version.extraversion,
+        version.name,
+        version.kernelversion,
+        running,
+        running.startswith(f"{base}.") or running == base,
+    )
+
+
+def build_index(
+    tree: Tree, *, rebuild: bool = False, workers: int | None = None, progress: ProgressFn | None = None
+) -> IndexReport:
+    """Build the tree's index, or check the cached one and rebuild it if a file changed since."""
+    root = kernel_tree(tree)
+    index = open_index(root, rebuild=rebuild, workers=workers, progress=progress)
+    if index.stale():
+        index = open_index(root, rebuild=True, workers=workers, progress=progress)
+    return index.info
