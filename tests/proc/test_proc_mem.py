@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from kernlab.cli.main import cli
 from kernlab.errors import BadInput
-from kernlab.proc.free import compute_free, scale_size
 from kernlab.explain import mem as explain_mem
+from kernlab.proc.free import compute_free, scale_size
 from kernlab.proc.meminfo import parse_meminfo, read_meminfo
 from tests.conftest import assert_clean_error, need_tool, run_kernlab
 from tests.proc.conftest import as_nobody

@@ -1,15 +1,21 @@
 """Progress bars for work that can take more than a second.
 
-Shown only on a terminal (never in --json output or when stderr is redirected), and drawn on
-stderr so stdout stays clean for pipes.
+Shown only on a terminal (never in --json output or when stderr is redirected), only once the
+work has lasted over a second (a 16 KiB file gets no bar), and drawn on stderr so stdout stays
+clean for pipes.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 
 class Progress(Protocol):
@@ -25,16 +31,72 @@ class _Silent:
         pass
 
 
-class _RichTask:
-    def __init__(self, progress, task_id) -> None:  # type: ignore[no-untyped-def]
-        self._progress = progress
-        self._task = task_id
+SHOW_AFTER_S = 1.0
+"""A bar appears only once work has lasted this long: a quick job prints nothing at all."""
+
+
+class _DelayedBar:
+    """Counts from the start; draws a rich bar on stderr only after SHOW_AFTER_S seconds.
+
+    A timer starts the bar even when the work never reports progress (one long call), so a
+    spinner-like bar still appears for slow indeterminate work.
+    """
+
+    def __init__(self, description: str, total: float | None) -> None:
+        self._description = description
+        self._total = total
+        self._completed = 0.0
+        self._lock = threading.Lock()
+        self._closed = False
+        self._bar: RichProgress | None = None
+        self._task: TaskID | None = None
+        self._timer = threading.Timer(SHOW_AFTER_S, self._start)
+        self._timer.daemon = True
+        self._timer.start()
 
     def advance(self, amount: float = 1) -> None:
-        self._progress.advance(self._task, amount)
+        self._completed += amount
+        self._refresh()
 
     def update(self, *, completed: float | None = None, total: float | None = None) -> None:
-        self._progress.update(self._task, completed=completed, total=total)
+        if completed is not None:
+            self._completed = completed
+        if total is not None:
+            self._total = total
+        self._refresh()
+
+    def _refresh(self) -> None:
+        bar, task = self._bar, self._task
+        if bar is not None and task is not None:
+            bar.update(task, completed=self._completed, total=self._total)
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bar
+
+        with self._lock:
+            if self._closed:
+                return
+            bar = Bar(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,.0f}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            self._task = bar.add_task(self._description, total=self._total)
+            self._bar = bar
+            self._refresh()
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._closed = True
+            if self._bar is not None:
+                self._bar.stop()
 
 
 _enabled = True
@@ -48,20 +110,12 @@ def set_enabled(enabled: bool) -> None:
 
 @contextmanager
 def progress(description: str, total: float | None = None) -> Iterator[Progress]:
-    """A transient progress bar; a no-op when not on a terminal."""
+    """A transient progress bar, drawn only on a terminal and only for work over a second."""
     if not (_enabled and sys.stderr.isatty()):
         yield _Silent()
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    with bar:
-        yield _RichTask(bar, bar.add_task(description, total=total))
+    bar = _DelayedBar(description, total)
+    try:
+        yield bar
+    finally:
+        bar.close()

@@ -1,0 +1,43 @@
+"""render.progress: a bar only on a terminal and only for work that lasts over a second."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from kernlab.render import progress
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_quick_work_draws_nothing(monkeypatch):
+    err = _Tty()
+    monkeypatch.setattr("sys.stderr", err)
+    with progress.progress("reading a 16 KiB file", total=4) as bar:
+        for _ in range(4):
+            bar.advance()
+    assert err.getvalue() == ""
+
+
+def test_slow_work_gets_a_bar(monkeypatch):
+    err = _Tty()
+    monkeypatch.setattr("sys.stderr", err)
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.05)
+    with progress.progress("reading pagemap", total=10) as bar:
+        time.sleep(0.3)
+        bar.advance(5)
+        time.sleep(0.2)
+    assert "reading pagemap" in err.getvalue()
+
+
+def test_not_a_terminal_draws_nothing(monkeypatch):
+    err = io.StringIO()
+    monkeypatch.setattr("sys.stderr", err)
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
+    with progress.progress("anything") as bar:
+        time.sleep(0.1)
+        bar.advance()
+    assert err.getvalue() == ""
