@@ -64,17 +64,27 @@ def test_signal_ends_recording_cleanly(tmp_path, sig, code):
     assert [s.when for s in meta.maps] == ["exec", "exit"]
 
 
+def _child_named(pid: int, comm: str) -> int:
+    for kid in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{kid}/comm").read_text().strip() == comm:
+                return int(kid)
+    raise AssertionError(f"no child {comm!r} of {pid}")
+
+
 def test_sigkill_leaves_an_instance_the_next_run_removes(tmp_path):
     need_tracing()
     before = global_state()
     proc = _start_recording(tmp_path / "killed")
-    command_pid = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+    # The command, not the kernel-tables copier (also a child of kernlab's main thread).
+    command_pid = _child_named(proc.pid, "sleep")
     proc.kill()
     proc.wait(timeout=30)
+    # Looked at at once: any other kernlab run on this machine removes instances of dead owners.
+    left = instances_of(proc.pid)
     # the orphaned command still holds our pipes; it is not kernlab's any more, stop it here
     os.kill(command_pid, signal.SIGKILL)
     proc.communicate(timeout=30)
-    left = instances_of(proc.pid)
     assert left, "SIGKILL cannot clean up: the instance should still be there"
     result = run_kernlab("record", "-q", "-d", str(tmp_path / "next"), "--", "true")
     assert result.code == 0, result.stderr
@@ -131,10 +141,10 @@ def test_signal_during_set_up_cleans_up(tmp_path):
 HOLD_THEN_WAIT = """
 import sys, time
 from pathlib import Path
-from kernlab.recording import recorder
 from kernlab.recording.kernel_tables import TablesCopier
+from kernlab.recording.spawn import spawn_held
 directory = Path(sys.argv[1])
-child = recorder._spawn_held("/usr/bin/touch", ["touch", sys.argv[2]], directory)
+child = spawn_held("/usr/bin/touch", ["touch", sys.argv[2]], directory)
 assert child is not None and child.held is not None
 TablesCopier(Path("/sys/kernel/tracing"), directory, []).start(guard=(child.pid, child.held.fifo))
 print(child.pid, flush=True)

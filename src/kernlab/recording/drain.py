@@ -8,6 +8,9 @@ partial pages. Where splice is refused the thread reads every page instead.
 
 The fds are non-blocking: a pass moves whatever is ready on every CPU, then the thread sleeps for
 ``interval`` seconds, so it costs the traced command almost nothing on another core.
+
+At the end, :func:`read_loss` pairs the bytes drained per CPU with the instance's own counters
+of what the ring buffer overwrote or dropped.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import os
 import threading
 from pathlib import Path
 
-from kernlab.errors import TracingError
+from kernlab.errors import KernlabError, TracingError
 from kernlab.recording import layout
-from kernlab.tracing.instance import Instance
+from kernlab.recording.layout import CpuLoss
+from kernlab.tracing.instance import Instance, parse_cpu_stats
 
 PIPE_BYTES = 1 << 20
 SPLICE_FLAGS = getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOCK", 2)
@@ -58,7 +62,7 @@ class Drainer:
                 self.spliced[cpu] = 0
         except OSError as exc:
             self.close()
-            raise TracingError(f"cannot open the instance's trace_pipe_raw: {exc.strerror}") from None
+            raise TracingError(f"cannot open the instance's trace_pipe_raw: {exc.strerror}") from exc
         self._pipe = self._make_pipe()
 
     @staticmethod
@@ -141,7 +145,7 @@ class Drainer:
             while not self._stop.is_set():
                 if self.drain_once() < self._busy_pages:
                     self._stop.wait(self.interval)
-        except BaseException as exc:  # reported by finish(), in the main thread
+        except BaseException as exc:  # broad on purpose: whatever ends the thread, finish() re-raises it
             self._error = exc
 
     def finish(self) -> None:
@@ -153,7 +157,7 @@ class Drainer:
             self.drain_once(final=True)
         if self._error is not None:
             error, self._error = self._error, None
-            raise TracingError(f"reading the ring buffer failed: {error}")
+            raise TracingError(f"reading the ring buffer failed: {error}") from error
 
     def close(self) -> None:
         """Close every reader: an instance with an open trace_pipe_raw cannot be removed."""
@@ -166,3 +170,20 @@ class Drainer:
         self.fds.clear()
         self.outs.clear()
         self._disable_splice()
+
+
+def read_loss(instance: Instance | None, drainer: Drainer) -> list[CpuLoss]:
+    """Each CPU's loss counters from the instance's per_cpu stats (saved verbatim as well)."""
+    out = []
+    for cpu in sorted(drainer.bytes):
+        loss = CpuLoss(cpu=cpu, bytes_raw=drainer.bytes[cpu])
+        if instance is not None:
+            with contextlib.suppress(KernlabError, OSError):
+                text = instance.read(f"per_cpu/cpu{cpu}/stats")
+                layout.cpu_stats_path(drainer.directory, cpu).write_text(text)
+                stats = parse_cpu_stats(cpu, text)
+                loss.entries, loss.overrun, loss.dropped = stats.entries, stats.overrun, stats.dropped
+                loss.commit_overrun, loss.read = stats.commit_overrun, stats.read
+        loss.__post_init__()
+        out.append(loss)
+    return out

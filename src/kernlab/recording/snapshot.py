@@ -2,8 +2,8 @@
 
 Every value here is read from /proc or from the files themselves:
 
-* /proc/<pid>/maps (copied verbatim), /proc/<pid>/comm, /proc/<pid>/exe and the fault counters
-  minflt/majflt (fields 10 and 12 of /proc/<pid>/stat);
+* /proc/<pid>/maps (copied verbatim), /proc/<pid>/comm, /proc/<pid>/exe, the fault counters
+  minflt/majflt (fields 10 and 12 of /proc/<pid>/stat) and whether it still runs (field 3);
 * the GNU build-id note (NT_GNU_BUILD_ID in a PT_NOTE segment) of each mapped executable file;
 * the text symbols of /proc/kallsyms, so kernel addresses in the recording can be named later.
 """
@@ -93,6 +93,17 @@ def process_faults(pid: int) -> tuple[int, int]:
 
 def process_ppid(pid: int) -> int:
     return _stat_faults(pid)[2]
+
+
+def process_running(pid: int) -> bool:
+    """False once ``pid`` is gone or a zombie (its parent, not us, may reap it much later)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return False
+    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+    return state not in (b"Z", b"X")
 
 
 def read_build_id(path: str) -> str:

@@ -117,12 +117,14 @@ class Instance:
                 return cls(path)
             except FileExistsError:
                 continue
-            except PermissionError:
+            except PermissionError as exc:
                 raise PermissionNeeded(
-                    f"cannot create a tracefs instance in {instances}: run as root"
-                ) from None
+                    f"cannot create a tracefs instance in {instances}: run as root", path=instances
+                ) from exc
             except OSError as exc:
-                raise TracingError(f"cannot create tracefs instance {path}: {exc.strerror}") from None
+                raise TracingError(
+                    f"cannot create tracefs instance {path}: {exc.strerror}", path=path
+                ) from exc
 
     def __enter__(self) -> Instance:
         return self
@@ -161,7 +163,7 @@ class Instance:
         try:
             self.write("buffer_size_kb", str(kb))
         except TracingError as exc:
-            raise TracingError(f"{exc} (not enough memory for {kb} KiB per CPU? try --buffer-size)") from None
+            raise TracingError(f"{exc} (not enough memory for {kb} KiB per CPU? try --buffer-size)") from exc
         text = self.read("buffer_size_kb").split()[0]
         return int(text) if text.isdigit() else kb
 
@@ -208,7 +210,9 @@ def _rmdir_retrying(path: Path) -> None:
             return
         except OSError as exc:
             if exc.errno != errno.EBUSY or attempt == 49:
-                raise TracingError(f"cannot remove tracefs instance {path}: {exc.strerror}") from None
+                raise TracingError(
+                    f"cannot remove tracefs instance {path}: {exc.strerror}", path=path
+                ) from exc
             time.sleep(0.02)
 
 

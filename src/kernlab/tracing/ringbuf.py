@@ -411,14 +411,11 @@ def _assemble(
     if not out.runs:
         out._stamps, out._offsets, out.lengths, out.types = w_stamps, w_offsets, w_lengths, w_types
         return
-    stamps: array.array[int] | list[int] = (
-        array.array(U64_CODE, [0]) * records if isinstance(w_stamps, array.array) else [0] * records
-    )
+    stamps = _placed_stamps(w_stamps, records, walked)
     offsets = array.array(U64_CODE, [0]) * records
     lengths = array.array(LENGTH_CODE, [0]) * records
     types = array.array(TYPE_CODE, [0]) * records
     for first, at, count in walked:
-        stamps[first : first + count] = w_stamps[at : at + count]
         offsets[first : first + count] = w_offsets[at : at + count]
         lengths[first : first + count] = w_lengths[at : at + count]
         types[first : first + count] = w_types[at : at + count]
@@ -436,6 +433,22 @@ def _assemble(
         block = (first, first + count, stride, only)
     _fill_block(lengths, types, block)
     out._stamps, out._offsets, out.lengths, out.types = stamps, offsets, lengths, types
+
+
+def _placed_stamps(
+    walked_stamps: array.array[int] | list[int], records: int, walked: list[tuple[int, int, int]]
+) -> array.array[int] | list[int]:
+    """The walked stamps in record order, in a column of the same kind (a list only when a
+    stamp did not fit in 64 bits)."""
+    if isinstance(walked_stamps, array.array):
+        stamps = array.array(U64_CODE, [0]) * records
+        for first, at, count in walked:
+            stamps[first : first + count] = walked_stamps[at : at + count]
+        return stamps
+    placed = [0] * records
+    for first, at, count in walked:
+        placed[first : first + count] = walked_stamps[at : at + count]
+    return placed
 
 
 def _fill_block(lengths: array.array[int], types: array.array[int], block: tuple[int, int, int, int]) -> None:

@@ -1,0 +1,111 @@
+"""The run of a recording: wait for the traced tasks until the recording ends.
+
+With tracing armed, the command is seized, released and waited for until it exits; a ``-p``
+process is seized (all its threads) and waited for until it exits, ``--duration`` passes or a
+signal asks to stop. Each wait status goes to the :class:`ProcessWatcher`. After an interrupted
+run, :func:`wait_for_interrupted` gives the command a moment to end on its own.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from kernlab.errors import BadInput
+from kernlab.recording import ptrace
+from kernlab.recording.layout import TracedProcess
+from kernlab.recording.signals import Signals, StopWaiting, stop_after
+from kernlab.recording.snapshot import process_faults, process_running
+from kernlab.recording.spawn import Child
+from kernlab.recording.watcher import ProcessWatcher
+
+__all__ = ["follow_attached", "run_command", "wait_for_interrupted"]
+
+INTERRUPTED_GRACE_S = 2.0
+"""How long an interrupted command may take to end on its own before it is detached."""
+
+
+def run_command(child: Child, watcher: ProcessWatcher, signals: Signals, use_ptrace: bool) -> None:
+    """Seize the held child, release it to exec, and wait until it has exited."""
+    pid = child.pid
+    if not use_ptrace:
+        watcher.notes.append("recorded without ptrace (--no-ptrace): no maps snapshots at exec and exit")
+    else:
+        try:
+            watcher.seize(pid)
+        except OSError as exc:
+            watcher.notes.append(f"ptrace was refused ({exc.strerror}): no maps snapshots at exec and exit")
+    watcher.processes[pid] = TracedProcess(pid=pid, ppid=os.getpid(), argv=[])
+    signals.forward_to = pid
+    # Faults of the child before execve count in the command's getrusage: a couple for a
+    # held spawn, ~200-300 for a forked Python child. Note them so a report can tell them apart.
+    minflt, majflt = process_faults(pid)
+    watcher.pre_exec_faults = [minflt, majflt] if minflt or majflt else None  # zeros: unreadable
+    child.release()
+    while True:
+        try:
+            got, status, ru = os.wait4(-1, ptrace.WALL)
+        except ChildProcessError:
+            break
+        watcher.handle(got, status, ru, pid)
+        if got == pid and watcher.root_status is not None:
+            break
+    signals.forward_to = None
+    exec_errno = child.exec_errno()
+    if exec_errno is not None:
+        raise BadInput(
+            f"cannot run {child.path}: {os.strerror(exec_errno)}", path=child.path, errno=exec_errno
+        )
+
+
+def follow_attached(
+    pid: int, tids: list[int], watcher: ProcessWatcher, duration: float | None, signals: Signals
+) -> None:
+    """Wait until the process exits, --duration passes or a signal asks to stop."""
+    for tid in tids:
+        try:
+            watcher.seize(tid)
+        except ProcessLookupError:
+            continue
+        except OSError as exc:
+            watcher.notes.append(f"ptrace was refused ({exc.strerror}): no maps snapshot at exit")
+            break
+    signals.stop_mode = True
+    with stop_after(duration, signals):
+        while True:
+            signals.waiting = True
+            try:
+                if signals.stop_requested:
+                    break
+                if watcher.tasks:
+                    got, status, ru = os.wait4(-1, ptrace.WALL)
+                else:  # not traced (ptrace refused, or it ended first): poll for its end
+                    if not process_running(pid):
+                        break
+                    time.sleep(0.05)
+                    continue
+            except (StopWaiting, ChildProcessError):
+                break
+            finally:
+                signals.waiting = False
+            watcher.handle(got, status, ru, pid)
+            if got == pid and watcher.root_status is not None:
+                break
+
+
+def wait_for_interrupted(root: int, watcher: ProcessWatcher) -> None:
+    """Interrupted mid-run: the command got the signal; wait for it a moment (then it is detached)."""
+    if watcher.root_status is not None:
+        return
+    deadline = time.monotonic() + INTERRUPTED_GRACE_S
+    while watcher.tasks and time.monotonic() < deadline:
+        try:
+            got, status, ru = os.wait4(-1, os.WNOHANG | ptrace.WALL)
+        except ChildProcessError:
+            break
+        if got == 0:
+            time.sleep(0.01)
+            continue
+        watcher.handle(got, status, ru, root)
+        if watcher.root_status is not None:
+            break

@@ -1,0 +1,371 @@
+"""One recording session, step by step: prepare, start the command, arm, follow, stop, finish.
+
+:func:`record` checks the options, then a :class:`RecordingSession` runs the steps in order.
+Whatever happens after the signal handlers are installed, the stop and clean-up steps run
+(``finally``): tracing off, the pages left drained, a held command killed before its execve,
+traced tasks detached, the tracefs instance removed. Only a recording that got that far is
+finished: the metadata of its end is added and meta.json written again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kernlab.errors import BadInput, KernlabError, PermissionNeeded, TracingError
+from kernlab.recording import layout
+from kernlab.recording.arming import arm_events, copy_headers, set_up_buffers, sync_marker
+from kernlab.recording.directory import prepare_output
+from kernlab.recording.drain import Drainer, read_loss
+from kernlab.recording.events import EventChoice, resolve_events
+from kernlab.recording.finish import finish_meta
+from kernlab.recording.follow import follow_attached, run_command, wait_for_interrupted
+from kernlab.recording.kernel_tables import TablesCopied, TablesCopier
+from kernlab.recording.layout import RecordingMeta, TracedProcess
+from kernlab.recording.signals import Signals
+from kernlab.recording.snapshot import process_faults
+from kernlab.recording.spawn import (
+    Child,
+    check_attachable,
+    resolve_command,
+    spawn_held,
+    spawn_waiting,
+    task_ids,
+)
+from kernlab.recording.watcher import ProcessWatcher
+from kernlab.tracing.instance import Instance, clean_stale
+from kernlab.tracing.tracefs import available_events, tracefs_root
+
+__all__ = [
+    "DRAIN_INTERVAL_S",
+    "BackgroundRemoval",
+    "RecordOptions",
+    "RecordResult",
+    "RecordingSession",
+    "SpawnHeld",
+    "check_options",
+    "record",
+]
+
+DRAIN_INTERVAL_S = 0.1
+
+SpawnHeld = Callable[[str, list[str], Path], Child | None]
+"""How the command is started held before its execve (None: this system cannot; fork instead)."""
+
+
+@dataclass
+class RecordOptions:
+    """What to record and where."""
+
+    output: Path = Path(layout.DEFAULT_DIR)
+    command: list[str] = field(default_factory=list)
+    pid: int | None = None
+    duration: float | None = None
+    groups: list[str] = field(default_factory=list)
+    """Extra event groups or ``system:event`` names (added to the defaults unless ``only``)."""
+    only: bool = False
+    kstack: list[str] = field(default_factory=list)
+    """Events that also record a kernel stack trace; ``all`` for every event."""
+    buffer_size_kb: int | None = None
+    drain_interval: float = DRAIN_INTERVAL_S
+    clock: str = "local"
+    """Trace clock. ``local`` (the kernel's default) is the cheapest per event; sync markers
+    written at start and end tie it to CLOCK_MONOTONIC (see docs/recording-format.md)."""
+    use_ptrace: bool = True
+    """Follow the command with ptrace for maps snapshots; off lets the command be a debugger."""
+
+
+@dataclass
+class RecordResult:
+    """The finished recording: its directory, metadata, and the size of the raw data."""
+
+    directory: Path
+    meta: RecordingMeta
+    raw_bytes: int
+    elapsed_s: float
+    _cleanup: BackgroundRemoval | None = field(default=None, repr=False)
+
+    def finish_cleanup(self) -> None:
+        """Wait until the instance is gone (see ``record(..., background_removal=True)``).
+
+        Raises the removal's TracingError, if it failed; does nothing when it already ran.
+        """
+        cleanup, self._cleanup = self._cleanup, None
+        if cleanup is not None:
+            cleanup.join()
+
+
+class BackgroundRemoval:
+    """rmdir of the instance in a thread, so its RCU grace periods (~0.1 s) overlap other work.
+
+    The thread is not a daemon: even an exception that ends the program waits for it. Until
+    :meth:`join`, SIGINT/SIGTERM/SIGHUP raise RecordingInterrupted in the main thread (so the
+    program unwinds through ``finally`` and joins) instead of killing the process mid-removal.
+    """
+
+    def __init__(self, instance: Instance, signals: Signals) -> None:
+        self._instance = instance
+        self._signals = signals
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="kernlab-remove-instance")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._instance.remove()
+        except BaseException as exc:  # broad on purpose: whatever ends the thread, join() re-raises it
+            self._error = exc
+
+    def join(self) -> None:
+        try:
+            self._thread.join()
+        finally:
+            self._signals.restore()
+        if self._error is not None:
+            raise self._error
+
+
+def record(
+    options: RecordOptions,
+    on_phase: Callable[[str], None] | None = None,
+    background_removal: bool = False,
+    start_held: SpawnHeld = spawn_held,
+) -> RecordResult:
+    """Make one recording as ``options`` say; an OSError becomes one clear TracingError.
+
+    A signal during set-up raises RecordingInterrupted (after cleaning up); during the run it
+    is passed to the command (or, with ``-p``, ends the recording), and the recording is kept.
+    ``on_phase("armed")`` is called once tracing is on. With ``background_removal`` the
+    instance (already stopped, its pages saved) is removed by a thread while the caller goes
+    on, e.g. to decode the recording: the caller must then call ``result.finish_cleanup()``
+    (in a ``finally``) before it exits. ``start_held`` starts the command held before its
+    execve (returning None makes kernlab fork a waiting child instead).
+    """
+    try:
+        command_path = check_options(options)
+        return RecordingSession(options, command_path).run(on_phase, background_removal, start_held)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        raise TracingError(f"recording failed:{where} {exc.strerror or exc}") from exc
+
+
+def check_options(options: RecordOptions) -> str:
+    """Refuse options that do not fit together; return the command's file ("" for -p PID)."""
+    if options.pid is not None and options.command:
+        raise BadInput("give either -p PID or a command, not both")
+    if options.pid is None and options.duration is not None:
+        raise BadInput("--duration applies to -p PID; a command is recorded until it exits")
+    if options.duration is not None and options.duration <= 0:
+        raise BadInput("--duration must be a positive number of seconds")
+    if options.buffer_size_kb is not None and options.buffer_size_kb < 4:
+        raise BadInput("--buffer-size must be at least 4 KiB")
+    if options.pid is not None:
+        check_attachable(options.pid)
+        return ""
+    return resolve_command(options.command)
+
+
+class RecordingSession:
+    """The state of one recording between its steps; :meth:`run` takes them in order."""
+
+    def __init__(self, options: RecordOptions, command_path: str) -> None:
+        """Check tracefs access, clean stale instances, choose the events, prepare the directory."""
+        self.options = options
+        self.command_path = command_path
+        self.attach_pid: int | None = options.pid
+        """-p PID; None when a command is recorded."""
+        self.root = tracefs_root()
+        if os.geteuid() != 0 and not os.access(self.root / "instances", os.W_OK):
+            raise PermissionNeeded(
+                f"recording needs root: cannot create instances in {self.root / 'instances'}"
+            )
+        clean_stale(self.root)
+        self.choice: EventChoice = resolve_events(
+            options.groups, available_events(self.root), include_defaults=not options.only
+        )
+        self.directory = Path(options.output)
+        old_recording = prepare_output(self.directory)
+        self.tables = TablesCopier(self.root, self.directory, self.choice.events, old_recording)
+        self.signals = Signals()
+        self.instance: Instance | None = None
+        self.drainer: Drainer | None = None
+        self.child: Child | None = None
+        self.tids: list[int] = []
+        """-p: the threads of the process when tracing was armed."""
+        self.start_faults = (0, 0)
+        self.copied = TablesCopied()
+        self.t0 = 0.0
+        self.meta = RecordingMeta(
+            format_version=layout.FORMAT_VERSION,
+            command=list(options.command),
+            root_pid=options.pid or 0,
+            attached=options.pid is not None,
+            events=self.choice.events,
+            kstack_events=[],
+            kernel_release=os.uname().release,
+            machine=os.uname().machine,
+            page_size=0,
+            cpus=0,
+            clock="",
+            buffer_size_kb=0,
+            start_time_ns=0,
+            end_time_ns=0,
+            wall_start=time.time(),
+            exit_code=None,
+            config={},  # filled in from the copier, which reads /proc/config.gz off the critical path
+            notes=[f"event {m} is not available on this kernel" for m in self.choice.missing],
+        )
+        self.watcher = ProcessWatcher(self.directory, self.meta.notes)
+
+    def run(
+        self, on_phase: Callable[[str], None] | None, background_removal: bool, start_held: SpawnHeld
+    ) -> RecordResult:
+        """All the steps; return once the recording is saved (the instance maybe still going)."""
+        self.signals.install()
+        self.t0 = time.monotonic()
+        finished_normally = False
+        try:
+            if self.attach_pid is None:
+                self.start_command(start_held)
+            self.start_table_copier()
+            self.arm(on_phase)
+            self.follow()
+            finished_normally = True
+        finally:
+            # A second Ctrl-C must not cut the cleanup short: from here signals are only noted.
+            self.signals.hold()
+            try:
+                self.stop()
+            finally:
+                cleanup = self.remove_instance(background_removal and finished_normally)
+        return self.finish(cleanup)
+
+    def start_command(self, start_held: SpawnHeld) -> None:
+        """The command's process, held before its execve until tracing is armed.
+
+        posix_spawn held on a FIFO; else a fork waiting on a pipe, made while kernlab still
+        has one thread (the copier starts only after this).
+        """
+        argv = self.options.command
+        self.child = start_held(self.command_path, argv, self.directory) or spawn_waiting(
+            self.command_path, argv, self.signals.ignored_at_start()
+        )
+        self.meta.root_pid = self.child.pid
+
+    def start_table_copier(self) -> None:
+        """kallsyms, syscall formats and printk_formats are copied while the instance is set up
+        and the command runs (by a forked process, which must not keep the release pipe)."""
+        child = self.child
+        self.tables.start(
+            close_fds=(child.release_fd,) if child is not None and child.release_fd >= 0 else (),
+            guard=(child.pid, child.held.fifo) if child is not None and child.held is not None else None,
+        )
+
+    def arm(self, on_phase: Callable[[str], None] | None) -> None:
+        """Create and set up the instance, filter on the root's pid(s), enable the events,
+        start draining and turn tracing on."""
+        meta, options = self.meta, self.options
+        self.instance = instance = Instance.create(self.root)
+        meta.instance = instance.name
+        buffers = set_up_buffers(instance, options.buffer_size_kb, options.clock)
+        meta.cpus, meta.buffer_size_kb = buffers.cpus, buffers.buffer_size_kb
+        meta.page_size, meta.clock = buffers.page_size, buffers.clock
+        instance.set_event_pids(self._filter_pids())
+        meta.kstack_events = arm_events(instance, self.choice.events, options.kstack)
+        copy_headers(instance, self.directory)
+        layout.write_meta(self.directory, meta)
+
+        self.drainer = Drainer(
+            instance, self.directory, meta.page_size, meta.buffer_size_kb, options.drain_interval
+        )
+        self.drainer.start()
+        meta.start_time_ns = time.monotonic_ns()
+        meta.wall_start = time.time()
+        instance.tracing_on(True)
+        meta.clock_sync_ns.append(sync_marker(instance))
+        if on_phase:
+            on_phase("armed")
+
+    def _filter_pids(self) -> list[int]:
+        """set_event_pid: every thread of a -p process, or the held child (its children follow)."""
+        if self.attach_pid is not None:
+            self.tids = task_ids(self.attach_pid)
+            return self.tids
+        assert self.child is not None, "start_command() runs before arm()"
+        return [self.child.pid]
+
+    def follow(self) -> None:
+        """Run the command to its end, or follow the -p process until it ends or is let go."""
+        pid = self.attach_pid
+        if pid is not None:
+            self.start_faults = process_faults(pid)
+            self.watcher.processes[pid] = TracedProcess(pid=pid)
+            self.watcher.snapshot(pid, "attach")
+            follow_attached(pid, self.tids, self.watcher, self.options.duration, self.signals)
+        else:
+            assert self.child is not None, "start_command() runs before follow()"
+            run_command(self.child, self.watcher, self.signals, self.options.use_ptrace)
+
+    def stop(self) -> None:
+        """Tracing off, the last pages and the loss counters saved, the traced tasks let go."""
+        instance, meta, drainer = self.instance, self.meta, self.drainer
+        if instance is not None:
+            with contextlib.suppress(KernlabError, OSError):
+                if meta.clock_sync_ns:
+                    meta.clock_sync_ns.append(sync_marker(instance))
+            with contextlib.suppress(KernlabError):
+                instance.tracing_on(False)
+        meta.end_time_ns = time.monotonic_ns()
+        if drainer is not None:
+            try:
+                drainer.finish()
+            finally:
+                meta.loss = read_loss(instance, drainer)
+                drainer.close()
+        if self.child is not None:
+            self.child.close()
+            wait_for_interrupted(self.child.pid, self.watcher)
+        if self.watcher.tasks:
+            self.watcher.detach_all()
+
+    def remove_instance(self, in_background: bool) -> BackgroundRemoval | None:
+        """Remove the instance, now or in a thread (returned), and wait for the table copier."""
+        cleanup: BackgroundRemoval | None = None
+        try:
+            if self.instance is not None:
+                if in_background:
+                    cleanup = BackgroundRemoval(self.instance, self.signals)
+                else:
+                    self.instance.remove()
+        finally:
+            if cleanup is None:
+                self.signals.restore()
+            self.copied = self.tables.join()  # returns at once when it never started
+        return cleanup
+
+    def finish(self, cleanup: BackgroundRemoval | None) -> RecordResult:
+        """Add what is known only at the end to meta.json; the result carries the removal."""
+        meta = self.meta
+        try:
+            finish_meta(meta, self.watcher, self.start_faults, self.directory, self.root, self.copied)
+            meta.__post_init__()
+            layout.write_meta(self.directory, meta)
+        except BaseException:  # broad on purpose: the removal thread is joined on every way out
+            if cleanup is not None:
+                cleanup.join()
+            raise
+        if cleanup is not None:
+            self.signals.interrupting()
+        raw = sum(c.bytes_raw for c in meta.loss)
+        return RecordResult(
+            directory=self.directory,
+            meta=meta,
+            raw_bytes=raw,
+            elapsed_s=time.monotonic() - self.t0,
+            _cleanup=cleanup,
+        )
