@@ -5,7 +5,7 @@ can print one line and exit with a code that says what kind of problem it was.
 
 Exit codes (also in docs/CLI.md):
     0  success
-    1  KernlabError not covered below (internal limits, unexpected state)
+    1  OSFailure and any KernlabError not covered below (I/O errors, internal limits)
     2  usage error (bad option or argument; click's own code)
     3  BadInput: a file, ELF image, address or argument that cannot be used
     4  NoSuchProcess: the PID does not exist or exited while being read
@@ -24,6 +24,7 @@ __all__ = [
     "KernlabError",
     "NoSuchProcess",
     "NotSupported",
+    "OSFailure",
     "PermissionNeeded",
     "TracingError",
 ]
@@ -63,6 +64,13 @@ class KernlabError(Exception):
                 return cause.errno
             cause = cause.__cause__
         return None
+
+
+class OSFailure(KernlabError):
+    """The system failed an operation kernlab needed (an I/O error, no memory, a worker died).
+
+    Not the user's input and not a missing feature: exit code 1, with the path and errno.
+    """
 
 
 class BadInput(KernlabError):

@@ -17,7 +17,7 @@ def map_file(path: str) -> tuple[mmap.mmap | bytes, int]:
         # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise file_error(exc, path, "an ELF file") from None
+        raise file_error(exc, path, "an ELF file") from exc
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -39,7 +39,7 @@ def map_file(path: str) -> tuple[mmap.mmap | bytes, int]:
                 raise BadInput(f"{path}: is empty (0 bytes), not an ELF file") from None
             return data, len(data)
     except OSError as exc:
-        raise file_error(exc, path, "an ELF file") from None
+        raise file_error(exc, path, "an ELF file") from exc
     finally:
         os.close(fd)
 

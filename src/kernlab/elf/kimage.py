@@ -89,7 +89,7 @@ def _stream(decompress: Callable[[bytes], bytes], data: memoryview) -> bytes:
             break  # end of stream reached earlier: trailing bytes follow
         except (OSError, lzma.LZMAError, zlib.error) as exc:
             if not out:
-                raise ValueError(str(exc)) from None
+                raise ValueError(str(exc)) from exc
             break
         except Exception as exc:  # zstandard.ZstdError and lz4 errors have no common base
             if not out:

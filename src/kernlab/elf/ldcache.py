@@ -226,7 +226,7 @@ def read_ld_cache(path: str = LD_SO_CACHE) -> LdCache | None:
     except FileNotFoundError:
         return None  # no cache: ld.so skips this step too
     except OSError as exc:
-        raise file_error(exc, path, "an ld.so cache") from None
+        raise file_error(exc, path, "an ld.so cache") from exc
     try:
         return parse_ld_cache(data, path)
     except struct.error as exc:

@@ -50,12 +50,12 @@ def read_config_file(path: str) -> str:
     except OSError as exc:
         raise file_error(
             exc, path, "a kernel config", missing=lambda p: NotSupported(f"{p} does not exist")
-        ) from None
+        ) from exc
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
-            raise BadInput(f"{path} is not valid gzip: {exc}") from None
+            raise BadInput(f"{path} is not valid gzip: {exc}") from exc
     return data.decode(errors="replace")
 
 

@@ -84,7 +84,7 @@ def _open_text(path: str) -> str:
         with open(path, encoding="ascii", errors="replace") as handle:
             return handle.read()
     except OSError as exc:
-        raise file_error(exc, path, "a kallsyms file", missing=_kallsyms_missing) from None
+        raise file_error(exc, path, "a kallsyms file", missing=_kallsyms_missing) from exc
 
 
 def _kallsyms_missing(path: str) -> NotSupported:

@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kernlab.errors import KernlabError, NotSupported, PermissionNeeded
+from kernlab.errors import NotSupported, OSFailure, PermissionNeeded
 
 KPAGEFLAGS = "/proc/kpageflags"
 KPAGECOUNT = "/proc/kpagecount"
@@ -104,7 +104,7 @@ def _open(path: str) -> int:
     except FileNotFoundError as exc:
         raise NotSupported(f"{path} does not exist (kernel built without CONFIG_PROC_PAGE_MONITOR)") from exc
     except OSError as exc:
-        raise KernlabError(f"cannot open {path}: {exc.strerror}") from exc
+        raise OSFailure(f"cannot open {path}: {exc.strerror}", path=path) from exc
 
 
 def _read_words(path: str, pfns: Iterable[int]) -> dict[int, int]:
@@ -129,7 +129,9 @@ def _read_words(path: str, pfns: Iterable[int]) -> dict[int, int]:
                 except PermissionError as exc:
                     raise PermissionNeeded(f"reading {path} needs CAP_SYS_ADMIN (run as root)") from exc
                 except OSError as exc:
-                    raise KernlabError(f"cannot read {path} at PFN {first:#x}: {exc.strerror}") from exc
+                    raise OSFailure(
+                        f"cannot read {path} at PFN {first:#x}: {exc.strerror}", path=path
+                    ) from exc
                 words = array("Q")
                 words.frombytes(data[: len(data) - len(data) % 8])
                 if len(words) == cluster[-1] - first + 1:

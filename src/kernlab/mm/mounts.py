@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from kernlab.errors import KernlabError
+from kernlab.errors import OSFailure
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,9 @@ def read_mountinfo() -> list[Mount]:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
             return parse_mountinfo(f.read())
     except OSError as exc:
-        raise KernlabError(f"cannot read /proc/self/mountinfo: {exc.strerror}") from exc
+        raise OSFailure(
+            f"cannot read /proc/self/mountinfo: {exc.strerror}", path="/proc/self/mountinfo"
+        ) from exc
 
 
 def _under(path: str, mount_point: str) -> bool:

@@ -16,7 +16,7 @@ import stat as stat_mod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kernlab.errors import BadInput, KernlabError, PermissionNeeded
+from kernlab.errors import BadInput, OSFailure, PermissionNeeded
 from kernlab.libc import MAP_FAILED, libc
 from kernlab.mm.mounts import Mount, mount_of
 
@@ -117,13 +117,13 @@ def _mincore_chunk(fd: int, offset: int, length: int, page_size: int, path: str 
             raise BadInput(
                 f"{path} cannot be mapped ({os.strerror(err)}): its filesystem keeps no page cache for it"
             )
-        raise KernlabError(f"mmap of {path} failed: {os.strerror(err)}")
+        raise OSFailure(f"mmap of {path} failed: {os.strerror(err)}", path=path, errno=err)
     try:
         pages = (length + page_size - 1) // page_size
         vec = ctypes.create_string_buffer(pages)
         if libc().mincore(addr, length, vec) != 0:
             err = ctypes.get_errno()
-            raise KernlabError(f"mincore failed: {os.strerror(err)}")
+            raise OSFailure(f"mincore failed: {os.strerror(err)}", errno=err)
         return vec.raw[:pages]
     finally:
         libc().munmap(addr, length)
@@ -190,7 +190,7 @@ def evict(path: str) -> None:
             os.fsync(fd)
         except OSError as exc:
             if exc.errno not in (errno.EINVAL, errno.EROFS):  # nothing to sync on some filesystems
-                raise KernlabError(f"{path}: fsync failed: {exc.strerror}") from exc
+                raise OSFailure(f"{path}: fsync failed: {exc.strerror}", path=path) from exc
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
@@ -207,7 +207,7 @@ def load(path: str, on_bytes: Callable[[int], None] | None = None) -> int:
             try:
                 chunk = os.read(fd, 1 << 20)
             except OSError as exc:
-                raise KernlabError(f"{path}: read failed at byte {total}: {exc.strerror}") from exc
+                raise OSFailure(f"{path}: read failed at byte {total}: {exc.strerror}", path=path) from exc
             if not chunk:
                 break
             total += len(chunk)
@@ -228,7 +228,9 @@ def drop_all_caches() -> None:
     except PermissionError as exc:
         raise PermissionNeeded("dropping every cached page (/proc/sys/vm/drop_caches) needs root") from exc
     except OSError as exc:
-        raise KernlabError(f"cannot write /proc/sys/vm/drop_caches: {exc.strerror}") from exc
+        raise OSFailure(
+            f"cannot write /proc/sys/vm/drop_caches: {exc.strerror}", path="/proc/sys/vm/drop_caches"
+        ) from exc
 
 
 ACTIONS = ("evict", "load", "drop-all")

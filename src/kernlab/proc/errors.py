@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kernlab.errors import BadInput, KernlabError, NoSuchProcess, NotSupported, PermissionNeeded
+from kernlab.errors import BadInput, NoSuchProcess, NotSupported, OSFailure, PermissionNeeded
 
 PROC = Path("/proc")
 
@@ -68,18 +68,18 @@ def proc_errors(pid: int, what: str) -> Iterator[None]:
             raise PermissionNeeded(
                 f"the kernel refused reading {what} even to root ({exc.strerror}: the ptrace access "
                 "check failed, e.g. a security module protects this process)"
-            ) from None
+            ) from exc
         raise PermissionNeeded(
             f"reading {what} needs root or the same user as PID {pid} (ptrace access check: {exc.strerror})"
-        ) from None
+        ) from exc
     except (FileNotFoundError, ProcessLookupError) as exc:
         if process_exists(pid):
-            raise NotSupported(f"{what} does not exist on this kernel ({exc.strerror})") from None
-        raise NoSuchProcess(pid, "exited while being read") from None
+            raise NotSupported(f"{what} does not exist on this kernel ({exc.strerror})") from exc
+        raise NoSuchProcess(pid, "exited while being read") from exc
     except OSError as exc:
         if exc.errno == errno.ESRCH:
-            raise NoSuchProcess(pid, "exited while being read") from None
-        raise KernlabError(f"cannot read {what} of PID {pid}: {exc.strerror or exc}") from None
+            raise NoSuchProcess(pid, "exited while being read") from exc
+        raise OSFailure(f"cannot read {what} of PID {pid}: {exc.strerror or exc}", pid=pid) from exc
 
 
 def read_proc_text(pid: int, name: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kernlab.errors import BadInput, KernlabError, NotSupported, PermissionNeeded
+from kernlab.errors import BadInput, NotSupported, OSFailure, PermissionNeeded
 from kernlab.fileio import stat_regular_file
 
 MEMINFO_PATH = "/proc/meminfo"
@@ -69,7 +69,7 @@ def _read_regular_text(path: str) -> str:
     except PermissionError:
         raise PermissionNeeded(f"{path}: permission denied") from None
     except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror}") from None
+        raise BadInput(f"{path}: {exc.strerror}") from exc
     if len(data) > MAX_MEMINFO_BYTES:
         raise BadInput(f"{path} is larger than 1 MiB: it is not a copy of /proc/meminfo")
     return data.decode("utf-8", "replace")
@@ -84,7 +84,7 @@ def read_meminfo(path: str | Path | None = None) -> Meminfo:
         except FileNotFoundError:
             raise NotSupported(f"{MEMINFO_PATH} does not exist (is /proc mounted?)") from None
         except OSError as exc:
-            raise KernlabError(f"cannot read {MEMINFO_PATH}: {exc.strerror}") from None
+            raise OSFailure(f"cannot read {MEMINFO_PATH}: {exc.strerror}", path=MEMINFO_PATH) from exc
         return parse_meminfo(text, MEMINFO_PATH)
     name = str(path)
     return parse_meminfo(_read_regular_text(name), name)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from kernlab.errors import BadInput, KernlabError, NoSuchProcess
+from kernlab.errors import BadInput, NoSuchProcess, OSFailure
 from kernlab.proc.elfload import PAGE_SIZE
 from kernlab.proc.errors import proc_errors, require_process, resolve_pid
 
@@ -186,7 +186,7 @@ def list_pids() -> list[int]:
     try:
         names = os.listdir("/proc")
     except OSError as exc:
-        raise KernlabError(f"cannot list /proc: {exc.strerror}") from None
+        raise OSFailure(f"cannot list /proc: {exc.strerror}", path="/proc") from exc
     return sorted(int(name) for name in names if name.isdigit())
 
 

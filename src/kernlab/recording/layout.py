@@ -249,7 +249,7 @@ def read_meta(root: Path) -> RecordingMeta:
             f"{root} has no {META}: not a kernlab recording, or the recording was cut short"
         ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(f"cannot read {path}: {exc}") from None
+        raise BadInput(f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("format_version"), int):
         raise BadInput(f"{path} is not kernlab recording metadata (no format_version)")
     if data["format_version"] > FORMAT_VERSION:

@@ -452,7 +452,7 @@ def read_regular(path: Path, *, text: bool = False) -> Any:
             raise BadInput(f"{path} is not a regular file")
         data = path.read_bytes()
     except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from exc
     return data.decode("utf-8", errors="replace") if text else data
 
 
@@ -517,7 +517,7 @@ def _load_meta(root: Path) -> RecordingMeta:
             f"{root} has no {layout.META}: not a kernlab recording (make one with `kernlab record`)"
         ) from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise BadInput(f"cannot read {path}: {exc}") from None
+        raise BadInput(f"cannot read {path}: {exc}") from exc
     if isinstance(data, dict) and data.get("format") == "kernlab-recording":
         try:
             return layout.meta_from_dict(_meta_from_contract(data))

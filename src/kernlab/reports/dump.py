@@ -49,7 +49,7 @@ def write_text(rec: Recording, target: Path) -> TextExport:
     except IsADirectoryError:
         raise BadInput(f"{target} is a directory; give a file name for the text") from None
     except OSError as exc:
-        raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from exc
     return TextExport(str(target), count, rec.event_total)
 
 

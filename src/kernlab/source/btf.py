@@ -497,7 +497,7 @@ def _read(path: str) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except OSError as exc:
-        raise file_error(exc, path, "a BTF file", missing=_btf_missing) from None
+        raise file_error(exc, path, "a BTF file", missing=_btf_missing) from exc
 
 
 def _btf_missing(path: str) -> KernlabError:

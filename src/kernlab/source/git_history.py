@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from kernlab.errors import BadInput, KernlabError, NotSupported
+from kernlab.errors import BadInput, NotSupported, OSFailure
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 """The id of the empty tree, which git knows without having it stored (SHA-1 repositories)."""
@@ -137,7 +137,7 @@ def run_git(
     if check and proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip().splitlines()
         first = message[0] if message else f"exit status {proc.returncode}"
-        raise KernlabError(f"git {args[0]} failed in {repo}: {first}")
+        raise OSFailure(f"git {args[0]} failed in {repo}: {first}", path=repo)
     return proc.stdout
 
 

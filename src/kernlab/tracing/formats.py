@@ -387,7 +387,7 @@ def read_format(path: Path, system: str | None = None) -> EventFormat:
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise BadInput(f"cannot read event format {path}: {exc.strerror or exc}") from None
+        raise BadInput(f"cannot read event format {path}: {exc.strerror or exc}") from exc
     return parse_format(text, system if system is not None else Path(path).parent.parent.name)
 
 

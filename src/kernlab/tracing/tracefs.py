@@ -84,11 +84,11 @@ def read_text(path: Path) -> str:
         with open(path, encoding="utf-8", errors="replace") as fh:
             return fh.read()
     except PermissionError as exc:
-        raise PermissionNeeded(describe_oserror(path, exc, "read") + " (run as root)") from None
+        raise PermissionNeeded(describe_oserror(path, exc, "read") + " (run as root)") from exc
     except FileNotFoundError:
         raise NotSupported(f"{path} does not exist on this kernel") from None
     except OSError as exc:
-        raise TracingError(describe_oserror(path, exc, "read")) from None
+        raise TracingError(describe_oserror(path, exc, "read")) from exc
 
 
 def write_text(path: Path, value: str, *, append: bool = False) -> None:
@@ -102,15 +102,15 @@ def write_text(path: Path, value: str, *, append: bool = False) -> None:
     try:
         fd = os.open(path, flags)
     except PermissionError as exc:
-        raise PermissionNeeded(describe_oserror(path, exc, "open") + " (run as root)") from None
+        raise PermissionNeeded(describe_oserror(path, exc, "open") + " (run as root)") from exc
     except FileNotFoundError:
         raise NotSupported(f"{path} does not exist on this kernel") from None
     except OSError as exc:
-        raise TracingError(describe_oserror(path, exc, "open")) from None
+        raise TracingError(describe_oserror(path, exc, "open")) from exc
     try:
         os.write(fd, data if data.endswith(b"\n") or not data else data + b"\n")
     except OSError as exc:
-        raise TracingError(describe_oserror(path, exc, f"write {value!r} to")) from None
+        raise TracingError(describe_oserror(path, exc, f"write {value!r} to")) from exc
     finally:
         os.close(fd)
 

@@ -136,7 +136,7 @@ def write_trace_dat(rec: Recording, path: Path) -> TraceDatResult:
     except IsADirectoryError:
         raise BadInput(f"{target} is a directory; give a file name for the trace.dat") from None
     except OSError as exc:
-        raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from exc
     return TraceDatResult(
         path=os.fspath(target),
         size=total,

@@ -26,6 +26,7 @@ import gc
 import hashlib
 import json
 import os
+import queue
 import shutil
 import time
 import zlib
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from kernlab.errors import BadInput, KernlabError
+from kernlab.errors import BadInput, OSFailure
 from kernlab.source.ksrc.fresh import ChangeCheck, Folder, source_paths, walk_tree
 from kernlab.source.ksrc.store import (
     MacroTable,
@@ -209,7 +210,7 @@ def build_index(tree: Path, *, workers: int | None = None, progress: ProgressFn 
     try:
         building.mkdir(parents=True)
     except OSError as exc:
-        raise KernlabError(f"cannot create the index folder {building}: {exc.strerror}") from None
+        raise OSFailure(f"cannot create the index folder {building}: {exc.strerror}", path=building) from exc
     (building / "stamp").touch()  # before reading any file: later changes are newer than it
     files, layout = list_sources(tree)
     if not files:
@@ -238,13 +239,13 @@ def build_index(tree: Path, *, workers: int | None = None, progress: ProgressFn 
         while received < workers:
             try:
                 worker, outcome = results.get(timeout=0.2)
-            except Exception:  # queue.Empty: report progress and check nobody died
+            except queue.Empty:  # nothing yet: report progress and check nobody died
                 step(counter.value, len(files))
                 if any(p.exitcode not in (None, 0) for p in procs):
-                    raise KernlabError("an index worker died (out of memory?)") from None
+                    raise OSFailure("an index worker died (out of memory?)") from None
                 continue
             if isinstance(outcome, BaseException):
-                raise KernlabError(f"indexing failed in worker {worker}: {outcome}")
+                raise OSFailure(f"indexing failed in worker {worker}: {outcome}") from outcome
             syscalls.extend(outcome)
             received += 1
     finally:

@@ -23,7 +23,7 @@ from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Any
 
-from kernlab.errors import KernlabError
+from kernlab.errors import OSFailure
 
 MACRO_SHARDS = 256
 REF_SHARDS = 16
@@ -129,6 +129,6 @@ def load_pickle(path: Path) -> Any:
         with open(path, "rb") as fh:
             return pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError) as exc:
-        raise KernlabError(
+        raise OSFailure(
             f"the source index at {path.parent} is damaged ({exc}); delete it to rebuild", path=path
         ) from exc
