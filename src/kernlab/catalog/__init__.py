@@ -10,11 +10,17 @@ meaning is always computed from the figures it describes:
 
 A key missing in the chosen language falls back to English; a key missing everywhere is a bug
 and raises KeyError (the catalog test checks every key used in the code exists).
+
+Korean templates write a particle as the field's format spec, in its after-consonant form —
+``{name:은}``, ``{name:이}``, ``{name:을}``, ``{name:과}``, ``{name:으로}``, ``{n:,을}`` — and the
+form that fits how the value is read aloud is chosen (:mod:`kernlab.catalog.korean`), never
+"은(는)".
 """
 
 from __future__ import annotations
 
 import os
+import string
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -79,7 +85,29 @@ def has(key: str) -> bool:
 def say(key: str, /, **fields: object) -> str:
     """The sentence ``key`` in the current language, filled with ``fields``."""
     topic = key.split(".", 1)[0]
-    template = topic_sentences(language(), topic).get(key)
+    lang = language()
+    template = topic_sentences(lang, topic).get(key)
     if template is None:
         template = topic_sentences(DEFAULT_LANGUAGE, topic)[key]
+        lang = DEFAULT_LANGUAGE
+    if lang == "ko":
+        return _KOREAN.vformat(template, (), fields)
     return template.format(**fields)
+
+
+class _KoreanFormatter(string.Formatter):
+    """str.format plus particles as format specs: ``{name:은}`` → "rename은" / "execve는".
+
+    A spec may end in a particle after an ordinary spec: ``{count:,을}`` → "1,024를".
+    """
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        from kernlab.catalog.korean import PARTICLES, attach
+
+        for particle in sorted(PARTICLES, key=len, reverse=True):
+            if format_spec.endswith(particle):
+                return attach(format(value, format_spec[: -len(particle)]), particle)
+        return format(value, format_spec)
+
+
+_KOREAN = _KoreanFormatter()
