@@ -24,7 +24,8 @@ from pathlib import Path
 from kernlab.errors import KernlabError, NotSupported, PermissionNeeded
 from kernlab.libc import libc
 from kernlab.tracing.instance import Instance, owner_tag
-from kernlab.tracing.tracefs import available_events, tracefs_root, try_write
+from kernlab.tracing.toplevel import TopLevelBusy, top_level_changes
+from kernlab.tracing.tracefs import available_events, read_text, tracefs_root, try_write
 
 __all__ = [
     "Capability",
@@ -51,6 +52,10 @@ class Capability:
     detail: str
     enables: tuple[str, ...] = ()
     area: str = "tracing"
+    in_instance: bool | None = None
+    """Works inside a private tracefs instance (None: not a question for this feature)."""
+    top_level: bool | None = None
+    """Works at the top level of tracefs (None: not tried, e.g. because an instance sufficed)."""
 
 
 @dataclass(frozen=True)
@@ -119,14 +124,60 @@ def _probe_write_restore(path: Path, value: str, restore: str) -> OSError | None
     return err
 
 
-def _probe_tracer(instance: Instance, tracer: str, enables: tuple[str, ...]) -> Capability:
-    path = instance.file("current_tracer")
-    listed = tracer in instance.read("available_tracers").split()
-    err = _probe_write_restore(path, tracer, "nop")
-    if err is None:
-        return Capability(f"{tracer} tracer", True, "works in a private instance", enables)
-    suffix = "" if listed else " (not in available_tracers)"
-    return Capability(f"{tracer} tracer", False, why_refused(err) + suffix, enables)
+def _probe_tracer(instance: Instance, root: Path, tracer: str, enables: tuple[str, ...]) -> Capability:
+    """A tracer in a private instance first; where the instance lacks it, at the top level.
+
+    Debian's 6.1 offers function_graph only at the top level. There it is tried fenced in (a
+    pid filter on this process, one filtered function, depth 1) and only when no other tool is
+    using the top level, and every file is restored, even after a SIGKILL (tracing/toplevel.py):
+    unfiltered function_graph at the top level hung a 2-CPU guest for ten minutes.
+    """
+    name = f"{tracer} tracer"
+    in_instance = tracer in instance.read("available_tracers").split()
+    err = _probe_write_restore(instance.file("current_tracer"), tracer, "nop") if in_instance else None
+    if in_instance and err is None:
+        return Capability(name, True, "works in a private instance", enables, in_instance=True)
+    instance_said = why_refused(err) if in_instance else "not offered in a private instance"
+    if tracer not in read_text(root / "available_tracers").split():
+        suffix = "" if in_instance else " (not in available_tracers)"
+        detail = (why_refused(err) if in_instance else "refused") + suffix
+        return Capability(name, False, detail, enables, in_instance=False, top_level=False)
+    top = _try_top_level_tracer(root, tracer)
+    if top is None:
+        detail = (
+            f"available at the top level only ({instance_said}); tried there with a pid and function filter"
+        )
+        return Capability(name, True, detail, enables, in_instance=False, top_level=True)
+    return Capability(
+        name, False, f"{instance_said}; at the top level: {top}", enables, in_instance=False, top_level=False
+    )
+
+
+def _try_top_level_tracer(root: Path, tracer: str) -> str | None:
+    """Switch the top-level tracer on and off, fenced in; None when it worked, else why not."""
+    function = _one_filter_function(root)
+    changes = [("set_ftrace_pid", str(os.getpid()))]
+    if function:
+        changes.append(("set_ftrace_filter", function))
+    if (root / "max_graph_depth").exists():
+        changes.append(("max_graph_depth", "1"))
+    try:
+        with top_level_changes(root, changes):
+            err = _probe_write_restore(root / "current_tracer", tracer, "nop")
+    except TopLevelBusy as exc:
+        return f"not tried: {exc}"
+    except OSError as exc:
+        return f"{why_refused(exc)} reading {Path(exc.filename or '').name or 'a setting'}"
+    except KernlabError as exc:
+        return str(exc)
+    return None if err is None else why_refused(err)
+
+
+def _one_filter_function(root: Path) -> str | None:
+    with contextlib.suppress(OSError), open(root / "available_filter_functions", encoding="utf-8") as fh:
+        first = fh.readline().split()
+        return first[0] if first else None
+    return None
 
 
 def _probe_ftrace_filter(instance: Instance, root: Path) -> Capability:
@@ -194,20 +245,37 @@ def elf_entry_offset(path: str) -> int | None:
     return None
 
 
-def _probe_dynamic(root: Path, kind: str, target: str, enables: tuple[str, ...]) -> Capability:
-    """Add and delete a kernlab-named kprobe or uprobe in the global *_events file."""
+def _probe_dynamic(
+    root: Path, kind: str, target: str, enables: tuple[str, ...], instance: Instance | None = None
+) -> Capability:
+    """Add and delete a kernlab-named kprobe or uprobe in the global *_events file.
+
+    Dynamic events are defined only at the top level; with ``instance``, the new event is also
+    enabled and disabled inside that private instance, which is how kernlab would use it.
+    """
     path = root / f"{kind}_events"
     name = f"{kind[0]}probes"
     if not path.exists():
-        return Capability(name, False, f"{path.name} is absent (CONFIG_{kind.upper()}_EVENTS off)", enables)
+        return Capability(
+            name, False, f"{path.name} is absent (CONFIG_{kind.upper()}_EVENTS off)", enables, top_level=False
+        )
     pid, start = owner_tag()
-    spec = f"kernlab_{pid}_{start}/doctor"
+    group = f"kernlab_{pid}_{start}"
+    spec = f"{group}/doctor"
     err = try_write(path, f"p:{spec} {target}", append=True)
-    if err is None:
+    if err is not None:
+        return Capability(name, False, why_refused(err), enables, top_level=False)
+    in_instance: bool | None = None
+    try:
+        if instance is not None:
+            enable = instance.file(f"events/{group}/doctor/enable")
+            in_instance = _probe_write_restore(enable, "1", "0") is None if enable.exists() else False
+    finally:
         try_write(path, f"-:{spec}", append=True)
-    return Capability(
-        name, err is None, why_refused(err) if err else f"added and removed a probe on {target}", enables
-    )
+    detail = f"added and removed a probe on {target} (defined at the top level, in {path.name})"
+    if in_instance is not None:
+        detail += "; enabled in a private instance" if in_instance else "; cannot be enabled in an instance"
+    return Capability(name, True, detail, enables, in_instance=in_instance, top_level=True)
 
 
 def _probe_uprobes(root: Path) -> Capability:
@@ -219,9 +287,9 @@ def _probe_uprobes(root: Path) -> Capability:
     return _probe_dynamic(root, "uprobe", f"{binary}:0x{offset:x}", enables)
 
 
-def _probe_kprobes(root: Path) -> Capability:
+def _probe_kprobes(root: Path, instance: Instance | None = None) -> Capability:
     enables = ("kernel function entry events (kprobes)",)
-    return _probe_dynamic(root, "kprobe", "vfs_read", enables)
+    return _probe_dynamic(root, "kprobe", "vfs_read", enables, instance)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -422,13 +490,13 @@ def probe_tracing(groups: Sequence[EventGroup]) -> TracingProbes:
         caps.append(_probe_event_fork(instance))
         caps += guarded("kernel stack traces", lambda: _probe_stacktrace(instance))
         caps += guarded(
-            "function tracer", lambda: _probe_tracer(instance, "function", ("function call tracing",))
+            "function tracer", lambda: _probe_tracer(instance, root, "function", ("function call tracing",))
         )
         caps += guarded(
             "function_graph tracer",
-            lambda: _probe_tracer(instance, "function_graph", ("function call graphs with durations",)),
+            lambda: _probe_tracer(instance, root, "function_graph", ("function call graphs with durations",)),
         )
         caps += guarded("set_ftrace_filter", lambda: _probe_ftrace_filter(instance, root))
+        caps += guarded("kprobes", lambda: _probe_kprobes(root, instance))
     caps += guarded("uprobes", lambda: _probe_uprobes(root))
-    caps += guarded("kprobes", lambda: _probe_kprobes(root))
     return TracingProbes(tuple(caps), str(root), "")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import errno
 import itertools
+import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernlab.errors import NotSupported, PermissionNeeded, TracingError
@@ -267,6 +268,39 @@ def remove_uprobe(root: Path, spec: str) -> OSError | None:
     return try_write(root / "uprobe_events", f"-:{spec}", append=True)
 
 
+JOURNAL_TAG = "kernlab-toplevel-journal "
+"""Starts the trace_marker line in which a journal instance keeps replaced top-level settings
+(see :mod:`kernlab.tracing.toplevel`)."""
+
+
+def write_settings_back(root: Path, saved: list[tuple[str, str]]) -> list[str]:
+    """Write ``(file, value)`` pairs back at the top level, last change first; the failures."""
+    failures = []
+    for name, value in reversed(saved):
+        err = try_write(root / name, value)
+        if err is not None:
+            failures.append(f"{name}: {err.strerror}")
+    return failures
+
+
+def restore_journal(root: Path, journal: Path) -> list[str]:
+    """Write back the top-level settings a dead run's journal instance kept; the failures."""
+    try:
+        text = read_text(journal / "trace")
+    except (TracingError, NotSupported, PermissionNeeded) as exc:
+        return [str(exc)]
+    for line in text.splitlines():
+        _, tag, payload = line.partition(JOURNAL_TAG)
+        if not tag:
+            continue
+        try:
+            pairs = json.loads(payload)
+        except json.JSONDecodeError:
+            return [f"{journal.name}: unreadable journal of top-level settings"]
+        return write_settings_back(root, [(str(name), str(value)) for name, value in pairs])
+    return []
+
+
 @dataclass(frozen=True)
 class StaleCleanup:
     """What a stale cleanup removed, and what it could not."""
@@ -274,13 +308,24 @@ class StaleCleanup:
     instances: list[str]
     uprobes: list[str]
     failures: list[str]
+    restored: list[str] = field(default_factory=list)
+    """Journal instances whose top-level settings were written back before removal."""
 
 
 def clean_stale(root: Path | None = None) -> StaleCleanup:
     """Remove instances and uprobes left by kernlab runs whose owner died."""
     root = root or tracefs_root()
-    removed, uprobes, failures = [], [], []
+    removed: list[str] = []
+    uprobes: list[str] = []
+    failures: list[str] = []
+    restored: list[str] = []
     for path in find_stale_instances(root):
+        match = NAME_RE.match(path.name)
+        if match and match.group(3).startswith("toplevel"):
+            problems = restore_journal(root, path)
+            failures += problems
+            if not problems:
+                restored.append(path.name)
         try:
             remove_instance(path)
             removed.append(path.name)
@@ -292,4 +337,4 @@ def clean_stale(root: Path | None = None) -> StaleCleanup:
             uprobes.append(spec)
         else:
             failures.append(f"cannot remove uprobe {spec}: {err.strerror}")
-    return StaleCleanup(removed, uprobes, failures)
+    return StaleCleanup(removed, uprobes, failures, restored)
