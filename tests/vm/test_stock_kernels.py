@@ -1,0 +1,176 @@
+"""kernlab on Debian's stock kernels (6.1 and 6.12) booted under qemu, 5- and 4-level paging.
+
+Each guest boots once per module and writes what it saw into a shared folder; the checks then
+run on the host against the guest's own files (its tracefs listings, kallsyms, BTF, the
+recording it made, strace's table of the same command), as the tools in the guest would.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROGRAMS, compile_c
+from tests.vm.guest import GuestRun, missing_tools, run_in_guest, stock_release
+
+pytestmark = [pytest.mark.vm, pytest.mark.slow]
+
+CHECKS = Path(__file__).parent / "guest_checks.sh"
+
+
+def _boot(tmp_path_factory: pytest.TempPathFactory, generation: str, five_level: bool, checks: str) -> Path:
+    reason = missing_tools()
+    if reason:
+        pytest.skip(reason)
+    release = stock_release(generation)
+    if release is None:
+        pytest.skip(f"Debian's stock {generation} kernel is not installed (.ci/run installs it)")
+    out = tmp_path_factory.mktemp(f"guest-{generation}-{'la57' if five_level else 'l4'}")
+    hold = compile_c(PROGRAMS / "vm_highmap_hold.c", out / "hold")
+    script = f"bash {CHECKS} {out} {sys.executable} {hold} {checks}\n"
+    run: GuestRun = run_in_guest(release, script, shared_dir=out, five_level=five_level)
+    (out / "console.txt").write_text(run.output)
+    assert run.code == 0, run.output[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module", params=["6.1", "6.12"])
+def guest(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _boot(tmp_path_factory, request.param, five_level=True, checks="all")
+
+
+@pytest.fixture(scope="module")
+def guest_4level(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _boot(tmp_path_factory, "6.1", five_level=False, checks="paging")
+
+
+def _capabilities(out: Path) -> dict[str, dict]:
+    doctor = json.loads((out / "doctor.json").read_text())
+    return {c["name"]: c for c in doctor["capabilities"]}
+
+
+def test_doctor_says_where_each_tracer_works(guest):
+    caps = _capabilities(guest)
+    top = (guest / "top_tracers.txt").read_text().split()
+    inside = (guest / "instance_tracers.txt").read_text().split()
+    for tracer in ("function", "function_graph"):
+        cap = caps[f"{tracer} tracer"]
+        assert cap["in_instance"] == (tracer in inside), cap
+        if tracer not in inside:
+            # Only at the top level (6.1's function_graph): the truth is "top level only".
+            assert cap["top_level"] == (tracer in top), cap
+            assert cap["ok"] == (tracer in top), cap
+            if tracer in top:
+                assert "top level only" in cap["detail"], cap
+
+
+def test_doctor_says_kprobes_are_defined_at_the_top_level(guest):
+    cap = _capabilities(guest)["kprobes"]
+    top_files = (guest / "top_files.txt").read_text().split()
+    instance_files = (guest / "instance_files.txt").read_text().split()
+    assert "kprobe_events" not in instance_files
+    assert cap["ok"] == ("kprobe_events" in top_files), cap
+    if cap["ok"]:
+        assert cap["top_level"] is True and cap["in_instance"] is True, cap
+
+
+def test_no_tracefs_setting_is_left_behind(guest):
+    assert (guest / "state_after.txt").read_text() == (guest / "state_before.txt").read_text()
+
+
+def test_record_in_the_guest_matches_strace(guest):
+    from kernlab.reports import report
+
+    assert (guest / "record.code").read_text().strip() == "0", (guest / "record.err").read_text()
+    built = report.build(guest / "rec")
+    assert built.syscalls is not None
+    got = {r.name: (r.calls, r.errors) for r in built.syscalls.combined.rows if r.calls}
+    expected: dict[str, tuple[int, int]] = {}
+    for line in (guest / "strace.txt").read_text().splitlines():
+        parts = line.split()
+        if len(parts) < 5 or not parts[0][0].isdigit() or parts[-1] == "total":
+            continue
+        expected[parts[-1]] = (int(parts[3]), int(parts[4]) if len(parts) == 6 else 0)
+    assert expected, "strace printed no table"
+    assert got == expected, {
+        k: (got.get(k), expected.get(k)) for k in set(got) | set(expected) if got.get(k) != expected.get(k)
+    }
+    check = built.fault_counter_check
+    if check is not None and check.own:
+        # Within the host tests' tolerance: execve's get_user_pages faults have no event.
+        assert abs(check.difference or 0) <= max(3, check.own // 100), check
+
+
+def _vtop(out: Path) -> tuple[dict, int, int, int]:
+    vtop = json.loads((out / "vtop.json").read_text())
+    present, pfn = (int(x) for x in (out / "pagemap.txt").read_text().split())
+    _pid, addr = (out / "hold.txt").read_text().split()
+    return vtop, int(addr, 16), present, pfn
+
+
+def test_five_level_paging_in_the_guest(guest):
+    kernel = json.loads((guest / "kernel.json").read_text())
+    assert kernel["paging"]["levels_in_use"] == 5
+    vtop, address, present, pfn = _vtop(guest)
+    assert address >= 1 << 47, "the mmap hint above 2^47 was granted"
+    assert vtop["paging"]["levels"] == 5
+    indices = vtop["split"]["indices"]
+    assert [i["level"] for i in indices] == ["PGD", "P4D", "PUD", "PMD", "PTE"]
+    # Each index is the address's own bits for that level: 9 bits a level above the page offset.
+    assert [i["index"] for i in indices] == [(address >> (12 + 9 * k)) & 511 for k in (4, 3, 2, 1, 0)]
+    assert present == 1 and vtop["pagemap"]["pfn"] == pfn
+
+
+def test_four_level_paging_in_the_guest(guest_4level):
+    kernel = json.loads((guest_4level / "kernel.json").read_text())
+    assert kernel["paging"]["levels_in_use"] == 4
+    vtop, address, present, pfn = _vtop(guest_4level)
+    assert address < 1 << 47, "4-level paging cannot grant a hint above 2^47"
+    assert vtop["paging"]["levels"] == 4
+    assert [i["level"] for i in vtop["split"]["indices"]] == ["PGD", "PUD", "PMD", "PTE"]
+    assert present == 1 and vtop["pagemap"]["pfn"] == pfn
+
+
+@pytest.mark.parametrize("name", ["task_struct", "mm_struct", "vm_area_struct"])
+def test_struct_of_the_guest_kernel_equals_bpftool(guest, name):
+    from kernlab.reports import struct
+    from tests.source.test_btf_layout import bpftool_dump
+
+    btf = guest / "vmlinux.btf"
+    if not btf.exists():
+        pytest.skip("the guest kernel has no /sys/kernel/btf/vmlinux")
+    raw = bpftool_dump(str(btf))
+    expected = raw.first_named(name)
+    report = struct.build(name, btf_path=str(btf))
+    assert report.size == int(expected.attrs["size"])
+    assert [(m.name, m.offset_bytes) for m in report.members] == raw.flat_members(expected)
+
+
+def test_kaslr_offset_is_kallsyms_minus_system_map(guest):
+    release = (guest / "release.txt").read_text().strip()
+    system_map = Path(f"/boot/System.map-{release}")
+    if not system_map.exists():
+        pytest.skip(f"{system_map} is missing")
+
+    def text_address(lines: list[str]) -> int:
+        return next(int(line.split()[0], 16) for line in lines if line.split()[2:3] == ["_stext"])
+
+    running = text_address((guest / "kallsyms").read_text().splitlines())
+    linked = text_address(system_map.read_text().splitlines())
+    kernel = json.loads((guest / "kernel.json").read_text())
+    assert kernel["kaslr"]["offset"] == running - linked
+
+
+def test_guest_harness_reports_the_exit_status(tmp_path):
+    reason = missing_tools()
+    if reason:
+        pytest.skip(reason)
+    release = stock_release("6.1") or stock_release("6.12")
+    if release is None:
+        pytest.skip("no stock kernel installed")
+    run = run_in_guest(release, f"uname -r > {tmp_path}/release\nexit 3\n", shared_dir=tmp_path, memory="1G")
+    assert run.code == 3, run.output[-2000:]
+    assert (tmp_path / "release").read_text().strip() == release
