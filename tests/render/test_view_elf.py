@@ -28,18 +28,33 @@ SUMMARY = ElfSummary(
 
 
 def segment(
-    index, type_, offset, vaddr, filesz, memsz, flags, flags_value, align, sections, meaning, interp=None
+    index,
+    type_,
+    offset,
+    vaddr,
+    filesz,
+    memsz,
+    flags,
+    flags_value,
+    align,
+    sections,
+    meaning,
+    interp=None,
+    contents=(),
+    access="",
 ):
-    return Segment(index, type_, offset, vaddr, vaddr, filesz, memsz, flags, align, sections, meaning,
-                   interpreter=interp, flags_value=flags_value)  # fmt: skip
+    return Segment(index, type_, offset, vaddr, vaddr, filesz, memsz, flags, align, sections, contents,
+                   meaning, interpreter=interp, flags_value=flags_value, access=access)  # fmt: skip
 
 
 SEGMENTS = (
     segment(0, "INTERP", 0x318, 0x318, 0x1C, 0x1C, "R  ", 4, 0x1, (".interp",), "segment.interp",
             "/lib64/ld-linux-x86-64.so.2"),
-    segment(1, "LOAD", 0x0, 0x0, 0x628, 0x628, "R  ", 4, 0x1000, (".interp", ".dynsym"), "segment.load_readonly"),
-    segment(2, "LOAD", 0x1000, 0x1000, 0x1B5, 0x1B5, "R E", 5, 0x1000, (".text",), "segment.load_code"),
-    segment(3, "GNU_STACK", 0x0, 0x0, 0x0, 0x0, "RW ", 6, 0x10, (), "segment.gnu_stack"),
+    segment(1, "LOAD", 0x0, 0x0, 0x628, 0x628, "R  ", 4, 0x1000, (".interp", ".dynsym"), "segment.load",
+            contents=("headers", "interp", "dynsym"), access="r"),
+    segment(2, "LOAD", 0x1000, 0x1000, 0x1B5, 0x1B5, "R E", 5, 0x1000, (".text",), "segment.load",
+            contents=("code",), access="rx"),
+    segment(3, "GNU_STACK", 0x0, 0x0, 0x0, 0x0, "RW ", 6, 0x10, (), "segment.gnu_stack", access="rw"),
 )  # fmt: skip
 SECTIONS = (
     Section(0, "", "NULL", 0, 0, 0, 0, "", 0, 0, 0),
@@ -88,11 +103,11 @@ Section to segment mapping
 What each segment is for
 
  Nr   Type        Meaning
- ────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+ ──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
  00   INTERP      the program interpreter: the kernel maps /lib64/ld-linux-x86-64.so.2 too and starts the program there, so it can load the shared libraries.
- 01   LOAD        read-only data mapped from the file, 1.5 KiB (.interp, .dynsym): headers, constants, symbol and relocation tables for ld.so.
- 02   LOAD        code: mapped read-only and executable, 437 B of instructions and constants from the file at 0x1000 (.text).
- 03   GNU_STACK   the stack is RW and not executable: the kernel maps the stack without PROT_EXEC.
+ 01   LOAD        loaded read-only at 0x0: the ELF and program headers, the interpreter's path and dynamic symbol tables, 1.5 KiB from the file (.interp, .dynsym).
+ 02   LOAD        loaded readable and executable at 0x1000: code, 437 B from the file (.text).
+ 03   GNU_STACK   the stack is readable and writable (RW), not executable: the kernel maps the stack without PROT_EXEC.
 
 
 Section headers
@@ -138,7 +153,7 @@ Notes
  .note.gnu.build-id   GNU     0x4    NT_GNU_BUILD_ID   0123abcd
 
 
-→ This is a position-independent executable for x86_64: 3 LOAD segments map read-only data (R, 1.5 KiB), code (R E, 437 B) and data (RW, 8.6 KiB, of which 8.0 KiB are .bss); the kernel starts it through /lib64/ld-linux-x86-64.so.2 at entry 0x1040.
+→ This is a position-independent executable for x86_64, loaded as 3 LOAD segments: read-only data (R, 1.5 KiB), code (R E, 437 B) and data (RW, 8.6 KiB, of which 8.0 KiB are .bss); the kernel starts it through /lib64/ld-linux-x86-64.so.2 at entry 0x1040.
 """
 
 

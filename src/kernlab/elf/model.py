@@ -85,16 +85,21 @@ class Segment:
     flags: str  # "R E", "RW ", as readelf prints them
     align: int
     sections: tuple[str, ...]  # section-to-segment mapping, exactly as readelf -l computes it
-    meaning: str  # what the segment is for, as a key: "segment.load_code" (explain.elf words it)
+    # What those sections are, as keys, in file order: "headers", "code", "rodata", "unwind",
+    # "dynsym", "relocs", "data", "bss", "tls" … (elf.segments.section_content). No default:
+    # like ``sections`` it is filled on first use, which a class-level default would hide.
+    contents: tuple[str, ...]
+    meaning: str  # what the segment is for, as a key: "segment.load" (explain.elf words it)
     interpreter: str | None = None  # for PT_INTERP
     type_value: int = 0  # p_type as a number
     flags_value: int = 0  # p_flags as a number (PF_X 1, PF_W 2, PF_R 4)
+    access: str = ""  # p_flags as a key: "r", "rw", "rx", "rwx", "none" … (elf.segments.access_key)
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for attributes missing from __dict__: a segment read from a file gets
         # its section mapping when first asked, for all segments of the file at once
         # (kernlab.elf.segments), because most callers never look at it.
-        if name == "sections":
+        if name in ("sections", "contents"):
             fill = self.__dict__.get("_fill")
             if fill is not None:
                 fill()

@@ -10,9 +10,19 @@ from __future__ import annotations
 
 from kernlab.catalog import has, language, say, set_language
 
-__all__ = ["has", "language", "say", "set_language", "text"]
+__all__ = ["count", "has", "language", "say", "set_language", "text"]
 
 
 def text(key: str, /, **fields: object) -> str:
     """A label or title from the catalog (a table heading, a column name) in the current language."""
     return say(key, **fields)
+
+
+def count(key: str, n: int, /) -> str:
+    """A number with its noun, as the catalog words it for one or for many: ``count("elf.n.segment",
+    1)`` → "1 LOAD segment", with 2 → "2 LOAD segments" (keys ``<key>.one`` and ``<key>.many``,
+    filled with ``n``; ``<key>.zero`` for 0 where the catalog has one). English needs the choice;
+    Korean writes the same counter for one and many."""
+    if n == 0 and has(f"{key}.zero"):
+        return say(f"{key}.zero", n=n)  # "no major fault …": a sentence that reads well for none
+    return say(f"{key}.one" if n == 1 else f"{key}.many", n=n)

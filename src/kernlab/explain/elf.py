@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kernlab.catalog import say
 from kernlab.elf.model import ElfSummary, LoadSegment, Segment
+from kernlab.explain import count
 from kernlab.units import format_bytes
 
 __all__ = ["file_line", "kind_words", "segment_meaning", "summary_sentence"]
@@ -37,18 +38,27 @@ def file_line(summary: ElfSummary) -> str:
 
 
 def segment_meaning(seg: Segment) -> str:
-    """What one segment is for, with its sizes, address and sections."""
+    """What one segment is for: its permissions and what its sections are, with sizes and address."""
+    key = seg.meaning
+    contents = seg.contents
+    if key in LOAD_KEYS and not contents:
+        key = "segment.load_bare"  # no section header describes it (sstrip, or a gap in the file)
     return say(
-        f"elf.{seg.meaning}",
+        f"elf.{key}",
         filesz=format_bytes(seg.filesz),
         memsz=format_bytes(seg.memsz),
         bss=format_bytes(max(seg.memsz - seg.filesz, 0)),
         vaddr=f"{seg.vaddr:#x}",
-        flags=seg.flags.strip() or "no access",
+        flags=seg.flags.strip() or "-",
+        access=say(f"elf.access.{seg.access or 'none'}"),
+        contents=_join([say(f"elf.content.{c}") for c in contents]),
         interp=seg.interpreter or "?",
         align=format_bytes(seg.align),
-        sections=", ".join(seg.sections) if seg.sections else "no sections",
+        sections=", ".join(seg.sections) if seg.sections else say("elf.content.no_sections"),
     )
+
+
+LOAD_KEYS = frozenset({"segment.load", "segment.load_bss", "segment.load_zero"})
 
 
 def _load_phrase(load: LoadSegment) -> str:
@@ -75,17 +85,17 @@ def summary_sentence(summary: ElfSummary) -> str:
         "kind": kind_words(summary),
         "kind_a": say(f"elf.kind_a.{summary.kind}", type=summary.type),
         "arch": summary.arch,
-        "nload": len(summary.loads),
+        "nload": count("elf.n.load", len(summary.loads)),
         "loads": _join([_load_phrase(load) for load in summary.loads]),
         "interp": summary.interpreter,
         "entry": f"{summary.entry:#x}",
         "soname": summary.soname or "no soname",
         "nexport": summary.exported_symbols,
-        "nsec": summary.section_count,
-        "nseg": summary.segment_count,
-        "nsym": summary.symbol_count,
+        "nsec": count("elf.n.section", summary.section_count),
+        "nseg": count("elf.n.segment", summary.segment_count),
+        "nsym": count("elf.n.symbol", summary.symbol_count),
         "memory": format_bytes(sum(load.memsz for load in summary.loads)),
-        "nnote": summary.note_count,
+        "nnote": count("elf.n.note", summary.note_count),
         "start_kernel": f"{summary.start_kernel:#x}" if summary.start_kernel is not None else "",
         "section": summary.start_kernel_section or "",
         "type": summary.type,

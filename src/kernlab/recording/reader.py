@@ -49,6 +49,29 @@ class Event:
     fields: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class FileDamage:
+    """What could not be read in one CPU's raw file; the rest of it is still decoded."""
+
+    file: str
+    """The file's name in the recording (``cpus/cpu3.raw``)."""
+    pages: int
+    """Whole pages in the file."""
+    damaged_pages: int
+    """Pages left out (or cut where the damage starts): see CpuEvents.damaged_pages."""
+    damaged_offsets: list[int]
+    """Byte offset of each damaged page (the first few hundred)."""
+    torn_bytes: int
+    """Bytes after the last whole page: a page cut short."""
+    unknown_records: int
+    """Records whose event id has no format in the recording (garbage that looked like events)."""
+
+    @property
+    def unreadable(self) -> bool:
+        """Nothing in the file is a ring-buffer page: every page damaged, or no whole page."""
+        return self.pages == self.damaged_pages and (self.pages > 0 or self.torn_bytes > 0)
+
+
 @dataclass
 class LossSummary:
     """Events the kernel could not keep, per CPU and in total (never hidden by a report)."""
@@ -61,6 +84,8 @@ class LossSummary:
     pages_marked_missed: int
     """Pages whose header carries RB_MISSED_EVENTS."""
     damaged_pages: int
+    damage: list[FileDamage] = field(default_factory=list)
+    """Every raw file with damaged pages, a torn last page or records of unknown events."""
 
 
 @dataclass
@@ -132,7 +157,24 @@ class Recording:
             missed_in_pages=sum(c.missed_events for c in cpus),
             pages_marked_missed=sum(c.missed_pages for c in cpus),
             damaged_pages=sum(c.damaged_pages for c in cpus),
+            damage=self.damage(),
         )
+
+    def damage(self) -> list[FileDamage]:
+        """The raw files that are not whole, with where and how (never raised: reported)."""
+        out = []
+        files = dict(self.cpu_files())
+        for cpu in self.cpu_events():
+            unknown = sum(n for t, n in cpu.type_counts().items() if t not in self.formats)
+            if cpu.damaged_pages or cpu.torn_bytes or unknown:
+                path = files.get(cpu.cpu)
+                name = str(path.relative_to(self.root)) if path else f"cpu{cpu.cpu}.raw"
+                out.append(
+                    FileDamage(
+                        name, cpu.pages, cpu.damaged_pages, cpu.damaged_offsets[:256], cpu.torn_bytes, unknown
+                    )
+                )
+        return out
 
     def columns(self, name: str, field_names: list[str], since: int = 0) -> dict[str, list[int]]:
         """column_arrays() as lists."""

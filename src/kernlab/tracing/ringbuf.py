@@ -80,7 +80,12 @@ class CpuEvents:
         self.missed_events = 0
         """Events lost, summed over the pages that store the count (RB_MISSED_STORED)."""
         self.damaged_pages = 0
-        """Pages whose commit length or event chain does not fit in the page (left out)."""
+        """Pages whose commit length or event chain does not fit in the page, or whose time stamp
+        runs backwards (left out, or cut where the damage starts)."""
+        self.damaged_offsets: list[int] = []
+        """Byte offset in the file of each damaged page, in file order."""
+        self.torn_bytes = 0
+        """Bytes after the last whole page: a page cut short (a crash, a full disk)."""
         self.runs: list[tuple[int, int, int, int]] = []
         """(first record index, count, stride, event id or -1) of pages made only of same-length
         small records: record ``first + k`` starts at ``offsets[first] + k * stride``; the id is
@@ -290,18 +295,25 @@ def decode_pages(raw: bytes, header: HeaderPage, cpu: int = 0, page_size: int | 
     data_off = header.data_offset
     usable = size - data_off
     n_pages = len(raw) // size
+    out.torn_bytes = len(raw) - n_pages * size
+    last_page_ts = 0
     for page in range(n_pages):
         base = page * size
         ts = u64(raw, base + header.timestamp_offset)[0]
         commit = commit_fmt(raw, base + header.commit_offset)[0]
         length = commit & COMMIT_LENGTH_MASK
+        if length > usable or (length and ts < last_page_ts):
+            # One CPU's pages come out in time order: a page from before the one already read,
+            # or whose events would not fit in it, is not a page of this stream.
+            out.damaged_pages += 1
+            out.damaged_offsets.append(base)
+            continue
+        if length:
+            last_page_ts = ts
         if commit & RB_MISSED_EVENTS:
             out.missed_pages += 1
             if commit & RB_MISSED_STORED and data_off + length + 8 <= size:
                 out.missed_events += u64(raw, base + data_off + length)[0]
-        if length > usable:
-            out.damaged_pages += 1
-            continue
         pos = base + data_off
         end = pos + length
         if uniform and length:
@@ -376,6 +388,7 @@ def decode_pages(raw: bytes, header: HeaderPage, cpu: int = 0, page_size: int | 
         if damaged:
             # The records decoded before the damage are whole and stay.
             out.damaged_pages += 1
+            out.damaged_offsets.append(base)
         count = len(ts_list) - walked_from
         if count:
             if walked and walked[-1][0] + walked[-1][2] == records:
