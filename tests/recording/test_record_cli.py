@@ -84,7 +84,7 @@ def test_json_is_one_document(tmp_path):
         (["--", "/tmp"], 3, "directory"),
         ([], 3, "nothing to record"),
         (["-p", "999999999"], 4, "999999999"),
-        (["-p", "2"], 3, "kernel thread"),
+        (["-a", "--", "true"], 3, "whole system"),
         (["-p", "1", "--", "true"], 3, "either"),
         (["--duration", "1", "--", "true"], 3, "-p"),
         (["-e", "no-such-group", "--", "true"], 3, "no-such-group"),
@@ -123,6 +123,7 @@ def test_a_second_recording_replaces_the_first(tmp_path):
     assert run_kernlab("record", "-q", "-d", str(out), "--", "true").code == 0
     meta = read_meta(out)
     assert meta.root_pid != first
+    assert read_meta(tmp_path / "r.old").root_pid == first  # kept, as uftrace keeps DIR.old
     assert {Path(s.path).name.split(".")[0] for s in meta.maps} == {str(meta.root_pid)}
 
 

@@ -20,7 +20,8 @@ EPILOG = examples(
     "kernlab record -- ls -l /               trace ls: syscalls, faults, scheduling",
     "kernlab record -d run1 -e pagecache -- cat big.iso > /dev/null",
     "kernlab record --kstack page_fault_user -- ./prog   kernel stacks of user faults",
-    "kernlab record -p 1234 --duration 5      a running process for 5 seconds",
+    "kernlab record -p 1234 --duration 5      a running process (or kernel thread) for 5 seconds",
+    "kernlab record -a --duration 2           every task of the system (Ctrl-C ends it)",
     "kernlab report                           then read what was recorded",
     "kernlab record --report -- ./prog        record, then print the report at once",
 )
@@ -54,7 +55,13 @@ def _split(values: tuple[str, ...]) -> list[str]:
     help="Record a kernel stack trace with these events (e.g. page_fault_user), or 'all'.",
 )
 @click.option("-p", "--pid", type=int, default=None, help="Record a running process instead of a command.")
-@click.option("--duration", type=float, default=None, help="With -p: stop after this many seconds.")
+@click.option(
+    "-a",
+    "--system-wide",
+    is_flag=True,
+    help="Record every task of the system, as `cat trace_pipe` shows (no ptrace, no maps snapshots).",
+)
+@click.option("--duration", type=float, default=None, help="With -p or -a: stop after this many seconds.")
 @click.option("--buffer-size", "buffer_kb", type=int, default=None, help="Ring buffer per CPU, in KiB.")
 @click.option(
     "--clock",
@@ -82,6 +89,7 @@ def record(
     only: bool,
     kstack: tuple[str, ...],
     pid: int | None,
+    system_wide: bool,
     duration: float | None,
     buffer_kb: int | None,
     clock: str,
@@ -100,8 +108,8 @@ def record(
     from kernlab.recording.recorder import RecordOptions
     from kernlab.recording.recorder import record as run_record
 
-    if pid is None and not command:
-        raise BadInput("nothing to record: give a command after -- or -p PID")
+    if pid is None and not command and not system_wide:
+        raise BadInput("nothing to record: give a command after --, -p PID or -a")
     options = RecordOptions(
         output=Path(output),
         command=list(command),
@@ -113,19 +121,22 @@ def record(
         buffer_size_kb=buffer_kb,
         clock=clock,
         use_ptrace=not no_ptrace,
+        system_wide=system_wide,
     )
     preload = _Preload(out) if then_report else None
     # The instance's removal (~0.1 s of kernel grace periods) overlaps the summary or report.
     result = run_record(options, on_phase=preload.start if preload else None, background_removal=True)
     try:
+        from kernlab.render.views import record as view
+        from kernlab.reports import record as reports
+
+        summary = reports.build(result)
+        view.show_kept_previous(summary)  # on stderr, whatever the output mode
         if preload is not None:
             preload.join()
             _show_report(result.directory, out)
         else:
-            from kernlab.render.views import record as view
-            from kernlab.reports import record as reports
-
-            out.emit(reports.build(result), view.show)
+            out.emit(summary, view.show)
     finally:
         result.finish_cleanup()
     if result.meta.exit_code is not None and not result.meta.attached:

@@ -6,17 +6,20 @@ from kernlab.catalog import say
 from kernlab.reports.record import RecordReport
 from kernlab.units import format_bytes
 
-__all__ = ["summary_sentences"]
+__all__ = ["kept_previous", "summary_sentences"]
 
 
 def summary_sentences(report: RecordReport) -> list[str]:
     """How much was recorded of what, what was lost, the command's faults and exit status."""
     meta = report.meta
-    what = (
-        say("record.what_command", command=" ".join(meta.command))
-        if meta.command
-        else say("record.what_pid", pid=meta.root_pid)
-    )
+    if report.target == "system":
+        what = say("record.what_system")
+    elif report.target == "kernel_thread":
+        what = say("record.what_kthread", pid=meta.root_pid)
+    elif meta.command:
+        what = say("record.what_command", command=" ".join(meta.command))
+    else:
+        what = say("record.what_pid", pid=meta.root_pid)
     lost_cpus = [str(c.cpu) for c in meta.loss if c.lost]
     loss = (
         say("record.loss", lost=meta.lost_events, cpus=", ".join(lost_cpus))
@@ -35,9 +38,20 @@ def summary_sentences(report: RecordReport) -> list[str]:
     ]
     if meta.rusage is not None:
         sentences.append(say("record.faults", minflt=meta.rusage.minflt, majflt=meta.rusage.majflt))
-    if meta.attached:
-        seconds = (meta.end_time_ns - meta.start_time_ns) / 1e9
-        sentences.append(say("record.attached", pid=meta.root_pid, seconds=f"{seconds:.1f}"))
+    seconds = f"{(meta.end_time_ns - meta.start_time_ns) / 1e9:.1f}"
+    if report.target == "system":
+        sentences.append(say("record.attached_system", seconds=seconds))
+    elif report.target == "kernel_thread":
+        sentences.append(say("record.attached_kthread", pid=meta.root_pid, seconds=seconds))
+    elif meta.attached:
+        sentences.append(say("record.attached", pid=meta.root_pid, seconds=seconds))
     elif meta.exit_code is not None:
         sentences.append(say("record.exit", code=meta.exit_code))
     return sentences
+
+
+def kept_previous(report: RecordReport) -> str | None:
+    """The one line saying where the recording that was at the directory went (``DIR.old``)."""
+    if report.previous is None:
+        return None
+    return say("record.kept_previous", directory=report.directory, old=report.previous)

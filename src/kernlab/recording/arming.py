@@ -26,6 +26,7 @@ __all__ = [
     "arm_events",
     "copy_headers",
     "default_buffer_kb",
+    "exclude_pids",
     "mem_available_kb",
     "set_up_buffers",
     "sync_marker",
@@ -94,6 +95,14 @@ def _set_clock(instance: Instance, clock: str) -> str:
         instance.write("trace_clock", clock)
         current = _current_clock(instance.read("trace_clock"), "local")
     return current or clock
+
+
+def exclude_pids(instance: Instance, pids: list[int]) -> None:
+    """set_event_notrace_pid (Linux 5.8): the recorder's own tasks stay out of a system-wide
+    recording, or its drain reads would be recorded, and their records drained, in a loop.
+    Older kernels lack the file: the recorder's events are then recorded too."""
+    if instance.file("set_event_notrace_pid").exists():
+        instance.write("set_event_notrace_pid", " ".join(str(p) for p in pids))
 
 
 def arm_events(instance: Instance, events: list[str], kstack: list[str]) -> list[str]:

@@ -30,9 +30,13 @@ def finish_meta(
     directory: Path,
     root: Path,
     copied: TablesCopied,
+    snapshots: bool = True,
 ) -> None:
-    """Fill in what is known only at the end: exit, rusage, processes, binaries, notes."""
-    if meta.attached:
+    """Fill in what is known only at the end: exit, rusage, processes, binaries, notes.
+
+    ``snapshots`` is False for what is recorded without ptrace (a kernel thread, -a).
+    """
+    if meta.attached and snapshots:
         _note_attached_faults(meta, watcher, start_faults)
     meta.exit_code = exit_code_of(watcher.root_status)
     meta.rusage = _rusage(watcher.root_rusage)
@@ -42,6 +46,7 @@ def finish_meta(
     meta.binaries = describe_binaries(_mapped_executables(watcher, directory))
     meta.config = copied.config
     _note_missing_tables(meta, copied)
+    _note_in_call_stops(meta, watcher)
     with contextlib.suppress(KernlabError, OSError):
         (directory / layout.SAVED_CMDLINES).write_text(read_text(root / "saved_cmdlines"))
 
@@ -72,6 +77,23 @@ def _mapped_executables(watcher: ProcessWatcher, directory: Path) -> dict[str, N
             for exe in executable_paths((directory / rel).read_text(errors="replace")):
                 paths.setdefault(exe, None)
     return paths
+
+
+def _note_in_call_stops(meta: RecordingMeta, watcher: ProcessWatcher) -> None:
+    """Say where kernlab's own ptrace stops are still inside a call's recorded time."""
+    forks = watcher.in_call_stops.get("fork", 0)
+    execs = watcher.in_call_stops.get("exec", 0)
+    if forks:
+        meta.notes.append(
+            f"{forks} fork/vfork/clone call{'s' if forks != 1 else ''} include{'s' if forks == 1 else ''} "
+            "a brief ptrace stop (kernel_clone reports the child before returning); "
+            "--no-ptrace has none"
+        )
+    if execs:
+        meta.notes.append(
+            f"{execs} later execve call{'s' if execs != 1 else ''} include{'s' if execs == 1 else ''} "
+            "a brief ptrace stop (the maps are copied after the call returns)"
+        )
 
 
 def _note_missing_tables(meta: RecordingMeta, copied: TablesCopied) -> None:

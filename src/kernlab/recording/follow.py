@@ -19,7 +19,7 @@ from kernlab.recording.snapshot import process_faults, process_running
 from kernlab.recording.spawn import Child
 from kernlab.recording.watcher import ProcessWatcher
 
-__all__ = ["follow_attached", "run_command", "wait_for_interrupted"]
+__all__ = ["follow_attached", "follow_untraced", "run_command", "wait_for_interrupted"]
 
 INTERRUPTED_GRACE_S = 2.0
 """How long an interrupted command may take to end on its own before it is detached."""
@@ -32,7 +32,7 @@ def run_command(child: Child, watcher: ProcessWatcher, signals: Signals, use_ptr
         watcher.notes.append("recorded without ptrace (--no-ptrace): no maps snapshots at exec and exit")
     else:
         try:
-            watcher.seize(pid)
+            watcher.seize_before_exec(pid)
         except OSError as exc:
             watcher.notes.append(f"ptrace was refused ({exc.strerror}): no maps snapshots at exec and exit")
     watcher.processes[pid] = TracedProcess(pid=pid, ppid=os.getpid(), argv=[])
@@ -91,6 +91,25 @@ def follow_attached(
             watcher.handle(got, status, ru, pid)
             if got == pid and watcher.root_status is not None:
                 break
+
+
+def follow_untraced(pid: int | None, duration: float | None, signals: Signals) -> None:
+    """Without ptrace (a kernel thread, or the whole system): wait until --duration passes, a
+    signal (Ctrl-C) asks to stop, or the thread ``pid`` ends."""
+    signals.stop_mode = True
+    with stop_after(duration, signals):
+        while not signals.stop_requested:
+            if pid is not None and not process_running(pid):
+                break
+            signals.waiting = True
+            try:
+                if signals.stop_requested:
+                    break
+                time.sleep(0.05)
+            except StopWaiting:
+                break
+            finally:
+                signals.waiting = False
 
 
 def wait_for_interrupted(root: int, watcher: ProcessWatcher) -> None:

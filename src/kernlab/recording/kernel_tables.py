@@ -122,6 +122,11 @@ class TablesCopier:
         self._pid = 0
         self._result_fd = -1
 
+    @property
+    def pid(self) -> int:
+        """The copier's process id (0 before :meth:`start`)."""
+        return self._pid
+
     def start(self, close_fds: tuple[int, ...] = (), guard: tuple[int, Path] | None = None) -> TablesCopier:
         """Fork the copier. ``close_fds`` are closed in it (a pipe whose end-of-file another
         child waits for must not stay open in the copier).

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from kernlab.errors import BadInput, KernlabError, PermissionNeeded, TracingError
 from kernlab.recording import layout
-from kernlab.recording.arming import arm_events, copy_headers, set_up_buffers, sync_marker
+from kernlab.recording.arming import arm_events, copy_headers, exclude_pids, set_up_buffers, sync_marker
 from kernlab.recording.directory import prepare_output
 from kernlab.recording.drain import Drainer, read_loss
 from kernlab.recording.events import EventChoice, resolve_events
 from kernlab.recording.finish import finish_meta
-from kernlab.recording.follow import follow_attached, run_command, wait_for_interrupted
+from kernlab.recording.follow import follow_attached, follow_untraced, run_command, wait_for_interrupted
 from kernlab.recording.kernel_tables import TablesCopied, TablesCopier
 from kernlab.recording.layout import RecordingMeta, TracedProcess
 from kernlab.recording.signals import Signals
@@ -78,6 +78,8 @@ class RecordOptions:
     written at start and end tie it to CLOCK_MONOTONIC (see docs/recording-format.md)."""
     use_ptrace: bool = True
     """Follow the command with ptrace for maps snapshots; off lets the command be a debugger."""
+    system_wide: bool = False
+    """``-a``: every task of the system, as ``cat trace_pipe`` shows (no pid filter, no ptrace)."""
 
 
 @dataclass
@@ -88,6 +90,11 @@ class RecordResult:
     meta: RecordingMeta
     raw_bytes: int
     elapsed_s: float
+    target: str = "command"
+    """What was recorded: ``command``, ``process`` (-p), ``kernel_thread`` (-p of one) or
+    ``system`` (-a)."""
+    previous: Path | None = None
+    """Where the recording that was at ``directory`` before was kept (``DIR.old``)."""
     _cleanup: BackgroundRemoval | None = field(default=None, repr=False)
 
     def finish_cleanup(self) -> None:
@@ -155,17 +162,21 @@ def record(
 
 
 def check_options(options: RecordOptions) -> str:
-    """Refuse options that do not fit together; return the command's file ("" for -p PID)."""
+    """Refuse options that do not fit together; return the command's file ("" for -p PID, -a)."""
+    if options.system_wide and (options.pid is not None or options.command):
+        raise BadInput("-a records the whole system: give no -p PID and no command with it")
     if options.pid is not None and options.command:
         raise BadInput("give either -p PID or a command, not both")
-    if options.pid is None and options.duration is not None:
-        raise BadInput("--duration applies to -p PID; a command is recorded until it exits")
+    if options.pid is None and not options.system_wide and options.duration is not None:
+        raise BadInput("--duration applies to -p PID or -a; a command is recorded until it exits")
     if options.duration is not None and options.duration <= 0:
         raise BadInput("--duration must be a positive number of seconds")
     if options.buffer_size_kb is not None and options.buffer_size_kb < 4:
         raise BadInput("--buffer-size must be at least 4 KiB")
     if options.pid is not None:
         check_attachable(options.pid)
+        return ""
+    if options.system_wide:
         return ""
     return resolve_command(options.command)
 
@@ -179,6 +190,18 @@ class RecordingSession:
         self.command_path = command_path
         self.attach_pid: int | None = options.pid
         """-p PID; None when a command is recorded."""
+        self.kernel_thread = options.pid is not None and check_attachable(options.pid)
+        """-p of a kernel thread: no ptrace, no maps; a kernel stack with every event."""
+        self.system_wide = options.system_wide
+        self.target = (
+            "system"
+            if options.system_wide
+            else "kernel_thread"
+            if self.kernel_thread
+            else "process"
+            if options.pid is not None
+            else "command"
+        )
         self.root = tracefs_root()
         if os.geteuid() != 0 and not os.access(self.root / "instances", os.W_OK):
             raise PermissionNeeded(
@@ -189,8 +212,10 @@ class RecordingSession:
             options.groups, available_events(self.root), include_defaults=not options.only
         )
         self.directory = Path(options.output)
-        old_recording = prepare_output(self.directory)
-        self.tables = TablesCopier(self.root, self.directory, self.choice.events, old_recording)
+        prepared = prepare_output(self.directory)
+        self.previous = prepared.previous
+        """Where a recording that was at the directory was kept (``DIR.old``), or None."""
+        self.tables = TablesCopier(self.root, self.directory, self.choice.events, prepared.to_delete)
         self.signals = Signals()
         self.instance: Instance | None = None
         self.drainer: Drainer | None = None
@@ -204,7 +229,7 @@ class RecordingSession:
             format_version=layout.FORMAT_VERSION,
             command=list(options.command),
             root_pid=options.pid or 0,
-            attached=options.pid is not None,
+            attached=options.pid is not None or options.system_wide,
             events=self.choice.events,
             kstack_events=[],
             kernel_release=os.uname().release,
@@ -230,11 +255,15 @@ class RecordingSession:
         self.t0 = time.monotonic()
         finished_normally = False
         try:
-            if self.attach_pid is None:
+            if self.attach_pid is None and not self.system_wide:
                 self.start_command(start_held)
             self.start_table_copier()
-            self.arm(on_phase)
-            self.follow()
+            # File names behind path arguments, read by BPF while tracing is on (kept local: one hook).
+            from kernlab.recording.path_strings import capture
+
+            with capture(self.directory, self.meta.root_pid):
+                self.arm(on_phase)
+                self.follow()
             finished_normally = True
         finally:
             # A second Ctrl-C must not cut the cleanup short: from here signals are only noted.
@@ -275,8 +304,14 @@ class RecordingSession:
         buffers = set_up_buffers(instance, options.buffer_size_kb, options.clock)
         meta.cpus, meta.buffer_size_kb = buffers.cpus, buffers.buffer_size_kb
         meta.page_size, meta.clock = buffers.page_size, buffers.clock
-        instance.set_event_pids(self._filter_pids())
-        meta.kstack_events = arm_events(instance, self.choice.events, options.kstack)
+        if self.system_wide:
+            # No pid filter; kernlab's own threads (and the copier's) are left out of it.
+            exclude_pids(instance, self._own_pids())
+        else:
+            instance.set_event_pids(self._filter_pids())
+        # A kernel thread has no user stack and no maps: its kernel stacks say where it works.
+        kstack = ["all"] if self.kernel_thread and not options.kstack else options.kstack
+        meta.kstack_events = arm_events(instance, self.choice.events, kstack)
         copy_headers(instance, self.directory)
         layout.write_meta(self.directory, meta)
 
@@ -291,6 +326,13 @@ class RecordingSession:
         if on_phase:
             on_phase("armed")
 
+    def _own_pids(self) -> list[int]:
+        """kernlab's threads now and the table copier's process (threads started later follow
+        through options/event-fork)."""
+        pids = task_ids(os.getpid())
+        copier = self.tables.pid
+        return pids + ([copier] if copier else [])
+
     def _filter_pids(self) -> list[int]:
         """set_event_pid: every thread of a -p process, or the held child (its children follow)."""
         if self.attach_pid is not None:
@@ -302,7 +344,18 @@ class RecordingSession:
     def follow(self) -> None:
         """Run the command to its end, or follow the -p process until it ends or is let go."""
         pid = self.attach_pid
-        if pid is not None:
+        if self.system_wide or self.kernel_thread:
+            what = "the whole system" if self.system_wide else f"kernel thread {pid}"
+            self.meta.notes.append(
+                f"{what} recorded without ptrace: no maps snapshots"
+                + (
+                    " (a kernel thread has no user address space); kernel stacks with every event"
+                    if self.kernel_thread
+                    else " of the processes seen; user addresses are not attributed to files"
+                )
+            )
+            follow_untraced(pid, self.options.duration, self.signals)
+        elif pid is not None:
             self.start_faults = process_faults(pid)
             self.watcher.processes[pid] = TracedProcess(pid=pid)
             self.watcher.snapshot(pid, "attach")
@@ -352,7 +405,15 @@ class RecordingSession:
         """Add what is known only at the end to meta.json; the result carries the removal."""
         meta = self.meta
         try:
-            finish_meta(meta, self.watcher, self.start_faults, self.directory, self.root, self.copied)
+            finish_meta(
+                meta,
+                self.watcher,
+                self.start_faults,
+                self.directory,
+                self.root,
+                self.copied,
+                snapshots=self.target in ("command", "process"),
+            )
             meta.__post_init__()
             layout.write_meta(self.directory, meta)
         except BaseException:  # broad on purpose: the removal thread is joined on every way out
@@ -367,5 +428,7 @@ class RecordingSession:
             meta=meta,
             raw_bytes=raw,
             elapsed_s=time.monotonic() - self.t0,
+            target=self.target,
+            previous=self.previous,
             _cleanup=cleanup,
         )

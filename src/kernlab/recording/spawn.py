@@ -59,7 +59,7 @@ class Child:
     def release(self) -> None:
         """Let the child exec the command."""
         if self.held is not None:
-            self.held.release()
+            self.held.release(self.pid)
             return
         os.write(self.release_fd, b"\x01")
         os.close(self.release_fd)
@@ -144,14 +144,21 @@ class HeldSpawn:
                 return self.pid  # it failed early, or (no child seen) already exec'd
         return 0
 
-    def release(self) -> None:
-        try:
-            # Non-blocking: the child is the reader, unless something killed it meanwhile
-            # (ENXIO then; its end shows in wait4 like any exit).
-            os.close(os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK))
-        except OSError as exc:
-            if exc.errno != errno.ENXIO:
-                raise  # the FIFO stays, so the cleanup knows to kill the held child
+    def release(self, pid: int = 0, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                # Non-blocking: the child is the reader, unless something killed it meanwhile
+                # (ENXIO then; its end shows in wait4 like any exit).
+                os.close(os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK))
+                break
+            except OSError as exc:
+                if exc.errno != errno.ENXIO:
+                    raise  # the FIFO stays, so the cleanup knows to kill the held child
+            # No reader yet: a child just resumed by ptrace may be re-entering its open().
+            if not pid or not _alive(pid) or time.monotonic() > deadline:
+                break
+            time.sleep(0.0002)
         with contextlib.suppress(OSError):
             os.unlink(self.fifo)
 
@@ -239,6 +246,16 @@ def _libc_spawn() -> _LibcSpawn:
     return _LibcSpawn()
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] not in (b"Z", b"X")
+
+
 def _children_of_thread(tid: int | None) -> list[int]:
     """Children of one of kernlab's threads (/proc/self/task/TID/children; [] when unreadable)."""
     try:
@@ -320,8 +337,9 @@ def resolve_command(command: list[str]) -> str:
     return path
 
 
-def check_attachable(pid: int) -> None:
-    """Refuse, with the reason, a PID that cannot be recorded: gone, a zombie, a kernel thread."""
+def check_attachable(pid: int) -> bool:
+    """Refuse, with the reason, a PID that cannot be recorded (gone, a zombie, unreadable);
+    return True when it is a kernel thread (traced without ptrace: it has no user memory)."""
     if pid <= 0:
         raise BadInput(f"{pid} is not a process ID", pid=pid)
     if pid == os.getpid():
@@ -338,11 +356,12 @@ def check_attachable(pid: int) -> None:
     if state in ("Z", "X"):
         raise NoSuchProcess(pid, "it has exited and is a zombie waiting for its parent")
     if flags & PF_KTHREAD:
-        raise BadInput(f"PID {pid} is a kernel thread: it has no user address space to record", pid=pid)
+        return True
     if not os.access(f"/proc/{pid}/maps", os.R_OK):
         raise PermissionNeeded(
             f"cannot read /proc/{pid}/maps: recording another user's process needs root", pid=pid
         )
+    return False
 
 
 def task_ids(pid: int) -> list[int]:

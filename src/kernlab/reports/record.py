@@ -19,6 +19,10 @@ class RecordReport:
     meta: RecordingMeta
     raw_bytes: int
     elapsed_s: float
+    target: str = "command"
+    """``command``, ``process`` (-p), ``kernel_thread`` (-p of one) or ``system`` (-a)."""
+    previous: Path | None = None
+    """Where the recording that was at ``directory`` was kept (``DIR.old``); None when none was."""
 
     @property
     def events_read(self) -> int:
@@ -28,4 +32,11 @@ class RecordReport:
 
 def build(result: RecordResult) -> RecordReport:
     """The figures of a finished run (``kernlab.recording.recorder.record``)."""
-    return RecordReport(result.directory, result.meta, result.raw_bytes, result.elapsed_s)
+    return RecordReport(
+        result.directory,
+        result.meta,
+        result.raw_bytes,
+        result.elapsed_s,
+        target=result.target,
+        previous=result.previous,
+    )

@@ -6,7 +6,17 @@ from kernlab.explain import record as explain
 from kernlab.render.output import Output
 from kernlab.reports.record import RecordReport
 
-__all__ = ["show"]
+__all__ = ["show", "show_kept_previous"]
+
+
+def show_kept_previous(report: RecordReport) -> None:
+    """One line on stderr when the previous recording was moved to ``DIR.old`` (even with -q:
+    it is about the user's data)."""
+    from kernlab.render.terminal import error_console
+
+    line = explain.kept_previous(report)
+    if line is not None:
+        error_console().print(f"kernlab: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 def show(report: RecordReport, out: Output) -> None:
