@@ -2,7 +2,8 @@
 """Generate kernlab's system-call tables from the kernel's own table files.
 
 Reads a kernel source tree (a directory) or a source tarball (default
-/usr/src/linux-source-6.1.tar.xz) and writes ``src/kernlab/syscalls/data/<arch>.json``:
+/usr/src/linux-source-7.3.tar.xz, Debian's ``linux-source-7.3``) and writes
+``src/kernlab/syscalls/data/<arch>.json``:
 
 * x86_64, x32 and i386 from ``arch/x86/entry/syscalls/syscall_{64,32}.tbl``;
 * arm (32-bit) from ``arch/arm/tools/syscall.tbl``;
@@ -12,15 +13,18 @@ Reads a kernel source tree (a directory) or a source tarball (default
   ``scripts/syscall.tbl`` with the ABIs the architecture's ``Makefile.syscalls`` selects.
 
 and ``errno.json`` from ``include/uapi/asm-generic/errno-base.h`` and ``errno.h``. Each file
-records the kernel version (from the tree's Makefile) and the source it came from.
+records the kernel version (from the tree's Makefile), the files it came from (a tarball by its
+file name: where it sat on the generating machine says nothing) and, with ``--origin``, where
+that source came from (the package and its version).
 
-    python tools/gen_syscall_tables.py [--source PATH] [--out DIR]
+    python tools/gen_syscall_tables.py [--source PATH] [--out DIR] [--origin TEXT]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import posixpath
 import re
 import sys
 import tarfile
@@ -28,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_SOURCE = "/usr/src/linux-source-6.1.tar.xz"
+DEFAULT_SOURCE = "/usr/src/linux-source-7.3.tar.xz"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src" / "kernlab" / "syscalls" / "data"
 
 # Files wanted from the tree, relative to its top directory.
@@ -41,6 +45,7 @@ WANTED = (
     "arch/arm64/include/uapi/asm/unistd.h",
     "arch/riscv/include/uapi/asm/unistd.h",
     "scripts/syscall.tbl",
+    "arch/arm64/tools/syscall_64.tbl",
     "arch/arm64/kernel/Makefile.syscalls",
     "arch/riscv/kernel/Makefile.syscalls",
     "include/uapi/asm-generic/errno-base.h",
@@ -70,12 +75,15 @@ class Tree:
         self.source = source
         self.files: dict[str, str] = {}
         path = Path(source)
+        # A tree is named as given; a tarball by its file name, the same on every machine.
+        self.label = source if path.is_dir() else path.name
         if path.is_dir():
             for rel in WANTED:
                 if (path / rel).is_file():
                     self.files[rel] = (path / rel).read_text(errors="replace")
         else:
             # Streaming mode: a .tar.xz of the whole kernel is read once, front to back.
+            links: dict[str, str] = {}
             with tarfile.open(source, mode="r|*") as tar:
                 for member in tar:
                     rel = member.name.split("/", 1)[1] if "/" in member.name else member.name
@@ -83,6 +91,15 @@ class Tree:
                         handle = tar.extractfile(member)
                         if handle is not None:
                             self.files[rel] = handle.read().decode(errors="replace")
+                    elif rel in WANTED and member.issym():
+                        links[rel] = posixpath.normpath(
+                            posixpath.join(posixpath.dirname(rel), member.linkname)
+                        )
+            # A symbolic link (arm64's tools/syscall_64.tbl -> scripts/syscall.tbl) reads as its
+            # target, which the stream may have passed before or after it.
+            for rel, target in links.items():
+                if target in self.files:
+                    self.files[rel] = self.files[target]
         if "Makefile" not in self.files:
             raise SystemExit(f"{source}: no top-level Makefile; is this a kernel source tree?")
 
@@ -90,7 +107,7 @@ class Tree:
         return self.files.get(rel)
 
     def where(self, rel: str) -> str:
-        return f"{self.source}:{rel}"
+        return f"{self.label}:{rel}"
 
     def version(self) -> str:
         fields = dict(
@@ -128,12 +145,18 @@ def entry_of(cols: list[str], index: int) -> str | None:
     return names[index] if len(names) > index else None
 
 
+def implemented(entry: str | None) -> str | None:
+    """``entry``, or None for a slot the table fills with ``sys_ni_syscall`` (a number kept, its
+    call removed: lookup_dcookie), as for a row with no entry at all: both answer -ENOSYS."""
+    return None if entry == "sys_ni_syscall" else entry
+
+
 def x86_64_rows(tree: Tree, want_abis: set[str], number_bit: int = 0) -> list[Row]:
     rows = []
     for number, abi, name, rest in parse_tbl(tree.get("arch/x86/entry/syscalls/syscall_64.tbl") or ""):
         if abi not in want_abis:
             continue
-        entry = entry_of(rest, 0)
+        entry = implemented(entry_of(rest, 0))
         # x86 builds a pt_regs wrapper for every sys_*: __x64_sys_*, or __x32_compat_sys_* for x32.
         if entry is None:
             symbol = None
@@ -150,9 +173,10 @@ def i386_rows(tree: Tree) -> list[Row]:
     for number, abi, name, rest in parse_tbl(tree.get("arch/x86/entry/syscalls/syscall_32.tbl") or ""):
         native, compat = entry_of(rest, 0), entry_of(rest, 1)
         # A 64-bit kernel runs 32-bit programs through the compat entry when there is one
-        # (IA32_EMULATION); its wrappers are named __ia32_*.
-        used = compat or native
-        rows.append(Row(number, name, abi, native, f"__ia32_{used}" if used else None))
+        # (IA32_EMULATION); its wrappers are named __ia32_*. A compat column of sys_ni_syscall
+        # (vm86) means a 64-bit kernel answers -ENOSYS even though a 32-bit one has the call.
+        used = implemented(compat if compat is not None else native)
+        rows.append(Row(number, name, abi, implemented(native), f"__ia32_{used}" if used else None))
     return rows
 
 
@@ -161,7 +185,7 @@ def arm_rows(tree: Tree) -> list[Row]:
     for number, abi, name, rest in parse_tbl(tree.get("arch/arm/tools/syscall.tbl") or ""):
         if abi == "oabi":
             continue
-        entry = entry_of(rest, 0)
+        entry = implemented(entry_of(rest, 0))
         # 32-bit ARM has no pt_regs wrappers: the table points at sys_* directly.
         rows.append(Row(number, name, abi, entry, entry))
     return rows
@@ -327,18 +351,26 @@ class _ExprParser:
 
 def generic_rows(tree: Tree, arch_dir: str, prefix: str, defines: dict[str, str]) -> tuple[list[Row], str]:
     """Rows for an asm-generic architecture, from the 6.11+ table or the older header."""
-    table = tree.get("scripts/syscall.tbl")
+    makefile = tree.get(f"arch/{arch_dir}/kernel/Makefile.syscalls") or ""
+    # The architecture may name its own table (arm64 from 6.15: syscalltbl =
+    # arch/arm64/tools/syscall_%.tbl, % being 32 or 64); otherwise scripts/syscall.tbl.
+    own = re.search(r"^syscalltbl\s*:?=\s*(\S+)", makefile, re.M)
+    table_path = own[1].replace("%", "64") if own else "scripts/syscall.tbl"
+    table = tree.get(table_path)
+    if own and table is None:
+        raise SystemExit(
+            f"{tree.source}: {table_path} (named by arch/{arch_dir}/kernel/Makefile.syscalls) is missing"
+        )
     if table is not None:
         abis = {"common", "64"}
-        makefile = tree.get(f"arch/{arch_dir}/kernel/Makefile.syscalls") or ""
         for m in re.finditer(r"^syscall_abis_64\s*\+?=\s*(.*)$", makefile, re.M):
             abis.update(m[1].split())
         rows = []
         for number, abi, name, rest in parse_tbl(table):
             if abi in abis:
-                entry = entry_of(rest, 0)
+                entry = implemented(entry_of(rest, 0))
                 rows.append(Row(number, name, abi, entry, f"{prefix}{entry}" if entry else None))
-        return rows, tree.where("scripts/syscall.tbl")
+        return rows, tree.where(table_path)
 
     arch_header = f"arch/{arch_dir}/include/uapi/asm/unistd.h"
     pre = Preprocessor(defines, tree.get)
@@ -351,14 +383,14 @@ def generic_rows(tree: Tree, arch_dir: str, prefix: str, defines: dict[str, str]
         if macro.startswith("__NR3264_"):
             aliases = [k for k, v in pre.defines.items() if v == macro and k.startswith("__NR_")]
             name = aliases[0].removeprefix("__NR_") if aliases else macro.removeprefix("__NR3264_")
-        implemented = func != "sys_ni_syscall"
+        entry = implemented(func)
         rows.append(
             Row(
                 number,
                 name,
                 "common",
-                func if implemented else None,
-                f"{prefix}{func}" if implemented else None,
+                entry,
+                f"{prefix}{entry}" if entry else None,
             )
         )
     return rows, tree.where(arch_header) + " + " + tree.where("include/uapi/asm-generic/unistd.h")
@@ -397,12 +429,15 @@ def errno_rows(tree: Tree) -> list[dict[str, object]]:
 # --------------------------------------------------------------------------- output
 
 
-def write_table(out: Path, arch: str, tree: Tree, rows: list[Row], source: str, how: str) -> None:
+def write_table(
+    out: Path, arch: str, tree: Tree, rows: list[Row], source: str, how: str, origin: str | None
+) -> None:
     rows = sorted(rows, key=lambda r: r.number)
     doc = {
         "arch": arch,
         "kernel_version": tree.version(),
         "source": source,
+        "origin": origin,
         "how": how,
         "generated_by": "tools/gen_syscall_tables.py",
         "syscalls": [
@@ -419,12 +454,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=DEFAULT_SOURCE, help="kernel source tree or tarball")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory for <arch>.json")
+    parser.add_argument(
+        "--origin",
+        default=None,
+        help='where the source came from, recorded in each file ("Debian linux-source-7.3 7.3.4-1~bpo13+1")',
+    )
     args = parser.parse_args(argv)
     tree = Tree(args.source)
     args.out.mkdir(parents=True, exist_ok=True)
 
     tbl64 = tree.where("arch/x86/entry/syscalls/syscall_64.tbl")
-    write_table(args.out, "x86_64", tree, x86_64_rows(tree, {"common", "64"}), tbl64, "abi common and 64")
+    write_table(
+        args.out, "x86_64", tree, x86_64_rows(tree, {"common", "64"}), tbl64, "abi common and 64", args.origin
+    )
     write_table(
         args.out,
         "x32",
@@ -432,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         x86_64_rows(tree, {"common", "x32"}, X32_SYSCALL_BIT),
         tbl64,
         "abi common and x32, numbers with __X32_SYSCALL_BIT (0x40000000)",
+        args.origin,
     )
     write_table(
         args.out,
@@ -440,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         i386_rows(tree),
         tree.where("arch/x86/entry/syscalls/syscall_32.tbl"),
         "abi i386",
+        args.origin,
     )
     if tree.get("arch/arm/tools/syscall.tbl"):
         write_table(
@@ -449,18 +493,28 @@ def main(argv: list[str] | None = None) -> int:
             arm_rows(tree),
             tree.where("arch/arm/tools/syscall.tbl"),
             "abi common and eabi",
+            args.origin,
         )
     rows, source = generic_rows(tree, "arm64", "__arm64_", {"__BITS_PER_LONG": "64"})
     write_table(
-        args.out, "aarch64", tree, rows, source, "asm-generic, __BITS_PER_LONG 64, no __SYSCALL_COMPAT"
+        args.out,
+        "aarch64",
+        tree,
+        rows,
+        source,
+        "asm-generic, __BITS_PER_LONG 64, no __SYSCALL_COMPAT",
+        args.origin,
     )
     if tree.get("arch/riscv/include/uapi/asm/unistd.h") or tree.get("scripts/syscall.tbl"):
         rows, source = generic_rows(tree, "riscv", "__riscv_", {"__BITS_PER_LONG": "64", "__LP64__": "1"})
-        write_table(args.out, "riscv64", tree, rows, source, "asm-generic, __BITS_PER_LONG 64, __LP64__")
+        write_table(
+            args.out, "riscv64", tree, rows, source, "asm-generic, __BITS_PER_LONG 64, __LP64__", args.origin
+        )
     errnos = errno_rows(tree)
     if errnos:
         doc = {
             "kernel_version": tree.version(),
+            "origin": args.origin,
             "source": tree.where("include/uapi/asm-generic/errno-base.h")
             + " + "
             + tree.where("include/uapi/asm-generic/errno.h"),

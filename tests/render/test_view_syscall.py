@@ -109,20 +109,55 @@ def test_list_marks_calls_newer_than_the_table(capsys):
         tracefs_note=None,
         only_in_running_kernel=["mseal"],
         machine="x86_64",
+        missing_here=["mkdir"],
+        table_newer=False,
     )
     view.show(listing, Output())
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "x86_64 system calls (Linux 6.1.192)"
     assert ["82", "0x52", "rename", "__x64_sys_rename", "yes"] in [line.split() for line in lines]
     assert any(
-        line.split()[:3] == ["mseal", "__x64_sys_mseal", "yes"] and "not in the" in line for line in lines
+        line.split()[:3] == ["mseal", "__x64_sys_mseal", "yes"]
+        and "unknown to kernlab's table (newer than Linux 6.1)" in line
+        for line in lines
     )
     sentences = [line for line in lines if line.startswith("→")]
     assert sentences == [
-        "→ 2 system calls in the x86_64 table of Linux 6.1.192; "
-        "1 of 2 entry symbols are in this kernel's /proc/kallsyms.",
-        "→ The running kernel 6.12.0 has 1 system calls the shipped table lacks (named by its tracefs "
-        'events, shown as "not in the shipped table"): mseal.',
+        "→ System calls in the x86_64 table of Linux 6.1.192: 2; "
+        "entry symbols of them in this kernel's /proc/kallsyms: 1 of 2.",
+        "→ 1 call of the table is not in this kernel's /proc/kallsyms: mkdir; this kernel was built "
+        "without it, or it was removed or renamed after Linux 6.1.192.",
+        "→ The running kernel 6.12.0 has 1 system call whose number is unknown to kernlab's table "
+        "(newer than Linux 6.1); its tracefs events name it: mseal.",
+    ]
+
+
+def test_list_with_a_table_newer_than_the_kernel_names_the_calls_it_lacks(capsys):
+    """A 7.3 table on a 6.18 kernel: the table's newest calls are not in kallsyms because the
+    kernel predates them, not because they were removed."""
+    newer = TableInfo("x86_64", "7.3.4", "syscall_64.tbl", "abi common and 64", 3, "Debian", 472)
+    listing = SyscallList(
+        table=newer,
+        running_kernel="6.18.44",
+        native=True,
+        syscalls=[
+            ListedSyscall(82, "rename", "__x64_sys_rename", True, True),
+            ListedSyscall(470, "listns", "__x64_sys_listns", False, True),
+            ListedSyscall(471, "rseq_slice_yield", "__x64_sys_rseq_slice_yield", False, True),
+        ],
+        tracefs_note=None,
+        only_in_running_kernel=[],
+        machine="x86_64",
+        missing_here=["listns", "rseq_slice_yield"],
+        table_newer=True,
+    )
+    view.show(listing, Output())
+    sentences = [line for line in capsys.readouterr().out.splitlines() if line.startswith("→")]
+    assert sentences[1:] == [
+        "→ 2 calls of the table are not in this kernel's /proc/kallsyms: listns, rseq_slice_yield; the "
+        "table comes from Linux 7.3.4, newer than the running kernel 6.18.44, which predates them or "
+        "was built without them.",
+        "→ Every system call the running kernel 6.18.44 names in tracefs has its number in kernlab's table.",
     ]
 
 

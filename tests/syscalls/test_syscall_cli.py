@@ -147,8 +147,8 @@ def test_cli_list_counts_the_table_and_marks_newer_calls():
         else set()
     )
     assert len(in_table) == len(table("x86_64"))
-    if header:
-        assert {s["name"] for s in in_table} == header
+    if header:  # the table comes from a kernel at least as new as the installed headers
+        assert header <= {s["name"] for s in in_table}
     extra = [s for s in doc["syscalls"] if not s["in_table"]]
     assert [s["name"] for s in extra] == doc["only_in_running_kernel"]
     if EVENTS.is_dir() and os.access(EVENTS, os.R_OK):
@@ -156,7 +156,12 @@ def test_cli_list_counts_the_table_and_marks_newer_calls():
             assert (EVENTS / f"sys_enter_{s['name']}").is_dir()
             assert s["number"] is None
     human = run_kernlab("syscall", "--list")
-    assert human.code == 0 and "not in the" in human.stdout if extra else True
+    assert human.code == 0
+    if extra:
+        assert (
+            f"unknown to kernlab's table (newer than Linux {doc['table']['kernel_version'][:3]}"
+            in human.stdout
+        )
 
 
 def test_cli_list_for_another_architecture():

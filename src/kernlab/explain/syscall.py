@@ -21,6 +21,7 @@ __all__ = [
     "libc_sentences",
     "list_sentences",
     "not_in_table",
+    "unknown_numbers",
 ]
 
 
@@ -66,8 +67,9 @@ def description_sentences(report: SyscallDescription) -> list[str]:
         if report.in_kallsyms is True:
             kallsyms_text = say("syscall.kallsyms_yes")
         elif report.in_kallsyms is False:
+            # A table newer than the kernel holds calls added since; an older one, calls removed.
             kallsyms_text = say(
-                "syscall.kallsyms_no",
+                "syscall.kallsyms_no_newer_table" if report.table_newer else "syscall.kallsyms_no",
                 release=report.running_kernel,
                 table_version=report.table.kernel_version,
             )
@@ -113,9 +115,23 @@ def errno_sentences(err: Errno) -> list[str]:
     ]
 
 
-def not_in_table() -> str:
-    """The note of a row the running kernel has and the shipped table lacks."""
-    return say("syscall.not_in_table")
+def not_in_table(listing: SyscallList) -> str:
+    """The note of a row the running kernel has and the shipped table lacks: its number is
+    unknown to kernlab, because the kernel is newer than the table."""
+    return say("syscall.not_in_table", table_version=listing.table.series)
+
+
+def unknown_numbers(numbers: list[int], table_version: str | None) -> str | None:
+    """For a recording report: which system-call numbers seen are past the end of kernlab's table
+    (recording.syscall_names.unknown_numbers, table_series), shown as syscall_<nr>; None if none."""
+    if not numbers or table_version is None:
+        return None
+    return say(
+        "syscall.unknown_numbers_one" if len(numbers) == 1 else "syscall.unknown_numbers_many",
+        count=len(numbers),
+        numbers=", ".join(str(n) for n in numbers),
+        table_version=table_version,
+    )
 
 
 def list_sentences(listing: SyscallList) -> list[str]:
@@ -145,11 +161,26 @@ def list_sentences(listing: SyscallList) -> list[str]:
                 machine=listing.machine,
             )
         )
+    if listing.missing_here:
+        newer = "_newer_table" if listing.table_newer else ""
+        one = "_one" if len(listing.missing_here) == 1 else "_many"
+        out.append(
+            say(
+                f"syscall.list_missing{newer}{one}",
+                release=listing.running_kernel,
+                table_version=listing.table.kernel_version,
+                count=len(listing.missing_here),
+                names=", ".join(listing.missing_here),
+            )
+        )
     if listing.only_in_running_kernel:
         out.append(
             say(
-                "syscall.list_extra",
+                "syscall.list_extra_one"
+                if len(listing.only_in_running_kernel) == 1
+                else "syscall.list_extra_many",
                 release=listing.running_kernel,
+                table_version=listing.table.series,
                 count=len(listing.only_in_running_kernel),
                 names=", ".join(listing.only_in_running_kernel),
             )

@@ -4,15 +4,30 @@
 value (``ret``); the names come from the kernel's syscall table for the recording's
 architecture (``meta.machine``), and a return value between -4095 and -1 is an error
 (``IS_ERR_VALUE``), -ret its errno.
+
+A number past the end of kernlab's table belongs to a kernel newer than the table: it has no
+name here (reports show it as ``syscall_<nr>``, strace's convention) and
+:func:`unknown_numbers` finds such numbers so that a report can say so, with
+:func:`table_series` for "newer than Linux X.Y".
 """
 
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterable
 
 from kernlab.errors import KernlabError
 
-__all__ = ["KERNEL_ERRNOS", "MAX_ERRNO", "RESTART_CODES", "errno_name", "exec_numbers", "syscall_namer"]
+__all__ = [
+    "KERNEL_ERRNOS",
+    "MAX_ERRNO",
+    "RESTART_CODES",
+    "errno_name",
+    "exec_numbers",
+    "syscall_namer",
+    "table_series",
+    "unknown_numbers",
+]
 
 MAX_ERRNO = 4095
 
@@ -49,3 +64,26 @@ def syscall_namer(machine: str) -> dict[int, str]:
 def exec_numbers(names: dict[int, str]) -> set[int]:
     """The numbers of execve and execveat: their exit is seen under another thread's id."""
     return {nr for nr, name in names.items() if name in ("execve", "execveat")}
+
+
+def unknown_numbers(numbers: Iterable[int], machine: str) -> list[int]:
+    """The ``numbers`` past the end of kernlab's table for ``machine``, sorted: calls of a kernel
+    newer than the table, which kernlab cannot name. Empty when kernlab has no table for
+    ``machine`` (then no number has a name, and none is newer than anything)."""
+    from kernlab.syscalls.tables import table_info
+
+    try:
+        last = table_info(machine or None).last_number
+    except KernlabError:
+        return []
+    return sorted({nr for nr in numbers if nr > last})
+
+
+def table_series(machine: str) -> str | None:
+    """``7.3``: the kernel release kernlab's table for ``machine`` comes from (None: no table)."""
+    from kernlab.syscalls.tables import table_info
+
+    try:
+        return table_info(machine or None).series
+    except KernlabError:
+        return None

@@ -19,7 +19,16 @@ from kernlab.elf.disasm.libc import WrapperCode, find_libc, find_wrapper
 from kernlab.errors import BadInput, KernlabError, NotSupported, PermissionNeeded
 from kernlab.kernel.kallsyms import KALLSYMS, addresses_hidden, lookup_kallsyms
 from kernlab.syscalls.errnos import Errno, lookup_errno
-from kernlab.syscalls.tables import Syscall, TableInfo, lookup, normalize_arch, table, table_info
+from kernlab.syscalls.tables import (
+    Syscall,
+    TableInfo,
+    UnknownNumber,
+    lookup,
+    normalize_arch,
+    table,
+    table_info,
+    table_is_newer,
+)
 from kernlab.tracing.formats import EventFormat, parse_format
 from kernlab.tracing.tracefs import read_text, tracefs_root
 
@@ -117,6 +126,7 @@ class SyscallDescription:
     machine: str  # uname -m of the running kernel
     kallsyms_error: str | None = None  # kallsyms_note UNREADABLE: the reader's message
     arguments_error: str | None = None  # arguments_note UNREADABLE: the reader's message
+    table_newer: bool | None = None  # the table's kernel is later than the running one (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,8 @@ class SyscallList:
     only_in_running_kernel: list[str]  # SYSCALL_DEFINE names tracefs has and the table lacks
     machine: str  # uname -m of the running kernel
     tracefs_error: str | None = None  # tracefs_note UNREADABLE: the reader's message
+    missing_here: list[str] = field(default_factory=list)  # table calls whose symbol kallsyms lacks
+    table_newer: bool | None = None  # the table's kernel is later than the running one (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -193,6 +205,8 @@ def describe(name_or_number: str, arch: str | None = None, kallsyms: str = KALLS
     arch = normalize_arch(arch)
     try:
         call = lookup(name_or_number, arch)
+    except UnknownNumber:
+        raise  # already says the number is past the table: newer than Linux X.Y
     except BadInput as exc:
         raise BadInput(f"{exc}{_newer_kernel_hint(str(name_or_number), arch)}") from None
     native = _native(arch)
@@ -238,6 +252,7 @@ def describe(name_or_number: str, arch: str | None = None, kallsyms: str = KALLS
         machine=os.uname().machine,
         kallsyms_error=kallsyms_error,
         arguments_error=arguments_error,
+        table_newer=table_is_newer(table_info(arch), os.uname().release) if native else None,
     )
 
 
@@ -274,7 +289,7 @@ def _newer_kernel_hint(name: str, arch: str) -> str:
     if name in names:
         return (
             f"; the running kernel {os.uname().release} has it (tracefs event sys_enter_{name}), "
-            "but its number is not in the shipped table"
+            f"but its number is unknown to kernlab's table (newer than Linux {table_info(arch).series})"
         )
     return ""
 
@@ -368,6 +383,8 @@ def list_table(arch: str | None = None, kallsyms: str = KALLSYMS) -> SyscallList
         extra,
         os.uname().machine,
         tracefs_error,
+        missing_here=[s.name for s in listed if s.in_table and s.in_kallsyms is False],
+        table_newer=table_is_newer(table_info(arch), os.uname().release) if native else None,
     )
 
 

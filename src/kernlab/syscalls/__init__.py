@@ -7,6 +7,24 @@ What the running kernel says about a call (kallsyms, tracefs) and libc's wrapper
 assembled by :mod:`kernlab.reports.syscall`.
 """
 
-from kernlab.syscalls.tables import ARCHES, Syscall, TableInfo, lookup, table, table_info
+from kernlab.syscalls.tables import (
+    ARCHES,
+    Syscall,
+    TableInfo,
+    UnknownNumber,
+    is_unknown_number,
+    lookup,
+    table,
+    table_info,
+)
 
-__all__ = ["ARCHES", "Syscall", "TableInfo", "lookup", "table", "table_info"]
+__all__ = [
+    "ARCHES",
+    "Syscall",
+    "TableInfo",
+    "UnknownNumber",
+    "is_unknown_number",
+    "lookup",
+    "table",
+    "table_info",
+]

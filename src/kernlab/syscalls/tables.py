@@ -3,14 +3,18 @@
 The data files ``syscalls/data/<arch>.json`` are written by ``tools/gen_syscall_tables.py`` from
 a kernel source tree: ``arch/x86/entry/syscalls/syscall_64.tbl`` (x86_64, x32),
 ``syscall_32.tbl`` (i386), ``arch/arm/tools/syscall.tbl`` (arm) and
-``include/uapi/asm-generic/unistd.h`` (aarch64, riscv64). Each records the kernel version it came
-from, which may be older than the running kernel.
+``scripts/syscall.tbl`` or ``include/uapi/asm-generic/unistd.h`` (aarch64, riscv64). Each records
+the kernel version it came from and where that source came from (``origin``). The running kernel
+may be older than the table (its newest calls are then missing from kallsyms) or newer: a number
+past the table's last one is *unknown to kernlab's table* (:class:`UnknownNumber`), never given
+an invented name.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -76,6 +80,40 @@ class TableInfo:
     source: str  # the kernel file(s) it was generated from
     how: str  # which ABI rows / defines were applied
     count: int
+    origin: str | None = None  # where the source came from ("Debian package linux-source-7.3 ...")
+    last_number: int = -1  # the highest number in the table: anything above is unknown to it
+
+    @property
+    def series(self) -> str:
+        """``7.3`` for ``7.3.4``: the release the table's calls come from."""
+        return ".".join(self.kernel_version.split(".")[:2])
+
+
+class UnknownNumber(BadInput):
+    """A system-call number past the end of kernlab's table: a call newer than the table."""
+
+    def __init__(self, number: int, info: TableInfo) -> None:
+        self.number = number
+        self.table = info
+        super().__init__(
+            f"system call number {number} ({number:#x}) is unknown to kernlab's {info.arch} table "
+            f"(newer than Linux {info.series})"
+        )
+
+
+def kernel_series(release: str) -> tuple[int, int] | None:
+    """(6, 18) for ``6.18.44-fc-v782`` or ``6.18``; None when ``release`` is not a version."""
+    match = re.match(r"(\d+)\.(\d+)", release)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def table_is_newer(info: TableInfo, release: str) -> bool | None:
+    """True when the table's kernel series is later than ``release``'s (its newest calls may be
+    missing from that kernel), False when the same or older, None when either is no version."""
+    table, running = kernel_series(info.kernel_version), kernel_series(release)
+    if table is None or running is None:
+        return None
+    return table > running
 
 
 @cache
@@ -89,7 +127,15 @@ def _load(arch: str) -> tuple[TableInfo, tuple[Syscall, ...]]:
         Syscall(arch, r["number"], r["name"], r["abi"], r.get("entry"), r.get("symbol"))
         for r in doc["syscalls"]
     )
-    info = TableInfo(arch, doc["kernel_version"], doc["source"], doc.get("how", ""), len(rows))
+    info = TableInfo(
+        arch,
+        doc["kernel_version"],
+        doc["source"],
+        doc.get("how", ""),
+        len(rows),
+        doc.get("origin"),
+        max((r.number for r in rows), default=-1),
+    )
     return info, rows
 
 
@@ -140,6 +186,8 @@ def lookup(name_or_number: str | int, arch: str | None = "x86_64") -> Syscall:
         for row in rows:
             if row.number == number:
                 return row
+        if number > info.last_number:
+            raise UnknownNumber(number, info)
         raise BadInput(
             f"no system call number {number} ({number:#x}) in the {arch} table (Linux {info.kernel_version})"
         )
@@ -151,6 +199,12 @@ def lookup(name_or_number: str | int, arch: str | None = "x86_64") -> Syscall:
         if row.function == name:
             return row
     raise BadInput(f"no system call named {name!r} in the {arch} table (Linux {info.kernel_version})")
+
+
+def is_unknown_number(number: int, arch: str | None = "x86_64") -> bool:
+    """``number`` is past the end of the table of ``arch``: a call newer than the table, which
+    kernlab cannot name (a number inside the table but in no row is unassigned instead)."""
+    return number > table_info(arch).last_number
 
 
 def by_number(arch: str | None = "x86_64") -> dict[int, Syscall]:

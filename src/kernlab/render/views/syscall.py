@@ -15,6 +15,7 @@ from kernlab.reports.syscall import (
     assembly_register,
 )
 from kernlab.syscalls.errnos import Errno
+from kernlab.syscalls.tables import TableInfo
 
 __all__ = ["show", "show_description", "show_errno", "show_list", "show_with_libc"]
 
@@ -47,7 +48,7 @@ def show_description(report: SyscallDescription, out: Output) -> None:
                 "Trap",
                 f"{report.instruction}, number in {assembly_register(call.arch, report.number_register)}",
             ),
-            ("Table source", f"Linux {report.table.kernel_version}: {report.table.source}"),
+            ("Table source", _table_source(report.table)),
         ],
         title=f"{call.name} ({call.arch})",
     )
@@ -59,6 +60,12 @@ def show_description(report: SyscallDescription, out: Output) -> None:
             right=["#"],
         )
     out.sentences(explain.description_sentences(report))
+
+
+def _table_source(info: TableInfo) -> str:
+    """Linux 7.3.4: linux-source-7.3.tar.xz:arch/... (Debian package linux-source-7.3 ...)."""
+    origin = f" ({info.origin})" if info.origin else ""
+    return f"Linux {info.kernel_version}: {info.source}{origin}"
 
 
 def show_errno(err: Errno, out: Output) -> None:
@@ -87,7 +94,7 @@ def show_list(listing: SyscallList, out: Output) -> None:
     for s in listing.syscalls:
         number = "" if s.number is None else str(s.number)
         hexnum = "" if s.number is None else f"{s.number:#x}"
-        note = "" if s.in_table else explain.not_in_table()
+        note = "" if s.in_table else explain.not_in_table(listing)
         rows.append((number, hexnum, s.name, s.symbol or "-", _mark(s.in_kallsyms), note))
     print_table(
         ["nr", "hex", "name", "kernel symbol", "in kallsyms", "note"],
