@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from kernlab.kernel.kaslr import KaslrOffset
 from kernlab.kernel.release import KernelRelease
 from kernlab.render.output import Output
@@ -91,17 +93,61 @@ def test_hidden_addresses_name_the_reports_kptr_restrict(capsys):
         _report(),
         kallsyms_hidden=True,
         symbols=tuple(dataclasses.replace(s, address=None) for s in _report().symbols),
-        kaslr=KaslrOffset(None, None, TEXT, True, METHOD, "kallsyms addresses are hidden (kptr_restrict)"),
+        kaslr=KaslrOffset(None, None, TEXT, True, METHOD, "hidden"),
         kptr_restrict=2,
     )
     view.show(hidden, Output())
     flat = " ".join(capsys.readouterr().out.split())
-    assert "shows every address as 0" in flat and "(it is 2 on this machine;" in flat
+    assert "shows every address as 0" in flat and "kptr_restrict is 2 on this machine" in flat
     assert "Not in this kallsyms" not in flat  # hidden, not missing
-    assert "The KASLR offset is unknown here: kallsyms addresses are hidden (kptr_restrict)." in flat
+    assert (
+        "The KASLR offset is unknown here: kallsyms hides the kernel's addresses from this process." in flat
+    )
     unknown = dataclasses.replace(hidden, kptr_restrict=None)
     view.show(unknown, Output())
-    assert "(it is unknown on this machine;" in " ".join(capsys.readouterr().out.split())
+    assert "kptr_restrict is unknown on this machine" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    ("kptr", "paranoid", "cause", "says", "not_says"),
+    [
+        (
+            0,
+            2,
+            "paranoid_no_syslog",
+            "only while kernel.perf_event_paranoid is 1 or less, and it is 2",
+            "kptr_restrict to 0",
+        ),
+        (
+            1,
+            2,
+            "kptr1_no_syslog",
+            "kernel.kptr_restrict is 1, so the kernel shows addresses only to a reader with CAP_SYSLOG",
+            "perf_event_paranoid to 1",
+        ),
+        (
+            2,
+            1,
+            "kptr2",
+            "kernel.kptr_restrict is 2, so the kernel hides them from every reader, root included",
+            "CAP_SYSLOG",
+        ),
+    ],
+)
+def test_hidden_live_kallsyms_names_the_cause_found(capsys, kptr, paranoid, cause, says, not_says):
+    from kernlab.kernel.kallsyms import KallsymsAccess
+
+    hidden = dataclasses.replace(
+        _report(),
+        kallsyms_path="/proc/kallsyms",
+        kallsyms_hidden=True,
+        symbols=tuple(dataclasses.replace(s, address=None) for s in _report().symbols),
+        kptr_restrict=kptr,
+        access=KallsymsAccess(kptr, paranoid, False, True, False, cause),
+    )
+    view.show(hidden, Output())
+    flat = " ".join(capsys.readouterr().out.split())
+    assert says in flat and not_says not in flat
 
 
 def test_quiet_view_has_no_sentences(capsys):

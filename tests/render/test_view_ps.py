@@ -32,7 +32,8 @@ def kthreads_report() -> KthreadsReport:
         KthreadFamilyRow("ksoftirqd", 2, 2, ("ksoftirqd/0", "ksoftirqd/1")),
         KthreadFamilyRow("kthreadd", 1, 0, ("kthreadd",)),
     )
-    return KthreadsReport(8, families, {"per_cpu": 2, "highpri": 1, "unbound": 1, "rescuer": 1})
+    pools = {"per_cpu": 2, "highpri": 1, "unbound": 1, "rescuer": 1, "dying": 0, "unknown": 0, "running": 1}
+    return KthreadsReport(8, families, pools)
 
 
 PS_GOLDEN = """\
@@ -58,7 +59,7 @@ Where each column comes from
 
 → PID 99999: no such process (it does not exist or exited).
 → VSZ is what a process allocated, RSS what it touched: [bracketed] (PID 812) has 1.2 GiB of address space but only 50 MiB in RAM (96% never touched or not resident).
-→ Faults: [bracketed] (PID 812) took the most minor faults, 90,210 (page in RAM or zero-filled, no I/O); 214 major faults in all needed I/O.
+→ Faults: [bracketed] (PID 812) took the most minor faults, 90,210 (page in RAM or zero-filled, no I/O); across all processes, 214 major faults had to read pages from a file or swap.
 → 1 of 3 tasks are kernel threads (K): VSZ and RSS are 0 because they have no user address space (task->mm is NULL).
 """
 
@@ -75,7 +76,12 @@ Kernel threads (PF_KTHREAD) by family
 → kworker (5): workqueue workers that run deferred work items (work_struct) queued by drivers and subsystems.
 → ksoftirqd (2): one per CPU, runs softirqs (network receive, timers, tasklets) when they arrive faster than interrupt exit can handle.
 → kthreadd (1): parent of every kernel thread; kthread_create() asks it to fork new ones.
-→ kworkers: 2 per-CPU, 1 high-priority per-CPU (H), 1 unbound (u), 1 rescuers (R-) that guarantee progress under memory pressure; the suffix after '-' is the workqueue of the work running now.
+→ kworkers by pool — per-CPU: 2; high-priority per-CPU (H): 1; unbound (u): 1; rescuers (R-): 1; being destroyed: 0.
+→ kworker/N:M is worker M of CPU N's normal pool (nice 0): bound to CPU N, it runs the work items queued on that CPU by per-CPU workqueues.
+→ kworker/N:MH is worker M of CPU N's high-priority pool (nice -20): bound to CPU N, it runs the work of WQ_HIGHPRI workqueues.
+→ kworker/uN:M is worker M of unbound pool N (N numbers the pool, not a CPU): it runs the work of WQ_UNBOUND workqueues on any CPU the pool allows.
+→ kworker/R-WQ is the rescuer of workqueue WQ: every workqueue created with WQ_MEM_RECLAIM gets one, and it sleeps until memory pressure keeps a new worker from being created, then runs that workqueue's stuck work so that reclaim can go on (before Linux 6.10 a rescuer was named WQ alone).
+→ After a worker's name, +WQ names the workqueue (or the set_worker_desc() text) of the work item it is running now, -WQ that of the last one it ran, and no suffix means it has run none yet; running now: 1.
 """
 
 

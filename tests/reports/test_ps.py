@@ -80,3 +80,90 @@ def test_every_kernel_thread_in_its_family():
         assert all(kthread_family(name) == family.family for name in family.names)
     kworkers = next(f for f in report.families if f.family == "kworker")
     assert sum(report.kworker_pools.values()) == kworkers.count
+
+
+def _stat_fields(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def test_live_kworkers_classified_as_the_kernel_names_them():
+    """Each live kworker is of a kind, and the kind agrees with what the kernel says of the thread:
+    PF_WQ_WORKER set (stat field 9), a per-CPU worker bound to the CPU its name gives
+    (Cpus_allowed_list), a high-priority one at nice -20 and a normal per-CPU one at nice 0
+    (stat field 19; HIGHPRI_NICE_LEVEL in kernel/workqueue.c)."""
+    from kernlab.proc.process import PF_WQ_WORKER
+
+    report = ps.build_kthreads()
+    assert report.kworkers, "this kernel runs no kworker"
+    checked = 0
+    for worker in report.kworkers:
+        assert worker.kind != "unknown", worker.name
+        pid = next(
+            (int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _comm(p) == worker.name),
+            None,
+        )
+        if pid is None:  # the worker renamed itself (it ran other work) or exited meanwhile
+            continue
+        try:
+            fields = _stat_fields(pid)
+            allowed = _status(pid, "Cpus_allowed_list")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        assert int(fields[6]) & PF_WQ_WORKER, worker.name
+        if worker.kind in ("per_cpu", "highpri"):
+            assert allowed == str(worker.cpu), (worker.name, allowed)
+            assert int(fields[16]) == (-20 if worker.kind == "highpri" else 0), worker.name
+            checked += 1
+    assert checked > 0
+    counts = report.kworker_pools
+    assert sum(counts[k] for k in ("per_cpu", "highpri", "unbound", "rescuer", "dying", "unknown")) == len(
+        report.kworkers
+    )
+
+
+def _comm(path: Path) -> str | None:
+    try:
+        return (path / "comm").read_text().strip()
+    except OSError:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "cpu", "pool", "desc", "running", "workqueue"),
+    [
+        ("kworker/3:1", "per_cpu", 3, None, None, None, None),
+        ("kworker/0:2H-kblockd", "highpri", 0, None, "kblockd", False, None),
+        ("kworker/u8:4+flush-8:0", "unbound", None, 8, "flush-8:0", True, None),
+        ("kworker/R-ext4-rsv-conversion", "rescuer", None, None, None, None, "ext4-rsv-conversion"),
+        ("kworker/R-kblockd+kblockd", "rescuer", None, None, "kblockd", True, "kblockd"),
+        ("kworker/dying", "dying", None, None, None, None, None),
+    ],
+)
+def test_kworker_names_taken_apart(name, kind, cpu, pool, desc, running, workqueue):
+    from kernlab.proc.kthreads import parse_kworker
+
+    parsed = parse_kworker(name)
+    assert (parsed.kind, parsed.cpu, parsed.pool, parsed.desc, parsed.running, parsed.workqueue) == (
+        kind,
+        cpu,
+        pool,
+        desc,
+        running,
+        workqueue,
+    )
+
+
+def test_pre_6_10_rescuer_is_a_kworker_by_its_flag():
+    # Linux 6.1 named a rescuer "%s" wq->name; PF_WQ_WORKER still marks it a workqueue worker.
+    assert kthread_family("kblockd", wq_worker=True) == "kworker"
+    assert kthread_family("kblockd") == "other"
+
+
+def test_rescuer_sentence_says_rescuer_not_running_work():
+    from kernlab.explain import ps as explain
+
+    text = " ".join(explain.kworker_sentences({"rescuer": 2, "per_cpu": 0, "running": 0}))
+    assert "WQ_MEM_RECLAIM" in text and "memory pressure" in text
+    assert "-WQ that of the last one it ran" in text
+    assert "high-priority pool" not in text  # kinds absent are not explained

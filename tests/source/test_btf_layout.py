@@ -243,6 +243,39 @@ def test_btf_unknown_name_suggests_close_matches(btf):
     assert "mm_struct" in str(info.value)
 
 
+@pytest.mark.parametrize("typed", ["task", "TASK", "vm_area", "inod", "mm_str", "sched_ent", "xyzzy"])
+def test_btf_part_of_a_name_suggests_by_prefix_then_substring(btf, raw, typed):
+    """Counts and order from bpftool's own list of struct and union names: every name that
+    starts with the text comes before any that merely contains it, and the counts are exact."""
+    from kernlab.source.btf_layout import UnknownAggregate, struct_layout
+
+    names = sorted({t.name for t in raw.types.values() if t.kind in ("STRUCT", "UNION") and t.name})
+    low = typed.lower()
+    starting = [n for n in names if n.lower().startswith(low)]
+    containing = [n for n in names if low in n.lower()]
+    if typed in names:
+        pytest.skip(f"{typed} is itself a struct name in this kernel")
+    with pytest.raises(UnknownAggregate) as info:
+        struct_layout(btf, typed)
+    found = info.value.suggestions
+    assert (found.prefix_count, found.substring_count) == (len(starting), len(containing))
+    shown = list(found.names)
+    assert shown[: min(len(starting), len(shown))] == [n for n in shown if n in starting]
+    assert set(shown[: len(starting)]) <= set(starting)
+    if len(containing) <= len(shown):
+        assert set(containing) <= set(shown)
+    assert f"names starting with it: {len(starting):,}" in str(info.value)
+
+
+def test_btf_task_suggests_task_struct(btf):
+    from kernlab.source.btf_layout import UnknownAggregate, struct_layout
+
+    with pytest.raises(UnknownAggregate) as info:
+        struct_layout(btf, "task")
+    assert "task_struct" in info.value.suggestions.names
+    assert "track" not in info.value.suggestions.names
+
+
 def test_btf_typedef_and_prefixed_names(btf, raw):
     from kernlab.source.btf_layout import struct_layout
 

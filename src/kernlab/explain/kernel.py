@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from kernlab.catalog import say
+from kernlab.kernel.kallsyms import KALLSYMS
 from kernlab.reports.kernel import KernelReport
 
 __all__ = [
     "config_meaning",
     "config_sentence",
+    "hidden_sentence",
     "kaslr_sentence",
     "paging_sentence",
     "release_sentence",
@@ -49,8 +51,7 @@ def symbol_sentences(report: KernelReport) -> list[str]:
     """Hidden addresses, where start_kernel sits, the system-call path, symbols kallsyms lacks."""
     out: list[str] = []
     if report.kallsyms_hidden:
-        kptr = "unknown" if report.kptr_restrict is None else report.kptr_restrict
-        out.append(say("kernel.kallsyms_hidden", path=report.kallsyms_path, kptr_restrict=kptr))
+        out.append(hidden_sentence(report))
     text = report.address("_text")
     start = report.address("start_kernel")
     if start is not None and text is not None:
@@ -76,9 +77,29 @@ def kaslr_sentence(report: KernelReport) -> str:
     randomize = "unknown" if k.randomize_base is None else ("y" if k.randomize_base else "n")
     link = _hex(k.link_text or 0)
     if k.offset is None:
-        return say("kernel.kaslr.unknown", reason=k.unknown_reason)
+        reason = say(f"kernel.kaslr.reason.{k.unknown_reason or 'other'}", arch=report.release.machine)
+        return say("kernel.kaslr.unknown", reason=reason)
     if k.offset == 0 and k.randomize_base is False:
         return say("kernel.kaslr.zero_off", link=link)
     if k.offset == 0:
         return say("kernel.kaslr.zero", link=link, randomize=randomize)
     return say("kernel.kaslr.moved", offset=k.offset, offset_hex=_hex(k.offset), link=link)
+
+
+def hidden_sentence(report: KernelReport) -> str:
+    """Why kallsyms shows zeros: the rule of kallsyms_show_value() that hid them from this process."""
+    a = report.access
+    kptr = "unknown" if report.kptr_restrict is None else report.kptr_restrict
+    if report.kallsyms_path != KALLSYMS or a is None:
+        # A saved copy: its zeros say what its reader was allowed, not what this process is.
+        return say("kernel.kallsyms_hidden", path=report.kallsyms_path, kptr_restrict=kptr)
+    paranoid = "unknown" if a.perf_event_paranoid is None else a.perf_event_paranoid
+    cause = a.cause if a.cause in _HIDDEN_CAUSES else "unknown"
+    return say(
+        f"kernel.kallsyms_hidden_by.{cause}", path=report.kallsyms_path, kptr_restrict=kptr, paranoid=paranoid
+    )
+
+
+# The causes kallsyms_access() can find for hidden addresses; the shown_* ones cannot hide them,
+# so zeros seen with those mean the rule changed under us: said as unknown.
+_HIDDEN_CAUSES = ("paranoid_no_syslog", "kptr1_no_syslog", "kptr2", "syslog_in_userns", "unknown")

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from kernlab.catalog import has, say
+from kernlab.explain import count
 from kernlab.reports.ps import KthreadFamilyRow, KthreadsReport, PsReport
 from kernlab.units import format_kib, percent
 
-__all__ = ["COLUMN_KEYS", "column_source", "family_role", "kthreads_sentences", "ps_sentences"]
+__all__ = [
+    "COLUMN_KEYS",
+    "column_source",
+    "family_role",
+    "kthreads_sentences",
+    "kworker_sentences",
+    "ps_sentences",
+]
 
 COLUMN_KEYS = (
     "pid",
@@ -58,7 +66,7 @@ def ps_sentences(report: PsReport) -> list[str]:
                 comm=faulty.comm,
                 pid=faulty.pid,
                 min_flt=faulty.min_flt,
-                maj_total=sum(p.maj_flt for p in processes),
+                maj_total=count("ps.n.major_fault", sum(p.maj_flt for p in processes)),
             )
         )
     if report.kernel_threads:
@@ -85,6 +93,19 @@ def kthreads_sentences(report: KthreadsReport) -> list[str]:
         )
     ]
     out.extend(family_role(f) for f in report.families)
-    if report.kworker_pools:
-        out.append(say("ps.kthreads_summary.kworker", **report.kworker_pools))
+    out.extend(kworker_sentences(report.kworker_pools))
+    return out
+
+
+# The pool kinds explained, in the order they are said; each only when some worker is of it.
+_KWORKER_KIND_ORDER = ("per_cpu", "highpri", "unbound", "rescuer", "dying")
+
+
+def kworker_sentences(pools: dict[str, int]) -> list[str]:
+    """How many kworkers of each pool kind, what each kind present is, and what the suffix says."""
+    if not pools:
+        return []
+    out = [say("ps.kthreads_summary.kworker", **{k: pools.get(k, 0) for k in _KWORKER_KIND_ORDER})]
+    out.extend(say(f"ps.kworker_kind.{kind}") for kind in _KWORKER_KIND_ORDER if pools.get(kind))
+    out.append(say("ps.kworker_kind.suffix", running=pools.get("running", 0)))
     return out

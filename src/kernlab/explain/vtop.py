@@ -10,6 +10,9 @@ from kernlab.units import format_bytes, percent_text
 
 __all__ = [
     "address_sentences",
+    "growth_sentences",
+    "guard_gap_text",
+    "kernel_sentences",
     "no_vma_sentences",
     "pages_sentences",
     "paging_line",
@@ -142,8 +145,14 @@ def _base(path: str) -> str:
 
 
 def no_vma_sentences(r: AddressReport) -> list[str]:
-    """The address is in no VMA: which areas are nearest, and how far."""
-    out = [say("vtop.no_vma.summary", address=f"{r.address:#x}", pid=r.target.pid)]
+    """The address is in no VMA: the kernel half, the hole between the halves, a stack that
+    would grow there, or nothing — then which areas are nearest, and how far."""
+    if r.kernel is not None:
+        return kernel_sentences(r)
+    if r.growth is not None:
+        out = growth_sentences(r)
+    else:
+        out = [say("vtop.no_vma.summary", address=f"{r.address:#x}", pid=r.target.pid)]
     below, above = r.below, r.above
     if below is not None and above is not None:
         out.append(
@@ -168,6 +177,102 @@ def no_vma_sentences(r: AddressReport) -> list[str]:
             say("vtop.no_vma.above_only", above=vma_text(above), above_gap=size_text(above.start - r.address))
         )
     return out
+
+
+def _limit_text(limit: int | None) -> str:
+    return say("vtop.stack.unlimited") if limit is None else size_text(limit)
+
+
+def guard_gap_text(r: AddressReport) -> str:
+    g = r.growth
+    assert g is not None
+    key = "vtop.stack.gap_cmdline" if g.guard_gap.from_cmdline else "vtop.stack.gap_default"
+    return say(key, size=size_text(g.guard_gap.bytes), pages=g.guard_gap.pages)
+
+
+def growth_sentences(r: AddressReport) -> list[str]:
+    """What an access below a stack that grows down does, and how far down it can grow."""
+    g = r.growth
+    assert g is not None
+    fields = {
+        "address": f"{r.address:#x}",
+        "stack": vma_text(g.stack),
+        "new_start": f"{g.new_start:#x}",
+        "new_size": size_text(g.new_size),
+        "rlimit": _limit_text(g.rlimit),
+        "gap": guard_gap_text(r),
+        "below": vma_text(g.below) if g.below is not None else "",
+        "left": size_text(max(0, g.new_start - g.below.end)) if g.below is not None else "",
+        "min_addr": f"{g.mmap_min_addr:#x}",
+    }
+    out = [say(f"vtop.stack.{g.verdict}", **fields)]
+    lowest = {**fields, "lowest": f"{g.lowest:#x}"}
+    out.append(say(f"vtop.stack.lowest.{g.limited_by}", **lowest))
+    return out
+
+
+def kernel_sentences(r: AddressReport) -> list[str]:
+    """An address outside the user half: the non-canonical hole, or the kernel half's area and
+    symbol (or why kallsyms names none)."""
+    k = r.kernel
+    assert k is not None
+    if k.half == "non_canonical":
+        return [
+            say(
+                "vtop.kernel.non_canonical",
+                address=f"{r.address:#x}",
+                va_bits=r.paging.va_bits,
+                sign_bit=r.paging.va_bits - 1,
+                user_top=f"{k.user_top:#x}",
+                kernel_start=f"{k.kernel_start:#x}",
+            )
+        ]
+    out = [
+        say(
+            "vtop.kernel.summary",
+            address=f"{r.address:#x}",
+            kernel_start=f"{k.kernel_start:#x}",
+            region=_region_text(r),
+            pid=r.target.pid,
+        )
+    ]
+    if k.symbol is not None:
+        module = say("vtop.kernel.in_module", module=k.symbol.module) if k.symbol.module else ""
+        out.append(
+            say(
+                "vtop.kernel.symbol",
+                symbol=k.symbol.name,
+                offset=f"{k.symbol.offset:#x}",
+                type=k.symbol.type,
+                module=module,
+            )
+        )
+    elif k.region is None or k.region.key in ("kernel_image", "modules"):
+        # Only the image and modules have symbols; elsewhere no name is missing.
+        access = k.access
+        if access is not None and access.shown is not True:
+            cause = access.cause if access.shown is False else "unknown"
+            paranoid = "unknown" if access.perf_event_paranoid is None else access.perf_event_paranoid
+            out.append(say(f"vtop.kernel.hidden.{cause}", paranoid=paranoid))
+        else:
+            out.append(say("vtop.kernel.no_symbol"))
+    return out
+
+
+def _region_text(r: AddressReport) -> str:
+    k = r.kernel
+    assert k is not None
+    if k.region is None:
+        return say("vtop.kernel.region.unknown_arch", arch=r.paging.arch)
+    key = k.region.key
+    if key == "kernel_image" and k.image_part is not None:
+        key = k.image_part
+    return say(
+        f"vtop.kernel.region.{key}",
+        start=f"{k.region.start:#x}",
+        end=f"{k.region.end:#x}",
+        note=say(f"vtop.kernel.bases.{k.bases_note or 'unknown'}"),
+    )
 
 
 def pages_sentences(report: PagesReport) -> list[str]:

@@ -4,7 +4,10 @@
 * :mod:`kernlab.kernel.config` -- /proc/config.gz or /boot/config-<release>;
 * :mod:`kernlab.kernel.kallsyms` -- /proc/kallsyms;
 * :mod:`kernlab.kernel.kaslr` -- the KASLR offset, from kallsyms and the config;
-* :mod:`kernlab.kernel.cpu` -- the CPU's feature flags from /proc/cpuinfo.
+* :mod:`kernlab.kernel.cpu` -- the CPU's feature flags from /proc/cpuinfo;
+* :mod:`kernlab.kernel.cmdline` -- /proc/cmdline and stack_guard_gap=;
+* :mod:`kernlab.kernel.layout` -- which half of the address space, and which kernel area, an
+  address is in.
 
 ``kernlab kernel`` gathers all of it in :mod:`kernlab.reports.kernel`.
 """

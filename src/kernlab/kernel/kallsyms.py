@@ -9,6 +9,7 @@ reported rather than shown as if the kernel lived at address 0. Data symbols suc
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -206,3 +207,92 @@ def read_kptr_restrict(path: str = KPTR_RESTRICT) -> int | None:
             return int(handle.read().strip())
     except (OSError, ValueError):
         return None
+
+
+PERF_EVENT_PARANOID = "/proc/sys/kernel/perf_event_paranoid"
+CAP_SYSLOG = 34  # include/uapi/linux/capability.h
+# The inode number of the initial user namespace (include/linux/proc_ns.h PROC_USER_INIT_INO):
+# the kernel asks for CAP_SYSLOG there (security_capable(cred, &init_user_ns, ...)).
+PROC_USER_INIT_INO = 0xEFFFFFFD
+
+
+@dataclass(frozen=True)
+class KallsymsAccess:
+    """Whether the kernel shows kallsyms addresses to this process, and why.
+
+    kernel/kallsyms.c, kallsyms_show_value(), decides it once, when the file is opened, from the
+    *opener's* credentials (file->f_cred): with kptr_restrict 0 every reader sees addresses
+    while perf_event_paranoid is 1 or less (kallsyms_for_perf()); otherwise, and always with
+    kptr_restrict 1, only a reader with CAP_SYSLOG in the initial user namespace does; with
+    kptr_restrict 2 nobody does.
+    """
+
+    kptr_restrict: int | None
+    perf_event_paranoid: int | None
+    cap_syslog: bool | None  # CAP_SYSLOG in this process's effective set
+    init_user_ns: bool | None  # this process is in the initial user namespace
+    shown: bool | None  # what the rule above predicts for this process; None when unknowable
+    cause: str  # shown_to_all, shown_cap_syslog, paranoid_no_syslog, kptr1_no_syslog, kptr2,
+    # syslog_in_userns, unknown
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _effective_caps(status: str = "/proc/self/status") -> int | None:
+    try:
+        with open(status) as handle:
+            for line in handle:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _in_init_user_ns() -> bool | None:
+    try:
+        link = os.readlink("/proc/self/ns/user")
+    except OSError:
+        return None
+    return link == f"user:[{PROC_USER_INIT_INO}]"
+
+
+def kallsyms_access(
+    kptr_restrict: int | None = None,
+    perf_event_paranoid: int | None = None,
+    cap_syslog: bool | None = None,
+    init_user_ns: bool | None = None,
+) -> KallsymsAccess:
+    """Apply kallsyms_show_value() to this process (or to the figures given, for other cases)."""
+    kptr = read_kptr_restrict() if kptr_restrict is None else kptr_restrict
+    paranoid = _read_int(PERF_EVENT_PARANOID) if perf_event_paranoid is None else perf_event_paranoid
+    if cap_syslog is None:
+        caps = _effective_caps()
+        cap_syslog = None if caps is None else bool(caps >> CAP_SYSLOG & 1)
+    userns = _in_init_user_ns() if init_user_ns is None else init_user_ns
+    syslog_counts = None if cap_syslog is None or userns is None else cap_syslog and userns
+
+    def verdict(shown: bool | None, cause: str) -> KallsymsAccess:
+        return KallsymsAccess(kptr, paranoid, cap_syslog, userns, shown, cause)
+
+    if kptr is None:
+        return verdict(None, "unknown")
+    if kptr >= 2:
+        return verdict(False, "kptr2")
+    if kptr == 0 and paranoid is not None and paranoid <= 1:
+        return verdict(True, "shown_to_all")
+    if kptr == 0 and paranoid is None:
+        return verdict(None, "unknown")
+    if syslog_counts is None:
+        return verdict(None, "unknown")
+    if syslog_counts:
+        return verdict(True, "shown_cap_syslog")
+    if cap_syslog:
+        return verdict(False, "syslog_in_userns")
+    return verdict(False, "paranoid_no_syslog" if kptr == 0 else "kptr1_no_syslog")

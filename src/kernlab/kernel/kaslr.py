@@ -30,7 +30,7 @@ class KaslrOffset:
     link_text: int | None  # computed from the config, see the module docstring
     randomize_base: bool | None  # CONFIG_RANDOMIZE_BASE
     method: str  # how the figures were obtained
-    unknown_reason: str | None = None
+    unknown_reason: str | None = None  # key: hidden, no_text, arch (explain/kernel.py says it)
 
 
 def _config_int(config: dict[str, str], key: str, default: int) -> int:
@@ -56,11 +56,9 @@ def kaslr_offset(arch: str, config: dict[str, str], runtime_text: int | None, hi
     link = link_address(arch, config)
     method = "_text in /proc/kallsyms minus __START_KERNEL_map + CONFIG_PHYSICAL_START"
     if hidden:
-        return KaslrOffset(
-            None, None, link, randomize, method, "kallsyms addresses are hidden (kptr_restrict)"
-        )
+        return KaslrOffset(None, None, link, randomize, method, "hidden")
     if runtime_text is None:
-        return KaslrOffset(None, None, link, randomize, method, "/proc/kallsyms has no _text symbol")
+        return KaslrOffset(None, None, link, randomize, method, "no_text")
     if link is None:
         return KaslrOffset(
             None,
@@ -68,6 +66,6 @@ def kaslr_offset(arch: str, config: dict[str, str], runtime_text: int | None, hi
             None,
             randomize,
             method,
-            f"the link address of {arch} kernels is not known to kernlab",
+            "arch",
         )
     return KaslrOffset(runtime_text - link, runtime_text, link, randomize, method)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kernlab.errors import BadInput, KernlabError, NoSuchProcess
+from kernlab.kernel.cmdline import StackGuardGap, stack_guard_gap
+from kernlab.kernel.layout import KernelAddress, classify_address
 from kernlab.mm.elfplace import ElfPlace, elf_place
 from kernlab.mm.kpageflags import KPF_BITS, PageFlags, flag_names, read_kpagecount, read_kpageflags
 from kernlab.mm.pagemap import PagemapEntry, read_pagemap
@@ -55,6 +57,34 @@ class HugeMapping:
 
 
 @dataclass(frozen=True)
+class StackGrowth:
+    """What an access below a stack that grows down (VM_GROWSDOWN) would do.
+
+    The kernel's rule (do_user_addr_fault → expand_stack → expand_downwards and
+    acct_stack_growth, mm/mmap.c; mm/vma.c in later kernels): when the VMA just above a faulting
+    address grows down, the stack is extended to the address's page unless
+      * the page lies below vm.mmap_min_addr,
+      * an accessible mapping below that does not grow down itself ends less than
+        stack_guard_gap bytes under the page (a PROT_NONE mapping does not count),
+      * the stack would then span more than RLIMIT_STACK (the soft limit),
+      * or the process's address space would pass RLIMIT_AS.
+    Any of these makes the access a segmentation fault. Nothing checks the stack pointer.
+    """
+
+    stack: Vma  # the VMA that grows down, just above the address
+    verdict: str  # grows, beyond_rlimit, guard_gap, below_mmap_min_addr, beyond_rlimit_as
+    new_start: int  # the stack's start after growing: the address's page
+    new_size: int  # bytes the stack would span
+    rlimit: int | None  # RLIMIT_STACK soft limit in bytes; None: unlimited
+    guard_gap: StackGuardGap
+    below: Vma | None  # the mapping under the address
+    below_counts: bool  # it is accessible and does not grow down: the guard gap applies to it
+    mmap_min_addr: int
+    lowest: int  # the lowest page the stack can grow to
+    limited_by: str  # what sets ``lowest``: rlimit, guard_gap, mmap_min_addr, nothing
+
+
+@dataclass(frozen=True)
 class VtopResult:
     """Everything kernlab knows about one address of one process."""
 
@@ -72,6 +102,8 @@ class VtopResult:
     page: PageFlags | None
     page_note: str | None  # why page flags are missing (not present, no CAP_SYS_ADMIN…)
     huge: HugeMapping | None
+    growth: StackGrowth | None = None  # the address is under a stack that grows down
+    kernel: KernelAddress | None = None  # the address is outside the user half
 
 
 def open_target(pid: int | str) -> tuple[Target, list[Vma]]:
@@ -221,9 +253,44 @@ def vtop(pid: int | str, address: int, mode: PagingMode | None = None) -> VtopRe
     target, vmas = open_target(pid)
     vma = find_vma(vmas, address)
     if vma is None:
+        kernel = classify_address(address, mode.arch, mode.levels, mode.va_bits)
+        if kernel.half != "user":
+            # Distances to user VMAs mean nothing there: the address is the kernel's or no one's.
+            return VtopResult(
+                target,
+                address,
+                mode,
+                split,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                kernel=kernel,
+            )
         below, above = nearest_vmas(vmas, address)
+        growth = stack_growth(target.pid, vmas, address, mode.page_size)
         return VtopResult(
-            target, address, mode, split, None, None, below, above, None, None, None, None, None, None
+            target,
+            address,
+            mode,
+            split,
+            None,
+            None,
+            below,
+            above,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            growth=growth,
         )
     index = vmas.index(vma)
     entries = read_pagemap(target.pid, address, 1, mode.page_size)
@@ -236,6 +303,95 @@ def vtop(pid: int | str, address: int, mode: PagingMode | None = None) -> VtopRe
         raise NoSuchProcess(target.pid, "it exited while being read")
     return VtopResult(
         target, address, mode, split, vma, index, None, None, file, place, entry, page, note, huge
+    )
+
+
+def _grows_down(vma: Vma) -> bool:
+    """VM_GROWSDOWN ("gd" in smaps VmFlags); without smaps, the main stack is the one that does."""
+    if vma.vm_flags is not None:
+        return "gd" in vma.vm_flags
+    return vma.name == "[stack]"
+
+
+def _accessible(vma: Vma) -> bool:
+    # vma_is_accessible(): any of VM_READ, VM_WRITE, VM_EXEC.
+    return any(c != "-" for c in vma.perms[:3])
+
+
+def read_limit(pid: int, name: str) -> int | None:
+    """A soft limit of /proc/PID/limits in its unit ("Max stack size": bytes); None: unlimited."""
+    try:
+        with open(f"/proc/{pid}/limits", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith(name + " "):
+                    soft = line[len(name) :].split()[0]
+                    return None if soft == "unlimited" else int(soft)
+    except FileNotFoundError as exc:
+        raise NoSuchProcess(pid, "it exited while being read") from exc
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _vm_size(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _beyond_as_limit(pid: int, grow: int) -> bool:
+    limit = read_limit(pid, "Max address space")
+    size = _vm_size(pid) if limit is not None else None
+    return limit is not None and size is not None and size + grow > limit
+
+
+def _mmap_min_addr() -> int:
+    try:
+        with open("/proc/sys/vm/mmap_min_addr") as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def stack_growth(pid: int, vmas: list[Vma], address: int, page_size: int) -> StackGrowth | None:
+    """What the kernel does on an access at ``address`` (in no VMA) when the VMA just above it
+    grows down; None when it does not (see :class:`StackGrowth`)."""
+    above = next((v for v in vmas if v.start > address), None)
+    if above is None or not _grows_down(above):
+        return None
+    below = next((v for v in reversed(vmas) if v.end <= address), None)
+    page = address - address % page_size
+    rlimit = read_limit(pid, "Max stack size")
+    gap = stack_guard_gap(page_size)
+    min_addr = _mmap_min_addr()
+    below_counts = below is not None and not _grows_down(below) and _accessible(below)
+    # The lowest page each rule allows; the highest of them binds.
+    floors: list[tuple[int, str]] = [(0, "nothing")]
+    if min_addr:
+        floors.append((-(-min_addr // page_size) * page_size, "mmap_min_addr"))
+    if below is not None and below_counts:
+        floors.append((below.end + gap.bytes, "guard_gap"))
+    if rlimit is not None:
+        floors.append((-(-(above.end - rlimit) // page_size) * page_size, "rlimit"))
+    lowest, limited_by = max(floors)
+    new_size = above.end - page
+    if page < min_addr:
+        verdict = "below_mmap_min_addr"
+    elif below is not None and below_counts and page - below.end < gap.bytes:
+        verdict = "guard_gap"
+    elif _beyond_as_limit(pid, above.start - page):  # may_expand_vm() comes first in acct_stack_growth()
+        verdict = "beyond_rlimit_as"
+    elif rlimit is not None and new_size > rlimit:
+        verdict = "beyond_rlimit"
+    else:
+        verdict = "grows"
+    return StackGrowth(
+        above, verdict, page, new_size, rlimit, gap, below, below_counts, min_addr, lowest, limited_by
     )
 
 

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from kernlab.errors import KernlabError
 from kernlab.kernel.config import find_kernel_config, read_kernel_config
 from kernlab.kernel.cpu import cpu_flags
-from kernlab.kernel.kallsyms import KALLSYMS, addresses_hidden, lookup_kallsyms, read_kptr_restrict
+from kernlab.kernel.kallsyms import (
+    KALLSYMS,
+    KallsymsAccess,
+    addresses_hidden,
+    kallsyms_access,
+    lookup_kallsyms,
+    read_kptr_restrict,
+)
 from kernlab.kernel.kaslr import KaslrOffset, kaslr_offset
 from kernlab.kernel.release import KernelRelease, read_release
 from kernlab.mm.paging import detect_paging
@@ -107,6 +114,8 @@ class KernelReport:
     kaslr: KaslrOffset
     kptr_restrict: int | None  # kernel.kptr_restrict; None when unreadable
     syscall_table_version: str  # the Linux release kernlab's system-call table comes from
+    # kallsyms_show_value() applied to this process: whether, and why, it sees addresses
+    access: KallsymsAccess | None = None
 
     def symbol(self, name: str) -> SymbolAddress | None:
         return next((s for s in self.symbols if s.name == name), None)
@@ -175,6 +184,7 @@ def build(kallsyms_path: str | None = None, config_path: str | None = None) -> K
         kaslr=kaslr,
         kptr_restrict=read_kptr_restrict(),
         syscall_table_version=_table_version(release.machine),
+        access=kallsyms_access(),
     )
 
 

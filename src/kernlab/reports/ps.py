@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from kernlab.errors import NoSuchProcess
 from kernlab.proc.errors import resolve_pid
-from kernlab.proc.kthreads import group_kthreads, kworker_kinds
+from kernlab.proc.kthreads import KworkerName, group_kthreads, kworker_kinds, parse_kworker
 from kernlab.proc.process import ProcessInfo, iter_processes, resolve_user, sort_processes
 
 __all__ = ["COLUMNS", "KthreadFamilyRow", "KthreadsReport", "PsReport", "build", "build_kthreads", "pid_list"]
@@ -42,7 +42,9 @@ class KthreadsReport:
 
     count: int
     families: tuple[KthreadFamilyRow, ...]
-    kworker_pools: dict[str, int]  # per_cpu, highpri, unbound, rescuer; empty without kworkers
+    # per_cpu, highpri, unbound, rescuer, dying, unknown, running; empty without kworkers
+    kworker_pools: dict[str, int]
+    kworkers: tuple[KworkerName, ...] = ()  # each kworker's name taken apart (pool, CPU, wq)
 
 
 def pid_list(values: Sequence[str]) -> list[int]:
@@ -90,4 +92,7 @@ def build_kthreads(pids: Sequence[int] | None = None, *, user: str | None = None
         count=sum(f.count for f in families),
         families=tuple(KthreadFamilyRow(f.family, f.count, f.per_cpu, tuple(f.names)) for f in families),
         kworker_pools=kworker_kinds(kworkers.names) if kworkers else {},
+        kworkers=tuple(parse_kworker(t.comm, t.workqueue_worker) for t in kworkers.threads)
+        if kworkers
+        else (),
     )

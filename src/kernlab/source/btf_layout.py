@@ -9,6 +9,7 @@ structs are listed too, under their parent.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -141,10 +142,64 @@ def find_aggregate(btf: Btf, name: str) -> int:
         raise BadInput(
             f"{text!r} is only declared (a forward declaration) in {btf.path}: BTF has no layout for it"
         )
-    names = sorted(set(btf.names_of_kind("STRUCT", "UNION")))
-    close = difflib.get_close_matches(text, names, n=6, cutoff=0.6)
-    hint = f"; close matches: {', '.join(close)}" if close else ""
-    raise BadInput(f"no struct or union named {text!r} in {btf.path}{hint}")
+    suggestions = suggest_names(text, btf.names_of_kind("STRUCT", "UNION"))
+    raise UnknownAggregate(text, btf.path, suggestions)
+
+
+@dataclass(frozen=True)
+class NameSuggestions:
+    """Names close to one a user typed, best first, and how many names match it at all."""
+
+    names: tuple[str, ...]
+    prefix_count: int  # names that start with the text
+    substring_count: int  # names that contain it (the prefix ones included)
+
+
+def suggest_names(text: str, names: Iterable[str], limit: int = 8) -> NameSuggestions:
+    """The names a person most likely meant by ``text``, best first.
+
+    A learner types part of a name ("task" for task_struct), which edit distance ranks below
+    short unrelated names (track, tmpmasks); so names that start with the text come first, those
+    with the text at a word start ("_task") next, those that merely contain it after, and
+    difflib's close matches only last (for typos). Within a rank the shorter name wins.
+    Comparisons ignore case.
+    """
+    want = text.lower()
+    unique = sorted(set(names))
+    ranked: list[tuple[int, int, str]] = []
+    prefix = substring = 0
+    for name in unique:
+        low = name.lower()
+        at = low.find(want)
+        if at < 0 or not want:
+            continue
+        substring += 1
+        if at == 0:
+            prefix += 1
+            rank = 0 if low[len(want) : len(want) + 1] in ("", "_") else 1
+        else:
+            rank = 2 if "_" + want in low else 3
+        ranked.append((rank, len(name), name))
+    ranked.sort()
+    picked = [name for _, _, name in ranked[:limit]]
+    if len(picked) < limit:
+        rest = [n for n in unique if n not in set(picked)]
+        picked += difflib.get_close_matches(text, rest, n=limit - len(picked), cutoff=0.6)
+    return NameSuggestions(tuple(picked), prefix, substring)
+
+
+class UnknownAggregate(BadInput):
+    """No struct or union has the name asked for; ``suggestions`` holds the likely ones."""
+
+    def __init__(self, name: str, path: str, suggestions: NameSuggestions) -> None:
+        self.name = name
+        self.path = path
+        self.suggestions = suggestions
+        s = suggestions
+        # "names starting with it: 1" reads right for 0, 1 and many.
+        counts = f"; names starting with it: {s.prefix_count:,}, containing it: {s.substring_count:,}"
+        hint = f"; did you mean: {', '.join(s.names)}" if s.names else ""
+        super().__init__(f"no struct or union named {name!r} in {path}{counts}{hint}")
 
 
 class _Walker:

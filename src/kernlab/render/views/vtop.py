@@ -34,6 +34,8 @@ def show(r: AddressReport, out: Output) -> None:
     )
     _indices(r)
     if r.vma is None:
+        _kernel(r)
+        _growth(r)
         _nearest(r)
         out.sentences(explain.no_vma_sentences(r))
         return
@@ -58,6 +60,48 @@ def _indices(r: AddressReport) -> None:
         rows.append(["offset", format_hex(r.split.offset), f"{mode.page_shift - 1}–0", ""])
     print_heading("Page-table indices")
     print_table(["LEVEL", "INDEX", "ADDRESS BITS", "ONE ENTRY MAPS"], rows, right=["INDEX"])
+
+
+def _kernel(r: AddressReport) -> None:
+    k = r.kernel
+    if k is None:
+        return
+    fields: list[tuple[str, object]] = [
+        ("half", k.half.replace("_", "-")),
+        ("user half ends", format_hex(k.user_top)),
+        ("kernel half starts", format_hex(k.kernel_start)),
+    ]
+    if k.region is not None:
+        fields.append(("area", f"{k.region.key} {format_hex(k.region.start)}-{format_hex(k.region.end)}"))
+        fields.append(("area bounds from", k.region.source))
+    if k.image_part is not None:
+        fields.append(("image part", k.image_part))
+    if k.symbol is not None:
+        module = f" [{k.symbol.module}]" if k.symbol.module else ""
+        fields.append(("symbol", f"{k.symbol.name}+{k.symbol.offset:#x} ({k.symbol.type}){module}"))
+    print_heading("Outside the user half")
+    print_fields(fields)
+
+
+def _growth(r: AddressReport) -> None:
+    g = r.growth
+    if g is None:
+        return
+    print_heading("Stack growth (VM_GROWSDOWN)")
+    print_fields(
+        [
+            ("stack", explain.vma_text(g.stack)),
+            ("verdict", g.verdict),
+            (
+                "stack after growing",
+                f"{format_hex(g.new_start)}-{format_hex(g.stack.end)} ({_size(g.new_size)})",
+            ),
+            ("RLIMIT_STACK", "unlimited" if g.rlimit is None else _size(g.rlimit)),
+            ("guard gap", explain.guard_gap_text(r)),
+            ("mapping below", explain.vma_text(g.below) if g.below is not None else "none"),
+            ("lowest page it can reach", f"{format_hex(g.lowest)} (limited by {g.limited_by})"),
+        ]
+    )
 
 
 def _nearest(r: AddressReport) -> None:
