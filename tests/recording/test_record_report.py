@@ -39,7 +39,7 @@ def test_human_report_and_exit_status(tmp_path):
     )
     assert result.code == 3, result.stderr
     assert result.stdout.startswith("hello\n")
-    assert "System calls (like strace -c)" in result.stdout
+    assert "System calls (like strace -c -w: wall time)" in result.stdout
     assert "Lost events" in result.stdout
     assert "Traceback" not in result.stderr
 

@@ -114,3 +114,20 @@ def test_empty_sections_say_so(capsys):
     assert "→ No system calls were recorded" in out
     assert "→ No page faults were recorded" in out
     assert "per process" not in out
+
+
+def test_seconds_are_labelled_for_the_time_they_hold(capsys):
+    """Wall time is strace -c -w's; CPU time (sched_switch subtracted) is plain strace -c's."""
+    bare = _report()
+    assert bare.syscalls is not None
+    view.show(bare, Output())
+    wall = capsys.readouterr().out
+    assert "System calls (like strace -c -w: wall time)" in wall and "(like strace -c)" not in wall
+    view.show(replace(bare, syscalls=replace(bare.syscalls, time="cpu", time_asked="cpu")), Output())
+    cpu = capsys.readouterr().out
+    assert (
+        "System calls (like strace -c: CPU time)" in cpu
+        and "less the time the thread was switched out" in cpu
+    )
+    view.show(replace(bare, syscalls=replace(bare.syscalls, time="wall", time_asked="cpu")), Output())
+    assert "needs sched:sched_switch events" in capsys.readouterr().out

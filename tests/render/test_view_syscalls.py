@@ -6,10 +6,12 @@ from kernlab import catalog
 from kernlab.render.output import Output
 from kernlab.render.views import syscalls as view
 from kernlab.reports.recording.loss import Loss
-from kernlab.reports.syscalls import SyscallLine, SyscallsReport
+from kernlab.reports.syscalls import PathStringsSummary, SyscallLine, SyscallsReport
+
+CAPTURED = PathStringsSummary("captured", "", "", 0, 0, 0)
 
 
-def _report(lost: int = 0, live: bool = False) -> SyscallsReport:
+def _report(lost: int = 0, live: bool = False, strings: PathStringsSummary = CAPTURED) -> SyscallsReport:
     lines = [
         SyscallLine(
             0.0,
@@ -23,12 +25,15 @@ def _report(lost: int = 0, live: bool = False) -> SyscallsReport:
             3,
             None,
             2500,
+            {},
         ),
-        SyscallLine(0.000125, 1, 4242, "ls", "openat", 257, [0, 0, 0, 0], "dfd=AT_FDCWD", -2, "ENOENT", 1500),
-        SyscallLine(0.5, 0, 4242, "ls", "mmap", 9, [0] * 6, "addr=NULL", 0x7F0012340000, None, 4000),
-        SyscallLine(0.75, 0, 4242, "ls", "exit_group", 231, [0], "error_code=0", None, None, None),
+        SyscallLine(
+            0.000125, 1, 4242, "ls", "openat", 257, [0, 0, 0, 0], "dfd=AT_FDCWD", -2, "ENOENT", 1500, {}
+        ),
+        SyscallLine(0.5, 0, 4242, "ls", "mmap", 9, [0] * 6, "addr=NULL", 0x7F0012340000, None, 4000, {}),
+        SyscallLine(0.75, 0, 4242, "ls", "exit_group", 231, [0], "error_code=0", None, None, None, {}),
     ]
-    return SyscallsReport(lines, 4, 1, live, Loss(lost, 1000))
+    return SyscallsReport(lines, 4, 1, live, Loss(lost, 1000), strings)
 
 
 GOLDEN = """\
@@ -53,7 +58,7 @@ def test_view_says_loss_first_and_live_argument_names_last(capsys):
 
 
 def test_view_without_lines_says_so_and_speaks_korean(capsys):
-    empty = SyscallsReport([], 0, 0, False, Loss(0, 0))
+    empty = SyscallsReport([], 0, 0, False, Loss(0, 0), CAPTURED)
     view.show(empty, Output())
     assert capsys.readouterr().out == "→ No system call matches these filters.\n"
     catalog.set_language("ko")
@@ -63,3 +68,16 @@ def test_view_without_lines_says_so_and_speaks_korean(capsys):
         catalog.set_language("en")
     out = capsys.readouterr().out
     assert out.startswith("→ ") and "No system call" not in out
+
+
+def test_missing_strings_get_one_note_saying_why(capsys):
+    refused = PathStringsSummary("refused", "BPF_MAP_CREATE", "EPERM", 0, 3, 0)
+    view.show(_report(strings=refused), Output())
+    out = capsys.readouterr().out
+    assert out.count("File names show as addresses") == 1
+    assert "the kernel refused BPF_MAP_CREATE (EPERM)" in out
+    view.show(_report(strings=PathStringsSummary("absent", "", "", 0, 3, 0)), Output())
+    assert "has no path_strings.json" in capsys.readouterr().out
+    view.show(_report(strings=PathStringsSummary("captured", "", "", 5, 1, 2)), Output())
+    out = capsys.readouterr().out
+    assert "1 call shows a string argument as an address" in out and "2 captured strings were lost" in out

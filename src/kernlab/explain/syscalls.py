@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from kernlab.catalog import say
-from kernlab.reports.syscalls import SyscallsReport
+from kernlab.explain import count
+from kernlab.reports.syscalls import PathStringsSummary, SyscallsReport
 
-__all__ = ["listing_sentences", "no_lines"]
+__all__ = ["listing_sentences", "no_lines", "strings_sentences"]
 
 
 def listing_sentences(report: SyscallsReport) -> list[str]:
@@ -23,6 +24,23 @@ def listing_sentences(report: SyscallsReport) -> list[str]:
     ]
     if report.args_from_live_kernel:
         out.append(say("report.lines.live_args"))
+    out.extend(strings_sentences(report.path_strings))
+    return out
+
+
+def strings_sentences(summary: PathStringsSummary) -> list[str]:
+    """Why file names show as addresses, when some do: one note."""
+    if summary.status == "refused":
+        return [say("report.lines.strings_refused", step=summary.refused_step, errno=summary.refused_errno)]
+    if summary.status == "absent":
+        return [say("report.lines.strings_absent")]
+    out = []
+    if summary.unmatched:
+        out.append(say("report.lines.strings_unread", calls=count("report.n.string_call", summary.unmatched)))
+    if summary.dropped:
+        out.append(
+            say("report.lines.strings_dropped", records=count("report.n.string_record", summary.dropped))
+        )
     return out
 
 

@@ -6,15 +6,16 @@ from dataclasses import dataclass
 
 from kernlab.errors import BadInput
 from kernlab.recording.layout import DEFAULT_DIR
+from kernlab.recording.path_strings import read_path_strings
 from kernlab.recording.syscall_names import errno_name, syscall_namer
 from kernlab.reports.recording.clock import first_record_ts
 from kernlab.reports.recording.loss import Loss, recording_loss
 from kernlab.reports.recording.source import RecordingSource, as_recording
-from kernlab.reports.recording.syscall_args import ArgFormatter
+from kernlab.reports.recording.syscall_args import ArgFormatter, StringMatcher
 from kernlab.reports.recording.syscall_calls import iter_calls
 from kernlab.reports.recording.tasks import read_tasks
 
-__all__ = ["SyscallLine", "SyscallsReport", "build"]
+__all__ = ["PathStringsSummary", "SyscallLine", "SyscallsReport", "build"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,27 @@ class SyscallLine:
     ret: int | None
     errno: str | None
     duration_ns: int | None
+    strings: dict[str, str]
+    """Argument name -> the string captured at entry (file names), bytes that are not UTF-8
+    as backslash escapes; empty when none was captured."""
+
+
+@dataclass(frozen=True)
+class PathStringsSummary:
+    """Whether file names could be shown, and how many were."""
+
+    status: str
+    """``captured`` (BPF ran during the recording), ``refused`` (the kernel refused a step) or
+    ``absent`` (the recording has no path_strings.json: an older kernlab or another recorder)."""
+    refused_step: str
+    refused_errno: str
+    matched: int
+    """Calls of the listing shown with their strings."""
+    unmatched: int
+    """Calls with a string argument shown as an address: no captured record matched, or the
+    read at entry failed (the page was not present)."""
+    dropped: int
+    """Records the BPF ring buffer had no room for."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +66,7 @@ class SyscallsReport:
     args_from_live_kernel: bool
     """Argument names came from this machine's tracefs: the recording has no syscall formats."""
     loss: Loss
+    path_strings: PathStringsSummary
 
 
 def build(
@@ -66,8 +89,14 @@ def build(
     tasks = read_tasks(rec)
     start = first_record_ts(rec)
     fmt = ArgFormatter(rec, rec.meta.machine or "x86_64")
+    captured = read_path_strings(rec.root)
+    matcher = StringMatcher(captured, rec.meta.start_time_ns, rec.meta.end_time_ns)
     lines: list[SyscallLine] = []
+    matched = unmatched = 0
     for call in iter_calls(rec, with_args=True):
+        # Every call is matched, shown or not: matching goes through each thread's calls in order.
+        wanted = [i for i in fmt.string_args(call.name) if i < len(call.args) and call.args[i]]
+        strings = matcher.take(call.pid, call.nr, call.args) if wanted else None
         if pids and call.pid not in pids:
             continue
         if names and call.name not in names:
@@ -75,6 +104,17 @@ def build(
         err = call.error
         if failed_only and err is None:
             continue
+        if wanted:
+            if strings and all(strings.get(i) is not None and strings[i].length > 0 for i in wanted):
+                matched += 1
+            else:
+                unmatched += 1
+        specs = fmt.specs(call.name) or []
+        texts = {
+            specs[i].name: r.data.decode("utf-8", "backslashreplace")
+            for i, r in (strings or {}).items()
+            if i < len(specs) and r.length > 0
+        }
         ts = call.enter_ts if call.enter_ts is not None else call.exit_ts
         lines.append(
             SyscallLine(
@@ -85,12 +125,22 @@ def build(
                 name=call.name,
                 nr=call.nr,
                 args=list(call.args),
-                args_text=fmt.format_args(call.name, call.args) if call.args else "…",
+                args_text=fmt.format_args(call.name, call.args, strings) if call.args else "…",
                 ret=call.ret,
                 errno=errno_name(err) if err is not None else None,
                 duration_ns=call.duration_ns,
+                strings=texts,
             )
         )
+    status = "captured" if captured.captured else "refused" if captured.present else "absent"
+    summary = PathStringsSummary(
+        status, captured.refused_step, captured.refused_errno, matched, unmatched, captured.dropped
+    )
     return SyscallsReport(
-        lines, len(lines), sum(1 for ln in lines if ln.errno), fmt.from_live_kernel, recording_loss(rec)
+        lines,
+        len(lines),
+        sum(1 for ln in lines if ln.errno),
+        fmt.from_live_kernel,
+        recording_loss(rec),
+        summary,
     )

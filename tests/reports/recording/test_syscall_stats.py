@@ -195,3 +195,32 @@ def test_signal_handlers_rt_sigreturn_match_strace(tmp_path, build_c):
     exe = build_c("rep_signal", ["-O1"])
     compare([str(exe), "7"], tmp_path)
     assert kernlab_counts(tmp_path / "rec")["rt_sigreturn"] == (7, 0)
+
+
+def test_cpu_time_leaves_out_time_switched_out(tmp_path):
+    """A call that sleeps 0.2 s takes 0.2 s of wall time (strace -c -w) but almost no CPU time
+    (strace -c); summed over all calls, CPU time cannot exceed the kernel's own stime of the
+    command (getrusage) by more than its tick-based accounting's slack."""
+    tracefs_or_skip()
+    rec_dir = tmp_path / "rec"
+    result = run_kernlab("record", "-q", "-d", str(rec_dir), "--", "sleep", "0.2")
+    assert result.code == 0, result.stderr
+    rec = open_recording(rec_dir)
+    wall = syscall_statistics(rec, time="wall")
+    cpu = syscall_statistics(open_recording(rec_dir), time="cpu")
+    assert (wall.time, cpu.time) == ("wall", "cpu")
+    sleeper = next(n for n in ("clock_nanosleep", "nanosleep") if n in wall.combined.by_name())
+    assert wall.combined.by_name()[sleeper].total_ns >= 200_000_000
+    assert cpu.combined.by_name()[sleeper].total_ns < 20_000_000
+    for row in cpu.combined.rows:
+        assert row.total_ns <= wall.combined.by_name()[row.name].total_ns
+    meta = rec.meta
+    assert meta.rusage is not None
+    assert cpu.combined.total_ns / 1e9 <= meta.rusage.stime_s + 0.02
+
+
+def test_cpu_time_without_sched_switch_says_wall(tmp_path):
+    tracefs_or_skip()
+    capture(tmp_path / "rec", ["/bin/true"], EVENTS, keep_text=False)
+    stats = syscall_statistics(open_recording(tmp_path / "rec"), time="cpu")
+    assert (stats.time, stats.time_asked) == ("wall", "cpu")

@@ -55,12 +55,13 @@ def show_loss(loss: LossSummary, report: RecordingReport, out: Output) -> None:
 
 
 def show_syscalls(stats: SyscallStatistics, out: Output) -> None:
-    print_heading("System calls (like strace -c)")
+    print_heading(explain.syscall_heading(stats))
     combined = stats.combined
     if not combined.rows:
         out.sentences(explain.syscall_sentences(stats))
         return
     _syscall_table(combined)
+    out.sentence(explain.syscall_time_sentence(stats))
     out.sentences(explain.syscall_sentences(stats))
     if len(stats.per_process) > 1:
         for proc in stats.per_process:

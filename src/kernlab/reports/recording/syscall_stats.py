@@ -4,10 +4,18 @@ Counting follows ``strace -c``, which counts a call when it returns: an enter fo
 exit is one call. Calls that never return while traced (``exit_group``, a call still blocked at
 the end) are counted apart as *unfinished*; an exit with no enter before it (the call was already
 running when tracing started, or a new thread returning from ``clone``) adds no call.
+
+Time per call is, by default, wall time from the enter record to the exit record: what
+``strace -c -w`` sums. Plain ``strace -c`` sums *system CPU time* instead (the tracee's
+``ru_stime`` difference across the call). With ``time="cpu"`` the time a thread spent switched
+out inside a call — from a ``sched:sched_switch`` with it as ``prev_pid`` to the next one with
+it as ``next_pid`` — is subtracted, which leaves the time it ran on a CPU inside the call: the
+same quantity, measured exactly rather than from tick-sampled accounting.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from kernlab.recording.reader import Recording
@@ -15,7 +23,17 @@ from kernlab.recording.syscall_names import MAX_ERRNO, RESTART_CODES, errno_name
 from kernlab.reports.recording.syscall_calls import syscall_records
 from kernlab.reports.recording.tasks import Tasks, read_tasks
 
-__all__ = ["ProcessSyscalls", "SyscallStat", "SyscallStatistics", "SyscallSummary", "syscall_statistics"]
+__all__ = [
+    "SWITCH",
+    "ProcessSyscalls",
+    "SyscallStat",
+    "SyscallStatistics",
+    "SyscallSummary",
+    "off_cpu_intervals",
+    "syscall_statistics",
+]
+
+SWITCH = "sched:sched_switch"
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,11 @@ class SyscallStatistics:
     arch: str
     enter_events: int
     exit_events: int
+    time: str = "wall"
+    """What the seconds are: ``wall`` (enter to exit, strace -c -w) or ``cpu`` (on-CPU time inside
+    the call: wall time less the time switched out, strace -c)."""
+    time_asked: str = "wall"
+    """What was asked; differs from ``time`` when CPU time could not be measured (no sched_switch)."""
 
 
 class _Acc:
@@ -122,12 +145,73 @@ def _summary(accs: dict[int, _Acc], names: dict[int, str], unfinished: int, unpa
     )
 
 
+class OffCpu:
+    """Per thread, the intervals it spent switched out (sched_switch out to sched_switch in)."""
+
+    def __init__(self, intervals: dict[int, list[tuple[int, int]]]) -> None:
+        self._starts = {tid: [a for a, _ in spans] for tid, spans in intervals.items()}
+        self._spans = intervals
+
+    def within(self, tid: int, start: int, end: int) -> int:
+        """Nanoseconds thread ``tid`` was switched out between ``start`` and ``end``."""
+        spans = self._spans.get(tid)
+        if not spans:
+            return 0
+        starts = self._starts[tid]
+        i = max(bisect_right(starts, start) - 1, 0)
+        total = 0
+        while i < len(spans) and spans[i][0] < end:
+            a, b = spans[i]
+            total += max(0, min(b, end) - max(a, start))
+            i += 1
+        return total
+
+
+def off_cpu_intervals(rec: Recording) -> OffCpu | None:
+    """Every thread's switched-out intervals from sched_switch; None when it was not recorded."""
+    fmt = rec.by_name.get(SWITCH)
+    if fmt is None:
+        return None
+    unpack = fmt.unpacker(["prev_pid", "next_pid"]).unpack_from
+    need = fmt.unpacker(["prev_pid", "next_pid"]).size
+    switches: list[tuple[int, int, int]] = []
+    for cpu in rec.cpu_events():
+        raw, offsets, stamps, lengths = (
+            cpu.raw,
+            cpu.offsets_for({fmt.id}),
+            cpu.stamps_for({fmt.id}),
+            cpu.lengths,
+        )
+        for i in cpu.indices_of({fmt.id}):
+            if lengths[i] < need:
+                continue
+            prev_pid, next_pid = unpack(raw, offsets[i])
+            switches.append((stamps[i], prev_pid, next_pid))
+    switches.sort()
+    out_since: dict[int, int] = {}
+    intervals: dict[int, list[tuple[int, int]]] = {}
+    for ts, prev_pid, next_pid in switches:
+        if prev_pid:
+            out_since[prev_pid] = ts
+        if next_pid:
+            since = out_since.pop(next_pid, None)
+            if since is not None:
+                intervals.setdefault(next_pid, []).append((since, ts))
+    for tid, since in out_since.items():  # switched out and never back in: out to the end
+        intervals.setdefault(tid, []).append((since, 1 << 62))
+    return OffCpu(intervals)
+
+
 def syscall_statistics(
-    rec: Recording, tasks: Tasks | None = None, per_process: bool = True
+    rec: Recording, tasks: Tasks | None = None, per_process: bool = True, time: str = "wall"
 ) -> SyscallStatistics:
     """Count calls, errors and time per system call, for all threads and (``per_process``) for
     each process; ``tasks`` (read from the recording when not given) groups threads into
-    processes and names them."""
+    processes and names them. ``time`` is ``wall`` or ``cpu`` (see the module's docstring); CPU
+    time needs sched_switch events, and without them the statistics say ``wall``."""
+    if time not in ("wall", "cpu"):
+        raise ValueError(f"time must be wall or cpu, not {time!r}")
+    off_cpu = off_cpu_intervals(rec) if time == "cpu" else None
     names = syscall_namer(rec.meta.machine)
     execs = exec_numbers(names)
     combined: dict[int, _Acc] = {}
@@ -194,10 +278,13 @@ def syscall_statistics(
                 never_returned(pid, started[1])
             unpaired[pid] = unpaired.get(pid, 0) + 1
             continue
+        took = ts - started[0]
+        if off_cpu is not None:
+            took -= off_cpu.within(pid, started[0], ts)
         if -ret in RESTART_CODES:
-            held[pid] = (nr, ts - started[0], ret)
+            held[pid] = (nr, took, ret)
         else:
-            returned(pid, nr, ts - started[0], ret)
+            returned(pid, nr, took, ret)
     for pid, (_ts, nr) in pending.items():
         never_returned(pid, nr)
     for pid, (nr, _duration, _ret) in held.items():
@@ -234,4 +321,6 @@ def syscall_statistics(
         arch=rec.meta.machine,
         enter_events=enters,
         exit_events=exits,
+        time="cpu" if off_cpu is not None else "wall",
+        time_asked=time,
     )

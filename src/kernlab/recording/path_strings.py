@@ -1,0 +1,609 @@
+"""The strings behind path arguments (``openat``'s file name, ``renameat2``'s two names ...),
+captured during a recording by BPF programs on the ``syscalls:sys_enter_<name>`` tracepoints.
+
+The trace events hold only the six argument registers; strace reads the strings from the
+tracee's memory at each stop. Here a BPF tracepoint program does that in the kernel, at the same
+moment the ``raw_syscalls:sys_enter`` record is written (both hang off the one ``sys_enter``
+tracepoint): it reads the pointer argument at its offset in the event's record (from the
+event's ``format`` file), copies the string with ``bpf_probe_read_user_str`` and sends
+``(CLOCK_MONOTONIC ns, tid, tgid, pointer, syscall nr, argument index, length, bytes)`` through a
+ring buffer. A hash map of traced thread-group ids, grown by a second program on
+``sched:sched_process_fork``, limits it to the recorded command and its descendants, as
+``set_event_pid`` + ``event-fork`` does for the trace events.
+
+Files (docs/recording-format.md): ``path_strings.bin`` (the records) and ``path_strings.json``
+(whether the capture ran and, if not, which step the kernel refused and why). Nothing is
+written to tracefs; every program, map and perf event is a file descriptor of this process and
+goes away with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TypeVar
+
+from kernlab.errors import BadInput, KernlabError
+from kernlab.tracing import bpf
+from kernlab.tracing.formats import EventFormat, parse_format
+from kernlab.tracing.tracefs import read_live_file
+
+__all__ = [
+    "DATA_FILE",
+    "MAX_STRING",
+    "STATUS_FILE",
+    "PathStringCapture",
+    "PathStrings",
+    "StringRecord",
+    "capture",
+    "is_string_argument",
+    "read_path_strings",
+    "string_arguments",
+]
+
+DATA_FILE = "path_strings.bin"
+STATUS_FILE = "path_strings.json"
+MAGIC = b"KLPSTR2\n"
+MAX_STRING = 4096
+"""PATH_MAX: strace prints a path whole, up to this many bytes with its NUL."""
+HEADER = struct.Struct("<QIIQiBBh")
+"""ktime_ns (of the entry), tid, tgid, pointer, syscall nr, argument index, flags (AT_EXIT), length
+(incl. NUL; <0: -errno)."""
+RING_BYTES = 8 << 20
+MAX_TASKS = 16384
+PENDING_AT = -96
+"""Stack offset of the pending entry the enter program builds (64 bytes)."""
+PENDING_SIZE = 64
+NO_RETRY = 1 << 8
+"""In a call's mask: never read again at exit (execve: the exit runs in the new program)."""
+AT_EXIT = 1
+"""Record flag: the string was read at the call's exit (its page was not present at entry)."""
+MAX_NR = 1023
+"""Highest system-call number looked up (the tables end near 470; x32's bit 30 numbers are not)."""
+DRAIN_INTERVAL_S = 0.05
+
+# `const char *` arguments that are NUL-terminated strings: paths, and the few names beside them
+# (xattr and key names, mount's type). Never `buf`: write(2)'s data is not a C string.
+STRING_ARG_NAMES = frozenset(
+    {
+        "filename",
+        "pathname",
+        "oldname",
+        "newname",
+        "path",
+        "name",
+        "specialfile",
+        "special",
+        "from_pathname",
+        "to_pathname",
+        "new_root",
+        "put_old",
+        "dev_name",
+        "dir_name",
+        "type",
+        "uname",
+        "u_name",
+        "_type",
+        "_description",
+        "_fs_name",
+        "_key",
+    }
+)
+# A `char *` (not const) named so is an input path too (uselib, mount); `char * name` is an
+# output buffer (gethostname) or a length-bounded one (sethostname), not a C string.
+_NON_CONST_STRINGS = frozenset({"filename", "dev_name", "dir_name", "type"})
+
+
+def is_string_argument(ctype: str, name: str) -> bool:
+    """Whether a system-call argument (its C type and name in sys_enter_<name>/format) is a
+    NUL-terminated string the capture reads."""
+    ctype = " ".join(ctype.split())
+    return (ctype == "const char *" and name in STRING_ARG_NAMES) or (
+        ctype == "char *" and name in _NON_CONST_STRINGS
+    )
+
+
+def string_arguments(fmt: EventFormat) -> list[tuple[int, int]]:
+    """(argument index, offset in the record) of every C-string argument of a sys_enter format."""
+    args = [f for f in fmt.payload_fields if f.name != "__syscall_nr"]
+    return [(index, f.offset) for index, f in enumerate(args) if is_string_argument(f.type, f.name)]
+
+
+@dataclass(frozen=True)
+class StringRecord:
+    """One string read at one system call's entry."""
+
+    ktime_ns: int
+    """CLOCK_MONOTONIC (bpf_ktime_get_ns), the clock of meta.json's start/end_time_ns."""
+    tid: int
+    tgid: int
+    pointer: int
+    nr: int
+    arg: int
+    """Index of the argument among the call's arguments (0 = first)."""
+    length: int
+    """Bytes copied including the NUL; negative: -errno of the read (page not present ...)."""
+    data: bytes
+    """The string without its NUL (empty when the read failed)."""
+    at_exit: bool = False
+    """Read at the call's exit: at entry its page was not in memory (bpf_probe_read_user_str
+    cannot fault), and the kernel's own copy of it faulted the page in during the call."""
+
+
+@dataclass(frozen=True)
+class PathStrings:
+    """What a recording holds about path strings."""
+
+    captured: bool
+    """The BPF capture ran during the recording."""
+    present: bool
+    """The recording has path_strings.json (made by a kernlab that captures)."""
+    refused_step: str = ""
+    """When not captured: the bpf(2)/perf_event_open(2) step the kernel refused."""
+    refused_errno: str = ""
+    """... and its errno name (EPERM ...)."""
+    calls: int = 0
+    """System calls with a string argument the program read strings for."""
+    dropped: int = 0
+    """Records the ring buffer had no room for (the reader fell behind)."""
+    records: list[StringRecord] = field(default_factory=list)
+
+
+def read_path_strings(directory: Path) -> PathStrings:
+    """path_strings.json and .bin of a recording; absent files mean an older recording."""
+    try:
+        status = json.loads((directory / STATUS_FILE).read_text())
+    except FileNotFoundError:
+        return PathStrings(False, False)
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"{directory / STATUS_FILE}: {exc}", path=directory / STATUS_FILE) from exc
+    records: list[StringRecord] = []
+    try:
+        raw = (directory / DATA_FILE).read_bytes()
+    except FileNotFoundError:
+        raw = b""
+    if raw and not raw.startswith(MAGIC):
+        raise BadInput(
+            f"{directory / DATA_FILE} is not a kernlab path-string file", path=directory / DATA_FILE
+        )
+    for body in bpf.ring_records(raw[len(MAGIC) :]):
+        if len(body) < HEADER.size:
+            break  # a file cut short (the recorder was killed mid-write)
+        ktime, tid, tgid, pointer, nr, arg, flags, length = HEADER.unpack_from(body)
+        text = body[HEADER.size : HEADER.size + length - 1] if length > 0 else b""
+        records.append(
+            StringRecord(ktime, tid, tgid, pointer, nr, arg, length, bytes(text), bool(flags & AT_EXIT))
+        )
+    return PathStrings(
+        captured=bool(status.get("captured")),
+        present=True,
+        refused_step=str(status.get("refused_step", "")),
+        refused_errno=str(status.get("refused_errno", "")),
+        calls=int(status.get("calls", 0)),
+        dropped=int(status.get("dropped", 0)),
+        records=records,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# the programs
+
+
+def _enter_program(
+    masks: bpf.Map,
+    pids: bpf.Map,
+    scratch: bpf.Map,
+    ring: bpf.Map,
+    stats: bpf.Map,
+    pending: bpf.Map,
+    args_offset: int,
+    every_task: bool = False,
+) -> bytes:
+    """On raw_syscalls:sys_enter: for a call whose number has string arguments (``masks``: bit i
+    set for argument i) made by a traced process, one ring-buffer record per string argument."""
+    a = bpf.Asm()
+    a.mov_reg(6, 1)  # r6 = ctx
+    a.load(a.DW, 1, 6, 8)  # id
+    a.jump_if_gt(1, MAX_NR, "out")  # also -1 (no system call), unsigned
+    a.store_reg(a.W, 10, -8, 1)
+    a.load_map_fd(1, masks.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -8)
+    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.jump_if_eq(0, 0, "out")
+    a.load(a.W, 9, 0, 0)  # r9 = which arguments are strings
+    a.jump_if_eq(9, 0, "out")  # most calls: none
+    a.call(bpf.Helper.GET_CURRENT_PID_TGID)
+    a.mov_reg(7, 0)  # r7 = tgid << 32 | tid
+    if not every_task:
+        a.rsh_imm(0, 32)
+        a.store_reg(a.W, 10, -4, 0)
+        a.load_map_fd(1, pids.fd)
+        a.mov_reg(2, 10)
+        a.add_imm(2, -4)
+        a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+        a.jump_if_eq(0, 0, "out")  # not a traced process
+    a.store_imm(a.W, 10, -8, 0)
+    a.load_map_fd(1, scratch.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -8)
+    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.jump_if_eq(0, 0, "out")
+    a.mov_reg(8, 0)  # r8 = this CPU's record buffer
+    a.call(bpf.Helper.KTIME_GET_NS)
+    a.store_reg(a.DW, 8, 0, 0)
+    a.store_reg(a.W, 8, 8, 7)  # tid: the low half
+    a.mov_reg(1, 7)
+    a.rsh_imm(1, 32)
+    a.store_reg(a.W, 8, 12, 1)
+    a.load(a.DW, 1, 6, 8)
+    a.store_reg(a.W, 8, 24, 1)
+    # The call's entry in `pending` (on the stack until stored): ktime, nr, failed-argument mask,
+    # the six pointers. A string whose page is not present yet is read again at the call's exit,
+    # once the kernel's own copy_from_user has faulted it in.
+    a.store_reg(a.W, 10, PENDING_AT + 8, 1)
+    a.store_imm(a.W, 10, PENDING_AT + 12, 0)
+    a.load(a.DW, 1, 8, 0)
+    a.store_reg(a.DW, 10, PENDING_AT, 1)
+    for index in range(6):
+        a.store_imm(a.DW, 10, PENDING_AT + 16 + 8 * index, 0)
+    for index in range(6):
+        a.mov_reg(1, 9)
+        a.and_imm(1, 1 << index)
+        a.jump_if_eq(1, 0, f"next{index}")
+        a.load(a.DW, 3, 6, args_offset + 8 * index)  # the user pointer
+        a.store_reg(a.DW, 8, 16, 3)
+        a.store_imm(a.B, 8, 28, index)
+        a.mov_reg(1, 8)
+        a.add_imm(1, HEADER.size)
+        a.mov_imm(2, MAX_STRING)
+        a.call(bpf.Helper.PROBE_READ_USER_STR)
+        a.store_reg(a.H, 8, 30, 0)
+        a.store_imm(a.B, 8, 29, 0)
+        a.jump_if_sgt(0, 0, f"copied{index}")
+        a.mov_reg(1, 9)
+        a.and_imm(1, NO_RETRY)
+        a.jump_if_ne(1, 0, f"failed{index}")  # execve: at its exit the old memory is gone
+        a.load(a.W, 1, 10, PENDING_AT + 12)
+        a.or_imm(1, 1 << index)
+        a.store_reg(a.W, 10, PENDING_AT + 12, 1)
+        a.load(a.DW, 1, 8, 16)
+        a.store_reg(a.DW, 10, PENDING_AT + 16 + 8 * index, 1)
+        a.label(f"failed{index}")
+        a.mov_imm(0, 0)  # a failed read: the header alone
+        a.label(f"copied{index}")
+        a.jump_if_gt(0, MAX_STRING, f"next{index}")  # never taken; bounds the size for the verifier
+        a.mov_reg(3, 0)
+        a.add_imm(3, HEADER.size)
+        a.load_map_fd(1, ring.fd)
+        a.mov_reg(2, 8)
+        a.mov_imm(4, bpf.BPF_RB_NO_WAKEUP)
+        a.call(bpf.Helper.RINGBUF_OUTPUT)
+        a.jump_if_eq(0, 0, f"next{index}")
+        a.store_imm(a.W, 10, -12, 0)  # no room: count the drop
+        a.load_map_fd(1, stats.fd)
+        a.mov_reg(2, 10)
+        a.add_imm(2, -12)
+        a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+        a.jump_if_eq(0, 0, f"next{index}")
+        a.mov_imm(1, 1)
+        a.atomic_add64(0, 0, 1)
+        a.label(f"next{index}")
+    a.load(a.W, 1, 10, PENDING_AT + 12)
+    a.jump_if_eq(1, 0, "out")
+    a.store_reg(a.W, 10, -4, 7)  # key: the tid
+    a.load_map_fd(1, pending.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -4)
+    a.mov_reg(3, 10)
+    a.add_imm(3, PENDING_AT)
+    a.mov_imm(4, bpf.BPF_ANY)
+    a.call(bpf.Helper.MAP_UPDATE_ELEM)
+    a.label("out")
+    a.mov_imm(0, 0)  # 0: no perf sample besides (nobody reads the perf event itself)
+    a.exit()
+    return a.assemble()
+
+
+def _exit_program(scratch: bpf.Map, ring: bpf.Map, pending: bpf.Map) -> bytes:
+    """On raw_syscalls:sys_exit of a thread with a pending entry: read its failed strings again."""
+    a = bpf.Asm()
+    a.mov_reg(6, 1)
+    a.call(bpf.Helper.GET_CURRENT_PID_TGID)
+    a.mov_reg(7, 0)
+    a.store_reg(a.W, 10, -4, 7)
+    a.load_map_fd(1, pending.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -4)
+    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.jump_if_eq(0, 0, "out")
+    a.mov_reg(9, 0)  # r9 = the pending entry
+    a.store_imm(a.W, 10, -8, 0)
+    a.load_map_fd(1, scratch.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -8)
+    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.jump_if_eq(0, 0, "forget")
+    a.mov_reg(8, 0)
+    a.load(a.DW, 1, 6, 8)  # the exit's id must be the pending call's
+    a.load(a.W, 2, 9, 8)
+    a.store_reg(a.W, 8, 24, 2)
+    a.jump_if_ne_reg(1, 2, "forget")
+    a.load(a.DW, 1, 9, 0)
+    a.store_reg(a.DW, 8, 0, 1)
+    a.store_reg(a.W, 8, 8, 7)
+    a.mov_reg(1, 7)
+    a.rsh_imm(1, 32)
+    a.store_reg(a.W, 8, 12, 1)
+    for index in range(6):
+        a.load(a.W, 1, 9, 12)
+        a.and_imm(1, 1 << index)
+        a.jump_if_eq(1, 0, f"next{index}")
+        a.load(a.DW, 3, 9, 16 + 8 * index)
+        a.store_reg(a.DW, 8, 16, 3)
+        a.store_imm(a.B, 8, 28, index)
+        a.store_imm(a.B, 8, 29, AT_EXIT)
+        a.mov_reg(1, 8)
+        a.add_imm(1, HEADER.size)
+        a.mov_imm(2, MAX_STRING)
+        a.call(bpf.Helper.PROBE_READ_USER_STR)
+        a.store_reg(a.H, 8, 30, 0)
+        a.jump_if_sgt(0, 0, f"copied{index}")
+        a.mov_imm(0, 0)
+        a.label(f"copied{index}")
+        a.jump_if_gt(0, MAX_STRING, f"next{index}")
+        a.mov_reg(3, 0)
+        a.add_imm(3, HEADER.size)
+        a.load_map_fd(1, ring.fd)
+        a.mov_reg(2, 8)
+        a.mov_imm(4, bpf.BPF_RB_NO_WAKEUP)
+        a.call(bpf.Helper.RINGBUF_OUTPUT)
+        a.label(f"next{index}")
+    a.label("forget")
+    a.load_map_fd(1, pending.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -4)
+    a.call(bpf.Helper.MAP_DELETE_ELEM)
+    a.label("out")
+    a.mov_imm(0, 0)
+    a.exit()
+    return a.assemble()
+
+
+def _fork_program(pids: bpf.Map, child_pid_offset: int) -> bytes:
+    """On sched_process_fork by a traced process: trace the child too."""
+    a = bpf.Asm()
+    a.mov_reg(6, 1)
+    a.call(bpf.Helper.GET_CURRENT_PID_TGID)
+    a.rsh_imm(0, 32)
+    a.store_reg(a.W, 10, -4, 0)
+    a.load_map_fd(1, pids.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -4)
+    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.jump_if_eq(0, 0, "out")
+    a.load(a.W, 1, 6, child_pid_offset)
+    a.store_reg(a.W, 10, -8, 1)
+    a.store_imm(a.W, 10, -12, 1)
+    a.load_map_fd(1, pids.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -8)
+    a.mov_reg(3, 10)
+    a.add_imm(3, -12)
+    a.mov_imm(4, bpf.BPF_ANY)
+    a.call(bpf.Helper.MAP_UPDATE_ELEM)
+    a.label("out")
+    a.mov_imm(0, 0)
+    a.exit()
+    return a.assemble()
+
+
+def _live_format(system: str, event: str) -> EventFormat | None:
+    raw = read_live_file(f"events/{system}/{event}/format")
+    if raw is None:
+        return None
+    try:
+        return parse_format(raw.decode("utf-8", "replace"), system)
+    except BadInput:
+        return None
+
+
+def string_masks(machine: str) -> dict[int, int]:
+    """System-call number -> bit mask of its string arguments, from the running kernel's
+    sys_enter_<name> formats (the event is named after SYSCALL_DEFINE: ``newstat`` for ``stat``)."""
+    from kernlab.syscalls.tables import by_number, normalize_arch
+
+    try:
+        numbers = by_number(normalize_arch(machine))
+    except (KernlabError, ValueError):
+        return {}
+    masks: dict[int, int] = {}
+    for nr, call in numbers.items():
+        if not 0 <= nr <= MAX_NR:
+            continue
+        names = [call.name]
+        if call.entry and call.entry.startswith("sys_") and call.entry[4:] != call.name:
+            names.insert(0, call.entry[4:])
+        for name in names:
+            fmt = _live_format("syscalls", f"sys_enter_{name}")
+            if fmt is None:
+                continue
+            mask = sum(1 << index for index, _offset in string_arguments(fmt))
+            if mask:
+                masks[nr] = mask | (NO_RETRY if name in ("execve", "execveat") else 0)
+            break
+    return masks
+
+
+# ------------------------------------------------------------------------------------------------
+# the capture
+
+_Owned = TypeVar("_Owned", bpf.Map, bpf.Program)
+
+
+class PathStringCapture:
+    """Programs, maps and perf events of one recording's capture, and the thread that drains it."""
+
+    def __init__(self, directory: Path, root_pid: int) -> None:
+        self.directory = directory
+        self.root_pid = root_pid
+        self._objects: list[bpf.Map | bpf.Program | bpf.PerfAttachment] = []
+        self._attachments: list[bpf.PerfAttachment] = []
+        self._ring: bpf.RingBuffer | None = None
+        self._stats: bpf.Map | None = None
+        self._out: IO[bytes] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.status: dict[str, object] = {"format": 1, "captured": False, "clock": "CLOCK_MONOTONIC"}
+
+    def start(self) -> None:
+        """Load and attach everything; on any refusal undo what was done and note why."""
+        try:
+            self._start()
+        except bpf.BpfRefused as exc:
+            self._close_all()
+            self.status.update(
+                refused_step=exc.step, refused_errno=errno.errorcode.get(exc.err, str(exc.err))
+            )
+        except OSError as exc:
+            self._close_all()
+            self.status.update(refused_step="setup", refused_errno=errno.errorcode.get(exc.errno or 0, "EIO"))
+
+    def _start(self) -> None:
+        enter_fmt = _live_format("raw_syscalls", "sys_enter")
+        exit_fmt = _live_format("raw_syscalls", "sys_exit")
+        fork_fmt = _live_format("sched", "sched_process_fork")
+        masks_by_nr = string_masks(os.uname().machine)
+        if (
+            enter_fmt is None
+            or exit_fmt is None
+            or fork_fmt is None
+            or not fork_fmt.has_field("child_pid")
+            or not masks_by_nr
+        ):
+            raise bpf.BpfRefused("tracefs formats", errno.ENOENT)
+        masks = self._keep(bpf.create_map(bpf.MapType.ARRAY, 4, 4, MAX_NR + 1, "kl_masks"))
+        for nr, mask in masks_by_nr.items():
+            masks.update(struct.pack("<I", nr), struct.pack("<I", mask))
+        pids = self._keep(bpf.create_map(bpf.MapType.HASH, 4, 4, MAX_TASKS, "kl_pids"))
+        scratch = self._keep(
+            bpf.create_map(bpf.MapType.PERCPU_ARRAY, 4, HEADER.size + MAX_STRING, 1, "kl_scratch")
+        )
+        ring = self._keep(bpf.create_map(bpf.MapType.RINGBUF, 0, 0, RING_BYTES, "kl_strings"))
+        self._stats = stats = self._keep(bpf.create_map(bpf.MapType.ARRAY, 4, 8, 1, "kl_drops"))
+        pending = self._keep(bpf.create_map(bpf.MapType.HASH, 4, PENDING_SIZE, MAX_TASKS, "kl_pending"))
+        pids.update(struct.pack("<I", self.root_pid), struct.pack("<I", 1))
+        self._ring = bpf.RingBuffer(ring)
+        fork = self._keep(
+            bpf.load_tracepoint_program(_fork_program(pids, fork_fmt.field("child_pid").offset), "kl_fork")
+        )
+        enter = self._keep(
+            bpf.load_tracepoint_program(
+                _enter_program(
+                    masks,
+                    pids,
+                    scratch,
+                    ring,
+                    stats,
+                    pending,
+                    enter_fmt.field("args").offset,
+                    every_task=self.root_pid <= 0,  # record -a: the whole system, as its events
+                ),
+                "kl_paths",
+            )
+        )
+        leave = self._keep(
+            bpf.load_tracepoint_program(_exit_program(scratch, ring, pending), "kl_paths_exit")
+        )
+        self._attach(fork_fmt.id, fork)
+        self._attach(enter_fmt.id, enter)
+        self._attach(exit_fmt.id, leave)
+        out = open(self.directory / DATA_FILE, "wb")  # noqa: SIM115  (closed in stop())
+        out.write(MAGIC)
+        self._out = out
+        self.status.update(captured=True, calls=len(masks_by_nr))
+        self._thread = threading.Thread(target=self._drain_loop, name="kernlab-path-strings", daemon=True)
+        self._thread.start()
+
+    def _keep(self, obj: _Owned) -> _Owned:
+        self._objects.append(obj)
+        return obj
+
+    def _attach(self, event_id: int, program: bpf.Program) -> None:
+        attachment = bpf.attach_tracepoint(event_id, program)
+        self._attachments.append(attachment)
+
+    def _drain(self) -> None:
+        out = self._out
+        if self._ring is None or out is None:
+            return
+        chunk = self._ring.read_raw()
+        if chunk:
+            out.write(chunk)
+
+    def _drain_loop(self) -> None:
+        while not self._stop.wait(DRAIN_INTERVAL_S):
+            self._drain()
+
+    def stop(self) -> None:
+        """Detach, read what is left, write path_strings.json, free everything."""
+        try:
+            # Each detach waits for a tracepoint grace period (~80 ms here): overlap them.
+            closers = [threading.Thread(target=a.close) for a in self._attachments]
+            for closer in closers:
+                closer.start()
+            for closer in closers:
+                closer.join()
+            self._attachments.clear()
+            if self._thread is not None:
+                self._stop.set()
+                self._thread.join()
+                self._drain()
+            if self._stats is not None and self._stats.fd >= 0:
+                value = self._stats.lookup(struct.pack("<I", 0))
+                self.status["dropped"] = struct.unpack_from("<Q", value)[0] if value else 0
+        finally:
+            if self._out is not None:
+                self._out.close()
+                self._out = None
+            self._close_all()
+            with contextlib.suppress(OSError):
+                (self.directory / STATUS_FILE).write_text(json.dumps(self.status, indent=1) + "\n")
+
+    def _close_all(self) -> None:
+        for attachment in self._attachments:
+            attachment.close()
+        self._attachments.clear()
+        if self._ring is not None:
+            self._ring.close()
+            self._ring = None
+        for obj in reversed(self._objects):
+            obj.close()
+        self._objects.clear()
+        self._stats = None
+
+
+@contextlib.contextmanager
+def capture(directory: Path, root_pid: int) -> Iterator[PathStringCapture]:
+    """Capture path strings of ``root_pid`` and its descendants for the duration of the block.
+
+    Never raises for a kernel that refuses BPF: the recording goes on without strings and
+    path_strings.json says which step was refused.
+    """
+    cap = PathStringCapture(directory, root_pid)
+    started = time.monotonic()
+    cap.start()
+    cap.status["setup_ms"] = round((time.monotonic() - started) * 1000, 1)
+    try:
+        yield cap
+    finally:
+        with contextlib.suppress(KernlabError, OSError):
+            cap.stop()
