@@ -27,9 +27,18 @@ from kernlab.cli.common import Output, examples, output_options, recording_dir_o
 )
 @click.option("--no-per-process", is_flag=True, help="Only the combined system-call table.")
 @click.option("--no-symbols", is_flag=True, help="Do not open binaries to name faulting instructions.")
+@click.option(
+    "--syscall-time",
+    type=click.Choice(["wall", "cpu"]),
+    default="wall",
+    show_default=True,
+    help="wall: time inside each call (strace -c -w); cpu: on-CPU time inside it (strace -c).",
+)
 @output_options
-def report(directory: Path, top: int, no_per_process: bool, no_symbols: bool, out: Output) -> None:
-    """System calls (like strace -c) and page faults of a recording, explained.
+def report(
+    directory: Path, top: int, no_per_process: bool, no_symbols: bool, syscall_time: str, out: Output
+) -> None:
+    """System calls (like strace -c -w, or -c with --syscall-time cpu) and page faults, explained.
 
     Reads the raw ring-buffer pages that `kernlab record` saved, decodes them with the event
     format files saved beside them, and shows calls/errors/time per system call, faults by
@@ -40,5 +49,11 @@ def report(directory: Path, top: int, no_per_process: bool, no_symbols: bool, ou
     from kernlab.reports import report as reports
 
     with progress("decoding recording"):
-        result = reports.build(directory, top=top, per_process=not no_per_process, symbolize=not no_symbols)
+        result = reports.build(
+            directory,
+            top=top,
+            per_process=not no_per_process,
+            symbolize=not no_symbols,
+            syscall_time=syscall_time,
+        )
     out.emit(result, view.show)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kernlab.catalog import say
 from kernlab.explain import count
+from kernlab.explain.syscall import unknown_numbers as unknown_numbers_sentence
 from kernlab.reports.syscalls import PathStringsSummary, SyscallsReport
 
 __all__ = ["listing_sentences", "no_lines", "strings_sentences"]
@@ -25,6 +26,9 @@ def listing_sentences(report: SyscallsReport) -> list[str]:
     if report.args_from_live_kernel:
         out.append(say("report.lines.live_args"))
     out.extend(strings_sentences(report.path_strings))
+    newer = unknown_numbers_sentence(report.unknown_numbers, report.table_version)
+    if newer:
+        out.append(newer)
     return out
 
 

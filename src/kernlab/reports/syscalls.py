@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kernlab.errors import BadInput
 from kernlab.recording.layout import DEFAULT_DIR
 from kernlab.recording.path_strings import read_path_strings
-from kernlab.recording.syscall_names import errno_name, syscall_namer
+from kernlab.recording.syscall_names import errno_name, syscall_namer, table_series, unknown_numbers
 from kernlab.reports.recording.clock import first_record_ts
 from kernlab.reports.recording.loss import Loss, recording_loss
 from kernlab.reports.recording.source import RecordingSource, as_recording
@@ -67,6 +67,13 @@ class SyscallsReport:
     """Argument names came from this machine's tracefs: the recording has no syscall formats."""
     loss: Loss
     path_strings: PathStringsSummary
+    unknown_numbers: list[int] = field(default_factory=list)
+    """Numbers seen past the end of kernlab's table (a kernel newer than it): shown as syscall_<nr>."""
+    table_version: str | None = None
+
+
+def _numbers(lines: list[SyscallLine]) -> set[int]:
+    return {line.nr for line in lines}
 
 
 def build(
@@ -143,4 +150,6 @@ def build(
         fmt.from_live_kernel,
         recording_loss(rec),
         summary,
+        unknown_numbers(_numbers(lines), rec.meta.machine),
+        table_series(rec.meta.machine),
     )

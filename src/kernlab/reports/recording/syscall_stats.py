@@ -19,7 +19,15 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from kernlab.recording.reader import Recording
-from kernlab.recording.syscall_names import MAX_ERRNO, RESTART_CODES, errno_name, exec_numbers, syscall_namer
+from kernlab.recording.syscall_names import (
+    MAX_ERRNO,
+    RESTART_CODES,
+    errno_name,
+    exec_numbers,
+    syscall_namer,
+    table_series,
+    unknown_numbers,
+)
 from kernlab.reports.recording.syscall_calls import syscall_records
 from kernlab.reports.recording.tasks import Tasks, read_tasks
 
@@ -99,6 +107,10 @@ class SyscallStatistics:
     the call: wall time less the time switched out, strace -c)."""
     time_asked: str = "wall"
     """What was asked; differs from ``time`` when CPU time could not be measured (no sched_switch)."""
+    unknown_numbers: list[int] = field(default_factory=list)
+    """Numbers seen past the end of kernlab's table (a kernel newer than it): shown as syscall_<nr>."""
+    table_version: str | None = None
+    """The kernel release kernlab's table comes from ("7.3")."""
 
 
 class _Acc:
@@ -323,4 +335,6 @@ def syscall_statistics(
         exit_events=exits,
         time="cpu" if off_cpu is not None else "wall",
         time_asked=time,
+        unknown_numbers=unknown_numbers(combined, rec.meta.machine),
+        table_version=table_series(rec.meta.machine),
     )
