@@ -60,7 +60,7 @@ def test_bad_address_text_and_length(hello):
     "args",
     [
         ("main", "--address", "0x1000"),  # both a symbol and an address
-        (),  # neither
+        ("main", "--section", ".text"),  # a symbol and a whole section
         ("--length", "4"),  # a length without an address
     ],
 )

@@ -40,6 +40,7 @@ def _report() -> DisasmReport:
         address_bits=64,
         calls=("puts@plt",),
         syscall_sites=(SyscallSite(39, "getpid", "x86_64", 1),),
+        plt_calls=("puts@plt",),
     )
 
 
@@ -52,9 +53,10 @@ GOLDEN = "".join(
         "      1187:     e8 a4 fe ff ff          call   1030 <puts@plt>\n",
         "      118c:     8b 05 86 2e 00 00       mov    0x2e86(%rip),%eax        # 4018 <counter>\n",
         "      1192:     c3                      ret\n",
-        "→ 5 instructions in 19 bytes of raw_getpid; it calls 1 other function(s) by name.\n",
-        "→ Calls go to: puts@plt (a name@plt target is a PLT stub that jumps through the"
-        " GOT into a shared library).\n",
+        "→ 5 instructions in 19 bytes of raw_getpid; it calls 1 other function by name.\n",
+        "→ Calls go to: puts@plt.\n",
+        "→ A name@plt target (puts@plt) is a PLT stub: it jumps through its GOT slot into a"
+        " shared library.\n",
         "→ Here the program enters the kernel once: getpid is system call 39 (0x27) on"
         " x86_64, loaded into the number register before the trap instruction.\n",
     ]
@@ -77,11 +79,17 @@ def test_view_quiet_keeps_the_listing_only(capsys):
 def test_unknown_call_at_several_places_and_no_calls(capsys):
     report = _report()
     other = DisasmReport(
-        **{**report.__dict__, "calls": (), "syscall_sites": (SyscallSite(999, None, "x86_64", 2),)}
+        **{
+            **report.__dict__,
+            "calls": (),
+            "plt_calls": (),
+            "syscall_sites": (SyscallSite(999, None, "x86_64", 2),),
+        }
     )
     view.show(other, Output())
     out = capsys.readouterr().out
-    assert "it calls 0 other function(s)" in out and "Calls go to" not in out
+    assert "it calls no other function by name" in out and "Calls go to" not in out
+    assert "PLT stub" not in out
     assert "enters the kernel at 2 places: an unknown call is system call 999 (0x3e7)" in out
 
 
@@ -95,3 +103,58 @@ def test_view_speaks_korean_at_render_time(capsys):
     out = capsys.readouterr().out
     assert "0000000000001180 <raw_getpid>:" in out
     assert "instructions in" not in out and any("\uac00" <= ch <= "\ud7a3" for ch in out)
+
+
+def test_got_call_is_said_for_what_it_is(capsys):
+    from kernlab.reports.disasm import GotCall
+
+    report = _report()
+    other = DisasmReport(
+        **{
+            **report.__dict__,
+            "calls": (),
+            "plt_calls": (),
+            "got_calls": (GotCall(0x3FC0, "__libc_start_main@GLIBC_2.34"),),
+        }
+    )
+    view.show(other, Output())
+    out = " ".join(capsys.readouterr().out.split())
+    assert "__libc_start_main@GLIBC_2.34 is called indirectly through the GOT slot at 0x3fc0" in out
+    assert "ld.so fills when it loads the program" in out and "name@plt" not in out
+
+
+def test_file_listing_is_objdumps_layout(capsys):
+    """A whole-file report: objdump's header, section line, label, padded address and raw
+    column, a continuation line for the 8th byte on, `...` for zeros, and the trap's note."""
+    from kernlab.elf.disasm.whole import Block, CodeSection
+    from kernlab.reports.disasm import FileDisasmReport, FileTally
+
+    rows = [
+        (0x1180, bytes.fromhex("b827000000"), "mov    $0x27,%eax", None),
+        (0x1185, bytes.fromhex("0f05"), "syscall", NOTE),
+        (0x1187, bytes.fromhex("66662e0f1f840000000000"), "data16 cs nopw 0x0(%rax,%rax,1)", None),
+        (0x1192, b"", "...", None),
+    ]
+    block = Block(".text", 0x1180, "raw_getpid", rows, frozenset({0x1180}))
+    report = FileDisasmReport(
+        "prog",
+        "x86_64",
+        "att",
+        "elf64-x86-64",
+        64,
+        (CodeSection(".text", 0x1180, 0x20, 8),),
+        FileTally(),
+        (block,),
+    )
+    view.show_file(report, Output(quiet=True))
+    assert capsys.readouterr().out == (
+        "\nprog:     file format elf64-x86-64\n\n"
+        "\nDisassembly of section .text:\n"
+        "\n0000000000001180 <raw_getpid>:\n"
+        "    1180:\tb8 27 00 00 00       \tmov    $0x27,%eax\n"
+        "    1185:\t0f 05                \tsyscall   → getpid(2), nr 39 = 0x27\n"
+        "    1187:\t66 66 2e 0f 1f 84 00 \tdata16 cs nopw 0x0(%rax,%rax,1)\n"
+        "    118e:\t00 00 00 00 \n"
+        "\t...\n"
+    )
+    assert report.tally.instructions == 3 and report.tally.syscalls == {"getpid": 1}

@@ -98,3 +98,50 @@ def test_conflicting_requests_are_bad_input(calls_program, kwargs):
     symbol = kwargs.pop("symbol", None)
     with pytest.raises(BadInput):
         disasm.build(str(calls_program), symbol, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def hello(tmp_path_factory) -> Path:
+    need_tool("gcc")
+    out = tmp_path_factory.mktemp("report_disasm_hello") / "hello"
+    subprocess.run(["gcc", "-O0", "-o", str(out), str(PROGRAMS / "hello.c")], check=True)
+    if open_elf(str(out)).arch != "x86_64":
+        pytest.skip("reads objdump's x86_64 call lines")
+    return out
+
+
+def test_start_calls_through_the_got_not_a_plt_stub(hello):
+    """_start's `call *0x…(%rip)  # 3fc0 <__libc_start_main@GLIBC_2.34>` reads a GOT slot that a
+    dynamic relocation fills: an indirect call through the GOT, and no name@plt note."""
+    from kernlab import explain
+    from kernlab.explain import disasm as sentences
+
+    report = disasm.build(str(hello), "_start")
+    indirect = [
+        m
+        for line in objdump_lines(hello, "_start")
+        if (m := re.match(r"call \*\S+\(%rip\) # ([0-9a-f]+) <([^>]+)>$", line))
+    ]
+    assert indirect, "gcc's _start calls __libc_start_main through its GOT slot"
+    relocations = subprocess.run(["readelf", "-rW", str(hello)], capture_output=True, text=True).stdout
+    assert [(g.slot, g.name) for g in report.got_calls] == [(int(m[1], 16), m[2]) for m in indirect]
+    for call in report.got_calls:
+        assert f"{call.slot:016x}" in relocations  # ld.so fills it: a dynamic relocation does
+    assert report.plt_calls == ()
+    explain.set_language("en")
+    said = " ".join(sentences.sentences(report))
+    assert "PLT stub:" not in said and "name@plt" not in said
+    assert "__libc_start_main" in said and "ld.so" in said
+
+
+def test_plt_note_only_for_calls_to_a_plt_stub(hello):
+    from kernlab.explain import disasm as sentences
+
+    report = disasm.build(str(hello), "main")
+    theirs = {
+        m[1] for line in objdump_lines(hello, "main") if (m := re.match(r"call \S+ <(\S+@plt)>$", line))
+    }
+    assert theirs and set(report.plt_calls) == theirs
+    assert report.got_calls == ()
+    said = sentences.sentences(report)
+    assert any("PLT stub" in s and "puts@plt" in s for s in said)

@@ -1,4 +1,4 @@
-"""`kernlab disasm FILE SYMBOL`: a function's machine code, objdump -d style."""
+"""`kernlab disasm FILE [SYMBOL]`: machine code, objdump -d style."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from kernlab.cli.common import ADDRESS, Output, examples, output_options
 @click.command(
     "disasm",
     epilog=examples(
+        "kernlab disasm ./a.out | less                           every code section, like objdump -d",
+        "kernlab disasm ./a.out --section .plt                   one section",
         "kernlab disasm /lib/x86_64-linux-gnu/libc.so.6 rename    mov $0x52,%eax; syscall",
         "kernlab disasm ./a.out main                             call 1030 <puts@plt>",
         "kernlab disasm ./a.out puts@plt                         the PLT entry itself",
@@ -27,20 +29,46 @@ from kernlab.cli.common import ADDRESS, Output, examples, output_options
     default=None,
     help="Bytes to disassemble from --address (default: to the next symbol).",
 )
+@click.option("--section", "-j", default=None, help="List only this section (without SYMBOL or --address).")
 @click.option("--intel", is_flag=True, help="Intel syntax instead of AT&T (x86 only).")
 @output_options
 def disasm(
-    file: str, symbol: str | None, address: int | None, length: int | None, intel: bool, out: Output
+    file: str,
+    symbol: str | None,
+    address: int | None,
+    length: int | None,
+    section: str | None,
+    intel: bool,
+    out: Output,
 ) -> None:
-    """Disassemble SYMBOL of the ELF FILE (or --address ADDR [--length N]) like objdump -d:
-    address, raw bytes, instruction, call/jump targets named (<puts@plt>), RIP-relative
-    references resolved, and system calls named where the number is loaded before the trap."""
-    from kernlab.render.progress import progress
+    """Disassemble the ELF FILE like objdump -d: every executable section (or --section NAME),
+    or one SYMBOL, or --address ADDR [--length N]. Address, raw bytes, instruction, call/jump
+    targets named (<puts@plt>), RIP-relative references resolved, and system calls named where
+    the number is loaded before the trap."""
+    from kernlab.errors import BadInput
     from kernlab.render.views import disasm as view
     from kernlab.reports import disasm as reports
 
+    syntax = "intel" if intel else "att"
+    if symbol is None and address is None:
+        if length is not None:
+            raise BadInput("--length goes with --address")
+        report = reports.build_file(file, section, syntax=syntax, whole=out.json)
+        try:
+            out.emit(report, view.show_file)
+        except BrokenPipeError:
+            # The reader went away (`| head`, `q` in less): not an error. click would turn it
+            # into exit status 1; point stdout at /dev/null so the final flush succeeds.
+            import os
+            import sys
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return
+    if section is not None:
+        raise BadInput("--section lists a whole section: give it without SYMBOL or --address")
+    from kernlab.render.progress import progress
+
     with progress(f"Disassembling {symbol or hex(address or 0)}"):
-        report = reports.build(
-            file, symbol, address=address, length=length, syntax="intel" if intel else "att"
-        )
-    out.emit(report, view.show)
+        one = reports.build(file, symbol, address=address, length=length, syntax=syntax)
+    out.emit(one, view.show)

@@ -1,14 +1,27 @@
-"""`kernlab disasm`: a function's (or an address range's) instructions, objdump -d style."""
+"""`kernlab disasm`: a function's (or an address range's, or a whole file's) instructions,
+objdump -d style."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from kernlab.elf.disasm import Disassembly, Instruction, disassemble_function, disassemble_range
+from kernlab.elf.disasm.decode import relocated_slot
+from kernlab.elf.disasm.whole import Block, CodeSection, FileListing, list_file
 from kernlab.errors import BadInput
 
-__all__ = ["CALL_MNEMONICS", "DisasmReport", "SyscallSite", "build"]
+__all__ = [
+    "CALL_MNEMONICS",
+    "DisasmReport",
+    "FileDisasmReport",
+    "FileTally",
+    "GotCall",
+    "SyscallSite",
+    "build",
+    "build_file",
+]
 
 # The last word of a call instruction on each architecture (x86, AArch64/ARM, RISC-V).
 CALL_MNEMONICS = frozenset({"call", "bl", "blr", "jal"})
@@ -25,11 +38,73 @@ class SyscallSite:
 
 
 @dataclass(frozen=True)
+class GotCall:
+    """An indirect call through a GOT slot (``call *0x2fd3(%rip)``): the slot holds the
+    function's address, written by ld.so when the program is loaded; no PLT stub is involved."""
+
+    slot: int  # address of the GOT slot read
+    name: str  # the function the slot's dynamic relocation names (__libc_start_main@GLIBC_2.34)
+
+
+@dataclass(frozen=True)
 class DisasmReport(Disassembly):
     """The disassembly, and what the listing says at a glance: whom it calls, which calls it makes."""
 
-    calls: tuple[str, ...] = ()  # named call targets, sorted, each once
+    calls: tuple[str, ...] = ()  # named direct call targets, sorted, each once
     syscall_sites: tuple[SyscallSite, ...] = ()  # in order of the first trap of each number
+    plt_calls: tuple[str, ...] = ()  # the direct calls that go to a name@plt stub
+    got_calls: tuple[GotCall, ...] = ()  # indirect calls through a GOT slot ld.so fills
+
+
+@dataclass
+class FileTally:
+    """What a whole-file listing held, counted while it is printed."""
+
+    instructions: int = 0
+    blocks: int = 0
+    syscalls: dict[str, int] = field(default_factory=dict)  # call name (or number) -> traps
+
+
+@dataclass(frozen=True)
+class FileDisasmReport:
+    """Every executable section of a file (or one), listed as objdump -d lists it.
+
+    The blocks are produced while they are printed (:meth:`stream`), so the listing of a whole
+    libc starts at once; ``tally`` is complete once the stream has ended.
+    """
+
+    path: str
+    arch: str
+    syntax: str
+    file_format: str
+    address_bits: int
+    sections: tuple[CodeSection, ...]
+    tally: FileTally
+    blocks: tuple[Block, ...] | None = None  # filled for --json, else streamed
+    _listing: FileListing | None = None
+
+    @property
+    def size(self) -> int:
+        return sum(s.size for s in self.sections)
+
+    def stream(self) -> Iterator[Block]:
+        """The blocks, counted into ``tally`` as they go by."""
+        source: Iterator[Block] | tuple[Block, ...]
+        if self.blocks is not None:
+            source = self.blocks
+        else:
+            assert self._listing is not None
+            source = self._listing.blocks()
+        tally = self.tally
+        for block in source:
+            tally.blocks += 1
+            tally.instructions += sum(1 for row in block.rows if row[1])
+            for row in block.rows:
+                note = row[3]
+                if note is not None:
+                    key = note.name or str(note.number)
+                    tally.syscalls[key] = tally.syscalls.get(key, 0) + 1
+            yield block
 
 
 def build(
@@ -55,15 +130,62 @@ def build(
     return _report(dis)
 
 
+def build_file(
+    path: str, section: str | None = None, *, syntax: str = "att", whole: bool = False
+) -> FileDisasmReport:
+    """Every executable section of ``path`` (or ``section``): streamed, or all decoded now
+    when ``whole`` (for --json)."""
+    listing = list_file(path, section, syntax)
+    blocks = tuple(listing.blocks()) if whole else None
+    report = FileDisasmReport(
+        listing.path,
+        listing.arch,
+        listing.syntax,
+        listing.file_format,
+        listing.address_bits,
+        listing.sections,
+        FileTally(),
+        blocks,
+        listing,
+    )
+    if whole:
+        for _block in report.stream():
+            pass  # counts the tally
+    return report
+
+
 def _report(dis: Disassembly) -> DisasmReport:
-    calls = sorted({i.target_name for i in dis.instructions if i.target_name and is_call(i)})
+    direct = [i for i in dis.instructions if i.target_name and is_call(i) and not is_indirect(i)]
+    calls = sorted({i.target_name for i in direct if i.target_name})
+    plt = tuple(name for name in calls if name.endswith("@plt"))
+    got: dict[int, GotCall] = {}
+    for i in dis.instructions:
+        if is_call(i) and is_indirect(i) and i.target is not None and i.target not in got:
+            # call *0x2fd3(%rip): the address is read from a slot that a dynamic relocation
+            # fills, i.e. ld.so writes it when the program is loaded.
+            name = relocated_slot(dis.path, i.target)
+            if name is not None:
+                got[i.target] = GotCall(i.target, name)
     sites: dict[int, SyscallSite] = {}
     for note in dis.syscalls:
         seen = sites.get(note.number)
         sites[note.number] = SyscallSite(note.number, note.name, note.arch, seen.places + 1 if seen else 1)
     fields = {f.name: getattr(dis, f.name) for f in dataclasses.fields(Disassembly)}
-    return DisasmReport(**fields, calls=tuple(calls), syscall_sites=tuple(sites.values()))
+    return DisasmReport(
+        **fields,
+        calls=tuple(calls),
+        syscall_sites=tuple(sites.values()),
+        plt_calls=plt,
+        got_calls=tuple(got.values()),
+    )
 
 
 def is_call(ins: Instruction) -> bool:
     return ins.mnemonic.split()[-1] in CALL_MNEMONICS
+
+
+def is_indirect(ins: Instruction) -> bool:
+    """A call through memory or a register (``call *0x2fd3(%rip)``, ``call *%rax``,
+    ``call QWORD PTR [rip+0x2fd3]``, ``blr x1``) rather than to an address in the code."""
+    operands = ins.operands
+    return operands.startswith("*") or "PTR" in operands or "[" in operands or ins.mnemonic in ("blr", "jalr")

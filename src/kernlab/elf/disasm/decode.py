@@ -21,7 +21,7 @@ from kernlab.errors import BadInput, NotSupported
 if TYPE_CHECKING:
     from kernlab.elf.reader import ElfImage
 
-__all__ = ["CAPSTONE_MODES", "disassemble_function", "disassemble_range"]
+__all__ = ["CAPSTONE_MODES", "disassemble_function", "disassemble_range", "relocated_slot"]
 
 # Architecture -> (capstone arch, mode) names, resolved lazily so importing this is cheap.
 CAPSTONE_MODES: dict[str, tuple[str, str]] = {
@@ -144,6 +144,14 @@ def _opened_cached(path: str, key: tuple[str, int, int]) -> tuple[ElfImage, Symb
 
     image = open_elf(path)
     return image, Symbolizer(image)
+
+
+def relocated_slot(path: str, address: int) -> str | None:
+    """The symbol of the dynamic relocation that writes the word at ``address`` (a GOT slot
+    ld.so fills at load time), or None."""
+    _image, symbolizer = _opened(path)
+    found = symbolizer.relocated.get(address)
+    return found.name if found is not None else None
 
 
 def disassemble_function(path: str, name: str, syntax: str = "att") -> Disassembly:

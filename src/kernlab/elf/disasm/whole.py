@@ -1,0 +1,291 @@
+"""Every executable section of a file, as ``objdump -d`` lists it, produced block by block.
+
+objdump's layout (binutils/objdump.c, ``disassemble_section`` and ``disassemble_bytes``):
+
+* each section with code and contents, in section-header order, under
+  ``Disassembly of section NAME:``;
+* a block per symbol address of that section, headed ``<name>:``; the first block starts at the
+  section's start even without a symbol there (``<name-0x10>`` then names the first symbol
+  after it); each block is decoded from its own start, so an instruction running past the next
+  symbol is shown whole and the next block starts at its symbol again;
+* a run of zero bytes is written as ``...``: 8 or more bytes (up to a multiple of 4 unless the
+  run reaches the block's end), or 1 or 2 bytes at the block's end.
+
+The blocks are generated lazily so a listing of a whole libc starts printing at once.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kernlab.elf.disasm.decode import _capstone, _disassemble, _opened, _syntax
+from kernlab.elf.disasm.model import SyscallNote
+from kernlab.elf.disasm.symbols import Symbolizer
+from kernlab.elf.disasm.traps import SyscallTracker
+from kernlab.errors import BadInput
+
+if TYPE_CHECKING:
+    from kernlab.elf.model import Section
+    from kernlab.elf.reader import ElfImage
+
+__all__ = ["Block", "CodeSection", "FileListing", "Row", "code_sections", "file_format", "list_file"]
+
+Row = tuple[int, bytes, str, SyscallNote | None]
+"""(address, raw bytes, objdump's text, the system call of a trap). Raw bytes are empty for a
+run of zeros objdump writes as ``...``."""
+
+SKIP_ZEROES = 8  # objdump's skip_zeroes
+SKIP_ZEROES_AT_END = 3  # objdump's skip_zeroes_at_end
+TRACK_BACK = 16  # instructions looked at before a trap for the number it uses
+_NONZERO = re.compile(rb"[^\x00]")
+
+
+@dataclass(frozen=True)
+class CodeSection:
+    """A section objdump -d disassembles."""
+
+    name: str
+    address: int
+    size: int
+    address_width: int  # hex digits of the addresses in its lines, as objdump pads them
+
+
+@dataclass(frozen=True)
+class Block:
+    """The instructions from one symbol's address to the next symbol of the section."""
+
+    section: str
+    address: int  # where the block starts
+    label: str | None  # the symbol (``main``, ``puts@plt``, ``_init+0x10``) or None
+    rows: list[Row]
+    marked: frozenset[int]  # addresses of the instructions loading a known system-call number
+
+
+@dataclass(frozen=True)
+class FileListing:
+    """A whole file's code, ready to be listed block by block."""
+
+    path: str
+    arch: str
+    syntax: str
+    file_format: str  # objdump's name of the format: elf64-x86-64
+    address_bits: int
+    sections: tuple[CodeSection, ...]
+
+    def blocks(self) -> Iterator[Block]:
+        """Every block of every section, decoded as it is asked for."""
+        image, symbolizer = _opened(self.path)
+        for section in self.sections:
+            yield from _section_blocks(image, symbolizer, section, self.syntax)
+
+
+def file_format(image: ElfImage) -> str:
+    """The BFD target name objdump prints after ``file format``."""
+    bits = 64 if image.is_64bit else 32
+    if image.arch == "x86_64":
+        return f"elf{bits}-x86-64"
+    if image.arch == "i386":
+        return "elf32-i386"
+    endian = "little" if image.is_little_endian else "big"
+    return f"elf{bits}-{endian}{image.arch}"
+
+
+def code_sections(image: ElfImage, name: str | None = None) -> list[Section]:
+    """The sections objdump -d disassembles (executable, with contents), or the one named."""
+    found = [s for s in image.sections if "X" in s.flags and not s.is_nobits and s.size > 0]
+    if name is None:
+        return found
+    chosen = [s for s in found if s.name == name]
+    if chosen:
+        return chosen
+    other = image.section_by_name(name)
+    if other is None:
+        names = ", ".join(s.name for s in found) or "none"
+        raise BadInput(f"{image.source}: no section named {name} (sections with code: {names})")
+    raise BadInput(
+        f"{image.source}: {name} is not code (section flags {other.flags or 'none'}, no X); "
+        f"sections with code: {', '.join(s.name for s in found) or 'none'}"
+    )
+
+
+def list_file(path: str, section: str | None = None, syntax: str = "att") -> FileListing:
+    """The listing of every executable section of ``path`` (or of ``section``)."""
+    image, _symbolizer = _opened(path)
+    _capstone(image.arch, syntax)  # NotSupported now, not after the header is printed
+    chosen = code_sections(image, section)
+    if not chosen:
+        raise BadInput(f"{path}: no section holds code (none has the X flag and contents)")
+    digits = 16 if image.is_64bit else 8
+    return FileListing(
+        path,
+        image.arch,
+        _syntax(image, syntax),
+        file_format(image),
+        64 if image.is_64bit else 32,
+        tuple(CodeSection(s.name, s.address, s.size, _address_width(s, digits)) for s in chosen),
+    )
+
+
+def _address_width(section: Section, digits: int) -> int:
+    """objdump's width for a section's addresses: leading zeros of its end address dropped in
+    groups of four, keeping at least one (skip_addr_chars in disassemble_section)."""
+    text = f"{section.address + section.size:0{digits}x}"
+    zeros = len(text) - len(text.lstrip("0"))
+    if zeros == len(text) and section.address != 0:
+        zeros = 0
+    if zeros:
+        zeros = (zeros - 1) & -4
+    return digits - zeros
+
+
+def labels(symbolizer: Symbolizer, section: CodeSection) -> list[tuple[int, str | None]]:
+    """(address, label) of each block of ``section``: one per symbol address in it, and one at
+    its start."""
+    end = section.address + section.size
+    lo = bisect.bisect_left(symbolizer.addresses, section.address)
+    hi = bisect.bisect_left(symbolizer.addresses, end)
+    out: list[tuple[int, str | None]] = []
+    for i in range(lo, hi):
+        sym = symbolizer.symbols[i]
+        if sym.section != section.name or (out and out[-1][0] == sym.value):
+            continue
+        out.append((sym.value, sym.name))
+    if not out or out[0][0] != section.address:
+        out.insert(0, (section.address, _first_label(symbolizer, section, out)))
+    return out
+
+
+def _first_label(
+    symbolizer: Symbolizer, section: CodeSection, inside: list[tuple[int, str | None]]
+) -> str | None:
+    """The label objdump gives a section start without a symbol: the nearest symbol of the
+    section below it, else the first one after it (``name-0x10``), else the section's name."""
+    start = section.address
+    i = bisect.bisect_right(symbolizer.addresses, start)
+    for j in range(i - 1, -1, -1):
+        sym = symbolizer.symbols[j]
+        if sym.section == section.name:
+            return f"{sym.name}+{start - sym.value:#x}" if sym.value != start else sym.name
+    if inside:
+        value, name = inside[0]
+        return f"{name}-{value - start:#x}"
+    return section.name
+
+
+def _section_blocks(
+    image: ElfImage, symbolizer: Symbolizer, section: CodeSection, syntax: str
+) -> Iterator[Block]:
+    marks = labels(symbolizer, section)
+    ends = [a for a, _ in marks[1:]] + [section.address + section.size]
+    if image.arch in ("x86_64", "i386") and syntax == "att":
+        yield from _x86_blocks(image, symbolizer, section, marks, ends)
+        return
+    for (start, label), end in zip(marks, ends, strict=True):
+        instructions, _notes = _disassemble(image, start, end - start, syntax, symbolizer)
+        rows: list[Row] = [(i.address, i.raw, i.text, i.syscall) for i in instructions]
+        marked = frozenset(i.syscall.loaded_at for i in instructions if i.syscall is not None)
+        yield Block(section.name, start, label, rows, marked)
+
+
+def _x86_blocks(
+    image: ElfImage,
+    symbolizer: Symbolizer,
+    section: CodeSection,
+    marks: list[tuple[int, str | None]],
+    ends: list[int],
+) -> Iterator[Block]:
+    from kernlab.elf.disasm.fast import PLAIN, RECORDS, RIP, TRAP, FastX86
+
+    fast = FastX86(image.arch == "x86_64", symbolizer)
+    fast.formatter.section = section.name
+    base = section.address
+    code = image.read(base, section.size)
+    buffer = (ctypes.c_char * len(code)).from_buffer_copy(code)
+    get = fast.cache.get
+    describe = fast.describe
+    unpack = RECORDS.iter_unpack
+    names = fast.target_names
+    name_of = fast._name
+    mask = fast.address_mask
+    for (start, label), end in zip(marks, ends, strict=True):
+        rows: list[Row] = []
+        append = rows.append
+        marked: set[int] = set()
+        pos = start
+        limit = min(len(code), end - base + 15)  # an instruction may run past the next symbol
+        while pos < end:
+            data = fast.chunk(buffer, base, pos - base, limit)
+            if not data:
+                # capstone stops at bytes it cannot decode; objdump prints them as "(bad)".
+                append((pos, code[pos - base : pos - base + 1], "(bad)", None))
+                pos += 1
+                continue
+            # The hot loop: one dict lookup for an instruction whose bytes were seen before.
+            address = size = 0
+            for index, (address, size, field) in enumerate(unpack(data)):
+                if address >= end:
+                    break
+                if field[0] == 0:
+                    skip = _zero_run(code, address - base, end - base)
+                    if skip:
+                        append((address, b"", "...", None))
+                        size = skip
+                        break
+                raw = field[:size]
+                entry = get(raw)
+                if entry is not None:
+                    kind = entry[0]
+                    if kind == PLAIN:
+                        append((address, raw, entry[1], None))
+                        continue
+                    if kind == RIP:
+                        target = (address + size + entry[2]) & mask
+                        name = names[target] if target in names else name_of(target)
+                        comment = f"        # {target:x} <{name}>" if name else f"        # {target:x}"
+                        append((address, raw, entry[1] + comment, None))
+                        continue
+                text = describe(address, raw, data, index)
+                note = None
+                if get(raw, (PLAIN,))[0] == TRAP:
+                    note = _trap_note(fast, image.arch, code, base, rows, address, raw)
+                    if note is not None:
+                        marked.add(note.loaded_at)
+                append((address, raw, text, note))
+            pos = address + size
+        yield Block(section.name, start, label, rows, frozenset(marked))
+
+
+def _zero_run(code: bytes, offset: int, stop: int) -> int:
+    """How many zero bytes from ``offset`` objdump writes as ``...`` (0: none)."""
+    match = _NONZERO.search(code, offset, stop)
+    z = match.start() if match else stop
+    run = z - offset
+    if run >= SKIP_ZEROES or (z == stop and run < SKIP_ZEROES_AT_END):
+        return run if z == stop else run & ~3
+    return 0
+
+
+def _trap_note(
+    fast: object, arch: str, code: bytes, base: int, rows: list[Row], address: int, raw: bytes
+) -> SyscallNote | None:
+    """The system call a trap makes, from the instructions since the last call or return
+    before it (at most TRACK_BACK of them, decoded again with details)."""
+    from kernlab.elf.disasm.fast import FastX86
+
+    assert isinstance(fast, FastX86)
+    first = address
+    for row in reversed(rows[-TRACK_BACK:]):
+        word = row[2].split(" ", 1)[0]
+        if word in ("call", "ret", "...", "(bad)") or not row[1]:
+            break
+        first = row[0]
+    tracker = SyscallTracker(arch)
+    note = None
+    for insn in fast.detail.disasm(code[first - base : address - base + len(raw)], first):
+        note, _loads = tracker.step(insn)
+    return note
