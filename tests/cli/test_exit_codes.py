@@ -62,3 +62,19 @@ def test_errno_comes_from_the_chained_cause():
             raise errors.BadInput("cannot read") from exc
     except errors.BadInput as error:
         assert error.errno == errno.ENOTDIR
+
+
+def test_a_closed_pipe_ends_quietly():
+    import subprocess
+    import sys
+
+    # `kernlab ps | head -1`: the reader goes away after one line.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernlab", "ps"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert err == b""

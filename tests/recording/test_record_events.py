@@ -21,6 +21,7 @@ X86 = {
     ],
     "filemap": ["mm_filemap_add_to_page_cache", "mm_filemap_delete_from_page_cache"],
     "kmem": ["kmalloc", "kfree"],
+    "signal": ["signal_generate", "signal_deliver"],
 }
 # arm64 has no exceptions:page_fault_* events
 ARM64 = {k: v for k, v in X86.items() if k != "exceptions"}

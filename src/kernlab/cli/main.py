@@ -104,6 +104,12 @@ def main(argv: list[str] | None = None) -> Any:
         return cli.main(args=argv, prog_name="kernlab", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except SystemExit as exc:
+        # click turns EPIPE into exit status 1 and wraps stdout so the final flush is quiet; the
+        # reader of our output went away (`| head`): not an error of ours.
+        if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            sys.exit(0)
+        raise
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

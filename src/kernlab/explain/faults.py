@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from kernlab.catalog import say
+from kernlab.explain import count
 from kernlab.mm.fault_codes import FaultBit, FaultCode
 from kernlab.reports.faults import FaultsReport
 
-__all__ = ["bit_word", "code_meaning", "code_summary", "code_words", "listing_sentence", "no_lines"]
+__all__ = [
+    "SIGNAL_NAMES",
+    "bit_word",
+    "cause_sentences",
+    "cause_word",
+    "code_meaning",
+    "code_summary",
+    "code_words",
+    "listing_sentence",
+    "no_lines",
+    "signal_word",
+]
+
+SIGNAL_NAMES: dict[int, str] = {7: "SIGBUS", 11: "SIGSEGV"}
+"""The signals a fault can raise (asm-generic numbers: x86, arm64, riscv)."""
 
 
 def bit_word(bit: FaultBit) -> str:
@@ -47,3 +62,25 @@ def listing_sentence(report: FaultsReport) -> str:
 
 def no_lines() -> str:
     return say("report.lines.faults_none")
+
+
+def cause_word(key: str) -> str:
+    """What the kernel did with a fault (a ``faults.cause.*`` key of the report)."""
+    return say(key)
+
+
+def signal_word(sig: int) -> str:
+    """ "SIGSEGV delivered"."""
+    return say("faults.listing.signal", signal=SIGNAL_NAMES.get(sig, f"signal {sig}"))
+
+
+def cause_sentences(causes: dict[str, int], signal_events: bool = True) -> list[str]:
+    """One sentence per cause the faults had ("2 faults: copy-on-write ..."), and, when some
+    fault was in no VMA and the recording has no signal events, that delivery is unknown."""
+    out = [
+        say("faults.listing.cause_count", faults=count("faults.n.fault", n), what=cause_word(key))
+        for key, n in causes.items()
+    ]
+    if not signal_events and causes.get("faults.cause.no_vma"):
+        out.append(say("faults.listing.signals_unknown"))
+    return out

@@ -23,6 +23,7 @@ __all__ = [
     "FaultBit",
     "FaultCode",
     "decode_error_code",
+    "fault_cause",
 ]
 
 
@@ -146,3 +147,40 @@ def _decode_arm64(code: int, arch: str) -> FaultCode:
     # A permission fault means the page was mapped; translation and access-flag faults did not.
     present = group == "faults.arm64.permission"
     return _fault_code(code, arch, bits, present=present, write=write, user=user, instruction=instruction)
+
+
+# What the kernel does with a fault, from the access and the VMA's permissions (the checks of
+# access_error() in arch/x86/mm/fault.c, then do_wp_page() in mm/memory.c): catalog keys.
+CAUSE_COW = "faults.cause.cow"
+"""A write to a present page of a private writable area: copy-on-write (wp_page_copy; the page
+was shared since fork, is the zero page, or is a file's page-cache page), or the page is reused
+in place when this mapping is its only user (wp_page_reuse)."""
+CAUSE_SHARED = "faults.cause.shared_write"
+"""A write to a clean present page of a shared writable area: write-notify, the file system's
+page_mkwrite marks the page dirty before the kernel makes it writable (wp_page_shared)."""
+CAUSE_READ_ONLY = "faults.cause.read_only"
+"""A write to an area that is not writable: access_error(), SIGSEGV (SEGV_ACCERR)."""
+CAUSE_NOT_EXECUTABLE = "faults.cause.not_executable"
+CAUSE_NO_ACCESS = "faults.cause.no_access"
+"""A read of a PROT_NONE area."""
+
+
+def fault_cause(*, present: bool, write: bool, instruction: bool, perms: str) -> str | None:
+    """Why a fault of this kind happened in an area with ``perms`` (``rw-p`` as maps prints
+    them), as a catalog key; None for an ordinary fault that only brings the page in.
+
+    An access the area does not allow is refused whatever the page's state (access_error():
+    SIGSEGV); a permitted write to a present page is a write-protect fault, resolved by
+    copy-on-write in a private area and by write-notify (page_mkwrite) in a shared one.
+    """
+    if len(perms) < 4:
+        return None
+    if instruction:
+        return None if perms[2] == "x" else CAUSE_NOT_EXECUTABLE
+    if write:
+        if perms[1] != "w":
+            return CAUSE_READ_ONLY
+        if present:
+            return CAUSE_SHARED if perms[3] == "s" else CAUSE_COW
+        return None
+    return None if perms[0] == "r" or perms[2] == "x" else CAUSE_NO_ACCESS

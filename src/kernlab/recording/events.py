@@ -17,6 +17,7 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "sched:sched_switch",
         "sched:sched_wakeup",
     ),
+    "signal": ("signal:signal_generate", "signal:signal_deliver"),
     "pagecache": ("filemap:*", "readahead:*"),
     "block": ("block:*",),
     "fs": ("ext4:*",),
@@ -24,12 +25,15 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
     "kmem": ("kmem:*",),
 }
 
-DEFAULT_GROUPS: tuple[str, ...] = ("syscalls", "faults", "sched")
+# signal: a fault outside every VMA ends in SIGSEGV; the events say whether it was sent and
+# delivered. They fire only when a traced task sends or takes a signal: nearly free.
+DEFAULT_GROUPS: tuple[str, ...] = ("syscalls", "faults", "sched", "signal")
 
 GROUP_HELP: dict[str, str] = {
     "syscalls": "system-call entry and exit (raw_syscalls)",
     "faults": "user and kernel page faults (exceptions, x86)",
     "sched": "fork, exec, exit, context switches and wake-ups",
+    "signal": "signals sent and delivered (SIGSEGV after a fault outside every VMA)",
     "pagecache": "page-cache inserts, removals, faults and readahead (filemap, readahead)",
     "block": "block-device requests",
     "fs": "ext4 file-system events",

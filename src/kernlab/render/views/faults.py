@@ -18,14 +18,18 @@ KINDS = {True: "major", False: "minor", None: ""}
 def line_formatter(report: FaultsReport) -> Callable[[FaultLine], str]:
     """A function printing one fault, its error code in words of the language in force."""
     meanings = {code: explain.code_meaning(code, decoded) for code, decoded in report.codes.items()}
+    causes = {key: explain.cause_word(key) for key in report.causes}
 
     def format_line(ln: FaultLine) -> str:
         stack = f" kstack: {ARROW.join(ln.kernel_stack)}" if ln.kernel_stack else ""
+        cause = f" [{causes[ln.cause]}]" if ln.cause else ""
+        perms = f" {ln.perms}" if ln.perms else ""
+        signal = f" → {explain.signal_word(ln.signal)}" if ln.signal else ""
         head = f"{ln.time_s:12.6f} [{ln.cpu:03d}] {ln.pid:>7} {ln.comm:<15.15} {ln.mode:<6}"
         return (
             f"{head} {KINDS[ln.major]:<5} "
             f"addr={ln.address:#x} ip={ln.ip:#x} code={ln.error_code:#x} ({meanings[ln.error_code]}) "
-            f"{ln.vma_kind} {ln.vma or ''} at {ln.where}{stack}"
+            f"{ln.vma_kind} {ln.vma or ''}{perms} at {ln.where}{cause}{signal}{stack}"
         )
 
     return format_line
@@ -36,3 +40,5 @@ def show(report: FaultsReport, out: Output) -> None:
         out.sentence(explain.no_lines())
         return
     out.sentence(explain.listing_sentence(report))
+    for sentence in explain.cause_sentences(report.causes, report.signal_events):
+        out.sentence(sentence)

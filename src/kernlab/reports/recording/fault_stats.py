@@ -1,7 +1,11 @@
 """Page faults of a recording counted: by process, kind of area, error code and instruction.
 
-Each address is placed in a VMA of the process's saved maps (kernlab.proc.maps.classify_vmas
-gives its class). Whether a fault was *major* comes from page-cache insertions during the fault
+Each address is placed in the VMA that existed at the fault's time: the address-space timeline
+(:mod:`.address_space`) replays the mmap/munmap/mremap/mprotect/brk calls from the exec
+snapshot; a process with no timeline falls back on its saved snapshots. A fault in no VMA is
+``no-vma`` (the kernel sends SIGSEGV); one the recording cannot place is ``unknown``.
+
+Whether a fault was *major* comes from page-cache insertions during the fault
 (:mod:`.major_faults`) when they were recorded; otherwise the ``maj_flt`` counter of
 /proc/PID/stat the recorder saved at exit, which gives a count but not which faults.
 """
@@ -17,8 +21,16 @@ from kernlab.mm.fault_codes import FaultCode, decode_error_code
 from kernlab.recording.kallsyms import KernelSymbols
 from kernlab.recording.layout import MapsSnapshot
 from kernlab.recording.reader import Recording
+from kernlab.reports.recording.address_space import (
+    NO_VMA,
+    AddressSpaces,
+    KindLayers,
+    TimelineMaps,
+    address_spaces,
+    time_corrections,
+)
 from kernlab.reports.recording.columns import as_list, count_values, counter_of, pick, split_by_key
-from kernlab.reports.recording.fault_events import ANON_KINDS, KERNEL, USER, fault_columns
+from kernlab.reports.recording.fault_events import ANON_KINDS, KERNEL, USER, fault_columns, first_anon_write
 from kernlab.reports.recording.kstacks import KERNEL_STACK, event_stacks
 from kernlab.reports.recording.major_faults import major_faults
 from kernlab.reports.recording.symbolize import ProcessMaps, UserSymbolizer
@@ -32,6 +44,7 @@ __all__ = [
     "IpRow",
     "MajorFaults",
     "ProcessFaults",
+    "SignalCount",
     "StackRow",
     "decode_code",
     "fault_statistics",
@@ -104,6 +117,15 @@ class MajorFaults:
 
 
 @dataclass(frozen=True)
+class SignalCount:
+    """SIGSEGV or SIGBUS seen for the traced tasks (``signal`` events): sent and acted on."""
+
+    signal: int
+    generated: int
+    delivered: int
+
+
+@dataclass(frozen=True)
 class FaultStatistics:
     total: int
     user: int
@@ -117,7 +139,8 @@ class FaultStatistics:
     major: MajorFaults
     top_ips: list[IpRow]
     unmapped: int
-    """Faults whose address no saved snapshot covers (area unmapped before the snapshot, or no snapshot)."""
+    """Faults in no VMA at their moment (``no-vma``: the kernel sent SIGSEGV, or a system call
+    got EFAULT) plus those the recording cannot place (``unknown``: no snapshot)."""
     rusage_minflt: int | None = None
     rusage_majflt: int | None = None
     notes: list[str] = field(default_factory=list)
@@ -127,6 +150,19 @@ class FaultStatistics:
     """Faults of the command's process before its execve (while kernlab held it), which its
     getrusage counts too: counted from /proc/PID/stat until the child was released, traced
     after. None when unknown (record -p, older recordings)."""
+    no_vma: int = 0
+    """Faults whose address was in no VMA at that moment."""
+    write_protect: list[CountRow] = field(default_factory=list)
+    """Writes to a present page (error code P and W) by what the kernel did, from the VMA's
+    flags at that moment: keys of kernlab.mm.fault_codes (``faults.cause.cow``: private area,
+    copy-on-write; ``faults.cause.shared_write``: shared area, write-notify/page_mkwrite;
+    ``faults.cause.read_only``: not writable, SIGSEGV). Percent of these faults."""
+    signals: list[SignalCount] = field(default_factory=list)
+    """SIGSEGV/SIGBUS of the traced tasks, when the recording has signal events."""
+    signal_events: bool = False
+    """Whether the recording has signal events (else a signal is not known to be absent)."""
+    address_space_changes: int = 0
+    """mmap/munmap/mremap/mprotect/brk calls the timeline applied."""
 
 
 def decode_code(code: int, arch: str) -> FaultCode | None:
@@ -138,17 +174,26 @@ def decode_code(code: int, arch: str) -> FaultCode | None:
 
 
 def fault_statistics(
-    rec: Recording, tasks: Tasks | None = None, top: int = 10, symbolize: bool = True
+    rec: Recording,
+    tasks: Tasks | None = None,
+    top: int = 10,
+    symbolize: bool = True,
+    spaces: AddressSpaces | None = None,
 ) -> FaultStatistics:
     """Count faults by process, VMA class, error code and instruction; find the major ones.
 
-    ``tasks`` (read from the recording when not given) groups threads into processes.
+    ``tasks`` (read from the recording when not given) groups threads into processes;
+    ``spaces`` is the address-space timeline (built when not given).
     """
     if tasks is None:
         tasks = read_tasks(rec)
     arch = rec.meta.machine or "x86_64"
-    maps = ProcessMaps(rec, tasks.parent)
-    index = VmaIndex(maps)
+    if spaces is None:
+        spaces = address_spaces(rec, tasks)
+    maps = TimelineMaps(rec, tasks, spaces)
+    index = VmaIndex(KindLayers(spaces, "kind", ProcessMaps(rec, tasks.parent)))
+    cause_index = VmaIndex(KindLayers(spaces, "cause"))
+    by_cause: Counter[str] = Counter()
     per_pid_user: Counter[int] = Counter()
     per_pid_kernel: Counter[int] = Counter()
     by_kind: Counter[str] = Counter()
@@ -179,6 +224,10 @@ def fault_statistics(
             by_code.update(code_counts)
             kinds = index.kinds_of(pid, addresses)
             by_kind.update(kinds)
+            protection = {c for c in code_counts if _present_write(c, arch)}
+            if protection:
+                picked = addresses if protection == set(code_counts) else pick(addresses, codes, protection)
+                by_cause.update(cause_index.kinds_of(pid, picked))
             if not x86:
                 continue
             firsts = {c for c in code_counts if not (c & 1) and c & 2}
@@ -196,6 +245,20 @@ def fault_statistics(
                     kinds = index.kinds_of(pid, pick(addresses, codes, firsts))
                     anon = sum(n for kind, n in kinds.items() if kind in ANON_KINDS)
             first_anon += anon
+    # Faults in a range whose area changed during the run, before its last change: counted
+    # above with the last area there, moved to the area of their own moment.
+    for fix in time_corrections(rec, spaces):
+        (was_kind, was_cause), (kind, cause) = fix.counted, fix.actual
+        by_kind[was_kind] -= 1
+        by_kind[kind] += 1
+        if x86 and first_anon_write(fix.code, arch):
+            first_anon += (kind in ANON_KINDS) - (was_kind in ANON_KINDS)
+        if _present_write(fix.code, arch):
+            by_cause[was_cause] -= 1
+            by_cause[cause] += 1
+    by_kind = +by_kind  # drop the kinds corrected down to zero
+    by_cause = +by_cause
+    by_cause.pop("", None)  # present-write faults in no VMA are counted as no-vma
     user = sum(per_pid_user.values())
     kernel = sum(per_pid_kernel.values())
     total = user + kernel
@@ -234,7 +297,7 @@ def fault_statistics(
                 sorted(tids),
             )
         )
-    found = major_faults(rec, maps)
+    found = major_faults(rec, maps, spaces)
     if found is not None:
         major = MajorFaults(len(found), "page-cache", user - len(found))
     else:
@@ -246,6 +309,11 @@ def fault_statistics(
             major = MajorFaults(None, "unknown", None)
     rusage = rec.meta.rusage
     top_stacks = kernel_stack_rows(rec, top)
+    protected = sum(by_cause.values())
+    signals: dict[int, list[int]] = {}
+    for seen in spaces.signals:
+        counts = signals.setdefault(seen.sig, [0, 0])
+        counts[seen.delivered] += 1
     return FaultStatistics(
         total=total,
         user=user,
@@ -257,13 +325,27 @@ def fault_statistics(
         first_anon_writes=first_anon,
         major=major,
         top_ips=ips,
-        unmapped=by_kind.get("unknown", 0),
+        unmapped=by_kind.get("unknown", 0) + by_kind.get(NO_VMA, 0),
         rusage_minflt=rusage.minflt if rusage else None,
         rusage_majflt=rusage.majflt if rusage else None,
         notes=notes,
         top_kernel_stacks=top_stacks,
         faults_before_exec=faults_before_exec(rec),
+        no_vma=by_kind.get(NO_VMA, 0),
+        write_protect=[
+            CountRow(k, n, round(100.0 * n / protected, 1) if protected else 0.0)
+            for k, n in by_cause.most_common()
+        ],
+        signals=[SignalCount(sig, g, d) for sig, (g, d) in sorted(signals.items())],
+        signal_events=spaces.has_signal_events,
+        address_space_changes=len(spaces.changes),
     )
+
+
+def _present_write(code: int, arch: str) -> bool:
+    """A write to a present page (x86: P and W set; arm64: a permission fault on a write)."""
+    decoded = decode_code(code, arch)
+    return decoded is not None and decoded.present and decoded.write and not decoded.instruction
 
 
 def faults_before_exec(rec: Recording) -> int | None:

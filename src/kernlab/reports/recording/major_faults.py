@@ -7,9 +7,14 @@ fault handler tell, when that event was recorded.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kernlab.recording.reader import Recording
 from kernlab.reports.recording.fault_events import ADD_TO_CACHE, FILEMAP_FAULT, SYS_ENTER, USER
 from kernlab.reports.recording.symbolize import ProcessMaps
+
+if TYPE_CHECKING:
+    from kernlab.reports.recording.address_space import AddressSpaces
 
 __all__ = ["major_faults"]
 
@@ -23,13 +28,16 @@ def _dev_number(dev: str) -> int | None:
         return None
 
 
-def major_faults(rec: Recording, maps: ProcessMaps) -> set[tuple[int, int]] | None:
+def major_faults(
+    rec: Recording, maps: ProcessMaps, spaces: AddressSpaces | None = None
+) -> set[tuple[int, int]] | None:
     """Faults whose own page was inserted into the page cache while the thread handled them.
 
     That is what makes a fault major in filemap_fault(): the folio was not in the page cache
     and had to be read (``VM_FAULT_MAJOR``). The faulting file page is (dev, inode, index) from
-    ``filemap:mm_filemap_fault`` when recorded, else from the maps snapshot (inode, and
-    pgoff + (address - start) >> PAGE_SHIFT). Insertions of *other* pages (async readahead
+    ``filemap:mm_filemap_fault`` when recorded, else from the VMA at the fault's moment (the
+    address-space timeline ``spaces`` when given, else the maps snapshots): inode, and
+    pgoff + (address - start) >> PAGE_SHIFT. Insertions of *other* pages (async readahead
     started by a minor fault) do not count. The thread's next fault or system call ends the
     window. Returns the (time stamp, pid) of each major fault; None when the recording has no
     page-cache insertions.
@@ -68,7 +76,9 @@ def major_faults(rec: Recording, maps: ProcessMaps) -> set[tuple[int, int]] | No
         if name == USER:
             pid, address = fault_unpack(cpu.raw, off)
             key = None
-            vma = maps.find(pid, address)
+            vma = spaces.vma_at(pid, ts, address) if spaces is not None else maps.find(pid, address)
+            if vma is None and spaces is not None and spaces.timeline_of(pid) is None:
+                vma = maps.find(pid, address)
             if vma is not None and vma.path and vma.inode:
                 key = (_dev_number(vma.dev), vma.inode, (vma.offset + address - vma.start) >> page_shift)
             pending[pid] = key

@@ -6,24 +6,40 @@ import array
 import bisect
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from kernlab.reports.recording.columns import SPAN, SPANS_FROM, SUBSPAN
 from kernlab.reports.recording.symbolize import ProcessMaps
 
-__all__ = ["WINDOW", "VmaIndex", "window_spans"]
+__all__ = ["WINDOW", "AreaLayers", "VmaIndex", "window_spans"]
+
+
+class AreaLayers(Protocol):
+    """Anything with layers of areas (``start``, ``end``, ``kind``) per pid, newest first."""
+
+    def vmas_for(self, pid: int) -> Sequence[Sequence[Any]]: ...
+
+    def missing(self, pid: int) -> str: ...
 
 
 class VmaIndex:
-    """Fast address -> VMA class per pid: one sorted start list per snapshot layer."""
+    """Fast address -> VMA class per pid: one sorted start list per snapshot layer.
 
-    def __init__(self, maps: ProcessMaps) -> None:
+    ``maps`` gives the layers (``vmas_for(pid)``: the saved snapshots, or the address-space
+    timeline's ranges, see :class:`kernlab.reports.recording.address_space.KindLayers`); its
+    ``missing(pid)``, when it has one, names an address no layer holds (``no-vma`` when the
+    timeline knows the process, ``unknown`` when nothing does).
+    """
+
+    def __init__(self, maps: ProcessMaps | AreaLayers) -> None:
         self.maps = maps
-        self._index: dict[int, list[tuple[list[int], list]]] = {}
-        self._edges_cache: dict[int, list[tuple[list[int], list]]] = {}
+        self._missing: Callable[[int], str] = getattr(maps, "missing", lambda _pid: "unknown")
+        self._index: dict[int, list[tuple[list[int], Sequence[Any]]]] = {}
+        self._edges_cache: dict[int, list[tuple[list[int], Sequence[Any]]]] = {}
         self._intervals_cache: dict[int, tuple[list[int], list[int]]] = {}
 
-    def _edges(self, pid: int) -> list[tuple[list[int], list]]:
+    def _edges(self, pid: int) -> list[tuple[list[int], Sequence[Any]]]:
         layers = self._edges_cache.get(pid)
         if layers is None:
             layers = []
@@ -106,7 +122,7 @@ class VmaIndex:
         for (layer, i), n in sorted(counts.items()):
             out[layers[layer][1][i].kind] += n
         if left:
-            out["unknown"] += len(left)
+            out[self._missing(pid)] += len(left)
         return out
 
     def kind(self, pid: int, address: int) -> str:
@@ -118,7 +134,7 @@ class VmaIndex:
             i = bisect.bisect_right(starts, address) - 1
             if i >= 0 and address < vmas[i].end:
                 return vmas[i].kind
-        return "unknown"
+        return self._missing(pid)
 
 
 # Addresses are placed window by window first (see VmaIndex.kinds_of): the aligned 16 MiB
