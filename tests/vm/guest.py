@@ -113,7 +113,7 @@ def run_in_guest(
     ]
     if not five_level:
         # TCG's default `-cpu max` has LA57; taking it away gives the guest 4-level paging.
-        command += ["--qemu-opts", "-cpu max,-la57"]
+        command.append("--qemu-opts=-cpu max,-la57")  # "=": the value starts with a dash
     script_file = shared_dir / "guest.sh"
     script_file.write_text(script)
     command += ["--exec", f"bash {script_file}; echo {EXIT_MARK}$?"]
