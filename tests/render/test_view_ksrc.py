@@ -47,7 +47,8 @@ SYSCALL_GOLDEN = (
     " 2 argument(s) at fs/namei.c:5040.\n"
     "→ The running kernel has it too: __x64_sys_rename is in /proc/kallsyms and tracefs offers the"
     " syscalls/sys_enter_rename event, so its calls can be traced.\n"
-    "→ Answered from the cached index of 2 files (rebuilt automatically when a .c/.h file changes).\n"
+    "→ Answered from the cached index (.c, .h and .S files: 2), which is rebuilt automatically when one"
+    " of them changes.\n"
 )
 
 
@@ -90,8 +91,8 @@ def test_ops_view_golden(capsys):
         "→ ext4_rename2 is bound 1 time(s); ext4_dir_inode_operations.rename makes it the rename operation"
         " of a struct inode_operations, so the kernel calls it through that table, not by name (defined at"
         " fs/ext4/namei.c:27).\n"
-        "→ Indexed 34,567 .c/.h files (1,234 MB) in 61.3 s with 2 worker(s); later queries reuse the index"
-        " until a file changes.\n"
+        "→ Built the index in 61.3 s (.c, .h and .S files: 34,567, 1,234 MB; worker processes: 2); later"
+        " queries reuse it until a file changes.\n"
     )
 
 
@@ -158,3 +159,57 @@ def test_sentences_speak_korean_at_render_time(capsys):
     sentences = [line for line in capsys.readouterr().out.splitlines() if line.startswith("→")]
     assert len(sentences) == 3
     assert all(any("\uac00" <= ch <= "\ud7a3" for ch in s) for s in sentences)
+
+
+def test_ops_view_says_when_a_name_occurs_nowhere(capsys):
+    # Not bound, not defined, used in no file: not "called directly", but absent from the tree.
+    view.show_ops(OpsReport("/src/linux", "ext4_filemap_fault", (), (), CACHED, 0), Output())
+    out = " ".join(capsys.readouterr().out.split())
+    assert "→ ext4_filemap_fault occurs nowhere in this tree's code" in out
+    assert "called directly" not in out
+    # Used in 3 files but bound in no table: called directly (or bound by a macro).
+    view.show_ops(OpsReport("/src/linux", "vfs_rename", (), (), CACHED, 3), Output())
+    out = " ".join(capsys.readouterr().out.split())
+    assert "occurs nowhere" not in out and "called directly" in out
+
+
+def test_def_view_tells_undefined_from_nowhere(capsys):
+    view.show_def(DefReport("/src/linux", "do_syscall_64", (), CACHED, 1), Output())
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Nothing in this tree defines do_syscall_64, though its code uses it" in out
+    view.show_def(DefReport("/src/linux", "no_such_name", (), CACHED, 0), Output())
+    assert "no_such_name occurs nowhere in this tree's code" in " ".join(capsys.readouterr().out.split())
+
+
+def test_def_view_lists_assembly_and_macro_kinds(capsys):
+    found = (
+        Definition(
+            "entry_SYSCALL_64", "code", "arch/x86/entry/entry_64.S", 87, "SYM_CODE_START(entry_SYSCALL_64)"
+        ),
+        Definition(
+            "asm_load_gs_index",
+            "export",
+            "arch/x86/entry/entry_64.S",
+            805,
+            "EXPORT_SYMBOL(asm_load_gs_index)",
+        ),
+    )
+    view.show_def(DefReport("/src/linux", "entry_SYSCALL_64", found, CACHED), Output())
+    out = capsys.readouterr().out
+    assert " code     arch/x86/entry/entry_64.S:87    SYM_CODE_START(entry_SYSCALL_64)" in out.splitlines()
+    assert ": 1 code, 1 export." in out  # the kinds, counted
+
+
+def test_nowhere_sentences_speak_korean(capsys):
+    from kernlab import explain
+
+    explain.set_language("ko")
+    try:
+        view.show_ops(OpsReport("/src/linux", "ext4_filemap_fault", (), (), CACHED, 0), Output())
+        view.show_def(DefReport("/src/linux", "do_syscall_64", (), CACHED, 1), Output())
+    finally:
+        explain.set_language("en")
+    sentences = [line for line in capsys.readouterr().out.splitlines() if line.startswith("→")]
+    assert sentences[0].startswith("→ ext4_filemap_fault는 이 트리의 코드 어디에도 없습니다")
+    assert "do_syscall_64의 정의가 없지만" in sentences[2]
+    assert all("(은)" not in s and "(는)" not in s for s in sentences)

@@ -30,7 +30,7 @@ def cache(tree, monkeypatch):
 def test_index_is_built_once_then_reused(tree):
     first = ksrc.build_index(tree)
     again = ksrc.build_index(tree)
-    sources = [p for p in tree.rglob("*") if p.suffix in (".c", ".h")]
+    sources = [p for p in tree.rglob("*") if p.suffix in (".c", ".h", ".S")]  # assembly too
     assert again.files == first.files == len(sources)
     assert again.source_bytes == sum(p.stat().st_size for p in sources)
     assert again.built_now is False and again.location == first.location
@@ -82,3 +82,24 @@ def test_every_build_finds_the_top_from_a_subfolder(tree):
     assert ksrc.build_info(inside).tree == str(tree)
     assert ksrc.build_def(inside, "ext4_check").definitions == ksrc.build_def(tree, "ext4_check").definitions
     assert ksrc.build_index(inside).location == ksrc.build_index(tree).location
+
+
+def test_ops_and_def_say_whether_the_name_occurs_at_all(tree):
+    # grep -rlw is the oracle for "used in how many files" here (the fixture's uses are all code).
+    def grep_files(name: str) -> int:
+        out = subprocess.run(["grep", "-rlw", name, "."], cwd=tree, capture_output=True, text=True).stdout
+        return len(out.split())
+
+    nowhere = ksrc.build_ops(tree, "ext4_filemap_fault")
+    assert (
+        not nowhere.found
+        and nowhere.nowhere
+        and nowhere.used_in_files == grep_files("ext4_filemap_fault") == 0
+    )
+    bound = ksrc.build_ops(tree, "ext4_rename2")
+    assert bound.found and not bound.nowhere and bound.used_in_files is None
+    undefined = ksrc.build_def(tree, "do_syscall_64")
+    assert not undefined.found and undefined.used_in_files == grep_files("do_syscall_64") == 1
+    assert ksrc.build_def(tree, "exc_page_fault").found
+    assert not ksrc.build_syscall(tree, "oldrename").found
+    assert not ksrc.build_refs(tree, "ext4_filemap_fault").found

@@ -314,6 +314,34 @@ def test_churn_equals_seed_script_in_subfolders(histories, tmp_path):
                 assert kernlab_counts(year, str(repo / sub)) == seed_script_counts(repo / sub, year, tmp_path)
 
 
+def test_churn_without_path_counts_the_current_folder_like_the_script(histories, tmp_path):
+    # `cd drivers; git files-commits 2019`: the script's `ls` and `git rev-list -- $i` are relative
+    # to where it runs, so `kernlab churn 2019` from the same folder must rank that folder's entries.
+    compared = 0
+    for repo in histories:
+        for sub in ("drivers", "drivers/net", "arch", "fs"):
+            folder = repo / sub
+            if not folder.is_dir():
+                continue
+            for year in ("2019", "2020"):
+                expected = seed_script_counts(folder, year, tmp_path)
+                got = kernlab_counts(year, cwd=folder)
+                assert got == expected, (sub, year)
+                compared += sum(1 for n in expected.values() if n)
+            # A path given from there is relative to it, as the script's `cd` makes it.
+            inner = next((p.name for p in sorted(folder.iterdir()) if p.is_dir()), None)
+            if inner is not None:
+                assert kernlab_counts("2020", inner, cwd=folder) == seed_script_counts(
+                    folder / inner, "2020", tmp_path
+                )
+    assert compared > 0  # some subfolder had commits in those years, or the test proves little
+
+
+def test_churn_without_path_at_the_top_equals_script(histories, tmp_path):
+    for repo in histories[:1]:
+        assert kernlab_counts("2019", cwd=repo) == seed_script_counts(repo, "2019", tmp_path)
+
+
 def test_churn_depth_two_equals_script_run_in_each_folder(histories, tmp_path):
     repo = histories[0]
     got = kernlab_counts("2019", str(repo), "--depth", "2")

@@ -98,3 +98,47 @@ def test_linux_queries_are_fast_once_indexed(linux_tree):
         "include/linux/sched.h",
         grep_line(linux_tree, "include/linux/sched.h", r"^struct task_struct \{")[0],
     ) in [(d.file, d.line) for d in structs]
+
+
+def test_linux_def_entry_syscall_64_in_entry_64_s(linux_tree):
+    # The seed's system-call entry point, written in assembly with SYM_CODE_START.
+    report = run_kernlab("ksrc", "--tree", str(linux_tree), "def", "entry_SYSCALL_64", "--json").json()
+    lines = grep_line(linux_tree, "arch/x86/entry/entry_64.S", r"SYM_CODE_START\(entry_SYSCALL_64\)")
+    assert lines
+    found = [(d["kind"], d["file"], d["line"]) for d in report["definitions"]]
+    assert [("code", "arch/x86/entry/entry_64.S", n) for n in lines] == [
+        f for f in found if f[1] == "arch/x86/entry/entry_64.S"
+    ]
+
+
+def test_linux_def_exc_page_fault_at_its_idtentry_macro(linux_tree):
+    result = run_kernlab("ksrc", "--tree", str(linux_tree), "def", "exc_page_fault", "--json")
+    assert result.code == 0, result.stderr
+    lines = grep_line(linux_tree, "arch/x86/mm/fault.c", r"^DEFINE_IDTENTRY_RAW_ERRORCODE\(exc_page_fault\)")
+    assert lines
+    found = {(d["kind"], d["file"], d["line"]) for d in result.json()["definitions"]}
+    assert {("function", "arch/x86/mm/fault.c", n) for n in lines} <= found
+
+
+def test_linux_definition_macros_and_syscall_symbols(linux_tree):
+    # A sample of what the definition macros define, each at the line grep gives.
+    for symbol, path, pattern in (
+        ("cgroup_mutex", "kernel/cgroup/cgroup.c", r"^DEFINE_MUTEX\(cgroup_mutex\);"),
+        ("css_set_lock", "kernel/cgroup/cgroup.c", r"^DEFINE_SPINLOCK\(css_set_lock\);"),
+        ("__x64_sys_openat", "fs/open.c", r"^SYSCALL_DEFINE4\(openat,"),
+        ("trace_sched_switch", "include/trace/events/sched.h", r"^TRACE_EVENT\(sched_switch,"),
+    ):
+        report = run_kernlab("ksrc", "--tree", str(linux_tree), "def", symbol, "--json").json()
+        lines = grep_line(linux_tree, path, pattern)
+        assert lines, symbol
+        assert {(path, n) for n in lines} <= {(d["file"], d["line"]) for d in report["definitions"]}, symbol
+
+
+def test_linux_ops_on_a_name_that_occurs_nowhere(linux_tree):
+    # The seed's ext4_filemap_fault is gone from 6.1 (ext4 uses filemap_fault): grep finds nothing.
+    name = "ext4_filemap_fault"
+    grep = subprocess.run(["grep", "-rqw", "--include=*.[chS]", name, "."], cwd=linux_tree)
+    assert grep.returncode == 1
+    result = run_kernlab("ksrc", "--tree", str(linux_tree), "ops", name, "--json")
+    assert result.code == 8, result.stderr  # an empty answer, as grep's status 1
+    assert result.json()["used_in_files"] == 0

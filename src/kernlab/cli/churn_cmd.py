@@ -36,8 +36,8 @@ def period_options(func: F) -> F:
 @click.command(
     "churn",
     epilog=examples(
-        "kernlab churn 2019                    commits per top-level entry in 2019",
-        "kernlab churn 2019 drivers            the same inside drivers/",
+        "kernlab churn 2019                    commits per entry of the current folder in 2019",
+        "kernlab churn 2019 drivers            the same for drivers/",
         "kernlab churn --since 2023-01-01 --until 2023-06-30 fs",
         "kernlab churn 2019 --depth 2 --json   one level deeper, as JSON",
     ),
@@ -61,7 +61,8 @@ def churn(
 
     The same counts as one `git rev-list --count --no-merges --after=YYYY-01-01
     --before=YYYY-12-31 HEAD -- ENTRY` per entry (the seed's git-files-commits script), found in
-    one pass over the history. Without a YEAR or dates: the current year up to today.
+    one pass over the history. Without PATH: the current folder, as the script counts it.
+    Without a YEAR or dates: the current year up to today.
     """
     from kernlab.render.progress import progress
     from kernlab.render.views import churn as view

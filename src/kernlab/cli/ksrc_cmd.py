@@ -1,13 +1,14 @@
 """`kernlab ksrc`: navigate a kernel source tree (system calls, operations tables, symbols).
 
-Six subcommands, each only its options, one build and one emit: about 140 lines in all.
+Six subcommands, each only its options, one build and one emit: about 160 lines in all.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import click
 
@@ -22,6 +23,9 @@ TREE_OPTION = click.option(
 )
 Progress = Callable[[int, int], None]
 R = TypeVar("R")
+
+EMPTY_ANSWER = 8
+"""Exit status of a query that found nothing (grep exits 1 then; kernlab's 1 is a failure)."""
 
 
 @click.group(
@@ -40,8 +44,9 @@ def ksrc(ctx: click.Context, tree: Path | None) -> None:
     """Navigate a kernel source tree with an index built once and kept in the cache.
 
     Run it anywhere inside the tree: its top is the nearest folder above whose Makefile sets
-    VERSION and PATCHLEVEL. The first query indexes every .c and .h file (about a minute for a
-    full tree on two cores); later queries read the index, rebuilt when a source file changes.
+    VERSION and PATCHLEVEL. The first query indexes every .c, .h and .S file (about a minute for
+    a full tree on two cores, with a progress bar); later queries read the index, rebuilt when a
+    source file changes. A query that finds nothing exits with status 8 (grep's "no match").
     """
     ctx.obj = tree
 
@@ -52,8 +57,13 @@ def _run(
     out: Output,
     build: Callable[[Path | None, Progress], R],
     view: Callable[[R, Output], None],
+    found: Callable[[R], bool] | None = None,
 ) -> None:
-    """Build a report on the tree (the subcommand's --tree, else the group's) with a progress bar."""
+    """Build a report on the tree (the subcommand's --tree, else the group's) and print it.
+
+    An index build reports the files done; the bar shows on stderr, on a terminal, after a second.
+    An empty answer (``found`` false) still prints, then exits with EMPTY_ANSWER, as grep does.
+    """
     from kernlab.render.progress import progress
 
     with progress("Indexing the source tree") as bar:
@@ -61,6 +71,17 @@ def _run(
             tree if tree is not None else ctx.obj, lambda n, total: bar.update(completed=n, total=total)
         )
     out.emit(report, view)
+    if found is not None and not found(report):
+        sys.exit(EMPTY_ANSWER)  # not ctx.exit: click's non-standalone main would return the code
+
+
+class _Answer(Protocol):
+    @property
+    def found(self) -> bool: ...
+
+
+def _found(report: _Answer) -> bool:
+    return report.found
 
 
 def _subcommand(name: str, epilog: list[str], *params: Callable[[Any], Any]) -> Callable[..., click.Command]:
@@ -83,7 +104,7 @@ def syscall_cmd(ctx: click.Context, name: str, tree: Path | None, out: Output) -
     from kernlab.render.views import ksrc as view
     from kernlab.reports import ksrc as reports
 
-    _run(ctx, tree, out, lambda t, step: reports.build_syscall(t, name, step), view.show_syscall)
+    _run(ctx, tree, out, lambda t, step: reports.build_syscall(t, name, step), view.show_syscall, _found)
 
 
 @_subcommand(
@@ -96,7 +117,7 @@ def ops_cmd(ctx: click.Context, function: str, tree: Path | None, out: Output) -
     from kernlab.render.views import ksrc as view
     from kernlab.reports import ksrc as reports
 
-    _run(ctx, tree, out, lambda t, step: reports.build_ops(t, function, step), view.show_ops)
+    _run(ctx, tree, out, lambda t, step: reports.build_ops(t, function, step), view.show_ops, _found)
 
 
 @_subcommand(
@@ -107,7 +128,7 @@ def def_cmd(ctx: click.Context, symbol: str, tree: Path | None, out: Output) -> 
     from kernlab.render.views import ksrc as view
     from kernlab.reports import ksrc as reports
 
-    _run(ctx, tree, out, lambda t, step: reports.build_def(t, symbol, step), view.show_def)
+    _run(ctx, tree, out, lambda t, step: reports.build_def(t, symbol, step), view.show_def, _found)
 
 
 @_subcommand(
@@ -121,7 +142,14 @@ def refs_cmd(ctx: click.Context, symbol: str, limit: int, tree: Path | None, out
     from kernlab.render.views import ksrc as view
     from kernlab.reports import ksrc as reports
 
-    _run(ctx, tree, out, lambda t, step: reports.build_refs(t, symbol, step, limit=limit), view.show_refs)
+    _run(
+        ctx,
+        tree,
+        out,
+        lambda t, step: reports.build_refs(t, symbol, step, limit=limit),
+        view.show_refs,
+        _found,
+    )
 
 
 @_subcommand("info", ["kernlab ksrc --tree /usr/src/linux info", "kernlab ksrc info --json"])

@@ -56,7 +56,9 @@ def syscall_sentences(report: SyscallReport) -> list[str]:
 
 def ops_sentences(report: OpsReport) -> list[str]:
     if not report.bindings:
-        return [say("ksrc.ops_none", function=report.function), index_note(report.index)]
+        # A name that occurs nowhere is not "called directly": say it is not in this tree at all.
+        key = "ksrc.ops_nowhere" if report.nowhere else "ksrc.ops_none"
+        return [say(key, function=report.function), index_note(report.index)]
     b = report.bindings[0]
     defined = f"{report.definitions[0].file}:{report.definitions[0].line}" if report.definitions else "?"
     found = say(
@@ -73,7 +75,8 @@ def ops_sentences(report: OpsReport) -> list[str]:
 
 def def_sentences(report: DefReport) -> list[str]:
     if not report.definitions:
-        return [say("ksrc.def_none", symbol=report.symbol), index_note(report.index)]
+        key = "ksrc.def_nowhere" if report.used_in_files == 0 else "ksrc.def_none"
+        return [say(key, symbol=report.symbol), index_note(report.index)]
     kinds = ", ".join(f"{n} {kind}" for kind, n in report.kinds)
     found = say(
         "ksrc.def_found", symbol=report.symbol, count=len(report.definitions), kinds=kinds, files=report.files

@@ -101,16 +101,18 @@ def build(
     depth: int = 1,
     progress: ProgressFn | None = None,
 ) -> ChurnReport:
-    """Rank the entries of ``path`` (the repository's top by default) by commits in the period.
+    """Rank the entries of ``path`` by commits in the period.
 
+    Without ``path``: the current folder, as the seed's script (whose ``ls`` and ``git rev-list --
+    ENTRY`` are relative to where it runs) counts it; in a bare repository, HEAD's top tree.
     Without a year or dates the period is the current year up to today.
     """
     repo = open_repository(path or ".")
     period = resolve_period(repo, year=year, since=since, until=until, whole_days=whole_days)
     if depth < 1:
         raise BadInput(f"--depth must be 1 or more, not {depth}")
-    folder = path if path is not None else (None if repo.bare else repo.top)
-    rel, where = folder_in_repository(repo, folder)
+    # No path: folder_in_repository takes the current folder (bare: the top of HEAD's tree).
+    rel, where = folder_in_repository(repo, path)
     entries = list_tree_entries(repo, rel, depth) if where is None else list_entries(where, depth)
     head = head_commit(repo)
     counts, total = count_commits_per_entry(repo, rel, entries, period, head=head, progress=progress)

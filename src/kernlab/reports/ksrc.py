@@ -1,7 +1,8 @@
 """`kernlab ksrc`: answers about a kernel source tree, one report per subcommand.
 
 Every query first finds the tree's top from the folder given (or the current one), as git finds
-``.git``, then answers from the tree's index, building or refreshing it when needed.
+``.git``, then answers from the tree's index, building or refreshing it when needed. A query
+report's ``found`` says whether the answer is empty, which the command's exit status tells.
 """
 
 from __future__ import annotations
@@ -86,6 +87,11 @@ class SyscallReport:
         first = native or self.definitions
         return first[0] if first else None
 
+    @property
+    def found(self) -> bool:
+        """Whether the answer is not empty (the command exits with EMPTY_ANSWER otherwise)."""
+        return bool(self.definitions)
+
 
 @dataclass(frozen=True)
 class OpsReport:
@@ -96,6 +102,17 @@ class OpsReport:
     bindings: tuple[OpsBinding, ...]
     definitions: tuple[Definition, ...]
     index: IndexInfo
+    used_in_files: int | None = None
+    """When no table binds the function: the files whose code uses its name (0: none at all)."""
+
+    @property
+    def found(self) -> bool:
+        return bool(self.bindings)
+
+    @property
+    def nowhere(self) -> bool:
+        """The name occurs nowhere in the tree's code: no binding, no definition, no use."""
+        return not self.bindings and not self.definitions and self.used_in_files == 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +123,12 @@ class DefReport:
     symbol: str
     definitions: tuple[Definition, ...]
     index: IndexInfo
+    used_in_files: int | None = None
+    """When nothing defines the name: the files whose code uses it (0: it occurs nowhere)."""
+
+    @property
+    def found(self) -> bool:
+        return bool(self.definitions)
 
     @property
     def kinds(self) -> list[tuple[str, int]]:
@@ -126,6 +149,10 @@ class RefsReport:
     files: int
     references: tuple[Reference, ...] = ()
     index: IndexInfo | None = None
+
+    @property
+    def found(self) -> bool:
+        return bool(self.references)
 
 
 @dataclass(frozen=True)
@@ -175,13 +202,20 @@ def build_syscall(tree: Tree, name: str, progress: ProgressFn | None = None) -> 
 def build_ops(tree: Tree, function: str, progress: ProgressFn | None = None) -> OpsReport:
     answer = find_ops(tree, function, progress)
     return OpsReport(
-        answer.tree, answer.function, tuple(answer.bindings), tuple(answer.definitions), answer.index
+        answer.tree,
+        answer.function,
+        tuple(answer.bindings),
+        tuple(answer.definitions),
+        answer.index,
+        answer.used_in_files,
     )
 
 
 def build_def(tree: Tree, symbol: str, progress: ProgressFn | None = None) -> DefReport:
     answer = find_definitions(tree, symbol, progress)
-    return DefReport(answer.tree, answer.symbol, tuple(answer.definitions), answer.index)
+    return DefReport(
+        answer.tree, answer.symbol, tuple(answer.definitions), answer.index, answer.used_in_files
+    )
 
 
 def build_refs(tree: Tree, symbol: str, progress: ProgressFn | None = None, *, limit: int = 0) -> RefsReport:

@@ -6,7 +6,10 @@ The pieces, one job each:
   blanked, every newline kept, so line numbers stay true);
 * :mod:`.parse` finds what one file defines: functions, structs/unions/enums, typedefs, macros,
   ``SYSCALL_DEFINEn``/``COMPAT_SYSCALL_DEFINEn``, and ``.field = function`` bindings inside
-  initialised tables (with the table's name and type), plus the identifiers it uses;
+  initialised tables (with the table's name and type), plus the identifiers it uses; in a ``.S``
+  file, the entry macros (``SYM_FUNC_START``, ``SYM_CODE_START`` …) and global labels;
+* :mod:`.macros` lists the kernel's definition macros (``DEFINE_IDTENTRY*``, ``DEFINE_MUTEX``,
+  ``DEFINE_PER_CPU``, ``EXPORT_SYMBOL`` …) and what each invocation defines;
 * :mod:`.index` builds that for a whole tree in parallel, stores it in the cache directory
   (sharded by name, so a query reads only a small part) and rebuilds it when files change;
 * :mod:`.store` keeps the two biggest tables (macros, identifier uses) as flat arrays keyed by

@@ -1,12 +1,12 @@
 """Which files an index covers, and whether the tree still matches it.
 
 The walk that lists a tree's sources also records its *layout*: every folder visited (hidden
-ones skipped), the ``.c``/``.h`` names in it and its sub-folders. The freshness check compares
+ones skipped), the ``.c``/``.h``/``.S`` names in it and its sub-folders. The freshness check compares
 the tree with that layout and the index's ``stamp`` (touched before the walk):
 
 * a folder whose ctime is newer than the stamp had an entry added, removed or renamed; its
   listing is read again and compared with the layout (so object files written by ``make`` do
-  not count, a new ``.c``, ``.h`` or sub-folder does);
+  not count, a new ``.c``, ``.h``, ``.S`` or sub-folder does);
 * a file whose ctime is newer was written in place (ctime, unlike mtime, cannot be set back);
 * a file or folder that cannot be opened any more was deleted.
 
@@ -29,7 +29,10 @@ from typing import NamedTuple
 
 from kernlab.errors import PermissionNeeded
 
-SOURCE_SUFFIXES = (".c", ".h")
+SOURCE_SUFFIXES = (".c", ".h", ".S")
+ASSEMBLY_SUFFIX = ".S"
+"""Assembly run through the C preprocessor (arch/x86/entry/entry_64.S); ``.s`` files are
+generated, not sources."""
 
 
 class Folder(NamedTuple):
@@ -38,7 +41,7 @@ class Folder(NamedTuple):
     path: str
     """Relative to the tree ("" for the tree itself)."""
     sources: tuple[str, ...]
-    """Names of its .c/.h files (regular files, not symbolic links)."""
+    """Names of its .c/.h/.S files (regular files, not symbolic links)."""
     subfolders: tuple[str, ...]
     """Names of its sub-folders that are walked (not hidden, not symbolic links)."""
 

@@ -15,7 +15,7 @@ Layout of ``<cache>/ksrc/<tree name>-<hash of its path>/``::
 Sharding by name keeps a query to reading a few small files (a full kernel has millions of
 names); each build worker writes its own shards so no process has to merge them.
 
-The index is stale when a ``.c``/``.h`` file or a folder of the tree changed after ``stamp``
+The index is stale when a ``.c``/``.h``/``.S`` file or a folder of the tree changed after ``stamp``
 (see :mod:`.fresh`, run in a thread beside the query) or when an answer names a file that no
 longer exists. A stale index is rebuilt whole.
 """
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from kernlab.errors import BadInput, OSFailure
-from kernlab.source.ksrc.fresh import ChangeCheck, Folder, source_paths, walk_tree
+from kernlab.source.ksrc.fresh import ASSEMBLY_SUFFIX, ChangeCheck, Folder, source_paths, walk_tree
 from kernlab.source.ksrc.store import (
     MacroTable,
     RefTable,
@@ -51,7 +51,9 @@ if TYPE_CHECKING:
     from multiprocessing.queues import Queue
     from multiprocessing.sharedctypes import Synchronized
 
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
+"""Raised whenever what the index holds changes, so an older index is rebuilt, never misread
+(5: .S files, definition macros such as DEFINE_IDTENTRY and DEFINE_MUTEX, exports)."""
 SHARDS = 256
 ProgressFn = Callable[[int, int], None]
 
@@ -98,7 +100,7 @@ def index_location(tree: Path) -> Path:
 
 
 def list_sources(tree: Path) -> tuple[list[tuple[str, int]], list[Folder]]:
-    """Every .c and .h file under ``tree`` (hidden folders skipped) with its size, and the layout."""
+    """Every .c, .h and .S file under ``tree`` (hidden folders skipped) with its size, and the layout."""
     layout = walk_tree(tree)
     found: list[tuple[str, int]] = []
     for path in source_paths(layout):
@@ -123,7 +125,7 @@ def _index_part(
     tree: str, files: list[str], tasks: Tasks, out: str, worker: int, counter: Synchronized[int]
 ) -> list[SyscallRow]:
     """One worker's share: parse its files, write its shards, return its system calls."""
-    from kernlab.source.ksrc.parse import parse_code  # only builds need the parser
+    from kernlab.source.ksrc.parse import parse_assembly, parse_code  # only builds need the parser
 
     gc.disable()  # millions of small objects and no cycles: the collector would only cost time
     defs: dict[str, list[DefinitionRow]] = defaultdict(list)
@@ -137,7 +139,7 @@ def _index_part(
                 text = fh.read().decode("latin-1")
         except OSError:
             continue  # vanished or unreadable while indexing: the next build will see it
-        facts = parse_code(text)
+        facts = parse_assembly(text) if files[number].endswith(ASSEMBLY_SUFFIX) else parse_code(text)
         for name, kind, line, where in facts.definitions:
             defs[name].append((kind, number, line, where))
         for func, table, type_name, field, line in facts.bindings:
@@ -199,7 +201,10 @@ def _remove_abandoned_builds(location: Path) -> None:
 
 
 def build_index(tree: Path, *, workers: int | None = None, progress: ProgressFn | None = None) -> IndexInfo:
-    """Index every .c/.h file of ``tree`` into the cache, replacing any older index."""
+    """Index every .c/.h/.S file of ``tree`` into the cache, replacing any older index.
+
+    ``progress`` is called with (files done, files in all) about five times a second.
+    """
     import multiprocessing
 
     step = progress or (lambda done, total: None)
@@ -214,7 +219,7 @@ def build_index(tree: Path, *, workers: int | None = None, progress: ProgressFn 
     (building / "stamp").touch()  # before reading any file: later changes are newer than it
     files, layout = list_sources(tree)
     if not files:
-        raise BadInput(f"{tree} holds no .c or .h files to index")
+        raise BadInput(f"{tree} holds no .c, .h or .S files to index")
     names = [path for path, _ in files]
     workers = max(1, min(workers or os.cpu_count() or 1, 8, len(files)))
     context = multiprocessing.get_context("fork")

@@ -17,6 +17,7 @@ every top-level body there) puts the depth back to 0.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from kernlab.source.ksrc.lexer import (
@@ -25,6 +26,7 @@ from kernlab.source.ksrc.lexer import (
     line_start_matches,
     strip_comments_and_literals,
 )
+from kernlab.source.ksrc.macros import ASM_INVOCATION, BODY_MACRO, C_INVOCATION, macro_rule
 
 IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _BRACES = re.compile(r"[{}]")
@@ -109,7 +111,9 @@ class FileFacts:
     """Everything :mod:`.index` keeps about one file (offsets already turned into lines)."""
 
     definitions: list[tuple[str, str, int, str]] = field(default_factory=list)
-    """(name, kind, line, text): kind is function, struct, union, enum, typedef, variable."""
+    """(name, kind, line, text): kind is function, struct, union, enum, typedef, variable,
+    tracepoint or export (from a definition macro, see :mod:`.macros`), or, in assembly,
+    function, code, label, data or macro (``.macro``)."""
     syscalls: list[tuple[str, str, int, int, str]] = field(default_factory=list)
     """(name, macro, argument count, line, signature)."""
     bindings: list[tuple[str, str, str, str, int]] = field(default_factory=list)
@@ -210,10 +214,8 @@ def _variable(declarator: str) -> tuple[str, str] | None:
     return names[-1], type_name
 
 
-def parse_code(text: str) -> FileFacts:
-    """Definitions, system calls, table bindings and identifiers of one file's text."""
-    facts = FileFacts()
-    code = strip_comments_and_literals(text)
+def _macros_and_identifiers(code: str, facts: FileFacts) -> None:
+    """The file's ``#define``s and the identifiers its code uses (C and assembly alike)."""
     # Identifiers of directives count too: a macro used in an #if or another #define is used.
     # Bytes and str.split are several times faster than a regular expression here.
     code_bytes = code.encode("latin-1")
@@ -228,11 +230,19 @@ def parse_code(text: str) -> FileFacts:
     # No text for macros (a kernel has millions, mostly register names): the query reads the line.
     facts.macros = (names, line_numbers(code_bytes, [m.start() for m in defines]))
 
+
+def parse_code(text: str) -> FileFacts:
+    """Definitions, system calls, table bindings and identifiers of one file's text."""
+    facts = FileFacts()
+    code = strip_comments_and_literals(text)
+    _macros_and_identifiers(code, facts)
     if "{" not in code and "SYSCALL_DEFINE" not in code:
         # Header of declarations and macros only (a third of a kernel tree is register headers):
-        # no bodies to scan, only typedefs can be defined here.
+        # no bodies to scan, only typedefs and definition macros can define anything here.
         if "typedef" in code:
             _typedefs(code, facts)
+        if C_INVOCATION.search(code):  # blanking directives costs a pass: only when needed
+            _macro_definitions(blank_directives(code), [], facts)
         return facts
     body = blank_directives(code)
     syscalls = list(_SYSCALL.finditer(body)) if "SYSCALL_DEFINE" in body else []
@@ -240,7 +250,8 @@ def parse_code(text: str) -> FileFacts:
         signature = _squash(body[match.start() : _balanced_end(body, body.index("(", match.start()))])
         facts.syscalls.append((match.group(3), match.group(1), int(match.group(2)), line, signature))
 
-    _scan_top_level(body, facts)
+    spans = _scan_top_level(body, facts)
+    _macro_definitions(body, spans, facts)
     return facts
 
 
@@ -264,8 +275,11 @@ def _typedef_name(segment: str) -> str | None:
     return names[-1] if names else None
 
 
-def _scan_top_level(body: str, facts: FileFacts) -> None:
+def _scan_top_level(body: str, facts: FileFacts) -> list[tuple[int, int]]:
+    """Record the top-level definitions and bindings; return the (open, close) of every body."""
     found: list[tuple[int, str, str, str]] = []  # (offset, name, kind, text)
+    spans: list[tuple[int, int]] = []
+    opened_at = 0
     tables: list[tuple[int, int, str, str]] = []  # (open offset, close offset, name, type)
     depth = 0
     segment_start = 0  # just after the last top-level "}"
@@ -279,6 +293,7 @@ def _scan_top_level(body: str, facts: FileFacts) -> None:
         pos = match.start()
         if match.group() == "{":
             if depth == 0:
+                opened_at = pos
                 start = max(segment_start, body.rfind(";", segment_start, pos) + 1)
                 opened = _classify(body, start, pos, found)
                 typedef_open = body[start:pos].lstrip().startswith("typedef")
@@ -298,6 +313,7 @@ def _scan_top_level(body: str, facts: FileFacts) -> None:
             depth = 0  # a column-0 brace closes a top-level body in kernel style
         if depth:
             continue
+        spans.append((opened_at, pos))
         if opened and opened[0] == "variable":
             tables.append((opened[1], pos, opened[2], opened[3]))
         if typedef_open:  # typedef struct { … } name;
@@ -327,6 +343,63 @@ def _scan_top_level(body: str, facts: FileFacts) -> None:
     lines = line_numbers(body, [m.start() for m, _, _ in bound])
     for (m, table, type_name), line in zip(bound, lines, strict=True):
         facts.bindings.append((m.group(2), table, type_name, m.group(1), line))
+    return spans
+
+
+def _arguments(text: str, open_paren: int) -> tuple[list[tuple[int, str]], int]:
+    """The top-level arguments of the call whose ``(`` is at ``open_paren``: (offset, text) each,
+    and the offset just past its ``)``."""
+    end = _balanced_end(text, open_paren)
+    args: list[tuple[int, str]] = []
+    depth, start = 0, open_paren + 1
+    for i in range(open_paren + 1, end - 1):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append((start, text[start:i]))
+            start = i + 1
+    args.append((start, text[start : end - 1]))
+    return args, end
+
+
+def _macro_definitions(
+    body: str, spans: list[tuple[int, int]], facts: FileFacts, *, assembly: bool = False
+) -> None:
+    """Symbols defined by definition macros (``DEFINE_MUTEX(name);`` …) at the top level of ``body``.
+
+    ``spans`` are the top-level bodies: an invocation inside one is a local or a member.
+    """
+    pattern = ASM_INVOCATION if assembly else C_INVOCATION
+    found: list[tuple[int, str, str, str]] = []
+    closes = [close for _, close in spans]
+    for match in pattern.finditer(body):
+        at = match.start()
+        if _follows_word(body, at):
+            continue
+        if spans:
+            k = bisect_left(closes, at)
+            if k < len(spans) and spans[k][0] < at:
+                continue  # inside a function body, struct or initialiser
+        rule = macro_rule(match.group(), assembly=assembly)
+        if rule is None:
+            continue
+        args, end = _arguments(body, body.index("(", match.end()))
+        if rule.argument >= len(args):
+            continue
+        offset, arg = args[rule.argument]
+        named = IDENTIFIER.match(arg.strip())
+        if named is None or named.group() in C_KEYWORDS:
+            continue  # `ENTRY(\name)` in an assembler macro, a type where a name was expected
+        where = offset + (len(arg) - len(arg.lstrip()))
+        text = _squash(body[at:end])[:200]
+        for template, kind in rule.names:
+            found.append((where, template.format(named.group()), kind, text))
+    lines = line_numbers(body, [f[0] for f in found])
+    for (_, name, kind, text), line in zip(found, lines, strict=True):
+        facts.definitions.append((name, kind, line, text))
 
 
 def _call_position(text: str, name: str) -> int:
@@ -368,6 +441,48 @@ def _classify(
     name = _function_name(stripped)
     if name is None or name.startswith(("SYSCALL_DEFINE", "COMPAT_SYSCALL_DEFINE")):
         return None
+    if BODY_MACRO.fullmatch(name):
+        # `DEFINE_IDTENTRY_RAW_ERRORCODE(exc_page_fault) {`: the function is the first argument.
+        open_at = stripped.find("(", _call_position(stripped, name))
+        args, _ = _arguments(stripped, open_at)
+        first = IDENTIFIER.match(args[0][1].strip())
+        if first is None:
+            return None
+        at = args[0][0] + (len(args[0][1]) - len(args[0][1].lstrip()))
+        found.append((lead + at, first.group(), "function", _squash(stripped)[:200]))
+        return ("function", brace, first.group(), "")
     # The offset of the name itself: its line is where ctags puts a multi-line head.
     found.append((lead + _call_position(stripped, name), name, "function", _squash(stripped)[:200]))
     return ("function", brace, name, "")
+
+
+# A label first on its line (`name:`), an assembler macro, and the symbols made global.
+_LABEL = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]*:(?!:)", re.M)
+_ASM_MACRO = re.compile(r"^[ \t]*\.macro[ \t]+([A-Za-z_]\w*)", re.M)
+_GLOBAL_NAMES = re.compile(r"\.(?:globl|global|weak)[ \t]+([\w.$]+(?:[ \t]*,[ \t]*[\w.$]+)*)")
+
+
+def parse_assembly(text: str) -> FileFacts:
+    """What one ``.S`` file defines: its entry macros, global labels, ``.macro``s, ``#define``s.
+
+    A ``.S`` file goes through the C preprocessor first, so comments are C comments and
+    ``#define``/``#include`` lines are directives, as in C. Entry points are written with the
+    macros of include/linux/linkage.h (``SYM_FUNC_START(name)``, ``SYM_CODE_START(name)``,
+    ``SYM_INNER_LABEL(name, …)``, …) or older ones (``ENTRY(name)``, ``GLOBAL(name)``), or as a
+    plain ``name:`` label that ``.globl name`` makes global (numbered and ``.L`` labels are local
+    and left out, as are labels never made global).
+    """
+    facts = FileFacts()
+    code = strip_comments_and_literals(text)
+    _macros_and_identifiers(code, facts)
+    body = blank_directives(code)
+    _macro_definitions(body, [], facts, assembly=True)
+    globals_ = {n for m in _GLOBAL_NAMES.finditer(body) for n in re.split(r"[ \t]*,[ \t]*", m.group(1))}
+    found = [(m.start(1), m.group(1), "label") for m in _LABEL.finditer(body) if m.group(1) in globals_]
+    found += [(m.start(1), m.group(1), "macro") for m in _ASM_MACRO.finditer(body)]
+    found.sort()
+    lines = line_numbers(body, [f[0] for f in found])
+    source_lines = text.split("\n")
+    for (_, name, kind), line in zip(found, lines, strict=True):
+        facts.definitions.append((name, kind, line, _squash(source_lines[line - 1])[:200]))
+    return facts

@@ -14,6 +14,10 @@ from kernlab.source.ksrc.lexer import strip_comments_and_literals
 from kernlab.source.ksrc.tree import kernel_tree
 
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
+# The symbols SYSCALL_DEFINEn(name, …) makes: sys_name (generic), __x64_sys_name, __ia32_sys_name,
+# __arm64_sys_name … (arch/*/include/asm/syscall_wrapper.h), __se_sys_name and __do_sys_name
+# (include/linux/syscalls.h); compat_ in each for COMPAT_SYSCALL_DEFINEn.
+_SYSCALL_SYMBOL = re.compile(r"^(?:__[a-z0-9]+_)?(compat_)?sys_(\w+)$")
 
 
 class StaleIndex(KernlabError):
@@ -74,6 +78,8 @@ class OpsAnswer:
     bindings: list[OpsBinding]
     definitions: list[Definition]
     index: IndexInfo
+    used_in_files: int | None = None
+    """When no table binds it: how many files' code uses the name (0: it occurs nowhere)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class DefAnswer:
     symbol: str
     definitions: list[Definition]
     index: IndexInfo
+    used_in_files: int | None = None
+    """When nothing defines it: how many files' code uses the name (0: it occurs nowhere)."""
 
 
 @dataclass(frozen=True)
@@ -165,8 +173,23 @@ def _source_line(index: SourceIndex, path: str, line: int) -> str:
     return ""
 
 
+def _syscall_definitions(index: SourceIndex, name: str) -> list[Definition]:
+    """The system calls ``name`` is a symbol of (``__x64_sys_openat``, ``sys_openat``, ``openat``)."""
+    symbol = _SYSCALL_SYMBOL.match(name)
+    rows = index.syscalls()
+    if symbol is not None:
+        compat, call = symbol.group(1) is not None, symbol.group(2)
+        chosen = [r for r in rows if r[0] == call and r[1].startswith("COMPAT") == compat]
+    else:
+        chosen = [r for r in rows if r[0] == name]
+    return [
+        Definition(name, "syscall", _existing(index, number), line, signature)
+        for _, _, _, number, line, signature in chosen
+    ]
+
+
 def _definitions(index: SourceIndex, name: str) -> list[Definition]:
-    found = []
+    found = _syscall_definitions(index, name)
     for kind, number, line, text in index.definitions(name):
         path = _existing(index, number)
         found.append(Definition(name, kind, path, line, text))
@@ -191,19 +214,48 @@ def find_ops(tree: Path | str | None, function: str, progress: ProgressFn | None
         ]
         bindings.sort(key=lambda b: (b.file, b.line))
         defs = [d for d in _definitions(index, function) if d.kind == "function"]
-        return OpsAnswer(str(index.tree), function, bindings, defs, index.info)
+        # Unbound: whether the name is used at all tells "called directly" from "not here".
+        used = None if bindings else files_using(index, function)
+        return OpsAnswer(str(index.tree), function, bindings, defs, index.info, used)
 
     return with_index(tree, ask, progress)
 
 
 def find_definitions(tree: Path | str | None, symbol: str, progress: ProgressFn | None = None) -> DefAnswer:
-    """Every definition of ``symbol``: function, struct/union/enum, typedef, variable, macro."""
+    """Every definition of ``symbol``: function, struct/union/enum, typedef, variable, macro,
+    one made by a definition macro (variable, tracepoint, export), a system call's symbol, or an
+    assembly entry (function, code, label, data)."""
     _check_name(symbol, "symbol")
 
     def ask(index: SourceIndex) -> DefAnswer:
-        return DefAnswer(str(index.tree), symbol, _definitions(index, symbol), index.info)
+        found = _definitions(index, symbol)
+        used = None if found else files_using(index, symbol)
+        return DefAnswer(str(index.tree), symbol, found, index.info, used)
 
     return with_index(tree, ask, progress)
+
+
+def _word(symbol: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w]){re.escape(symbol)}(?![\w])")
+
+
+def _read(index: SourceIndex, path: str) -> str:
+    try:
+        with open(index.tree / path, "rb") as fh:
+            return fh.read().decode("latin-1")
+    except OSError:
+        raise StaleIndex(f"{path} cannot be read any more") from None
+
+
+def files_using(index: SourceIndex, symbol: str) -> int:
+    """How many files' code (comments and strings left out) contains ``symbol`` as a word."""
+    word = _word(symbol)
+    count = 0
+    for number in index.files_using(symbol):
+        text = _read(index, _existing(index, number))
+        if symbol in text and word.search(strip_comments_and_literals(text)):
+            count += 1
+    return count
 
 
 def find_references(
@@ -215,18 +267,14 @@ def find_references(
     ``limit`` stops after that many references (0: all).
     """
     _check_name(symbol, "symbol")
-    word = re.compile(rf"(?<![\w]){re.escape(symbol)}(?![\w])")
+    word = _word(symbol)
 
     def ask(index: SourceIndex) -> RefsAnswer:
         numbers = index.files_using(symbol)
         refs: list[Reference] = []
         for done, number in enumerate(numbers):
             path = _existing(index, number)
-            try:
-                with open(index.tree / path, "rb") as fh:
-                    text = fh.read().decode("latin-1")
-            except OSError:
-                raise StaleIndex(f"{path} cannot be read any more") from None
+            text = _read(index, path)
             if symbol not in text:  # a name sharing the symbol's CRC-32 (see .store)
                 continue
             code = strip_comments_and_literals(text)
