@@ -45,3 +45,14 @@ def test_not_a_terminal_draws_nothing(monkeypatch):
         time.sleep(0.1)
         bar.advance()
     assert err.getvalue() == ""
+
+
+def test_a_dumb_terminal_gets_plain_lines(monkeypatch):
+    err = _Tty()
+    monkeypatch.setattr("sys.stderr", err)
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.05)
+    with progress.progress("indexing the tree", total=10) as bar:
+        time.sleep(0.3)
+        bar.advance(4)
+    assert "indexing the tree: 0 of 10" in err.getvalue()

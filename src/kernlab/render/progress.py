@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
 
@@ -32,6 +34,7 @@ class _Silent:
 
 
 SHOW_AFTER_S = 1.0
+PLAIN_EVERY_S = 5.0
 """A bar appears only once work has lasted this long: a quick job prints nothing at all."""
 
 
@@ -50,6 +53,8 @@ class _DelayedBar:
         self._closed = False
         self._bar: RichProgress | None = None
         self._task: TaskID | None = None
+        self._plain_console: Console | None = None
+        self._last_plain = 0.0
         self._timer = threading.Timer(SHOW_AFTER_S, self._start)
         self._timer.daemon = True
         self._timer.start()
@@ -69,6 +74,18 @@ class _DelayedBar:
         bar, task = self._bar, self._task
         if bar is not None and task is not None:
             bar.update(task, completed=self._completed, total=self._total)
+        elif self._plain_console is not None:
+            self._plain_line()
+
+    def _plain_line(self, force: bool = False) -> None:
+        # A terminal that cannot redraw (TERM=dumb) gets a plain line every few seconds.
+        now = time.monotonic()
+        if self._plain_console is None or (not force and now - self._last_plain < PLAIN_EVERY_S):
+            return
+        self._last_plain = now
+        done = f"{self._completed:,.0f}" + (f" of {self._total:,.0f}" if self._total else "")
+        self._plain_console.file.write(f"{self._description}: {done}\n")
+        self._plain_console.file.flush()
 
     def _start(self) -> None:
         from rich.console import Console
@@ -78,12 +95,17 @@ class _DelayedBar:
         with self._lock:
             if self._closed:
                 return
+            console = Console(stderr=True)
+            if console.is_dumb_terminal:
+                self._plain_console = console
+                self._plain_line(force=True)
+                return
             bar = Bar(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 TextColumn("{task.completed:,.0f}"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=console,
                 transient=True,
             )
             bar.start()
