@@ -18,6 +18,7 @@ Exit codes (also in docs/CLI.md):
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 __all__ = [
     "BadInput",
@@ -36,6 +37,13 @@ class KernlabError(Exception):
     Besides its one-line message an error carries what a program needs to act on it: the
     ``path`` or ``pid`` it is about and the OS ``errno`` (from the OSError it was raised from,
     when it was: raise these ``from exc`` so the cause and its errno are kept).
+
+    ``key`` and ``fields`` name the same message as a catalog sentence (``"errors.no_such_file"``
+    filled with ``{"path": …}``), so the CLI can say it in the language asked for; ``str(error)``
+    stays the English text, the one logs and tests see. An error raised without a key is said in
+    English in every language. A field whose name ends in ``_key`` holds a catalog key itself
+    (``what_key="errors.what.elf_file"``), said in the same language and given to the sentence
+    without the suffix (``{what}``). This module is below the catalog: it only carries the key.
     """
 
     exit_code = 1
@@ -47,11 +55,15 @@ class KernlabError(Exception):
         path: str | os.PathLike[str] | None = None,
         pid: int | None = None,
         errno: int | None = None,
+        key: str | None = None,
+        fields: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.path: str | None = os.fspath(path) if path is not None else None
         self.pid: int | None = pid
         self._errno = errno
+        self.key: str | None = key
+        self.fields: dict[str, object] = dict(fields or {})
 
     @property
     def errno(self) -> int | None:
@@ -84,11 +96,22 @@ class NoSuchProcess(KernlabError):
 
     exit_code = 4
 
-    def __init__(self, pid: int, detail: str = "") -> None:
+    def __init__(
+        self,
+        pid: int,
+        detail: str = "",
+        *,
+        key: str | None = None,
+        fields: Mapping[str, object] | None = None,
+    ) -> None:
         msg = f"no process with PID {pid}"
         if detail:
             msg += f" ({detail})"
-        super().__init__(msg, pid=pid)
+        # Without a detail the sentence is the catalog's; a detail given as English text only
+        # has no key of its own, so the whole line stays English rather than lose the detail.
+        if key is None and not detail:
+            key = "errors.no_such_process"
+        super().__init__(msg, pid=pid, key=key, fields={"pid": pid, **(fields or {})})
         self.pid: int = pid
 
 

@@ -51,7 +51,7 @@ kernlab doctor
  files     BTF                yes     /sys/kernel/btf/vmlinux          kernlab struct; BPF CO-RE
 
 → Recording works here: 3 of 4 features answered yes; 1 did not \
-(kprobes), so the features they enable are off.
+(kprobes), so the features it enables are off.
 """
 
 
@@ -81,7 +81,7 @@ def test_cannot_record_and_cleaned(capsys):
     out = capsys.readouterr().out
     assert "  tracefs: -\n" in out
     assert out.endswith(
-        "→ Removed 2 stale instance(s) and 0 stale uprobe(s) left by kernlab runs that died.\n"
+        "→ Removed 2 stale instances and 0 stale uprobes left by kernlab runs that died.\n"
         "→ Recording is impossible here: tracing needs root.\n"
     )
 

@@ -141,7 +141,7 @@ total kB             284      36      20
 ALL_GOLDEN = """\
  PID VMAs VSZ RSS PSS DIRTY ANON SWAP COMMAND
 4242    4 284  36  24    20   20    0 sleep
-→ 1 processes with an address space (3 kernel threads or gone skipped, 1 refused even to root (a security module or another PID namespace protects them)): RSS adds up to 36 KiB but PSS to 24 KiB, because shared pages (libraries, page cache) count once per process in RSS and only once in total in PSS.
+→ 1 process with an address space (3 kernel threads or gone skipped, 1 refused even to root (a security module or another PID namespace protects them)): RSS adds up to 36 KiB but PSS to 24 KiB, because shared pages (libraries, page cache) count once per process in RSS and only once in total in PSS.
 """
 
 

@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "churn": ("kernlab.cli.churn_cmd", "churn", "Where a git repository changes, per entry."),
     "authors": ("kernlab.cli.churn_cmd", "authors", "Who changes a git repository (shortlog -sn)."),
     "ksrc": ("kernlab.cli.ksrc_cmd", "ksrc", "Navigate a kernel source tree."),
+    "tour": ("kernlab.cli.tour_cmd", "tour", "The course's day, step by step, live on this machine."),
+    "replay": ("kernlab.cli.replay_cmd", "replay", "Function call tree of a recording, as uftrace replay."),
 }
 
 
@@ -70,6 +72,7 @@ Examples:
   kernlab syscall rename --libc       libc's wrapper: mov $0x52,%eax; syscall
   kernlab maps self                   the virtual memory of this process
   kernlab doctor                      what this kernel lets kernlab do
+  sudo kernlab tour                   the whole day, step by step, on this machine
 Exit codes: 0 ok, 1 error, 2 usage, 3 bad input, 4 no such process,
 5 permission needed, 6 not supported, 7 tracing failed, 130 interrupted."""
 
@@ -91,9 +94,16 @@ def cli(lang: str | None) -> None:
         explain.set_language(lang)
 
 
-def _fail(message: str, code: int) -> None:
-    sys.stderr.write(f"kernlab: error: {message}\n")
+def _fail(line: str, code: int) -> None:
+    sys.stderr.write(f"{line}\n")
     sys.exit(code)
+
+
+def _interrupted() -> str:
+    # The catalog is read only when the line is printed: nothing of it at start-up.
+    from kernlab.explain.errors import interrupted_line
+
+    return interrupted_line()
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -114,11 +124,14 @@ def main(argv: list[str] | None = None) -> Any:
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        _fail("interrupted", 130)
+        _fail(_interrupted(), 130)
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _fail(_interrupted(), 130)
     except KernlabError as exc:
-        _fail(str(exc), exc.exit_code)
+        from kernlab.explain.errors import error_line
+
+        # In the language asked for when the error names a catalog key; English otherwise.
+        _fail(error_line(exc), exc.exit_code)
     except BrokenPipeError:
         # The reader of our output went away (e.g. `| head`): not an error of ours.
         # Point stdout at /dev/null so the interpreter's final flush does not fail again.

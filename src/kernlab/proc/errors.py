@@ -30,10 +30,18 @@ def resolve_pid(pid: int | str) -> int:
         if text == "self":
             return os.getpid()
         if not text.isdigit():
-            raise BadInput(f"{pid!r} is not a process ID (use a positive number or 'self')")
+            raise BadInput(
+                f"{pid!r} is not a process ID (use a positive number or 'self')",
+                key="errors.not_a_pid",
+                fields={"value": repr(pid)},
+            )
         number = int(text)
     if number <= 0:
-        raise BadInput(f"{number} is not a process ID (process IDs start at 1)")
+        raise BadInput(
+            f"{number} is not a process ID (process IDs start at 1)",
+            key="errors.pid_below_one",
+            fields={"number": number},
+        )
     return number
 
 
@@ -67,19 +75,33 @@ def proc_errors(pid: int, what: str) -> Iterator[None]:
             # Root was refused: a security module or the PID being outside our namespace.
             raise PermissionNeeded(
                 f"the kernel refused reading {what} even to root ({exc.strerror}: the ptrace access "
-                "check failed, e.g. a security module protects this process)"
+                "check failed, e.g. a security module protects this process)",
+                key="errors.proc_refused_root",
+                fields={"what": what, "reason": exc.strerror},
             ) from exc
         raise PermissionNeeded(
-            f"reading {what} needs root or the same user as PID {pid} (ptrace access check: {exc.strerror})"
+            f"reading {what} needs root or the same user as PID {pid} (ptrace access check: {exc.strerror})",
+            key="errors.proc_needs_root",
+            fields={"what": what, "pid": pid, "reason": exc.strerror},
         ) from exc
     except (FileNotFoundError, ProcessLookupError) as exc:
         if process_exists(pid):
-            raise NotSupported(f"{what} does not exist on this kernel ({exc.strerror})") from exc
-        raise NoSuchProcess(pid, "exited while being read") from exc
+            raise NotSupported(
+                f"{what} does not exist on this kernel ({exc.strerror})",
+                key="errors.proc_file_missing",
+                fields={"what": what, "reason": exc.strerror},
+            ) from exc
+        raise NoSuchProcess(pid, "exited while being read", key="errors.process_exited") from exc
     except OSError as exc:
         if exc.errno == errno.ESRCH:
-            raise NoSuchProcess(pid, "exited while being read") from exc
-        raise OSFailure(f"cannot read {what} of PID {pid}: {exc.strerror or exc}", pid=pid) from exc
+            raise NoSuchProcess(pid, "exited while being read", key="errors.process_exited") from exc
+        reason = exc.strerror or str(exc)
+        raise OSFailure(
+            f"cannot read {what} of PID {pid}: {reason}",
+            pid=pid,
+            key="errors.proc_cannot_read",
+            fields={"what": what, "pid": pid, "reason": reason},
+        ) from exc
 
 
 def read_proc_text(pid: int, name: str) -> str:

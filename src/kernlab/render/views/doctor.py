@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernlab.explain import doctor as explain
+from kernlab.explain import text
 from kernlab.render.output import Output
 from kernlab.render.terminal import print_fields, print_table
 from kernlab.reports.doctor import DoctorReport
@@ -12,14 +13,20 @@ __all__ = ["show"]
 
 def show(report: DoctorReport, out: Output) -> None:
     print_fields(
-        [("kernel", report.kernel_release), ("user id", report.euid), ("tracefs", report.tracefs or "-")],
+        [
+            (text("doctor.view.kernel"), report.kernel_release),
+            (text("doctor.view.user_id"), report.euid),
+            ("tracefs", report.tracefs or "-"),
+        ],
         title="kernlab doctor",
     )
+    yes, no = text("common.view.yes"), text("doctor.view.no")
     rows = [
-        (cap.area, cap.name, "yes" if cap.ok else "NO", cap.detail, "; ".join(cap.enables))
+        (cap.area, cap.name, yes if cap.ok else no, cap.detail, "; ".join(cap.enables))
         for cap in report.capabilities
     ]
-    print_table(["area", "feature", "works", "found by trying", "enables"], rows)
+    columns = ["area", "feature", "works", "found_by_trying", "enables"]
+    print_table([text(f"doctor.view.{c}") for c in columns], rows)
     cleaned = explain.cleaned_sentence(report)
     if cleaned is not None:
         out.sentence(cleaned)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kernlab.elf.model import DynamicEntry, ElfHeader, Note, Section, Segment, Symbol
+from kernlab.explain import count, text
 from kernlab.explain import elf as explain
 from kernlab.render import terminal as t
 from kernlab.render.output import Output
@@ -16,10 +17,6 @@ __all__ = ["DEFAULT_SYMBOL_LIMIT", "print_compact_json", "show"]
 DEFAULT_SYMBOL_LIMIT = 40
 # Above this many rows a symbol table is printed as plain fixed-width lines.
 RICH_TABLE_ROWS = 400
-SECTION_FLAGS_LEGEND = (
-    "Flags: W write, A alloc, X execute, M merge, S strings, I info, L link order, "
-    "G group, T TLS, C compressed, E exclude, o OS, p processor specific"
-)
 
 
 def print_compact_json(report: ElfReport) -> None:
@@ -71,7 +68,7 @@ def show(report: ElfReport, out: Output, *, symbol_limit: int | None = DEFAULT_S
 
 
 def _render_header(h: ElfHeader) -> None:
-    t.print_heading("ELF header")
+    t.print_heading(text("elf.view.elf_header"))
     type_text = f"{h.type} ({h.type_description})" if h.type_description else h.type
     flags = f"{h.flags:#x}, {h.flags_text}" if h.flags_text else f"{h.flags:#x}"
     t.print_fields(
@@ -100,9 +97,9 @@ def _render_header(h: ElfHeader) -> None:
 
 
 def _render_segments(segments: Sequence[Segment], out: Output) -> None:
-    t.print_heading("Program headers")
+    t.print_heading(text("elf.view.program_headers"))
     if not segments:
-        t.print_line("There are no program headers in this file.")
+        t.print_line(text("elf.view.no_program_headers"))
         return
     t.print_table(
         ["Nr", "Type", "Offset", "VirtAddr", "PhysAddr", "FileSiz", "MemSiz", "Flg", "Align"],
@@ -128,20 +125,20 @@ def _render_segments(segments: Sequence[Segment], out: Output) -> None:
     t.print_table(
         ["Nr", "Type", "Sections"],
         ([f"{s.index:02d}", s.type, " ".join(s.sections)] for s in segments),
-        title="Section to segment mapping",
+        title=text("elf.view.section_to_segment"),
     )
     if not out.quiet:
         t.print_table(
-            ["Nr", "Type", "Meaning"],
+            ["Nr", "Type", text("elf.view.meaning")],
             ([f"{s.index:02d}", s.type, explain.segment_meaning(s)] for s in segments),
-            title="What each segment is for",
+            title=text("elf.view.segment_purpose"),
         )
 
 
 def _render_sections(sections: Sequence[Section]) -> None:
-    t.print_heading("Section headers")
+    t.print_heading(text("elf.view.section_headers"))
     if not sections:
-        t.print_line("There are no sections in this file.")
+        t.print_line(text("elf.view.no_sections"))
         return
     t.print_table(
         ["Nr", "Name", "Type", "Address", "Off", "Size", "ES", "Flg", "Lk", "Inf", "Al"],
@@ -164,7 +161,7 @@ def _render_sections(sections: Sequence[Section]) -> None:
         right=("Nr", "Address", "Off", "Size", "ES", "Lk", "Inf", "Al"),
     )
     # A line of its own, not a caption: rich folds a caption to the table's width.
-    t.print_line(SECTION_FLAGS_LEGEND)
+    t.print_line(text("elf.view.flags_legend"))
 
 
 def _render_symbols(symbols: Sequence[Symbol], limit: int | None) -> None:
@@ -172,11 +169,13 @@ def _render_symbols(symbols: Sequence[Symbol], limit: int | None) -> None:
     for sym in symbols:
         tables.setdefault(sym.table, []).append(sym)
     if not tables:
-        t.print_heading("Symbols")
-        t.print_line("There are no symbol tables in this file.")
+        t.print_heading(text("elf.view.symbols"))
+        t.print_line(text("elf.view.no_symbol_tables"))
     for name, syms in tables.items():
         shown = syms if limit is None else syms[:limit]
-        t.print_heading(f"Symbol table {name} ({len(syms)} entries)")
+        t.print_heading(
+            text("elf.view.symbol_table", name=name, entries=count("elf.view.entries", len(syms)))
+        )
         if len(shown) > RICH_TABLE_ROWS:
             # A rich table measures every cell (~1 ms a row); 60k symbols would take a minute.
             # Fixed-width lines, as readelf prints them, go out in one call.
@@ -200,13 +199,13 @@ def _render_symbols(symbols: Sequence[Symbol], limit: int | None) -> None:
                 right=("Num", "Value", "Size", "Ndx"),
             )
         if len(shown) < len(syms):
-            t.print_line(f"  … {len(syms) - len(shown)} more (kernlab elf -s lists them all)")
+            t.print_line("  " + text("elf.view.more_symbols", n=len(syms) - len(shown)))
 
 
 def _render_dynamic(entries: Sequence[DynamicEntry]) -> None:
-    t.print_heading("Dynamic section")
+    t.print_heading(text("elf.view.dynamic_section"))
     if not entries:
-        t.print_line("There is no dynamic section in this file.")
+        t.print_line(text("elf.view.no_dynamic"))
         return
     t.print_table(
         ["Tag", "Value"],
@@ -226,9 +225,9 @@ def _dynamic_value(entry: DynamicEntry) -> str:
 
 
 def _render_notes(notes: Sequence[Note]) -> None:
-    t.print_heading("Notes")
+    t.print_heading(text("elf.view.notes"))
     if not notes:
-        t.print_line("There are no notes in this file.")
+        t.print_line(text("elf.view.no_notes"))
         return
     t.print_table(
         ["Section", "Owner", "Size", "Type", "Description"],

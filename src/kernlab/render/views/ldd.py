@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernlab.elf.ldd import Dependency
+from kernlab.explain import text
 from kernlab.explain.ldd import ldd_sentence
 from kernlab.render import terminal as t
 from kernlab.render.output import Output
@@ -40,9 +41,12 @@ def show_ldd_style(report: LddReport, out: Output) -> None:
 
 
 def _header(report: LddReport) -> None:
-    pairs = [("File", report.file), ("Class", f"{report.elf_class} ({report.abi})")]
+    pairs = [
+        (text("ldd.view.file"), report.file),
+        (text("ldd.view.class"), f"{report.elf_class} ({report.abi})"),
+    ]
     if report.interpreter:
-        pairs.append(("Interpreter", report.interpreter))
+        pairs.append((text("ldd.view.interpreter"), report.interpreter))
     if report.rpath:
         pairs.append(("RPATH", report.rpath))
     if report.runpath:
@@ -62,17 +66,25 @@ def show_table(report: LddReport, out: Output) -> None:
     rows = []
     for obj in report.objects:
         if obj.status == "vdso":
-            rows.append((obj.name, "(in the kernel, no file)", "vDSO", ""))
+            rows.append((obj.name, text("ldd.view.in_kernel"), "vDSO", ""))
         elif obj.status == "interpreter":
             rows.append((obj.name, obj.path or "", "PT_INTERP", ""))
         elif obj.status == "not found":
-            rows.append((obj.name, "NOT FOUND", "", obj.needed_by or ""))
+            rows.append((obj.name, text("ldd.view.not_found"), "", obj.needed_by or ""))
         else:
             rows.append((obj.name, obj.path or "", obj.found_via or "", obj.needed_by or ""))
-    t.print_table(["Library", "Path", "Found via", "Needed by"], rows)
+    t.print_table(
+        [
+            text("ldd.view.library"),
+            text("ldd.view.path"),
+            text("ldd.view.found_via"),
+            text("ldd.view.needed_by"),
+        ],
+        rows,
+    )
     for obj in report.objects:
         if obj.status == "not found" and obj.tried:
-            t.print_line(f"{obj.name}: tried {', '.join(obj.tried)}")
+            t.print_line(text("ldd.view.tried", name=obj.name, paths=", ".join(obj.tried)))
     out.sentence(ldd_sentence(report))
 
 
@@ -98,7 +110,7 @@ def show_tree(report: LddReport, out: Output) -> None:
                 branch = node.add(f"{dep.name} => {dep.path}")
                 add(branch, dep.name, seen)
             else:
-                node.add(f"[dim]{dep.name} (already loaded)[/dim]")
+                node.add(f"[dim]{text('ldd.view.already_loaded', name=dep.name)}[/dim]")
 
     add(root, "", set())
     t.print_renderable(root)

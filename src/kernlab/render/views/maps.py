@@ -7,6 +7,7 @@ import math
 
 import click
 
+from kernlab.explain import count, text
 from kernlab.explain import maps as explain
 from kernlab.proc.maps import GATE_NAMES, Gap, Vma, with_gaps
 from kernlab.render.output import Output
@@ -65,7 +66,8 @@ def _said_empty(report: MapsReport, out: Output) -> bool:
 def show(
     report: MapsReport, out: Output, *, wide: bool = False, picture: bool = True, columns: bool = False
 ) -> None:
-    print_heading(f"PID {report.pid} ({report.comm}): {len(report.vmas)} VMAs")
+    vmas = count("maps.view.vmas", len(report.vmas))
+    print_heading(text("maps.view.heading", pid=report.pid, comm=report.comm, vmas=vmas))
     if _said_empty(report, out):
         return
     names = COLUMNS + (WIDE_COLUMNS if wide else []) + ["MAPPING"]
@@ -93,9 +95,9 @@ def show(
     click.echo(plain_table(names, rows, set(names) - LEFT))
     if columns:
         print_table(
-            ["column", "source"],
+            [text("common.view.column"), text("common.view.source")],
             [[n, explain.column_source(n)] for n in explain.COLUMN_KEYS],
-            title="Where each column comes from",
+            title=text("common.view.column_sources"),
         )
     _kinds_table(report)
     if picture:
@@ -123,7 +125,7 @@ def _kinds_table(report: MapsReport) -> None:
     ]
     rows.append(
         [
-            "total",
+            text("common.view.total"),
             totals.count,
             f"{totals.size:,}",
             "100%",
@@ -132,23 +134,24 @@ def _kinds_table(report: MapsReport) -> None:
             _cell(totals.pss),
         ]
     )
-    right = ["VMAs", "KiB", "of VSZ", "RSS KiB", "of RSS", "PSS KiB"]
-    print_table(["kind", *right], rows, title="By kind", right=right)
+    of_vsz, of_rss = text("maps.view.of_vsz"), text("maps.view.of_rss")
+    right = [text("maps.view.vma_count"), "KiB", of_vsz, "RSS KiB", of_rss, "PSS KiB"]
+    print_table([text("maps.view.kind"), *right], rows, title=text("maps.view.by_kind"), right=right)
 
 
 def _picture(vmas: tuple[Vma, ...], out: Output) -> None:
     rows = with_gaps(vmas)
     gap_glyph = "·" if console().is_terminal else "."  # plain ASCII when piped or redirected
     longest = max(math.log2(max(r.size, 4096)) for r in rows) - 11  # 4 KiB -> 1
-    print_heading("Address space, highest address first")
+    print_heading(text("maps.view.address_space"))
     for row in reversed(rows):
         length = max(1, round((math.log2(max(row.size, 4096)) - 11) / longest * BAR_WIDTH))
         size = format_kib(row.size // 1024)
         if isinstance(row, Gap):
             dots = (gap_glyph * min(length, 3)).ljust(BAR_WIDTH)
             label = explain.gap_label(to_kernel=_before_gate(rows, row))
-            text = f"{row.end:016x} {dots} {size:>9}  {label}"
-            console().print(text, style="dim", markup=False, soft_wrap=True)
+            line = f"{row.end:016x} {dots} {size:>9}  {label}"
+            console().print(line, style="dim", markup=False, soft_wrap=True)
             continue
         glyph, colour = KIND_STYLE.get(row.kind, ("?", "white"))
         bar = (glyph * length).ljust(BAR_WIDTH)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernlab.explain import mem as explain
+from kernlab.explain import text
 from kernlab.render.output import Output
 from kernlab.render.terminal import print_table
 from kernlab.reports.mem import MemReport
@@ -14,22 +15,28 @@ def show(report: MemReport, out: Output, *, explain_columns: bool = False) -> No
     columns = list(report.columns)
     rows = [[f"{label}:", *values] for label, values in report.display.items()]
     unit = "KiB" if report.unit == "kibi" else report.unit
-    print_table(["", *columns], rows, title=f"free, from {report.source} ({unit})", right=columns)
+    print_table(
+        ["", *columns],
+        rows,
+        title=text("mem.view.free_title", source=report.source, unit=unit),
+        right=columns,
+    )
     out.sentences(explain.free_sentences(report))
     if explain_columns:
         print_table(
-            ["column", "computed from /proc/meminfo"],
+            [text("common.view.column"), text("mem.view.computed_from")],
             [
                 [key.replace("buff_cache", "buff/cache"), explain.column_source(key)]
                 for key in explain.COLUMN_KEYS
             ],
-            title="Where each column comes from",
+            title=text("common.view.column_sources"),
         )
     if report.meminfo is not None:
+        value = text("mem.view.value")
         print_table(
-            ["field", "value", "unit", "meaning"],
+            [text("mem.view.field"), value, text("mem.view.unit"), text("mem.view.meaning")],
             [[m.name, f"{m.value:,}", m.unit, explain.field_meaning(m.name)] for m in report.meminfo],
-            title=f"{report.source}: every field",
-            right=["value"],
+            title=text("mem.view.every_field", source=report.source),
+            right=[value],
         )
         out.sentence(explain.meminfo_sentence(report))

@@ -7,6 +7,7 @@ print as themselves (nothing is escaped for rich markup).
 from __future__ import annotations
 
 from kernlab.explain import pagecache as explain
+from kernlab.explain import text
 from kernlab.mm.strip import strip_fractions, strip_text
 from kernlab.render.output import Output
 from kernlab.render.terminal import print_heading, print_line, print_table
@@ -36,7 +37,7 @@ def show(report: PageCacheReport, out: Output, *, width: int) -> None:
         rows.append(row + ([f.before_resident_pages] if acted else []))
     if len(report.files) > 1:
         total: list[object] = [
-            "total",
+            text("common.view.total"),
             report.total_size,
             report.total_pages,
             report.total_resident_pages,
@@ -44,7 +45,7 @@ def show(report: PageCacheReport, out: Output, *, width: int) -> None:
             percent_text(report.total_resident_pages, report.total_pages),
         ]
         rows.append(total + ([""] if acted else []))
-    print_table(columns, rows, title="Page cache", right=columns[1:])
+    print_table(columns, rows, title=text("pagecache.view.title"), right=columns[1:])
 
     print_table(
         ["FILE", "INODE", "BLOCKS", "DEVICE", "TYPE", "MOUNTED ON", "SOURCE"],
@@ -60,14 +61,14 @@ def show(report: PageCacheReport, out: Output, *, width: int) -> None:
             ]
             for f in report.files
         ],
-        title="stat and df -T",
+        title=text("pagecache.view.stat_df"),
         right=["INODE", "BLOCKS"],
     )
-    print_heading(f"Residency (each cell ≈ 1/{width} of the file; █ all cached, ▒ some, · none)")
+    print_heading(text("pagecache.view.residency", width=width))
     name_width = max(len(f.residency.file.path) for f in report.files)
     for f in report.files:
         r = f.residency
-        strip = strip_text(strip_fractions(r.resident_ranges, r.pages, width)) or "(empty)"
+        strip = strip_text(strip_fractions(r.resident_ranges, r.pages, width)) or text("pagecache.view.empty")
         if name_width + 2 + width <= _STRIP_BESIDE_NAME:
             print_line(f"{r.file.path:<{name_width}}  {strip}")
         else:  # a long name gets its own line so the strip is not wrapped

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kernlab.explain import ps as explain
+from kernlab.explain import text
 from kernlab.render.output import Output
 from kernlab.render.table import plain_table
 from kernlab.render.terminal import print_table
@@ -37,9 +38,9 @@ def show(report: PsReport, out: Output, *, explain_columns: bool = False) -> Non
     click.echo(plain_table(COLUMNS, rows, RIGHT))
     if explain_columns:
         print_table(
-            ["column", "source"],
+            [text("common.view.column"), text("common.view.source")],
             [[c, explain.column_source(k)] for c, k in zip(COLUMNS, explain.COLUMN_KEYS, strict=True)],
-            title="Where each column comes from",
+            title=text("common.view.column_sources"),
         )
     out.sentences(explain.ps_sentences(report))
 
@@ -50,10 +51,11 @@ def show_kthreads(report: KthreadsReport, out: Output) -> None:
         names = fam.names
         more = f", … (+{len(names) - NAMES_SHOWN})" if len(names) > NAMES_SHOWN else ""
         rows.append([fam.family, fam.count, fam.per_cpu, ", ".join(names[:NAMES_SHOWN]) + more])
+    threads, per_cpu = text("ps.view.threads"), text("ps.view.per_cpu")
     print_table(
-        ["family", "threads", "per-CPU", "names (full, from /proc/PID/comm)"],
+        [text("ps.view.family"), threads, per_cpu, text("ps.view.names")],
         rows,
-        title="Kernel threads (PF_KTHREAD) by family",
-        right=["threads", "per-CPU"],
+        title=text("ps.view.kthreads_title"),
+        right=[threads, per_cpu],
     )
     out.sentences(explain.kthreads_sentences(report))

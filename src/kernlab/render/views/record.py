@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernlab.explain import record as explain
+from kernlab.explain import text
 from kernlab.render.output import Output
 from kernlab.reports.record import RecordReport
 
@@ -27,8 +28,18 @@ def show(report: RecordReport, out: Output) -> None:
 
     meta = report.meta
     console = error_console()
-    table = Table(box=box.SIMPLE_HEAD, title=f"Recording {report.directory}", title_justify="left")
-    for name in ("CPU", "raw bytes", "events read", "overrun", "dropped", "lost"):
+    title = text("record.view.title", directory=report.directory)
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    # overrun, dropped and lost are the names of ftrace's own per_cpu/stats counters.
+    names = (
+        "CPU",
+        text("record.view.raw_bytes"),
+        text("record.view.events_read"),
+        "overrun",
+        "dropped",
+        "lost",
+    )
+    for name in names:
         table.add_column(name, justify="right")
     for cpu in meta.loss:
         table.add_row(
@@ -41,14 +52,16 @@ def show(report: RecordReport, out: Output) -> None:
         )
     console.print(table)
     console.print(
-        f"  events: {', '.join(meta.events)}\n"
-        f"  buffer: {meta.buffer_size_kb} KiB per CPU, clock {meta.clock}",
+        "  "
+        + text("record.view.events", events=", ".join(meta.events))
+        + "\n  "
+        + text("record.view.buffer", kib=meta.buffer_size_kb, clock=meta.clock),
         markup=False,
         highlight=False,
     )
     for note in meta.notes:
-        console.print(f"  note: {note}", markup=False, highlight=False)
+        console.print("  " + text("record.view.note", note=note), markup=False, highlight=False)
     if out.quiet:
         return
-    for text in explain.summary_sentences(report):
-        console.print(f"[italic cyan]→ {text}[/italic cyan]", highlight=False)
+    for sentence in explain.summary_sentences(report):
+        console.print(f"[italic cyan]→ {sentence}[/italic cyan]", highlight=False)
