@@ -68,6 +68,7 @@ def _cases(hello: Path, pid: int, meminfo: Path) -> dict[str, list[str]]:
         "churn": ["churn", "--since", "2000-01-01"],
         "authors": ["authors"],
         "ksrc": ["ksrc", "--tree", str(KSRC_TREE), "info"],
+        "tour": ["tour", "--step", "kernel,syscall"],  # steps whose figures hold still
     }
 
 

@@ -1,0 +1,668 @@
+"""`kernlab tour`: the course's day, step by step, on this machine.
+
+Each step is a small function that builds its result from the other commands' reports (kernel,
+elf, disasm, ldd, ps, syscall, report, maps, mem, vtop, pagecache, ksrc) and returns a typed,
+frozen result of figures and keys. What the steps need that the machine does not hold still —
+a hello program compiled here, a live process to look at, a file to read, a folder for `mv a b`
+— lives in a :class:`Workspace` (a temporary folder and the children it started), closed at the
+end. Whether a step runs is decided here too (root, tracing), as a key the explanation words.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kernlab.errors import BadInput, KernlabError
+from kernlab.reports import disasm as disasm_reports
+from kernlab.reports import elf as elf_reports
+from kernlab.reports import kernel as kernel_reports
+from kernlab.reports import ksrc as ksrc_reports
+from kernlab.reports import ldd as ldd_reports
+from kernlab.reports import maps as maps_reports
+from kernlab.reports import mem as mem_reports
+from kernlab.reports import pagecache as pagecache_reports
+from kernlab.reports import ps as ps_reports
+from kernlab.reports import report as report_reports
+from kernlab.reports import syscall as syscall_reports
+from kernlab.reports import vtop as vtop_reports
+from kernlab.reports.disasm import DisasmReport
+from kernlab.reports.elf import ElfReport
+from kernlab.reports.kernel import KernelReport
+from kernlab.reports.ksrc import DefReport, InfoReport, SyscallReport
+from kernlab.reports.ldd import LddReport
+from kernlab.reports.maps import MapsReport
+from kernlab.reports.mem import MemReport
+from kernlab.reports.pagecache import PageCacheReport
+from kernlab.reports.ps import KthreadsReport, PsReport
+from kernlab.reports.report import RecordingReport
+from kernlab.reports.syscall import SyscallWithWrapper
+from kernlab.reports.vtop import AddressReport
+
+__all__ = [
+    "HELLO_SOURCE",
+    "LAZY_MIB",
+    "PAGECACHE_MIB",
+    "STEPS",
+    "FreeStep",
+    "HelloStep",
+    "KernelStep",
+    "KsrcStep",
+    "KthreadsStep",
+    "LazyStep",
+    "LibrariesStep",
+    "MapsStep",
+    "PagecacheStep",
+    "RecordStep",
+    "StepInfo",
+    "StepResult",
+    "SyscallStep",
+    "TourReport",
+    "VszRssStep",
+    "VtopStep",
+    "Workspace",
+    "run_step",
+    "select_steps",
+    "tour_report",
+]
+
+HELLO_SOURCE = '#include <stdio.h>\n\nint main(void)\n{\n\tprintf("hello\\n");\n\treturn 0;\n}\n'
+"""The course's hello.c (with ``int main``, so that it compiles without a warning)."""
+COMPILERS = ("cc", "gcc", "clang")
+FALLBACK_PROGRAM = "/bin/true"
+LAZY_MIB = 64
+"""The live process maps this many MiB and the lazy-allocation step touches half of them."""
+PAGECACHE_MIB = 8
+"""Size of the file the page-cache step evicts and reads back."""
+RENAME_CALLS = ("rename", "renameat", "renameat2")
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """One step of the day: its number, name (``--step NAME``), and what it needs."""
+
+    number: int
+    name: str
+    needs_root: bool = False
+    traces: bool = False
+
+
+@dataclass(frozen=True)
+class KernelStep:
+    kernel: KernelReport
+
+
+@dataclass(frozen=True)
+class HelloStep:
+    """hello.c compiled here (or /bin/true without a compiler), its ELF layout and first code."""
+
+    compiler: str | None  # the compiler that built it; None: no compiler, a shipped program instead
+    source: str | None  # the C text compiled (None with no compiler)
+    program: str
+    output: str | None  # what running it printed
+    elf: ElfReport
+    entry: int
+    start: DisasmReport | None  # _start, None when the file has no such symbol (stripped)
+    main: DisasmReport | None
+    entry_is_start: bool
+    interpreter: str | None
+    load_flags: tuple[str, ...]  # the flags of each LOAD segment, in file order ("R", "R E", "RW")
+
+
+@dataclass(frozen=True)
+class LibrariesStep:
+    program: str
+    ldd: LddReport
+    libraries: int  # objects found as files (the vDSO and the loader apart)
+
+
+@dataclass(frozen=True)
+class KthreadsStep:
+    kthreads: KthreadsReport
+    longer_than_comm: int  # names longer than the 15 characters of ps's COMMAND (TASK_COMM_LEN - 1)
+    comm_limit: int
+
+
+@dataclass(frozen=True)
+class SyscallStep:
+    call: SyscallWithWrapper
+
+
+@dataclass(frozen=True)
+class RecordStep:
+    """`mv a b` recorded in a temporary folder: its system calls and page faults."""
+
+    command: tuple[str, ...]
+    exit_code: int | None
+    report: RecordingReport
+    syscalls: int
+    kinds: int  # distinct system calls
+    renames: tuple[tuple[str, int], ...]  # (rename-family call, calls), in RENAME_CALLS order
+    faults: int
+    major_faults: int | None
+    renamed: bool  # b exists and a does not after the run
+
+
+@dataclass(frozen=True)
+class MapsStep:
+    """The VMAs of a live process, and the anonymous area it mapped without touching it."""
+
+    maps: MapsReport
+    region_address: int
+    region_bytes: int
+    region_rss_kib: int | None  # smaps Rss of that VMA
+
+
+@dataclass(frozen=True)
+class VszRssStep:
+    ps: PsReport
+    pid: int
+    vsz_kib: int
+    rss_kib: int
+    region_bytes: int
+
+
+@dataclass(frozen=True)
+class FreeStep:
+    mem: MemReport
+    buffers_kib: int
+    cached_kib: int
+
+
+@dataclass(frozen=True)
+class VtopStep:
+    """A page-table walk of an address the live process wrote ("hello\\n")."""
+
+    vtop: AddressReport
+    pid: int
+    address: int
+
+
+@dataclass(frozen=True)
+class LazyStep:
+    """A region mapped, then half of it touched: RSS and faults before and after, measured."""
+
+    pid: int
+    region_address: int
+    region_bytes: int
+    touched_bytes: int
+    page_size: int
+    huge_pages_off: bool  # MADV_NOHUGEPAGE was applied, so the region fills 4 KiB at a time
+    vsz_before_kib: int
+    vsz_after_kib: int
+    rss_before_kib: int
+    rss_after_kib: int
+    region_rss_before_kib: int | None  # smaps Rss of the region's VMA
+    region_rss_after_kib: int | None
+    minflt_before: int
+    minflt_after: int
+
+    @property
+    def rss_growth_kib(self) -> int:
+        return self.rss_after_kib - self.rss_before_kib
+
+    @property
+    def faults(self) -> int:
+        return self.minflt_after - self.minflt_before
+
+
+@dataclass(frozen=True)
+class PagecacheStep:
+    """A file evicted from the page cache, then read: residency before and after each."""
+
+    path: str
+    size: int
+    evicted: PageCacheReport
+    loaded: PageCacheReport
+
+
+@dataclass(frozen=True)
+class KsrcStep:
+    """Where the kernel's source defines rename and do_renameat2, in a tree found on this machine."""
+
+    info: InfoReport
+    syscall: SyscallReport
+    definition: DefReport
+
+
+StepData = (
+    KernelStep
+    | HelloStep
+    | LibrariesStep
+    | KthreadsStep
+    | SyscallStep
+    | RecordStep
+    | MapsStep
+    | VszRssStep
+    | FreeStep
+    | VtopStep
+    | LazyStep
+    | PagecacheStep
+    | KsrcStep
+)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """A step that ran (``data``), or why it did not (``skipped``: a key) or failed (``error``)."""
+
+    step: StepInfo
+    status: str  # "ran", "skipped" or "failed"
+    data: StepData | None = None
+    skipped: str | None = None  # needs_root, no_trace, no_tree, no_index
+    error: str | None = None  # the failure's message (kernlab's errors are English, as on stderr)
+    detail: str | None = None  # what the skip is about (the tree without an index)
+
+
+@dataclass(frozen=True)
+class TourReport:
+    euid: int
+    steps: tuple[StepResult, ...] = field(default_factory=tuple)
+
+
+STEPS: tuple[StepInfo, ...] = (
+    StepInfo(1, "kernel"),
+    StepInfo(2, "hello"),
+    StepInfo(3, "libraries"),
+    StepInfo(4, "kthreads"),
+    StepInfo(5, "syscall"),
+    StepInfo(6, "record", needs_root=True, traces=True),
+    StepInfo(7, "maps"),
+    StepInfo(8, "vsz_rss"),
+    StepInfo(9, "free"),
+    StepInfo(10, "vtop"),
+    StepInfo(11, "lazy"),
+    StepInfo(12, "pagecache"),
+    StepInfo(13, "source"),
+)
+
+
+def select_steps(which: tuple[str, ...] = ()) -> tuple[StepInfo, ...]:
+    """The steps named or numbered in ``which`` (every step when empty), in the day's order."""
+    if not which:
+        return STEPS
+    chosen: set[int] = set()
+    for item in which:
+        for part in item.split(","):
+            key = part.strip().lower().replace("-", "_")
+            if not key:
+                continue
+            found = next((s for s in STEPS if key in (s.name, str(s.number))), None)
+            if found is None:
+                names = ", ".join(f"{s.number} {s.name}" for s in STEPS)
+                raise BadInput(f"no step {part.strip()!r}; the steps are {names}")
+            chosen.add(found.number)
+    return tuple(s for s in STEPS if s.number in chosen)
+
+
+# --------------------------------------------------------------------------- the workspace
+
+# The live process: Python (always at hand where kernlab runs), mapping an area it does not touch
+# and one page it writes "hello\n" into; it touches the first N bytes of the area when told.
+_SPECIMEN = r"""
+import ctypes, mmap, sys
+size = int(sys.argv[1])
+region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+try:
+    region.madvise(mmap.MADV_NOHUGEPAGE)
+    thp_off = 1
+except (AttributeError, OSError):
+    thp_off = 0
+page = mmap.mmap(-1, mmap.PAGESIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+page[:6] = b"hello\n"
+where = lambda m: ctypes.addressof(ctypes.c_char.from_buffer(m))
+print(where(region), where(page), thp_off, flush=True)
+for line in sys.stdin:
+    n = int(line)
+    for offset in range(0, n, mmap.PAGESIZE):
+        region[offset] = 1
+    print("done", flush=True)
+"""
+
+
+@dataclass
+class Specimen:
+    """A live child process kernlab started to look at."""
+
+    process: subprocess.Popen[str]
+    region_address: int
+    region_bytes: int
+    page_address: int
+    huge_pages_off: bool
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def touch(self, nbytes: int) -> None:
+        """Have the child write one byte in each page of the first ``nbytes`` of its area."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{nbytes}\n")
+        self.process.stdin.flush()
+        if self.process.stdout.readline().strip() != "done":
+            raise KernlabError(f"the live process (PID {self.pid}) stopped before touching its memory")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def _scratch_parent() -> str | None:
+    """/var/tmp when it is writable: /tmp may be tmpfs, whose pages never leave the page cache."""
+    return "/var/tmp" if os.access("/var/tmp", os.W_OK | os.X_OK) else None
+
+
+class Workspace:
+    """A temporary folder and the processes the steps start; everything goes at :meth:`close`."""
+
+    def __init__(self, *, tree: str | None = None, build_index: bool = False) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="kernlab-tour-", dir=_scratch_parent()))
+        self.tree = tree
+        self.build_index = build_index
+        self._hello: tuple[str | None, str] | None = None
+        self._specimens: list[Specimen] = []
+        self._shared: Specimen | None = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for specimen in self._specimens:
+            specimen.stop()
+        self._specimens.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def hello(self) -> tuple[str | None, str]:
+        """(compiler, program): hello.c built here, or (None, /bin/true) with no compiler."""
+        if self._hello is None:
+            compiler = next((found for name in COMPILERS if (found := shutil.which(name))), None)
+            if compiler is None:
+                self._hello = (None, FALLBACK_PROGRAM)
+            else:
+                source = self.folder / "hello.c"
+                source.write_text(HELLO_SOURCE)
+                program = self.folder / "hello"
+                done = subprocess.run(
+                    [compiler, "-o", str(program), str(source)], capture_output=True, text=True, check=False
+                )
+                if done.returncode != 0:
+                    raise KernlabError(f"{compiler} could not build hello.c: {done.stderr.strip()}")
+                self._hello = (compiler, str(program))
+        return self._hello
+
+    def start_specimen(self, size: int = LAZY_MIB << 20) -> Specimen:
+        """A new live process with ``size`` bytes mapped and untouched."""
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _SPECIMEN, str(size)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline().split()
+        if len(line) != 3:
+            process.kill()
+            process.wait()
+            raise KernlabError("the live process kernlab started did not report its addresses")
+        specimen = Specimen(process, int(line[0]), size, int(line[1]), line[2] == "1")
+        self._specimens.append(specimen)
+        return specimen
+
+    def specimen(self) -> Specimen:
+        """The live process the maps, VSZ/RSS and page-table steps share."""
+        if self._shared is None:
+            self._shared = self.start_specimen()
+        return self._shared
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def kernel_step(ws: Workspace) -> KernelStep:
+    return KernelStep(kernel_reports.build())
+
+
+def _disasm(program: str, symbol: str) -> DisasmReport | None:
+    try:
+        return disasm_reports.build(program, symbol)
+    except BadInput:
+        return None  # no such symbol: a stripped program
+
+
+def hello_step(ws: Workspace) -> HelloStep:
+    compiler, program = ws.hello()
+    run = subprocess.run([program], capture_output=True, text=True, timeout=10, check=False)
+    elf = elf_reports.build(program, ("header", "segments"))
+    assert elf.header is not None and elf.segments is not None
+    start = _disasm(program, "_start")
+    main = _disasm(program, "main")
+    interp = next((s.interpreter for s in elf.segments if s.type == "INTERP"), None)
+    return HelloStep(
+        compiler=None if compiler is None else os.path.basename(compiler),
+        source=HELLO_SOURCE if compiler else None,
+        program=program,
+        output=run.stdout if run.returncode == 0 else None,
+        elf=elf,
+        entry=elf.header.entry,
+        start=start,
+        main=main,
+        entry_is_start=start is not None and start.start == elf.header.entry,
+        interpreter=interp,
+        load_flags=tuple(s.flags.strip() for s in elf.segments if s.type == "LOAD"),
+    )
+
+
+def libraries_step(ws: Workspace) -> LibrariesStep:
+    program = shutil.which("mv") or "/bin/mv"
+    report = ldd_reports.build(program)
+    files = sum(1 for o in report.objects if o.status == "found")
+    return LibrariesStep(program, report, files)
+
+
+COMM_LIMIT = 15
+"""ps prints a task's comm cut to TASK_COMM_LEN - 1 characters; /proc/PID/comm of a kworker is longer."""
+
+
+def kthreads_step(ws: Workspace) -> KthreadsStep:
+    report = ps_reports.build_kthreads()
+    longer = sum(1 for f in report.families for name in f.names if len(name) > COMM_LIMIT)
+    return KthreadsStep(report, longer, COMM_LIMIT)
+
+
+def syscall_step(ws: Workspace) -> SyscallStep:
+    result = syscall_reports.build("rename", show_libc=True)
+    assert isinstance(result, SyscallWithWrapper)
+    return SyscallStep(result)
+
+
+def record_step(ws: Workspace) -> RecordStep:
+    from kernlab.recording.recorder import RecordOptions, record
+
+    folder = ws.folder / "mv"
+    folder.mkdir(exist_ok=True)
+    (folder / "a").write_text("hello\n")
+    command = (shutil.which("mv") or "/bin/mv", str(folder / "a"), str(folder / "b"))
+    options = RecordOptions(output=folder / "kernlab.data", command=list(command))
+    result = record(options, background_removal=True)
+    try:
+        report = report_reports.build(result.directory, per_process=False)
+    finally:
+        result.finish_cleanup()
+    rows = report.syscalls.combined.by_name() if report.syscalls else {}
+    faults = report.faults
+    return RecordStep(
+        command=("mv", "a", "b"),
+        exit_code=result.meta.exit_code,
+        report=report,
+        syscalls=report.syscalls.combined.calls if report.syscalls else 0,
+        kinds=len(rows),
+        renames=tuple((name, rows[name].calls) for name in RENAME_CALLS if name in rows),
+        faults=faults.total if faults else 0,
+        major_faults=faults.major.count if faults else None,
+        renamed=(folder / "b").exists() and not (folder / "a").exists(),
+    )
+
+
+def _vma_rss(maps: MapsReport, address: int) -> int | None:
+    vma = next((v for v in maps.vmas if v.start <= address < v.end), None)
+    return None if vma is None else vma.rss
+
+
+def maps_step(ws: Workspace) -> MapsStep:
+    specimen = ws.specimen()
+    report = maps_reports.build(specimen.pid)
+    return MapsStep(
+        report, specimen.region_address, specimen.region_bytes, _vma_rss(report, specimen.region_address)
+    )
+
+
+def vsz_rss_step(ws: Workspace) -> VszRssStep:
+    specimen = ws.specimen()
+    report = ps_reports.build([specimen.pid])
+    proc = report.processes[0]
+    return VszRssStep(report, specimen.pid, proc.vsz, proc.rss, specimen.region_bytes)
+
+
+def free_step(ws: Workspace) -> FreeStep:
+    report = mem_reports.build(with_meminfo=True)
+    values = {m.name: m.value for m in report.meminfo or ()}
+    return FreeStep(report, values.get("Buffers", 0), values.get("Cached", 0))
+
+
+def vtop_step(ws: Workspace) -> VtopStep:
+    specimen = ws.specimen()
+    return VtopStep(
+        vtop_reports.build(specimen.pid, specimen.page_address), specimen.pid, specimen.page_address
+    )
+
+
+def lazy_step(ws: Workspace) -> LazyStep:
+    specimen = ws.start_specimen()
+    touched = specimen.region_bytes // 2
+    before_ps = ps_reports.build([specimen.pid]).processes[0]
+    before_maps = maps_reports.build(specimen.pid)
+    specimen.touch(touched)
+    after_ps = ps_reports.build([specimen.pid]).processes[0]
+    after_maps = maps_reports.build(specimen.pid)
+    specimen.stop()
+    return LazyStep(
+        pid=specimen.pid,
+        region_address=specimen.region_address,
+        region_bytes=specimen.region_bytes,
+        touched_bytes=touched,
+        page_size=os.sysconf("SC_PAGE_SIZE"),
+        huge_pages_off=specimen.huge_pages_off,
+        vsz_before_kib=before_ps.vsz,
+        vsz_after_kib=after_ps.vsz,
+        rss_before_kib=before_ps.rss,
+        rss_after_kib=after_ps.rss,
+        region_rss_before_kib=_vma_rss(before_maps, specimen.region_address),
+        region_rss_after_kib=_vma_rss(after_maps, specimen.region_address),
+        minflt_before=before_ps.min_flt,
+        minflt_after=after_ps.min_flt,
+    )
+
+
+def pagecache_step(ws: Workspace) -> PagecacheStep:
+    path = ws.folder / "pagecache.bin"
+    size = PAGECACHE_MIB << 20
+    with open(path, "wb") as fh:
+        chunk = os.urandom(1 << 20)
+        for _ in range(PAGECACHE_MIB):
+            fh.write(chunk)
+    evicted = pagecache_reports.build([str(path)], "evict")
+    loaded = pagecache_reports.build([str(path)], "load")
+    return PagecacheStep(str(path), size, evicted, loaded)
+
+
+class SkipStep(Exception):
+    """A step that cannot run here, and why (a key the explanation words)."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def kernel_trees(given: str | None = None) -> list[Path]:
+    """Kernel source trees at hand: the one given, /usr/src/linux*, and those kernlab extracted."""
+    from kernlab.source.ksrc.index import cache_dir
+
+    candidates: list[Path] = []
+    if given:
+        candidates.append(Path(given))
+    for base in (Path("/usr/src"), cache_dir() / "ksrc-src"):
+        try:
+            candidates += sorted(p for p in base.iterdir() if p.name.startswith("linux") and p.is_dir())
+        except OSError:
+            continue
+    return [p for p in candidates if (p / "Makefile").is_file()]
+
+
+def source_step(ws: Workspace) -> KsrcStep:
+    from kernlab.source.ksrc.index import index_location
+
+    trees = kernel_trees(ws.tree)
+    if not trees:
+        raise SkipStep("no_tree")
+    # A tree whose index is built answers in a second; building one takes about a minute.
+    indexed = [t for t in trees if (index_location(t) / "meta.json").exists()]
+    if not indexed and not (ws.build_index or ws.tree):
+        raise SkipStep("no_index", str(trees[0]))
+    tree = (indexed or trees)[0]
+    return KsrcStep(
+        ksrc_reports.build_info(tree),
+        ksrc_reports.build_syscall(tree, "rename"),
+        ksrc_reports.build_def(tree, "do_renameat2"),
+    )
+
+
+_RUNNERS: dict[str, Callable[[Workspace], Any]] = {
+    "kernel": kernel_step,
+    "hello": hello_step,
+    "libraries": libraries_step,
+    "kthreads": kthreads_step,
+    "syscall": syscall_step,
+    "record": record_step,
+    "maps": maps_step,
+    "vsz_rss": vsz_rss_step,
+    "free": free_step,
+    "vtop": vtop_step,
+    "lazy": lazy_step,
+    "pagecache": pagecache_step,
+    "source": source_step,
+}
+
+
+def run_step(step: StepInfo, ws: Workspace, *, trace: bool = True) -> StepResult:
+    """Run one step; a step this user or these options cannot run is skipped with its reason."""
+    if step.traces and not trace:
+        return StepResult(step, "skipped", skipped="no_trace")
+    if step.needs_root and os.geteuid() != 0:
+        return StepResult(step, "skipped", skipped="needs_root")
+    try:
+        data = _RUNNERS[step.name](ws)
+    except SkipStep as skip:
+        return StepResult(step, "skipped", skipped=skip.reason, detail=skip.detail)
+    except KernlabError as exc:
+        return StepResult(step, "failed", error=str(exc))
+    return StepResult(step, "ran", data=data)
+
+
+def tour_report(results: list[StepResult]) -> TourReport:
+    """The whole tour as one result (--json), with the user it ran as."""
+    return TourReport(os.geteuid(), tuple(results))
