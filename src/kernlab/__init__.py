@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from kernlab.reports.mem import MemReport
     from kernlab.reports.pagecache import PageCacheReport
     from kernlab.reports.ps import PsReport
+    from kernlab.reports.replay import ReplayReport
     from kernlab.reports.report import RecordingReport
     from kernlab.reports.struct import StructReport
     from kernlab.reports.syscall import SyscallDescription
@@ -52,6 +53,7 @@ __all__ = [
     "PermissionNeeded",
     "TracingError",
     "__version__",
+    "call_tree",
     "disassemble",
     "doctor",
     "free",
@@ -191,21 +193,28 @@ def record(
     *,
     events: Sequence[str] = (),
     kstack: Sequence[str] = (),
+    functions: bool = False,
 ) -> RecordResult:
     """Run ``command`` and record its system calls, page faults and scheduling (needs root).
 
     Tracing goes through a private tracefs instance that is removed on every way out; a
     recording kept before in ``directory`` is replaced. Read the result with
     :func:`recording_report`, :func:`recording_syscalls` and
-    :func:`recording_faults`.
+    :func:`recording_faults`. With ``functions``, the calls of the program's own functions
+    too (uprobes, removed on every way out): read them with :func:`call_tree`.
     """
     from pathlib import Path
 
+    from kernlab.recording.functions import FunctionFilters
     from kernlab.recording.recorder import RecordOptions
     from kernlab.recording.recorder import record as _record
 
     options = RecordOptions(
-        output=Path(directory), command=list(command), groups=list(events), kstack=list(kstack)
+        output=Path(directory),
+        command=list(command),
+        groups=list(events),
+        kstack=list(kstack),
+        functions=FunctionFilters() if functions else None,
     )
     return _record(options)
 
@@ -229,3 +238,17 @@ def recording_faults(directory: str | os.PathLike[str] = "kernlab.data") -> Faul
     from kernlab.reports import faults as _faults
 
     return _faults.build(os.fspath(directory))
+
+
+def call_tree(
+    directory: str | os.PathLike[str] = "kernlab.data",
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    depth: int | None = None,
+) -> ReplayReport:
+    """``kernlab replay``: the calls of a ``record(..., functions=True)`` recording, one tree per
+    thread, with the system calls and page faults made inside each call (``-F``/``-N``/``-D``)."""
+    from kernlab.reports import replay
+
+    return replay.build(os.fspath(directory), include=list(include), exclude=list(exclude), depth=depth)

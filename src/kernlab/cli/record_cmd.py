@@ -24,6 +24,7 @@ EPILOG = examples(
     "kernlab record -a --duration 2           every task of the system (Ctrl-C ends it)",
     "kernlab report                           then read what was recorded",
     "kernlab record --report -- ./prog        record, then print the report at once",
+    "kernlab record --functions -- ./prog     its functions too (uprobes); then `kernlab replay`",
 )
 
 
@@ -80,6 +81,41 @@ def _split(values: tuple[str, ...]) -> list[str]:
     is_flag=True,
     help="When the recording ends, print `kernlab report` of it (in the same process).",
 )
+@click.option(
+    "--functions",
+    is_flag=True,
+    help="Also record the calls of the program's own functions (uprobes), for `kernlab replay`.",
+)
+@click.option(
+    "-F",
+    "--filter",
+    "fn_include",
+    multiple=True,
+    metavar="REGEX",
+    help="--functions: only these and what they call.",
+)
+@click.option(
+    "-N",
+    "--notrace",
+    "fn_exclude",
+    multiple=True,
+    metavar="REGEX",
+    help="--functions: not these (nor what they call).",
+)
+@click.option(
+    "-D",
+    "--depth",
+    "fn_depth",
+    type=click.IntRange(min=1),
+    default=None,
+    help="--functions: calls up to this depth.",
+)
+@click.option(
+    "--max-functions",
+    type=click.IntRange(min=1),
+    default=None,
+    help="--functions: refuse to probe more functions than this (default 2000).",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @output_options
 def record(
@@ -95,6 +131,11 @@ def record(
     clock: str,
     no_ptrace: bool,
     then_report: bool,
+    functions: bool,
+    fn_include: tuple[str, ...],
+    fn_exclude: tuple[str, ...],
+    fn_depth: int | None,
+    max_functions: int | None,
     command: tuple[str, ...],
 ) -> None:
     """Trace COMMAND (or the process -p PID) into a recording directory.
@@ -110,6 +151,15 @@ def record(
 
     if pid is None and not command and not system_wide:
         raise BadInput("nothing to record: give a command after --, -p PID or -a")
+    if not functions and (fn_include or fn_exclude or fn_depth or max_functions):
+        raise BadInput("-F, -N, -D and --max-functions filter --functions: add --functions")
+    fn_filters = None
+    if functions:
+        from kernlab.recording.functions import DEFAULT_MAX_FUNCTIONS, FunctionFilters
+
+        fn_filters = FunctionFilters(
+            list(fn_include), list(fn_exclude), fn_depth, max_functions or DEFAULT_MAX_FUNCTIONS
+        )
     options = RecordOptions(
         output=Path(output),
         command=list(command),
@@ -122,6 +172,7 @@ def record(
         clock=clock,
         use_ptrace=not no_ptrace,
         system_wide=system_wide,
+        functions=fn_filters,
     )
     preload = _Preload(out) if then_report else None
     # The instance's removal (~0.1 s of kernel grace periods) overlaps the summary or report.

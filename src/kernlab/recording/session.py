@@ -25,6 +25,7 @@ from kernlab.recording.drain import Drainer, read_loss
 from kernlab.recording.events import EventChoice, resolve_events
 from kernlab.recording.finish import finish_meta
 from kernlab.recording.follow import follow_attached, follow_untraced, run_command, wait_for_interrupted
+from kernlab.recording.functions import FunctionFilters, FunctionProbes
 from kernlab.recording.kernel_tables import TablesCopied, TablesCopier
 from kernlab.recording.layout import RecordingMeta, TracedProcess
 from kernlab.recording.signals import Signals
@@ -80,6 +81,8 @@ class RecordOptions:
     """Follow the command with ptrace for maps snapshots; off lets the command be a debugger."""
     system_wide: bool = False
     """``-a``: every task of the system, as ``cat trace_pipe`` shows (no pid filter, no ptrace)."""
+    functions: FunctionFilters | None = None
+    """``--functions``: probe the main executable's functions (see recording/functions.py)."""
 
 
 @dataclass
@@ -171,6 +174,8 @@ def check_options(options: RecordOptions) -> str:
         raise BadInput("--duration applies to -p PID or -a; a command is recorded until it exits")
     if options.duration is not None and options.duration <= 0:
         raise BadInput("--duration must be a positive number of seconds")
+    if options.functions is not None and options.system_wide:
+        raise BadInput("--functions probes one program: give a command or -p PID, not -a")
     if options.buffer_size_kb is not None and options.buffer_size_kb < 4:
         raise BadInput("--buffer-size must be at least 4 KiB")
     if options.pid is not None:
@@ -208,11 +213,18 @@ class RecordingSession:
                 f"recording needs root: cannot create instances in {self.root / 'instances'}"
             )
         clean_stale(self.root)
+        self.functions: FunctionProbes | None = None
+        if options.functions is not None:  # chosen now: a refusal comes before the directory is touched
+            exe = command_path or os.readlink(f"/proc/{options.pid}/exe").removesuffix(" (deleted)")
+            self.functions = FunctionProbes(self.root, os.path.realpath(exe), options.functions)
         self.choice: EventChoice = resolve_events(
             options.groups, available_events(self.root), include_defaults=not options.only
         )
         self.directory = Path(options.output)
-        prepared = prepare_output(self.directory)
+        from kernlab.recording.state import claiming  # lock + state.json (kept local: one hook)
+
+        with claiming(self.directory):  # refuses a directory another recorder holds
+            prepared = prepare_output(self.directory)
         self.previous = prepared.previous
         """Where a recording that was at the directory was kept (``DIR.old``), or None."""
         self.tables = TablesCopier(self.root, self.directory, self.choice.events, prepared.to_delete)
@@ -271,7 +283,10 @@ class RecordingSession:
             try:
                 self.stop()
             finally:
-                cleanup = self.remove_instance(background_removal and finished_normally)
+                try:
+                    self.remove_probes()
+                finally:
+                    cleanup = self.remove_instance(background_removal and finished_normally)
         return self.finish(cleanup)
 
     def start_command(self, start_held: SpawnHeld) -> None:
@@ -309,6 +324,11 @@ class RecordingSession:
             exclude_pids(instance, self._own_pids())
         else:
             instance.set_event_pids(self._filter_pids())
+        if self.functions is not None:  # defined before the command is released, enabled here only
+            self.functions.define(self.directory)
+            self.functions.enable(instance)
+            if self.functions.note:
+                meta.notes.append(self.functions.note)
         # A kernel thread has no user stack and no maps: its kernel stacks say where it works.
         kstack = ["all"] if self.kernel_thread and not options.kstack else options.kstack
         meta.kstack_events = arm_events(instance, self.choice.events, kstack)
@@ -385,6 +405,12 @@ class RecordingSession:
             wait_for_interrupted(self.child.pid, self.watcher)
         if self.watcher.tasks:
             self.watcher.detach_all()
+
+    def remove_probes(self) -> None:
+        """Disable the function probes in the instance, then remove them (before the instance)."""
+        if self.functions is not None:
+            self.functions.disable(self.instance)
+            self.meta.notes.extend(self.functions.remove())
 
     def remove_instance(self, in_background: bool) -> BackgroundRemoval | None:
         """Remove the instance, now or in a thread (returned), and wait for the table copier."""

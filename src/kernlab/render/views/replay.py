@@ -1,0 +1,122 @@
+"""`kernlab replay` for a person: uftrace replay's layout, line for line.
+
+::
+
+    # DURATION     TID     FUNCTION
+                [  4724] | main() {
+       0.081 us [  4726] |   leaf();
+                [  4724] |   read(3, 0x7ffd5a1c8e40, 832) {
+                [  4724] |     /* page_fault_kernel: 0x7ffd5a1c8000 ip 0xffffffff8123 (not-present, write) */
+       4.120 us [  4724] |   } = 832; /* read */
+       7.046 ms [  4724] | } /* main */
+
+The duration column is uftrace's ``print_time_unit`` (``%3d.%03d`` and a unit: us, ms, `` s``,
+`` m``, `` h``; blank on entry lines and for 0), the thread in ``[%6d]``, two spaces per depth. A call
+with nothing shown below it is one line ``f();`` at its entry; otherwise ``f() {`` at its entry and
+``} /* f */`` at its return. The threads' lines are merged in time order, as uftrace merges them.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+
+from kernlab.explain import replay as explain
+from kernlab.render.output import Output
+from kernlab.render.views.recording_text import print_event_lines
+from kernlab.reports.replay import FAULT, SYSCALL, CallNode, ReplayReport, ThreadCalls
+
+__all__ = ["HEADER", "duration_text", "show", "tree_lines"]
+
+HEADER = "# DURATION     TID     FUNCTION"
+
+_UNITS = ("us", "ms", " s", " m", " h")
+_LIMITS = (1000, 1000, 1000, 60, 24, 1 << 31)
+
+
+def duration_text(ns: int | None) -> str:
+    """A duration as uftrace's print_time_unit prints it (10 characters)."""
+    if not ns:
+        return " " * 10
+    delta, small, idx = ns, 0, 0
+    for idx in range(len(_UNITS)):
+        small = delta % _LIMITS[idx]
+        delta //= _LIMITS[idx]
+        if delta < _LIMITS[idx + 1]:
+            break
+    if delta > 999:
+        delta = small = 999
+    return f"{delta:3d}.{small:03d} {_UNITS[idx]}"
+
+
+def _ret(node: CallNode) -> str:
+    if node.duration_ns is None:
+        return " = ?"
+    if node.errno:
+        return f" = -1 {node.errno}"
+    if node.ret is None:
+        return ""
+    return f" = {node.ret:#x}" if node.ret > 0xFFFFFF else f" = {node.ret}"
+
+
+def _walk(thread: ThreadCalls) -> Iterator[tuple[int, int, str]]:
+    """(time, order, line) of one thread, in tree order (which is its time order)."""
+    order = 0
+
+    def line(ns: int | None, depth: int, text: str) -> str:
+        return f" {duration_text(ns)} [{thread.tid:6d}] | {'  ' * depth}{text}"
+
+    stack: list[tuple[CallNode, int, bool]] = [(c, 0, False) for c in reversed(thread.calls)]
+    while stack:
+        node, depth, closing = stack.pop()
+        order += 1
+        if closing:
+            assert node.duration_ns is not None
+            ret = f"{_ret(node)};" if node.kind == SYSCALL else ""
+            yield (
+                node.time_ns + node.duration_ns,
+                order,
+                line(node.duration_ns, depth, f"}}{ret} /* {node.name} */"),
+            )
+            continue
+        if node.kind == FAULT:
+            words = explain.fault_words(node)
+            detail = f" ({words})" if words else ""
+            yield (
+                node.time_ns,
+                order,
+                line(None, depth, f"/* {node.name}: {node.address:#x} ip {node.ip:#x}{detail} */"),
+            )
+            continue
+        args = node.args if node.kind == SYSCALL else ""
+        if not node.children:
+            ret = _ret(node) if node.kind == SYSCALL else ""
+            if node.duration_ns is None and node.kind != SYSCALL:
+                yield node.time_ns, order, line(None, depth, f"{node.name}({args}) {{")
+            else:
+                yield node.time_ns, order, line(node.duration_ns, depth, f"{node.name}({args}){ret};")
+            continue
+        yield node.time_ns, order, line(None, depth, f"{node.name}({args}) {{")
+        if node.duration_ns is not None:
+            stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in reversed(node.children))
+
+
+def tree_lines(report: ReplayReport) -> list[str]:
+    """Every line below the header, the threads merged in time order."""
+    lost = []
+    if report.loss.lost:
+        lost = [
+            f" {duration_text(None)} [{t.tid:6d}] | /* LOST {report.loss.lost} records!! */"
+            for t in report.threads
+        ]
+    merged = heapq.merge(*(_walk(t) for t in report.threads), key=lambda r: (r[0], r[1]))
+    return lost + [text for _ts, _order, text in merged]
+
+
+def show(report: ReplayReport, out: Output) -> None:
+    lines = tree_lines(report)
+    if not print_event_lines(report.loss, [HEADER, *lines] if lines else [], str, out):
+        out.sentence(explain.empty_sentence(report))
+        return
+    out.sentences(explain.sentences(report))
