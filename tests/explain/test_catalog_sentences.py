@@ -14,17 +14,23 @@ were" shows), the other fields with realistic words (Latin words, file names, nu
 Keys that explain/ chooses for one count only follow a naming rule: a key whose last part is
 ``one`` or ends in ``_one`` is said for a count of 1, ``zero``/``_zero``/``none``/``_none`` for 0,
 ``many``/``_many`` for 2 or more; the fields this applies to are listed in COUNT_FIELDS.
+
+A field that explain/ fills with a number and its noun (``pages=count("vtop.n.page", n)`` →
+"1 page" / "12 pages") is rendered the same way here, through :func:`kernlab.explain.count`
+with 0, 1 and many: which fields those are is read from explain/'s own source (COUNTED).
 """
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 import string
+from pathlib import Path
 
 import pytest
 
-from kernlab import catalog
+from kernlab import catalog, explain
 
 UNRESOLVED = ("(은)", "(는)", "(을)", "(를)", "(이)", "(가)", "(으)로", "(와)", "(과)")
 PARTICLE_AFTER_FIELD = re.compile(
@@ -190,10 +196,77 @@ COUNT_FIELDS = ("n", "count", "total")
 MANY = (2, 1234)
 ALL_COUNTS = (0, 1, *MANY)
 # Keys said only for some values of a field, because explain/ says another key for the rest.
-ONLY: dict[str, dict[str, tuple[int, ...]]] = {
-    "doctor.can_record_all": {"total": (1, *MANY)},  # said when every probe answered yes
-    "pagecache.file_all": {"pages": (1, *MANY)},  # file_empty says a file of 0 pages
-}
+ONLY: dict[str, dict[str, tuple[int, ...]]] = {}
+
+
+COUNT_FUNCTIONS = ("count", "counted")  # explain.count, as explain/ modules import it
+
+
+def _counted_in_source() -> dict[str, dict[str, str]]:
+    """Sentence key (or key prefix, ending in ".") → {field: count key} for every field explain/
+    fills with ``count("<topic>.n.<noun>", …)``, directly or through a local variable."""
+    out: dict[str, dict[str, str]] = {}
+    folder = Path(explain.__file__).parent
+
+    def count_key(node: ast.expr, local: dict[str, str]) -> str | None:
+        if isinstance(node, ast.Name):
+            return local.get(node.id)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in COUNT_FUNCTIONS
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            return node.args[0].value
+        return None
+
+    def sentence_key(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            return str(node.values[0].value)  # f"vtop.kind.{…}": every key under that prefix
+        return None
+
+    for path in sorted(folder.glob("*.py")):
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(function, ast.FunctionDef):
+                continue
+            local: dict[str, str] = {}
+            for node in ast.walk(function):
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                ):
+                    key = count_key(node.value, {})
+                    if key:
+                        local[node.targets[0].id] = key
+            for node in ast.walk(function):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
+                    continue
+                if node.func.id not in ("say", "text", *COUNT_FUNCTIONS):
+                    continue
+                key = sentence_key(node.args[0])
+                if key is None:
+                    continue
+                for keyword in node.keywords:
+                    noun = count_key(keyword.value, local) if keyword.arg else None
+                    if noun:
+                        out.setdefault(key, {})[keyword.arg] = noun  # type: ignore[index]
+    return out
+
+
+COUNTED = _counted_in_source()
+
+
+def _counted_fields(key: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for said, fields in COUNTED.items():
+        if key == said or key.startswith(said if said.endswith(".") else f"{said}."):
+            found.update(fields)
+    return found
 
 
 def _fields(template: str) -> dict[str, str]:
@@ -233,7 +306,8 @@ def _word(name: str) -> str:
 def _renderings(key: str, template: str) -> list[tuple[dict[str, object], str]]:
     """(fields, rendered text) for each combination of counts the key can be said with."""
     fields = _fields(template)
-    numeric = [n for n, spec in fields.items() if _is_numeric(n, spec)]
+    counted = {n: noun for n, noun in _counted_fields(key).items() if n in fields}
+    numeric = [n for n, spec in fields.items() if _is_numeric(n, spec) or n in counted]
     words: dict[str, object] = {n: _word(n) for n in fields if n not in numeric}
     allowed = {n: _allowed_counts(key, n) for n in numeric}
 
@@ -245,7 +319,11 @@ def _renderings(key: str, template: str) -> list[tuple[dict[str, object], str]]:
         if 1 in allowed[alone]:
             combos.append({n: 1 if n == alone else pick(n, MANY[-1]) for n in numeric})
     lang = catalog.language()
-    return [(values, _render(lang, template, values)) for values in ({**words, **c} for c in combos)]
+    out = []
+    for values in ({**words, **c} for c in combos):
+        filled = {n: explain.count(counted[n], v) if n in counted else v for n, v in values.items()}
+        out.append((values, _render(lang, template, filled)))
+    return out
 
 
 def _render(lang: str, template: str, values: dict[str, object]) -> str:
@@ -340,7 +418,24 @@ def test_english_run_finder_catches_the_issues_examples():
 
 PLURAL_NOUN = re.compile(r"^[a-z][a-z-]*[^su']s$")
 AGREEING_VERB = re.compile(r"^(were|are|have|hold|take|lie|sit|waste|belong|count)$")
-FIXED_SINGULAR = {"is", "was", "has", "this", "its", "lies", "less", "process", "bus", "address", "access"}
+FIXED_SINGULAR = {
+    "is",
+    "was",
+    "has",
+    "this",
+    "its",
+    "lies",
+    "less",
+    "process",
+    "bus",
+    "address",
+    "access",
+    "yes",
+}
+# Verbs of a singular subject that look like plural nouns ("1 hole wastes 4 bytes").
+FIXED_SINGULAR |= {"sits", "wastes", "shows", "fills", "belongs", "maps", "covers", "besides"}
+# "2 of 1 page are": a 1 after "of" counts the whole; the verb agrees with the count before it.
+OF_WHOLE = re.compile(r"\bof (?:its |the |these |this |all |PID \d+'s )?$")
 
 
 def _disagreements(text: str) -> list[str]:
@@ -352,6 +447,16 @@ def _disagreements(text: str) -> list[str]:
         rest = text[match.end() :]
         clause = re.split(r"[;:.()]| — |, (?=[a-z]+ )", rest, maxsplit=1)[0]
         words = clause.split()
+        if OF_WHOLE.search(text[: match.start()]):
+            # Only the noun of the whole must be singular: "of 1 page", never "of 1 pages".
+            for word in words[:3]:
+                bare = word.strip(",.")
+                if bare in FIXED_SINGULAR or AGREEING_VERB.match(bare) or not bare.isalpha():
+                    break
+                if PLURAL_NOUN.match(bare):
+                    found.append(f"1 {' '.join(words[:4])}")
+                    break
+            continue
         # "1 of 12 faults were": skip "of N noun" to the verb.
         if words[:1] == ["of"]:
             tail = words[1:]
@@ -362,8 +467,8 @@ def _disagreements(text: str) -> list[str]:
             continue
         for word in words[:3]:
             bare = word.strip(",.")
-            if bare in FIXED_SINGULAR:
-                break
+            if bare in FIXED_SINGULAR or bare in ("and", "but", "or"):
+                break  # "1 byte and fits …": the next verb is another clause's
             if PLURAL_NOUN.match(bare) or AGREEING_VERB.match(bare):
                 found.append(f"1 {' '.join(words[:4])}")
                 break
@@ -380,75 +485,18 @@ def test_disagreement_finder_catches_the_issues_examples():
     assert not _disagreements("1 of 12 faults was a first write")
     assert not _disagreements("0x1000 is 1 page")
     assert not _disagreements("an access from PID 1 faults and the kernel sends SIGSEGV")
+    assert not _disagreements("1 hole wastes 4 bytes; 1 bit sits unused")
+    assert not _disagreements("struct s is 1 byte and fits in one 64-byte cache line")
+    assert _disagreements("counted 1 minor and 1 major page faults")
+    assert not _disagreements("2 of 1 page (50%) of PID 7's 1 VMA are in RAM")
+    assert _disagreements("2 of 1 pages are in RAM")
+    assert _disagreements("1 of 1 page are now in the page cache")
 
 
 # English sentences still wrong for a count of 1, each needing explain/ to pick a key or a
 # counted noun (explain.count): known and listed so that fixing one turns its xfail into a
 # failure to remove it from here, and any NEW sentence with the fault fails at once.
-STILL_DISAGREE = frozenset(
-    {
-        "churn.authors.summary",
-        "churn.concentrated",
-        "churn.spread",
-        "disasm.callees",
-        "disasm.file_syscalls",
-        "disasm.instructions",
-        "disasm.places",
-        "doctor.can_record",
-        "doctor.can_record_all",
-        "dump.text",
-        "dump.trace_dat",
-        "kernel.paging_detected",
-        "ldd.found_all",
-        "ldd.missing",
-        "maps.all_summary",
-        "mem.meminfo.summary",
-        "pagecache.dropped",
-        "pagecache.evict_kept",
-        "pagecache.evicted",
-        "pagecache.file_all",
-        "pagecache.file_none",
-        "pagecache.file_some",
-        "pagecache.loaded",
-        "pagecache.total",
-        "ps.kthreads",
-        "ps.kthreads_summary.total",
-        "record.faults",
-        "record.loss",
-        "record.summary",
-        "report.faults.first_anon",
-        "report.faults.major_cache",
-        "report.faults.major_counter",
-        "report.faults.top_ip",
-        "report.faults.top_stack",
-        "report.faults.unmapped",
-        "report.lines.faults",
-        "report.lines.syscalls",
-        "report.lost.pages",
-        "report.lost.some",
-        "report.n.string_call.one",
-        "report.recording.summary",
-        "report.syscalls.errno_hint",
-        "report.syscalls.meaning",
-        "report.syscalls.per_process",
-        "struct.anon_many",
-        "struct.anon_one",
-        "struct.bit_holes",
-        "struct.holes",
-        "struct.one_hole",
-        "struct.padding",
-        "struct.summary",
-        "struct.summary_one_line",
-        "vtop.paging_configured",
-        "vtop.range.all",
-        "vtop.range.never",
-        "vtop.range.never_some",
-        "vtop.range.summary",
-        "vtop.range.swapped",
-        "vtop.range.unmapped",
-        "vtop.walk_huge",
-    }
-)
+STILL_DISAGREE: frozenset[str] = frozenset()
 
 
 @pytest.mark.parametrize(
@@ -483,3 +531,20 @@ def test_every_key_renders_in_both_languages_for_every_count(korean):
     catalog.set_language("en")
     for key, template in ENGLISH.items():
         assert _renderings(key, template)
+
+
+def test_count_picks_the_sentence_whose_verb_agrees():
+    """explain.count chooses .zero/.one/.many and fills the sentence's other fields too."""
+    assert explain.count("record.loss", 1, cpus="0").startswith("1 event was lost on CPU 0")
+    assert explain.count("record.loss", 3, cpus="0, 1").startswith("3 events were lost on CPU 0, 1")
+    assert explain.count("report.n.other_minor", 0) == "none was minor"
+    assert explain.count("ps.kthreads", 1, tasks=explain.count("ps.n.task", 3)).startswith(
+        "1 of 3 tasks is a kernel thread"
+    )
+
+
+def test_counted_fields_are_read_from_explain():
+    """The fields explain/ fills with a counted noun are found, so they render as explain says them."""
+    assert _counted_fields("vtop.range.all.one") == {"pages": "vtop.n.page", "vmas": "vtop.n.vma"}
+    assert _counted_fields("report.recording.summary.many") == {"cpus": "report.n.cpu_buffer"}
+    assert _counted_fields("vtop.kind.shmem") == {"times": "vtop.n.time"}

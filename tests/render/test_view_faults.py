@@ -53,7 +53,7 @@ GOLDEN = (
     "    0.002000 [002]      77 rep_touch       kernel       addr=0x7f0000002000 ip=0xffffffff81000000 "
     "code=0x2 (kernel write to a not-present page) anon-mmap  at clear_user+0x2b "
     "kstack: clear_user ← do_syscall_64\n"
-    "→ 2 faults shown: 1 first writes to anonymous memory, 0 in file-backed areas, 1 taken in kernel mode.\n"
+    "→ 2 faults shown: 1 first write to anonymous memory, 0 in file-backed areas, 1 taken in kernel mode.\n"
 )
 
 

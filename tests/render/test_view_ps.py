@@ -60,7 +60,7 @@ Where each column comes from
 → PID 99999: no such process (it does not exist or exited).
 → VSZ is what a process allocated, RSS what it touched: [bracketed] (PID 812) has 1.2 GiB of address space but only 50 MiB in RAM (96% never touched or not resident).
 → Faults: [bracketed] (PID 812) took the most minor faults, 90,210 (page in RAM or zero-filled, no I/O); across all processes, 214 major faults had to read pages from a file or swap.
-→ 1 of 3 tasks are kernel threads (K): VSZ and RSS are 0 because they have no user address space (task->mm is NULL).
+→ 1 of 3 tasks is a kernel thread (K): VSZ and RSS are 0 because it has no user address space (task->mm is NULL).
 """
 
 KTHREADS_GOLDEN = """\

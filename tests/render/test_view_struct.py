@@ -103,7 +103,7 @@ def test_view_prints_the_golden_text(capsys):
 def test_other_definitions_and_quiet(capsys):
     view.show(dataclasses.replace(_layout(), other_definitions=[9, 11]), Output())
     flat = " ".join(capsys.readouterr().out.split())
-    assert "BTF holds 2 other definition(s) under this name (type id 9, 11); this one is id 7" in flat
+    assert "BTF holds 2 other definitions under this name (type ids 9, 11); this one is id 7" in flat
     view.show(_layout(), Output(quiet=True))
     out = capsys.readouterr().out
     assert "→" not in out and out.endswith("};\n")

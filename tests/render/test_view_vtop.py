@@ -122,9 +122,9 @@ Total
 
 Presence (█ every page present, ▒ some, · none)
 #3 █████···
-→ 5 of 8 pages (62%) of PID 4242's 1 VMAs are in RAM: RSS 16 KiB of VSZ 32 KiB
+→ 5 of 8 pages (62%) of PID 4242's 1 VMA are in RAM: RSS 16 KiB of VSZ 32 KiB
 → the other 3 were never touched: VSZ counts them, RSS does not
-→ 1 of the present pages map the shared zero page (read, never written): RSS leaves them out, so RSS here is 16 KiB
+→ 1 of the present pages maps the shared zero page (read, never written): RSS leaves it out, so RSS here is 16 KiB
 """
 
 

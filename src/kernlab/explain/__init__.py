@@ -18,11 +18,14 @@ def text(key: str, /, **fields: object) -> str:
     return say(key, **fields)
 
 
-def count(key: str, n: int, /) -> str:
+def count(key: str, n: int, /, **fields: object) -> str:
     """A number with its noun, as the catalog words it for one or for many: ``count("elf.n.segment",
     1)`` → "1 LOAD segment", with 2 → "2 LOAD segments" (keys ``<key>.one`` and ``<key>.many``,
     filled with ``n``; ``<key>.zero`` for 0 where the catalog has one). English needs the choice;
-    Korean writes the same counter for one and many."""
+    Korean writes the same counter for one and many. A whole sentence whose verb agrees with the
+    count is chosen the same way, its other ``fields`` filled too: ``count("record.loss", 1,
+    cpus="0")`` → "1 event was lost on CPU 0 …"."""
     if n == 0 and has(f"{key}.zero"):
-        return say(f"{key}.zero", n=n)  # "no major fault …": a sentence that reads well for none
-    return say(f"{key}.one" if n == 1 else f"{key}.many", n=n)
+        # "no major fault …": a sentence that reads well for none
+        return say(f"{key}.zero", n=n, **fields)
+    return say(f"{key}.one" if n == 1 else f"{key}.many", n=n, **fields)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
+from kernlab.explain import count, say
 from kernlab.reports.authors import AuthorsReport
 from kernlab.reports.churn import ChurnReport
 from kernlab.source.git_history import Period
@@ -33,6 +33,7 @@ def churn_sentences(report: ChurnReport) -> list[str]:
         return [say("churn.none", period=period, where=where(report))]
     leader = report.entries[0]
     judgement = "churn.concentrated" if report.concentrated else "churn.spread"
+    entries = count("churn.n.entry", len(report.entries))
     return [
         say(
             "churn.leader",
@@ -43,7 +44,7 @@ def churn_sentences(report: ChurnReport) -> list[str]:
             share=report.leader_share,
             where=where(report),
         ),
-        say(judgement, k=report.leading_few, n=len(report.entries), k_share=report.leading_few_share),
+        count(judgement, report.leading_few, entries=entries, k_share=report.leading_few_share),
         say("churn.simplified"),
     ]
 
@@ -64,10 +65,10 @@ def authors_sentences(report: AuthorsReport) -> list[str]:
             "churn.authors.summary",
             name=first.name,
             commits=first.commits,
-            total=report.commits,
+            total=count("churn.n.commit", report.commits),
             scope=scope,
             share=report.leader_share,
             half=report.authors_for_half,
-            count=len(report.authors),
+            authors=count("churn.n.author", len(report.authors)),
         )
     ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
-from kernlab.reports.disasm import DisasmReport, FileDisasmReport
+from kernlab.explain import count, say
+from kernlab.explain.kernel import image_symbol_sentences
+from kernlab.reports.disasm import DisasmReport, FileDisasmReport, is_call
 
 __all__ = ["CALLS_SHOWN", "GOT_CALLS_NAMED", "file_sentences", "sentences"]
 
@@ -17,24 +18,15 @@ def _names(names: tuple[str, ...] | list[str]) -> str:
     return ", ".join(names[:CALLS_SHOWN]) + (" …" if len(names) > CALLS_SHOWN else "")
 
 
-def _counted(key: str, count: int) -> str:
-    """``key_none`` for 0 (when the catalog has it), ``key_one`` for 1, ``key`` for more."""
-    if count == 0 and key in ("disasm.callees",):
-        return say(f"{key}_none")
-    if count == 1:
-        return say(f"{key}_one")
-    return say(key, count=count)
-
-
 def sentences(report: DisasmReport) -> list[str]:
     what = report.function or f"{report.start:#x}"
     out = [
         say(
             "disasm.summary",
-            instructions=_counted("disasm.instructions", len(report.instructions)),
+            instructions=count("disasm.n.instruction", len(report.instructions)),
             size=report.size,
             what=what,
-            callees=_counted("disasm.callees", len(report.calls)),
+            callees=count("disasm.n.callee", len(report.calls)),
         )
     ]
     if report.calls:
@@ -56,10 +48,18 @@ def sentences(report: DisasmReport) -> list[str]:
                 number=site.number,
                 hex=f"{site.number:#x}",
                 arch=site.arch,
-                times=say("disasm.once") if site.places == 1 else say("disasm.places", count=site.places),
+                times=count("disasm.n.place", site.places),
             )
         )
-    if not report.syscall_sites:
+    if report.kernel_symbols is not None:
+        # Kernel code: it is the kernel, so "it reaches the kernel" would be wrong; say where
+        # its names come from and what the call at its entry is.
+        # The hook is the first instruction, or the second after an endbr64 (IBT kernels).
+        entry = report.instructions[:2]
+        if any(i.target_name == "__fentry__" and is_call(i) for i in entry):
+            out.append(say("disasm.fentry", what=what))
+        out.extend(image_symbol_sentences(report.kernel_symbols))
+    elif not report.syscall_sites:
         out.append(say("disasm.no_syscall"))
     return out
 
@@ -70,7 +70,7 @@ def file_sentences(report: FileDisasmReport) -> list[str]:
     out = [
         say(
             "disasm.file_summary",
-            instructions=_counted("disasm.instructions", tally.instructions),
+            instructions=count("disasm.n.instruction", tally.instructions),
             size=report.size,
             sections=", ".join(s.name for s in report.sections),
         )
@@ -78,14 +78,10 @@ def file_sentences(report: FileDisasmReport) -> list[str]:
     traps = sum(tally.syscalls.values())
     if traps:
         ranked = sorted(tally.syscalls.items(), key=lambda kv: (-kv[1], kv[0]))
-        names = [f"{name} ×{count}" if count > 1 else name for name, count in ranked]
-        out.append(
-            say(
-                "disasm.file_syscalls" if traps > 1 else "disasm.file_syscalls_one",
-                count=traps,
-                names=_names(names),
-            )
-        )
-    else:
+        names = [f"{name} ×{times}" if times > 1 else name for name, times in ranked]
+        out.append(count("disasm.file_syscalls", traps, names=_names(names)))
+    elif report.kernel_symbols is None:
         out.append(say("disasm.file_no_syscalls"))
+    if report.kernel_symbols is not None:
+        out.extend(image_symbol_sentences(report.kernel_symbols))
     return out

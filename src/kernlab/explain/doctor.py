@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
+from kernlab.explain import count, say
 from kernlab.reports.doctor import DoctorReport
 
 __all__ = ["cleaned_sentence", "verdict"]
@@ -12,7 +12,11 @@ def cleaned_sentence(report: DoctorReport) -> str | None:
     """How much a --clean removed (None without --clean)."""
     if report.cleaned is None:
         return None
-    return say("doctor.cleaned", instances=len(report.cleaned.instances), uprobes=len(report.cleaned.uprobes))
+    return say(
+        "doctor.cleaned",
+        instances=count("doctor.n.instance", len(report.cleaned.instances)),
+        uprobes=count("doctor.n.uprobe", len(report.cleaned.uprobes)),
+    )
 
 
 def verdict(report: DoctorReport) -> str:
@@ -22,11 +26,11 @@ def verdict(report: DoctorReport) -> str:
     if not report.can_record:
         return say("doctor.cannot_record", reason=report.reason)
     if missing:
-        return say(
+        return count(
             "doctor.can_record",
+            len(missing),
             ok=total - len(missing),
-            total=total,
-            missing_count=len(missing),
+            features=count("doctor.n.feature", total),
             missing=", ".join(missing),
         )
-    return say("doctor.can_record_all", total=total)
+    return count("doctor.can_record_all", total)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
+from kernlab.explain import count, say
 from kernlab.reports.dump import DumpReport, TraceDatResult
 
 __all__ = ["written_sentences"]
@@ -17,13 +17,13 @@ def written_sentences(report: DumpReport) -> list[str]:
                 say(
                     "dump.trace_dat",
                     path=result.path,
-                    events=result.events,
-                    cpus=result.cpus,
-                    formats=result.formats,
+                    events=count("dump.n.event", result.events),
+                    cpus=count("dump.n.cpu", result.cpus),
+                    formats=count("dump.n.format", result.formats),
                 )
             )
             if "printk_formats" in result.notes:
                 out.append(say("dump.missing_printk"))
         else:
-            out.append(say("dump.text", lines=result.lines))
+            out.append(say("dump.text", lines=count("dump.n.line", result.lines)))
     return out

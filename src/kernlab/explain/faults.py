@@ -53,8 +53,8 @@ def code_meaning(code: int, decoded: FaultCode | None) -> str:
 def listing_sentence(report: FaultsReport) -> str:
     return say(
         "report.lines.faults",
-        shown=report.total_faults,
-        first=report.first_anon_writes,
+        shown=count("faults.n.fault", report.total_faults),
+        first=count("report.n.first_write", report.first_anon_writes),
         file=report.file_backed,
         kernel=report.kernel_mode,
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
+from kernlab.explain import count, say
 from kernlab.kernel.kallsyms import KALLSYMS
-from kernlab.reports.kernel import KernelReport
+from kernlab.reports.kernel import ImageSymbolSource, KernelImageReport, KernelReport
 
 __all__ = [
     "config_meaning",
     "config_sentence",
     "hidden_sentence",
+    "image_sentences",
+    "image_symbol_sentences",
     "kaslr_sentence",
     "paging_sentence",
     "release_sentence",
@@ -42,7 +44,7 @@ def paging_sentence(report: KernelReport) -> str:
     pg = report.paging
     configured = "unknown" if pg.configured_levels is None else pg.configured_levels
     if pg.levels_in_use is not None:
-        return say("kernel.paging_detected", configured=configured, in_use=pg.levels_in_use, method=pg.method)
+        return count("kernel.paging_detected", pg.levels_in_use, configured=configured, method=pg.method)
     la57 = say("kernel.la57_has") if pg.cpu_la57 else say("kernel.la57_lacks")
     return say("kernel.paging_config_only", configured=configured, la57_text=la57)
 
@@ -103,3 +105,49 @@ def hidden_sentence(report: KernelReport) -> str:
 # The causes kallsyms_access() can find for hidden addresses; the shown_* ones cannot hide them,
 # so zeros seen with those mean the rule changed under us: said as unknown.
 _HIDDEN_CAUSES = ("paranoid_no_syslog", "kptr1_no_syslog", "kptr2", "syslog_in_userns", "unknown")
+
+
+# ------------------------------------------------------------------------------ kernel --image
+
+
+def image_sentences(report: KernelImageReport) -> list[str]:
+    """What the image file is, whether it runs, and where its symbols come from."""
+    from kernlab.units import format_bytes
+
+    fields = {
+        "path": report.path,
+        "release": report.release or "?",
+        "arch": report.arch,
+        "protocol": report.boot_protocol or "?",
+        "compression": report.compression or "?",
+        "compressed": format_bytes(report.compressed_size or 0),
+        "decompressed": format_bytes(report.decompressed_size),
+        "offset": _hex(report.payload_offset or 0),
+    }
+    out = [say(f"kernel.image.{report.format}", **fields)]
+    if report.running:
+        out.append(say("kernel.image.running"))
+    elif report.same_release:
+        out.append(say("kernel.image.other_build", release=report.running_release))
+    else:
+        out.append(say("kernel.image.not_running", running=report.running_release))
+    out.extend(image_symbol_sentences(report.symbols))
+    return out
+
+
+def image_symbol_sentences(symbols: ImageSymbolSource) -> list[str]:
+    """Where a stripped kernel's names come from (also said under `kernlab disasm` of one)."""
+    out: list[str] = []
+    if symbols.placeholder is not None:
+        out.append(
+            say("kernel.image.placeholder", path=symbols.placeholder, note=symbols.placeholder_note or "")
+        )
+    if symbols.source == "system_map":
+        out.append(count("kernel.image.symbols_map", symbols.count, path=symbols.path or "System.map"))
+    elif symbols.source == "kallsyms_table":
+        out.append(count("kernel.image.symbols_table", symbols.count))
+    elif symbols.source == "symtab":
+        out.append(count("kernel.image.symbols_symtab", symbols.count))
+    else:
+        out.append(say("kernel.image.symbols_none"))
+    return out

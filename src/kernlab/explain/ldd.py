@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from kernlab.catalog import say
+from kernlab.explain import count, say
 from kernlab.reports.ldd import LddReport
 
 __all__ = ["ldd_sentence"]
@@ -25,7 +25,7 @@ def ldd_sentence(report: LddReport) -> str:
             say(
                 "ldd.missing",
                 count=len(report.missing),
-                total=len(libraries),
+                libraries=count("ldd.n.library", len(libraries)),
                 names=", ".join(report.missing),
                 file=name,
             )
@@ -35,8 +35,7 @@ def ldd_sentence(report: LddReport) -> str:
         for o in libraries:
             counts[o.found_via or "?"] = counts.get(o.found_via or "?", 0) + 1
         via = ", ".join(say("ldd.via", count=n, how=how) for how, n in counts.items())
-        key = "ldd.found_one" if len(libraries) == 1 else "ldd.found_all"
-        parts.append(say(key, file=name, total=len(libraries), direct=direct, via=via))
+        parts.append(count("ldd.found", len(libraries), file=name, direct=direct, via=via))
     if report.interpreter:
         parts.append(say("ldd.loader", loader=report.interpreter))
     vdso = next((o.name for o in report.objects if o.status == "vdso"), None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
+from kernlab.explain import count, say
 from kernlab.reports.maps import AllMapsReport, MapsReport
 from kernlab.units import percent
 
@@ -113,8 +113,8 @@ def all_sentence(report: AllMapsReport) -> str:
     denied = say(denied_key, denied=report.denied) if report.denied else ""
     return say(
         "maps.all_summary",
-        count=len(report.processes),
-        skipped=report.skipped,
+        processes=count("maps.n.process", len(report.processes)),
+        skipped=count("maps.n.skipped", report.skipped),
         denied=denied,
         rss=sum(p.totals.rss or 0 for p in report.processes),
         pss=sum(p.totals.pss or 0 for p in report.processes),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import has, say
+from kernlab.catalog import has
+from kernlab.explain import count, say
 from kernlab.reports.mem import MemReport
 from kernlab.units import percent
 
@@ -77,7 +78,7 @@ def meminfo_sentence(report: MemReport) -> str:
     f = report.free
     return say(
         "mem.meminfo.summary",
-        count=len(report.meminfo or ()),
+        fields=count("mem.n.field", len(report.meminfo or ())),
         source=report.source,
         total=f.total,
         free_pct=percent(f.free, f.total),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
+from kernlab.explain import count, say
 from kernlab.reports.pagecache import FileReport, PageCacheReport
 from kernlab.units import format_bytes, percent_text
 
@@ -24,24 +24,24 @@ def file_sentences(f: FileReport, action: str | None) -> list[str]:
     )
     out = []
     if action in _ACTION_KEYS:
-        out.append(
-            say(_ACTION_KEYS[action], name=name, before=f.before_resident_pages, after=r.resident_pages)
-        )
+        after = count("pagecache.n.resident_page", r.resident_pages)
+        out.append(say(_ACTION_KEYS[action], name=name, before=f.before_resident_pages, after=after))
         if action == "evict" and r.resident_pages:
-            out.append(say("pagecache.evict_kept", name=name, after=r.resident_pages))
+            out.append(count("pagecache.evict_kept", r.resident_pages, name=name))
+    # Each sentence's verb agrees with the pages it counts first: explain.count picks the key.
     if r.pages == 0:
         out.append(say("pagecache.file_empty", name=name))
     elif r.resident_pages == r.pages:
-        out.append(say("pagecache.file_all", name=name, pages=f"{r.pages:,}"))
+        out.append(count("pagecache.file_all", r.pages, name=name))
     elif r.resident_pages == 0:
-        out.append(say("pagecache.file_none", name=name, pages=f"{r.pages:,}", source=source))
+        out.append(count("pagecache.file_none", r.pages, name=name, source=source))
     else:
         out.append(
-            say(
+            count(
                 "pagecache.file_some",
+                r.resident_pages,
                 name=name,
-                pages=f"{r.pages:,}",
-                resident=f"{r.resident_pages:,}",
+                pages=count("pagecache.n.page", r.pages),
                 percent=percent_text(r.resident_pages, r.pages),
                 missing=f"{r.pages - r.resident_pages:,}",
                 source=source,
@@ -60,11 +60,11 @@ def file_sentences(f: FileReport, action: str | None) -> list[str]:
 
 
 def total_sentence(report: PageCacheReport) -> str:
-    return say(
+    return count(
         "pagecache.total",
-        resident=f"{report.total_resident_pages:,}",
-        pages=f"{report.total_pages:,}",
+        report.total_resident_pages,
+        pages=count("pagecache.n.page", report.total_pages),
         percent=percent_text(report.total_resident_pages, report.total_pages),
-        count=len(report.files),
+        files=count("pagecache.n.file", len(report.files)),
         cached=format_bytes(report.total_resident_bytes),
     )

@@ -70,7 +70,7 @@ def ps_sentences(report: PsReport) -> list[str]:
             )
         )
     if report.kernel_threads:
-        out.append(say("ps.kthreads", kthreads=report.kernel_threads, total=len(processes)))
+        out.append(count("ps.kthreads", report.kernel_threads, tasks=count("ps.n.task", len(processes))))
     return out
 
 
@@ -85,11 +85,11 @@ def kthreads_sentences(report: KthreadsReport) -> list[str]:
     if not report.families:
         return [say("ps.empty")]
     out = [
-        say(
+        count(
             "ps.kthreads_summary.total",
-            count=report.count,
-            families=len(report.families),
-            per_cpu=sum(f.per_cpu for f in report.families),
+            sum(f.per_cpu for f in report.families),
+            threads=count("ps.n.kthread", report.count),
+            families=count("ps.n.family", len(report.families)),
         )
     ]
     out.extend(family_role(f) for f in report.families)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
+from kernlab.explain import count, say
 from kernlab.reports.record import RecordReport
 from kernlab.units import format_bytes
 
@@ -22,14 +22,14 @@ def summary_sentences(report: RecordReport) -> list[str]:
         what = say("record.what_pid", pid=meta.root_pid)
     lost_cpus = [str(c.cpu) for c in meta.loss if c.lost]
     loss = (
-        say("record.loss", lost=meta.lost_events, cpus=", ".join(lost_cpus))
+        count("record.loss", meta.lost_events, cpus=", ".join(lost_cpus))
         if meta.lost_events
         else say("record.no_loss")
     )
     sentences = [
         say(
             "record.summary",
-            events=f"{report.events_read:,}",
+            events=count("record.n.event", report.events_read),
             size=format_bytes(report.raw_bytes),
             what=what,
             directory=report.directory,

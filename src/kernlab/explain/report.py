@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from kernlab.catalog import say
+from kernlab.explain import count as counted
+from kernlab.explain.faults import SIGNAL_NAMES, cause_sentences
+from kernlab.explain.syscall import unknown_numbers as unknown_numbers_sentence
 from kernlab.reports.recording.fault_stats import FaultStatistics
 from kernlab.reports.recording.loss import Loss
 from kernlab.reports.recording.syscall_stats import ProcessSyscalls, SyscallStatistics
@@ -10,17 +13,20 @@ from kernlab.reports.report import FaultCounterCheck, RecordingReport, Recording
 
 __all__ = [
     "ARROW",
+    "address_space_sentences",
     "counter_check_sentence",
     "fault_sentences",
     "listing_loss",
     "loss_sentences",
     "process_syscalls_sentence",
     "recording_sentence",
+    "syscall_heading",
     "syscall_sentences",
+    "syscall_time_sentence",
     "top_ip_sentence",
     "top_stack_sentence",
     "top_vma_sentence",
-    "unmapped_sentence",
+    "unknown_area_sentence",
 ]
 
 ARROW = " ← "
@@ -35,10 +41,10 @@ def recording_sentence(report: RecordingReport) -> str:
     rec = report.recording
     if not rec.event_counts:
         return say("report.recording.empty")
-    return say(
+    return counted(
         "report.recording.summary",
-        events=rec.events_total,
-        cpus=rec.cpus,
+        rec.events_total,
+        cpus=counted("report.n.cpu_buffer", rec.cpus),
         seconds=rec.duration_ns / 1e9,
         command=_command(rec),
         clock=rec.clock,
@@ -52,13 +58,23 @@ def loss_sentences(report: RecordingReport) -> list[str]:
     out: list[str] = []
     if loss.total or loss.missed_in_pages:
         lost = max(loss.total, loss.missed_in_pages)
-        out.append(
-            say("report.lost.some", lost=lost, percent=100.0 * lost / max(written, 1), written=written)
-        )
-    else:
+        out.append(counted("report.lost.some", lost, percent=100.0 * lost / max(written, 1), written=written))
+    elif loss.known:  # only the statistics saved at the end of a whole recording prove it
         out.append(say("report.lost.none"))
+    if not loss.known:
+        from kernlab.explain.completeness import loss_unknown_sentence
+
+        unknown = loss_unknown_sentence(loss.completeness, bool(loss.damage), loss.total)
+        if unknown is not None:
+            out.append(unknown)
     if loss.pages_marked_missed:
-        out.append(say("report.lost.pages", pages=loss.pages_marked_missed, missed=loss.missed_in_pages))
+        out.append(
+            say(
+                "report.lost.pages",
+                pages=counted("report.n.marked_page", loss.pages_marked_missed),
+                missed=counted("report.n.missed_event", loss.missed_in_pages),
+            )
+        )
     return out
 
 
@@ -66,7 +82,7 @@ def listing_loss(loss: Loss) -> str | None:
     """The warning a listing starts with when events were lost; None when none were."""
     if not loss.lost:
         return None
-    return say("report.lost.some", lost=loss.lost, percent=loss.percent, written=loss.written)
+    return counted("report.lost.some", loss.lost, percent=loss.percent, written=loss.written)
 
 
 def syscall_sentences(stats: SyscallStatistics | None) -> list[str]:
@@ -78,7 +94,7 @@ def syscall_sentences(stats: SyscallStatistics | None) -> list[str]:
     out = [
         say(
             "report.syscalls.meaning",
-            calls=combined.calls,
+            calls=counted("report.n.syscall", combined.calls),
             errors=combined.errors,
             top=top.name,
             top_percent=top.percent_time,
@@ -89,18 +105,42 @@ def syscall_sentences(stats: SyscallStatistics | None) -> list[str]:
     if failing:
         worst = max(failing, key=lambda r: max(r.errnos.values()))
         code, count = max(worst.errnos.items(), key=lambda kv: kv[1])
-        out.append(say("report.syscalls.errno_hint", name=worst.name, errno=code, count=count))
+        out.append(
+            say(
+                "report.syscalls.errno_hint",
+                name=worst.name,
+                errno=code,
+                times=counted("report.n.time", count),
+            )
+        )
     if combined.unfinished or combined.unpaired_exits:
         names = ", ".join(f"{r.name}×{r.unfinished}" for r in combined.rows if r.unfinished)
         out.append(
             say(
                 "report.syscalls.unfinished",
-                unfinished=combined.unfinished,
+                unfinished=counted("report.n.unfinished", combined.unfinished),
                 names=names or "-",
-                unpaired=combined.unpaired_exits,
+                unpaired=counted("report.n.unpaired", combined.unpaired_exits),
             )
         )
+    newer = unknown_numbers_sentence(stats.unknown_numbers, stats.table_version)
+    if newer:
+        out.append(newer)
     return out
+
+
+def syscall_heading(stats: SyscallStatistics) -> str:
+    """The title of the system-call table, naming the time it shows."""
+    return say("report.syscalls.heading_cpu" if stats.time == "cpu" else "report.syscalls.heading_wall")
+
+
+def syscall_time_sentence(stats: SyscallStatistics) -> str:
+    """Which time the seconds column holds (and why not CPU time when it was asked for)."""
+    if stats.time == "cpu":
+        return say("report.syscalls.time_cpu")
+    if stats.time_asked == "cpu":
+        return say("report.syscalls.time_cpu_missing")
+    return say("report.syscalls.time_wall")
 
 
 def process_syscalls_sentence(proc: ProcessSyscalls) -> str:
@@ -108,7 +148,7 @@ def process_syscalls_sentence(proc: ProcessSyscalls) -> str:
         "report.syscalls.per_process",
         pid=proc.pid,
         comm=proc.comm or "?",
-        calls=proc.summary.calls,
+        calls=counted("report.n.call", proc.summary.calls),
         errors=proc.summary.errors,
         total_ms=proc.summary.total_ns / 1e6,
     )
@@ -118,7 +158,10 @@ def counter_check_sentence(check: FaultCounterCheck) -> str:
     """getrusage's count of the command's faults against the events recorded."""
     if check.own is None or check.difference is None:
         return say(
-            "report.faults.counter_check", minflt=check.minflt, majflt=check.majflt, events=check.events
+            "report.faults.counter_check",
+            minflt=check.minflt,
+            majflt=check.majflt,
+            events=counted("report.n.fault_event", check.events),
         )
     match = (
         say("report.faults.counter_same")
@@ -131,7 +174,7 @@ def counter_check_sentence(check: FaultCounterCheck) -> str:
         majflt=check.majflt,
         before=check.before_exec,
         own=check.own,
-        events=check.events,
+        events=counted("report.n.fault_event", check.events),
         match=match,
     )
 
@@ -143,22 +186,67 @@ def top_vma_sentence(faults: FaultStatistics) -> str:
     )
 
 
-def unmapped_sentence(faults: FaultStatistics) -> str:
-    return say("report.faults.unmapped", count=faults.unmapped)
+def unknown_area_sentence(faults: FaultStatistics) -> str | None:
+    """Faults the recording cannot place (no maps snapshot for their process); None when none."""
+    unknown = faults.unmapped - faults.no_vma
+    return counted("report.faults.unknown_area", unknown) if unknown > 0 else None
+
+
+def address_space_sentences(faults: FaultStatistics) -> list[str]:
+    """What the address-space timeline adds: writes to present pages (error code 0x7 on x86)
+    by what the kernel did, faults in no VMA, the SIGSEGV/SIGBUS the traced tasks got, and how
+    many calls changed the address space."""
+    out: list[str] = []
+    protected = {row.label: row.count for row in faults.write_protect}
+    if protected:
+        out.append(counted("report.faults.write_protect", sum(protected.values())))
+        out.extend(cause_sentences(protected))
+    if faults.no_vma:
+        out.extend(cause_sentences({"faults.cause.no_vma": faults.no_vma}, faults.signal_events))
+    for seen in faults.signals:
+        out.append(
+            say(
+                "report.faults.signal",
+                signal=SIGNAL_NAMES.get(seen.signal, str(seen.signal)),
+                sent=counted("report.n.time", seen.generated),
+                delivered=counted("report.n.time", seen.delivered),
+            )
+        )
+    if faults.address_space_changes:
+        out.append(counted("report.faults.timeline", faults.address_space_changes))
+    return out
 
 
 def fault_sentences(faults: FaultStatistics | None) -> list[str]:
-    """After the error-code table: first anonymous writes, and which faults were major."""
+    """After the error-code table: first anonymous writes, what the address-space timeline says
+    (writes to present pages by cause, faults in no VMA and their signals), which were major."""
     if faults is None or not faults.total:
         return [say("report.faults.none")]
     out: list[str] = []
     if faults.first_anon_writes:
-        out.append(say("report.faults.first_anon", first=faults.first_anon_writes, total=faults.total))
+        out.append(
+            counted(
+                "report.faults.first_anon",
+                faults.first_anon_writes,
+                faults=counted("report.n.fault", faults.total),
+            )
+        )
+    out.extend(address_space_sentences(faults))
     major = faults.major
+    # Both counts are known whenever the method is page-cache or counter (None only for unknown).
     if major.method == "page-cache":
-        out.append(say("report.faults.major_cache", major=major.count, user=faults.user, minor=major.minor))
+        out.append(
+            say(
+                "report.faults.major_cache",
+                major=major.count,
+                user=counted("report.n.user_fault", faults.user),
+                minor=counted("report.n.other_minor", major.minor or 0),
+            )
+        )
     elif major.method == "counter":
-        out.append(say("report.faults.major_counter", major=major.count))
+        out.append(
+            say("report.faults.major_counter", major=counted("report.n.major_fault", major.count or 0))
+        )
     else:
         out.append(say("report.faults.major_unknown"))
     return out
@@ -166,11 +254,19 @@ def fault_sentences(faults: FaultStatistics | None) -> list[str]:
 
 def top_ip_sentence(faults: FaultStatistics) -> str:
     best = faults.top_ips[0]
-    return say("report.faults.top_ip", location=best.location, count=best.count, percent=best.percent)
+    return say(
+        "report.faults.top_ip",
+        location=best.location,
+        faults=counted("report.n.fault", best.count),
+        percent=best.percent,
+    )
 
 
 def top_stack_sentence(faults: FaultStatistics) -> str:
     best = faults.top_kernel_stacks[0]
     return say(
-        "report.faults.top_stack", chain=ARROW.join(best.functions), count=best.count, percent=best.percent
+        "report.faults.top_stack",
+        chain=ARROW.join(best.functions),
+        faults=counted("report.n.fault", best.count),
+        percent=best.percent,
     )

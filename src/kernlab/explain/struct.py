@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
+from kernlab.explain import count, say
 from kernlab.reports.struct import StructReport
 
 __all__ = ["layout_sentence"]
@@ -10,30 +10,46 @@ __all__ = ["layout_sentence"]
 
 def layout_sentence(layout: StructReport) -> str:
     """One sentence of clauses, each from a figure of the layout."""
-    fields = {"kind": layout.kind, "name": layout.name, "size": layout.size, "line": layout.cacheline_size}
+    # Every count is said with its noun, or picks the key whose verb agrees (explain.count).
+    size = count("struct.n.byte", layout.size)
     if layout.cachelines <= 1:
-        parts = [say("struct.summary_one_line", **fields)]
+        parts = [
+            say(
+                "struct.summary_one_line",
+                kind=layout.kind,
+                name=layout.name,
+                size=size,
+                line=layout.cacheline_size,
+            )
+        ]
     else:
-        parts = [say("struct.summary", cachelines=layout.cachelines, **fields)]
+        parts = [
+            say(
+                "struct.summary",
+                kind=layout.kind,
+                name=layout.name,
+                size=size,
+                lines=count("struct.n.cacheline", layout.cachelines),
+                line=count("struct.n.byte", layout.cacheline_size),
+            )
+        ]
     holes = [h for h in layout.holes if not h.padding and h.size]
     if layout.kind == "union":
         parts.append(say("struct.union_note"))
     elif not holes:
         parts.append(say("struct.no_holes"))
-    elif len(holes) == 1:
-        parts.append(say("struct.one_hole", bytes=layout.hole_bytes))
     else:
-        parts.append(say("struct.holes", count=len(holes), bytes=layout.hole_bytes))
+        parts.append(count("struct.holes", len(holes), bytes=count("struct.n.byte", layout.hole_bytes)))
     bits = sum(h.bits for h in layout.holes if not h.padding)
     if bits:
-        parts.append(say("struct.bit_holes", bits=bits))
+        parts.append(count("struct.bit_holes", bits))
     if layout.padding:
-        parts.append(say("struct.padding", padding=layout.padding))
+        parts.append(count("struct.padding", layout.padding))
     parts += _anonymous_parts(layout)
     if layout.other_definitions:
         others = layout.other_definitions
         ids = ", ".join(map(str, others))
-        parts.append(say("struct.other_definitions", count=len(others), ids=ids, chosen=layout.type_id))
+        parts.append(count("struct.other_definitions", len(others), ids=ids, chosen=layout.type_id))
     return say("struct.sentence", parts="; ".join(parts))
 
 
@@ -42,7 +58,8 @@ def _anonymous_parts(layout: StructReport) -> list[str]:
     inside = sum(1 for m in layout.members if m.via_anonymous)
     if not (top_anon and inside):
         return []
-    total = len(layout.members)
+    fields = count("struct.n.field", len(layout.members))
     if len(top_anon) == 1:
-        return [say("struct.anon_one", inside=inside, total=total, kind=top_anon[0].kind, name=layout.name)]
-    return [say("struct.anon_many", inside=inside, total=total, blocks=len(top_anon), name=layout.name)]
+        return [count("struct.anon_block", inside, fields=fields, kind=top_anon[0].kind, name=layout.name)]
+    blocks = count("struct.n.anon_block", len(top_anon))
+    return [count("struct.anon_blocks", inside, fields=fields, blocks=blocks, name=layout.name)]

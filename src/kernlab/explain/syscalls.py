@@ -16,7 +16,7 @@ def listing_sentences(report: SyscallsReport) -> list[str]:
     out = [
         say(
             "report.lines.syscalls",
-            shown=report.total_calls,
+            shown=count("report.n.call", report.total_calls),
             errors=report.errors,
             name=slowest.name,
             pid=slowest.pid,

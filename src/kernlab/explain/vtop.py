@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
+from kernlab.explain import count, say
 from kernlab.mm.paging import PagingMode
 from kernlab.proc.maps import Vma
 from kernlab.reports.vtop import AddressReport, PageKind, PagesReport
@@ -76,7 +76,7 @@ def address_sentences(r: AddressReport) -> list[str]:
 
 def _walk(r: AddressReport) -> str:
     if r.huge is not None and r.huge.pmd_mapped:
-        return say("vtop.walk_huge", walk=walk_text(r), size=size_text(r.huge.size), level="PMD")
+        return say("vtop.walk_huge", walk=walk_text(r), size=size_text(r.huge.size), table="PMD")
     return walk_text(r)
 
 
@@ -124,11 +124,11 @@ def _kind_sentence(r: AddressReport) -> str | None:
         return None
     if kind in (PageKind.HUGETLB, PageKind.THP_PMD, PageKind.LARGE_FOLIO, PageKind.THP_PTE):
         return say(f"vtop.kind.{kind.value}", size=size_text(r.huge.size if r.huge else 0))
-    count = 1 if r.page is None or r.page.mapcount is None else r.page.mapcount
+    mappers = 1 if r.page is None or r.page.mapcount is None else r.page.mapcount
     if kind is PageKind.ANON_SHARED:
-        return say("vtop.kind.anon_shared", others=count - 1)
+        return say("vtop.kind.anon_shared", mappings=count("vtop.n.other_mapping", mappers - 1))
     if kind in (PageKind.SHMEM, PageKind.FILE_SHARED):
-        return say(f"vtop.kind.{kind.value}", count=count)
+        return say(f"vtop.kind.{kind.value}", times=count("vtop.n.time", mappers))
     return say(f"vtop.kind.{kind.value}")
 
 
@@ -137,7 +137,12 @@ def _paging_sentence(mode: PagingMode) -> str | None:
     if not mode.configured_levels or mode.configured_levels == mode.levels:
         return None
     reason = say("vtop.paging_reason_no_la57" if mode.cpu_la57 is False else "vtop.paging_reason_boot")
-    return say("vtop.paging_configured", configured=mode.configured_levels, levels=mode.levels, reason=reason)
+    return say(
+        "vtop.paging_configured",
+        configured=count("vtop.n.level", mode.configured_levels),
+        levels=mode.levels,
+        reason=reason,
+    )
 
 
 def _base(path: str) -> str:
@@ -278,53 +283,45 @@ def _region_text(r: AddressReport) -> str:
 def pages_sentences(report: PagesReport) -> list[str]:
     """How many pages are present, and what the others are (never touched, swapped, huge…)."""
     t = report.total
-
-    def n(value: int) -> str:
-        return f"{value:,}"
-
+    # Each sentence's verb agrees with the pages it counts: explain.count picks .one or .many.
+    pages = count("vtop.n.page", t.pages)
+    percent = percent_text(t.present, t.pages)
     if report.scope == "all":
         out = [
-            say(
+            count(
                 "vtop.range.all",
-                present=n(t.present),
-                pages=n(t.pages),
-                percent=percent_text(t.present, t.pages),
+                t.present,
+                pages=pages,
+                percent=percent,
                 pid=report.pid,
-                vmas=len(report.vmas),
+                vmas=count("vtop.n.vma", len(report.vmas)),
                 rss=size_text(report.rss),
                 vsz=size_text(report.vsz),
             )
         ]
     else:
-        out = [
-            say(
-                "vtop.range.summary",
-                present=n(t.present),
-                pages=n(t.pages),
-                percent=percent_text(t.present, t.pages),
-            )
-        ]
+        out = [count("vtop.range.summary", t.present, pages=pages, percent=percent)]
     if t.never_touched and t.never_touched + t.present == t.pages:
-        out.append(say("vtop.range.never", never=n(t.never_touched)))
+        out.append(count("vtop.range.never", t.never_touched))
     elif t.never_touched:
-        out.append(say("vtop.range.never_some", never=n(t.never_touched)))
+        out.append(count("vtop.range.never_some", t.never_touched))
     if t.swapped:
-        out.append(say("vtop.range.swapped", swapped=n(t.swapped)))
+        out.append(count("vtop.range.swapped", t.swapped))
     if t.unmapped:
-        out.append(say("vtop.range.unmapped", unmapped=n(t.unmapped)))
+        out.append(count("vtop.range.unmapped", t.unmapped))
     if t.no_entry:
-        out.append(say("vtop.range.no_entry", count=n(t.no_entry)))
+        out.append(count("vtop.range.no_entry", t.no_entry))
     if t.huge:
         out.append(
-            say(
+            count(
                 "vtop.range.huge",
-                huge=n(t.huge),
+                t.huge,
                 huge_percent=percent_text(t.huge, t.present),
                 source=t.huge_source,
             )
         )
     if t.zero_page:
-        out.append(say("vtop.range.zero_page", zero=n(t.zero_page), rss=size_text(report.rss)))
+        out.append(count("vtop.range.zero_page", t.zero_page, rss=size_text(report.rss)))
     if t.present and not t.pfn_readable:
         out.append(say("vtop.range.pfn_hidden"))
     return out
