@@ -228,7 +228,7 @@ class _LibcSpawn:
             libc.posix_spawnattr_setsigmask(attr, empty_set)
             libc.posix_spawnattr_setflags(attr, self.SETSIGDEF | self.SETSIGMASK)
             args = [fs(a) for a in argv]
-            env = [fs(k) + b"=" + fs(v) for k, v in os.environ.items()]
+            env = [fs(k) + b"=" + fs(v) for k, v in command_environment().items()]
             c_argv = (ctypes.c_char_p * (len(args) + 1))(*args, None)
             c_env = (ctypes.c_char_p * (len(env) + 1))(*env, None)
             pid = ctypes.c_int(0)
@@ -309,7 +309,7 @@ def spawn_waiting(path: str, argv: list[str], ignored: frozenset[int] = frozense
             os.close(error_r)
             if os.read(release_r, 1) == b"\x01":
                 os.close(release_r)
-                os.execv(path, argv)
+                os.execve(path, argv, command_environment())
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.write(error_w, str(exc.errno).encode())
@@ -318,6 +318,26 @@ def spawn_waiting(path: str, argv: list[str], ignored: frozenset[int] = frozense
     os.close(release_r)
     os.close(error_w)
     return Child(pid, release_w, error_r, path)
+
+
+def command_environment() -> dict[str, str]:
+    """The environment the command gets: the user's, not the one Python changed at start-up.
+
+    Started in the C locale, Python coerces LC_CTYPE to C.UTF-8 (PEP 538) and exports it, so a
+    command run by kernlab would load locale files that the same command run from the shell does
+    not (strace's `ls` opens 10 files, kernlab's 15). A variable Python added that was not in
+    this process's initial environment (/proc/self/environ) is left out.
+    """
+    env = dict(os.environ)
+    if "LC_CTYPE" in env:
+        try:
+            with open("/proc/self/environ", "rb") as fh:
+                initial = fh.read().split(b"\0")
+        except OSError:
+            return env
+        if not any(entry.startswith(b"LC_CTYPE=") for entry in initial):
+            del env["LC_CTYPE"]
+    return env
 
 
 def resolve_command(command: list[str]) -> str:
