@@ -18,6 +18,7 @@ from kernlab.reports.recording.fault_stats import (
     IpRow,
     MajorFaults,
     ProcessFaults,
+    SignalCount,
     StackRow,
 )
 from kernlab.reports.recording.syscall_stats import (
@@ -61,19 +62,25 @@ def _report() -> RecordingReport:
         kernel=0,
         arch="x86_64",
         per_process=[ProcessFaults(4242, "ls", 20, 0, 22, 0, [4242])],
-        by_vma=[CountRow("heap", 15, 75.0), CountRow("shared-lib", 5, 25.0)],
+        by_vma=[CountRow("heap", 14, 70.0), CountRow("shared-lib", 5, 25.0), CountRow("no-vma", 1, 5.0)],
         by_code=[
-            CodeRow(6, decode_error_code(6), ["W", "U"], 15, 75.0),
-            CodeRow(4, decode_error_code(4), ["U"], 5, 25.0),
+            CodeRow(6, decode_error_code(6), ["W", "U"], 12, 60.0),
+            CodeRow(4, decode_error_code(4), ["U"], 6, 30.0),
+            CodeRow(7, decode_error_code(7), ["P", "W", "U"], 2, 10.0),
         ],
-        first_anon_writes=15,
+        first_anon_writes=12,
         major=MajorFaults(0, "counter", None),
         top_ips=[IpRow(0x7F0000001234, "libc.so.6:memset+0x14", "shared-lib", 15, 75.0, 4242)],
-        unmapped=0,
+        unmapped=1,
         rusage_minflt=22,
         rusage_majflt=0,
         top_kernel_stacks=[StackRow(["handle_mm_fault", "exc_page_fault"], 20, 100.0)],
         faults_before_exec=2,
+        no_vma=1,
+        write_protect=[CountRow("faults.cause.cow", 2, 100.0)],
+        signals=[SignalCount(11, 1, 1)],
+        signal_events=True,
+        address_space_changes=9,
     )
     check = FaultCounterCheck(22, 0, 20, 2, 20, 0, 0.0)
     return RecordingReport(summary, loss, syscalls, faults, check)
@@ -131,3 +138,44 @@ def test_seconds_are_labelled_for_the_time_they_hold(capsys):
     )
     view.show(replace(bare, syscalls=replace(bare.syscalls, time="wall", time_asked="cpu")), Output())
     assert "needs sched:sched_switch events" in capsys.readouterr().out
+
+
+def test_address_space_figures_are_said_and_shown(capsys):
+    """The timeline's figures: writes to present pages by cause (copy-on-write ...), faults in no
+    VMA with the SIGSEGV sent and delivered (a table and sentences), the calls that changed the
+    address space; faults of a process with no snapshot said apart from those in no VMA."""
+    view.show(_report(), Output())
+    out = capsys.readouterr().out
+    assert "2 faults were writes to a page already present" in out
+    assert "→ 2 faults: copy-on-write: a write to a present page of a private area" in out
+    assert "→ 1 fault: no VMA: the kernel sends SIGSEGV." in out
+    assert "The kernel sent SIGSEGV to the traced tasks once and delivered it once." in out
+    assert "9 calls changed the address space during the run" in out
+    table = out[out.index("no VMA and signals") :]
+    assert [ln.split() for ln in table.splitlines()[4:7]] == [
+        ["faults", "in", "no", "VMA", "1"],
+        ["SIGSEGV", "sent", "1"],
+        ["SIGSEGV", "delivered", "1"],
+    ]
+    assert "no maps snapshot" not in out
+
+    bare = _report()
+    assert bare.faults is not None
+    faults = replace(
+        bare.faults, signals=[], signal_events=False, unmapped=3, write_protect=[], address_space_changes=1
+    )
+    view.show(replace(bare, faults=faults), Output())
+    out = capsys.readouterr().out
+    assert "whether the kernel delivered SIGSEGV is not known" in out and "SIGSEGV sent" not in out
+    assert "2 faults are of processes with no maps snapshot to start from" in out
+    assert "1 call changed the address space" in out and "already present" not in out
+
+    catalog.set_language("ko")
+    try:
+        view.show(_report(), Output())
+    finally:
+        catalog.set_language("en")
+    out = capsys.readouterr().out
+    assert "커널이 추적한 태스크에 SIGSEGV를 한 번 보냈고 한 번 전달했습니다." in out
+    assert "폴트 2개는 이미 메모리에 있는 페이지에 쓰기였습니다" in out
+    assert "폴트 1개: VMA 없음: 커널이 SIGSEGV를 보냅니다." in out

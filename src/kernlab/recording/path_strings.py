@@ -1,15 +1,19 @@
 """The strings behind path arguments (``openat``'s file name, ``renameat2``'s two names ...),
-captured during a recording by BPF programs on the ``syscalls:sys_enter_<name>`` tracepoints.
+captured during a recording by BPF programs on the raw system-call tracepoints.
 
 The trace events hold only the six argument registers; strace reads the strings from the
-tracee's memory at each stop. Here a BPF tracepoint program does that in the kernel, at the same
-moment the ``raw_syscalls:sys_enter`` record is written (both hang off the one ``sys_enter``
-tracepoint): it reads the pointer argument at its offset in the event's record (from the
-event's ``format`` file), copies the string with ``bpf_probe_read_user_str`` and sends
-``(CLOCK_MONOTONIC ns, tid, tgid, pointer, syscall nr, argument index, length, bytes)`` through a
-ring buffer. A hash map of traced thread-group ids, grown by a second program on
-``sched:sched_process_fork``, limits it to the recorded command and its descendants, as
-``set_event_pid`` + ``event-fork`` does for the trace events.
+tracee's memory at each stop. Here BPF tracepoint programs do that in the kernel. One, on
+``raw_syscalls:sys_enter`` (the tracepoint that also writes the trace's record of the call),
+keeps the argument registers of each call with a string argument by a traced thread; a second,
+on ``raw_syscalls:sys_exit``, reads the strings with ``bpf_probe_read_user_str`` once the
+kernel's own copy has faulted their pages in, and sends ``(CLOCK_MONOTONIC ns of the entry, tid,
+tgid, pointer, syscall nr, argument index, flags, length, bytes)`` through a ring buffer; a third,
+on ``sched:sched_process_exec``, sends an execve's file name from the kernel's own copy, since a
+successful execve returns into the new program. Nothing is read at entry: a page that is not
+present makes even a nofault read take a page-fault exception in the traced task, which the
+trace would show as the program's fault. A hash map of traced thread-group ids, grown by a
+fourth program on ``sched:sched_process_fork``, limits it to the recorded command and its
+descendants, as ``set_event_pid`` + ``event-fork`` does for the trace events.
 
 Files (docs/recording-format.md): ``path_strings.bin`` (the records) and ``path_strings.json``
 (whether the capture ran and, if not, which step the kernel refused and why). Nothing is
@@ -44,6 +48,7 @@ __all__ = [
     "PathStrings",
     "StringRecord",
     "capture",
+    "exec_user_name",
     "is_string_argument",
     "read_path_strings",
     "string_arguments",
@@ -55,17 +60,42 @@ MAGIC = b"KLPSTR2\n"
 MAX_STRING = 4096
 """PATH_MAX: strace prints a path whole, up to this many bytes with its NUL."""
 HEADER = struct.Struct("<QIIQiBBh")
-"""ktime_ns (of the entry), tid, tgid, pointer, syscall nr, argument index, flags (AT_EXIT), length
-(incl. NUL; <0: -errno)."""
+"""ktime_ns (of the entry), tid, tgid, pointer, syscall nr, argument index, flags (AT_EXIT ...),
+length (incl. NUL; <0: -errno of the read; 0: not read)."""
 RING_BYTES = 8 << 20
 MAX_TASKS = 16384
 PENDING_AT = -96
 """Stack offset of the pending entry the enter program builds (64 bytes)."""
 PENDING_SIZE = 64
+"""ktime u64, nr u32, mask u32 (the call's ``masks`` word), the six argument registers."""
+PAGE = 4096
+"""Reads are cut at this boundary: the smallest page of every architecture Linux runs on."""
 NO_RETRY = 1 << 8
-"""In a call's mask: never read again at exit (execve: the exit runs in the new program)."""
+"""In a call's mask: an execve: a successful one's exit runs in the new program, its file name
+comes from sched_process_exec instead."""
+AT_DIRFD = 1 << 9
+"""In a call's mask: argument 0 is the dirfd the kernel prefixes a relative name with (execveat)."""
 AT_EXIT = 1
-"""Record flag: the string was read at the call's exit (its page was not present at entry)."""
+"""Record flag: the string was read at the call's exit (after the kernel's own copy)."""
+NOT_READ = 2
+"""Record flag: not read, since the call failed with an error it may return before it copies
+its arguments (reading a page the kernel never touched would fault in the traced task)."""
+EXEC_NAME = 4
+"""Record flag: the kernel's own copy of an execve's file name (sched_process_exec ``filename``);
+the data starts with the call's dirfd (int32, AT_FDCWD for execve), then the name."""
+AT_FDCWD = -100
+SKIP_ERRNOS = (
+    errno.EFAULT,
+    errno.EINVAL,
+    errno.EPERM,
+    errno.EBADF,
+    errno.ENOMEM,
+    errno.ERANGE,
+)
+"""Errors a call may return before it copies its strings: its own copy faulted (EFAULT),
+argument and flag checks (EINVAL, EBADF of an fd looked up first), capability checks (EPERM),
+getname's allocation (ENOMEM), and name copies bounded below PATH_MAX (xattr names: ERANGE).
+After any other error, and after success, the kernel has read the string: its pages are present."""
 MAX_NR = 1023
 """Highest system-call number looked up (the tables end near 470; x32's bit 30 numbers are not)."""
 DRAIN_INTERVAL_S = 0.05
@@ -119,7 +149,7 @@ def string_arguments(fmt: EventFormat) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class StringRecord:
-    """One string read at one system call's entry."""
+    """One string argument of one system call (read at its exit, or the name an execve kept)."""
 
     ktime_ns: int
     """CLOCK_MONOTONIC (bpf_ktime_get_ns), the clock of meta.json's start/end_time_ns."""
@@ -130,12 +160,18 @@ class StringRecord:
     arg: int
     """Index of the argument among the call's arguments (0 = first)."""
     length: int
-    """Bytes copied including the NUL; negative: -errno of the read (page not present ...)."""
+    """Bytes copied including the NUL; negative: -errno of the read; 0: not read (``not_read``)."""
     data: bytes
-    """The string without its NUL (empty when the read failed)."""
+    """The string without its NUL (empty when it was not read or the read failed)."""
     at_exit: bool = False
-    """Read at the call's exit: at entry its page was not in memory (bpf_probe_read_user_str
-    cannot fault), and the kernel's own copy of it faulted the page in during the call."""
+    """Read at the call's exit, after the kernel's own copy of it (recordings made before
+    kernlab read every string there have it only for strings whose entry read failed)."""
+    not_read: bool = False
+    """Not read: the call failed with an error it may return before copying its arguments
+    (:data:`SKIP_ERRNOS`), so the string's page may never have been touched."""
+    exec_name: bool = False
+    """An execve's file name as the kernel kept it (sched_process_exec), its dirfd prefix
+    (execveat: ``/dev/fd/N/``) taken off."""
 
 
 @dataclass(frozen=True)
@@ -178,9 +214,30 @@ def read_path_strings(directory: Path) -> PathStrings:
         if len(body) < HEADER.size:
             break  # a file cut short (the recorder was killed mid-write)
         ktime, tid, tgid, pointer, nr, arg, flags, length = HEADER.unpack_from(body)
-        text = body[HEADER.size : HEADER.size + length - 1] if length > 0 else b""
+        at = HEADER.size
+        if flags & EXEC_NAME:
+            if len(body) < at + 4:
+                break
+            dirfd = struct.unpack_from("<i", body, at)[0]
+            at += 4
+        text = bytes(body[at : at + length - 1]) if length > 0 else b""
+        if flags & EXEC_NAME and length > 0:
+            text = exec_user_name(text, dirfd)
+            length = len(text) + 1 if length < MAX_STRING else length
         records.append(
-            StringRecord(ktime, tid, tgid, pointer, nr, arg, length, bytes(text), bool(flags & AT_EXIT))
+            StringRecord(
+                ktime,
+                tid,
+                tgid,
+                pointer,
+                nr,
+                arg,
+                length,
+                text,
+                bool(flags & AT_EXIT),
+                bool(flags & NOT_READ),
+                bool(flags & EXEC_NAME),
+            )
         )
     return PathStrings(
         captured=bool(status.get("captured")),
@@ -193,6 +250,23 @@ def read_path_strings(directory: Path) -> PathStrings:
     )
 
 
+def exec_user_name(kernel_name: bytes, dirfd: int) -> bytes:
+    """The name execve/execveat was given, from the kernel's copy of it (``bprm->filename``).
+
+    fs/exec.c alloc_bprm keeps the name as given when the dirfd is AT_FDCWD or the name is
+    absolute, else writes ``/dev/fd/<dirfd>/<name>`` (``/dev/fd/<dirfd>`` for AT_EMPTY_PATH's
+    ``""``). An absolute name that itself starts with ``/dev/fd/<dirfd>/`` reads the same as a
+    relative one: it is given back relative (the kernel keeps nothing that tells them apart)."""
+    if dirfd == AT_FDCWD:
+        return kernel_name
+    prefix = b"/dev/fd/%d" % dirfd
+    if kernel_name == prefix:
+        return b""
+    if kernel_name.startswith(prefix + b"/"):
+        return kernel_name[len(prefix) + 1 :]
+    return kernel_name
+
+
 # ------------------------------------------------------------------------------------------------
 # the programs
 
@@ -200,15 +274,16 @@ def read_path_strings(directory: Path) -> PathStrings:
 def _enter_program(
     masks: bpf.Map,
     pids: bpf.Map,
-    scratch: bpf.Map,
-    ring: bpf.Map,
-    stats: bpf.Map,
     pending: bpf.Map,
     args_offset: int,
     every_task: bool = False,
 ) -> bytes:
     """On raw_syscalls:sys_enter: for a call whose number has string arguments (``masks``: bit i
-    set for argument i) made by a traced process, one ring-buffer record per string argument."""
+    set for argument i) made by a traced process, keep the call's argument registers in
+    ``pending`` under the thread's id. Nothing is read here: a string whose page is not present
+    would make the read take a page-fault exception in the traced task (nofault reads still
+    trap; the exception is traced as ``page_fault_kernel`` though nothing is faulted in), and
+    that fault would be counted as the program's."""
     a = bpf.Asm()
     a.mov_reg(6, 1)  # r6 = ctx
     a.load(a.DW, 1, 6, 8)  # id
@@ -231,74 +306,14 @@ def _enter_program(
         a.add_imm(2, -4)
         a.call(bpf.Helper.MAP_LOOKUP_ELEM)
         a.jump_if_eq(0, 0, "out")  # not a traced process
-    a.store_imm(a.W, 10, -8, 0)
-    a.load_map_fd(1, scratch.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -8)
-    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
-    a.jump_if_eq(0, 0, "out")
-    a.mov_reg(8, 0)  # r8 = this CPU's record buffer
     a.call(bpf.Helper.KTIME_GET_NS)
-    a.store_reg(a.DW, 8, 0, 0)
-    a.store_reg(a.W, 8, 8, 7)  # tid: the low half
-    a.mov_reg(1, 7)
-    a.rsh_imm(1, 32)
-    a.store_reg(a.W, 8, 12, 1)
+    a.store_reg(a.DW, 10, PENDING_AT, 0)
     a.load(a.DW, 1, 6, 8)
-    a.store_reg(a.W, 8, 24, 1)
-    # The call's entry in `pending` (on the stack until stored): ktime, nr, failed-argument mask,
-    # the six pointers. A string whose page is not present yet is read again at the call's exit,
-    # once the kernel's own copy_from_user has faulted it in.
     a.store_reg(a.W, 10, PENDING_AT + 8, 1)
-    a.store_imm(a.W, 10, PENDING_AT + 12, 0)
-    a.load(a.DW, 1, 8, 0)
-    a.store_reg(a.DW, 10, PENDING_AT, 1)
+    a.store_reg(a.W, 10, PENDING_AT + 12, 9)
     for index in range(6):
-        a.store_imm(a.DW, 10, PENDING_AT + 16 + 8 * index, 0)
-    for index in range(6):
-        a.mov_reg(1, 9)
-        a.and_imm(1, 1 << index)
-        a.jump_if_eq(1, 0, f"next{index}")
-        a.load(a.DW, 3, 6, args_offset + 8 * index)  # the user pointer
-        a.store_reg(a.DW, 8, 16, 3)
-        a.store_imm(a.B, 8, 28, index)
-        a.mov_reg(1, 8)
-        a.add_imm(1, HEADER.size)
-        a.mov_imm(2, MAX_STRING)
-        a.call(bpf.Helper.PROBE_READ_USER_STR)
-        a.store_reg(a.H, 8, 30, 0)
-        a.store_imm(a.B, 8, 29, 0)
-        a.jump_if_sgt(0, 0, f"copied{index}")
-        a.mov_reg(1, 9)
-        a.and_imm(1, NO_RETRY)
-        a.jump_if_ne(1, 0, f"failed{index}")  # execve: at its exit the old memory is gone
-        a.load(a.W, 1, 10, PENDING_AT + 12)
-        a.or_imm(1, 1 << index)
-        a.store_reg(a.W, 10, PENDING_AT + 12, 1)
-        a.load(a.DW, 1, 8, 16)
+        a.load(a.DW, 1, 6, args_offset + 8 * index)
         a.store_reg(a.DW, 10, PENDING_AT + 16 + 8 * index, 1)
-        a.label(f"failed{index}")
-        a.mov_imm(0, 0)  # a failed read: the header alone
-        a.label(f"copied{index}")
-        a.jump_if_gt(0, MAX_STRING, f"next{index}")  # never taken; bounds the size for the verifier
-        a.mov_reg(3, 0)
-        a.add_imm(3, HEADER.size)
-        a.load_map_fd(1, ring.fd)
-        a.mov_reg(2, 8)
-        a.mov_imm(4, bpf.BPF_RB_NO_WAKEUP)
-        a.call(bpf.Helper.RINGBUF_OUTPUT)
-        a.jump_if_eq(0, 0, f"next{index}")
-        a.store_imm(a.W, 10, -12, 0)  # no room: count the drop
-        a.load_map_fd(1, stats.fd)
-        a.mov_reg(2, 10)
-        a.add_imm(2, -12)
-        a.call(bpf.Helper.MAP_LOOKUP_ELEM)
-        a.jump_if_eq(0, 0, f"next{index}")
-        a.mov_imm(1, 1)
-        a.atomic_add64(0, 0, 1)
-        a.label(f"next{index}")
-    a.load(a.W, 1, 10, PENDING_AT + 12)
-    a.jump_if_eq(1, 0, "out")
     a.store_reg(a.W, 10, -4, 7)  # key: the tid
     a.load_map_fd(1, pending.fd)
     a.mov_reg(2, 10)
@@ -313,10 +328,45 @@ def _enter_program(
     return a.assemble()
 
 
-def _exit_program(scratch: bpf.Map, ring: bpf.Map, pending: bpf.Map) -> bytes:
-    """On raw_syscalls:sys_exit of a thread with a pending entry: read its failed strings again."""
+def _emit(a: bpf.Asm, ring: bpf.Map, stats: bpf.Map, extra: int, done: str) -> None:
+    """Send the record in r8 (r0: the string's length with its NUL, <= 0: header alone) to the
+    ring; count a drop when it has no room. ``extra``: bytes between the header and the string."""
+    a.store_reg(a.H, 8, 30, 0)
+    a.jump_if_sgt(0, 0, done + "_sized")
+    a.mov_imm(0, 0)
+    a.label(done + "_sized")
+    a.jump_if_gt(0, MAX_STRING, done)  # never taken; bounds the size for the verifier
+    a.mov_reg(3, 0)
+    a.add_imm(3, HEADER.size + extra)
+    a.load_map_fd(1, ring.fd)
+    a.mov_reg(2, 8)
+    a.mov_imm(4, bpf.BPF_RB_NO_WAKEUP)
+    a.call(bpf.Helper.RINGBUF_OUTPUT)
+    a.jump_if_eq(0, 0, done)
+    a.store_imm(a.W, 10, -12, 0)  # no room: count the drop
+    a.load_map_fd(1, stats.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -12)
+    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.jump_if_eq(0, 0, done)
+    a.mov_imm(1, 1)
+    a.atomic_add64(0, 0, 1)
+
+
+def _exit_program(
+    scratch: bpf.Map, ring: bpf.Map, stats: bpf.Map, pending: bpf.Map, id_offset: int, ret_offset: int
+) -> bytes:
+    """On raw_syscalls:sys_exit of a thread with a pending call: read its strings now.
+
+    By the exit the kernel's own copy (getname, strndup_user ...) has faulted the string's pages
+    in, so reading them takes no exception — unless the call failed before copying
+    (:data:`SKIP_ERRNOS`: then a header-only record says so) or was an execve that succeeded
+    (its exit runs in the new program: the exec program sent the name). A read stops at each page
+    end, and goes on to the next page only when the string does, so it never touches a page the
+    kernel's copy did not (a word-sized read past the NUL could, and trap on an unmapped one).
+    """
     a = bpf.Asm()
-    a.mov_reg(6, 1)
+    a.mov_reg(6, 1)  # r6 = ctx until the result is read, then the record's flags
     a.call(bpf.Helper.GET_CURRENT_PID_TGID)
     a.mov_reg(7, 0)
     a.store_reg(a.W, 10, -4, 7)
@@ -332,41 +382,173 @@ def _exit_program(scratch: bpf.Map, ring: bpf.Map, pending: bpf.Map) -> bytes:
     a.add_imm(2, -8)
     a.call(bpf.Helper.MAP_LOOKUP_ELEM)
     a.jump_if_eq(0, 0, "forget")
-    a.mov_reg(8, 0)
-    a.load(a.DW, 1, 6, 8)  # the exit's id must be the pending call's
+    a.mov_reg(8, 0)  # r8 = this CPU's record buffer
+    a.load(a.DW, 1, 6, id_offset)  # the exit's id must be the pending call's
     a.load(a.W, 2, 9, 8)
-    a.store_reg(a.W, 8, 24, 2)
     a.jump_if_ne_reg(1, 2, "forget")
+    a.load(a.DW, 1, 6, ret_offset)
+    a.load(a.W, 2, 9, 12)
+    a.and_imm(2, NO_RETRY)
+    a.jump_if_eq(2, 0, "not_exec")
+    a.jump_if_eq(1, 0, "forget")  # an execve that succeeded: this is the new program
+    a.label("not_exec")
+    a.mov_imm(6, AT_EXIT)
+    for err in SKIP_ERRNOS:
+        a.jump_if_eq(1, -err, "skip")
+    a.jump("header")
+    a.label("skip")
+    a.mov_imm(6, AT_EXIT | NOT_READ)
+    a.label("header")
     a.load(a.DW, 1, 9, 0)
     a.store_reg(a.DW, 8, 0, 1)
-    a.store_reg(a.W, 8, 8, 7)
+    a.store_reg(a.W, 8, 8, 7)  # tid: the low half
     a.mov_reg(1, 7)
     a.rsh_imm(1, 32)
     a.store_reg(a.W, 8, 12, 1)
+    a.load(a.W, 1, 9, 8)
+    a.store_reg(a.W, 8, 24, 1)
     for index in range(6):
+        nxt = f"next{index}"
         a.load(a.W, 1, 9, 12)
         a.and_imm(1, 1 << index)
-        a.jump_if_eq(1, 0, f"next{index}")
+        a.jump_if_eq(1, 0, nxt)
         a.load(a.DW, 3, 9, 16 + 8 * index)
+        a.jump_if_eq(3, 0, nxt)  # NULL: strace prints NULL, there is nothing to read
         a.store_reg(a.DW, 8, 16, 3)
         a.store_imm(a.B, 8, 28, index)
-        a.store_imm(a.B, 8, 29, AT_EXIT)
+        a.store_reg(a.B, 8, 29, 6)
+        a.mov_imm(0, 0)
+        a.jump_if_ne(6, AT_EXIT, f"emit{index}")  # not read: the header alone
+        # First piece: from the pointer to its page's end (1 .. PAGE bytes).
+        a.mov_reg(2, 3)
+        a.and_imm(2, PAGE - 1)
+        a.mov_imm(1, PAGE)
+        a.sub_reg(1, 2)
+        a.store_reg(a.DW, 10, -24, 1)
+        a.mov_reg(2, 1)
         a.mov_reg(1, 8)
         a.add_imm(1, HEADER.size)
-        a.mov_imm(2, MAX_STRING)
         a.call(bpf.Helper.PROBE_READ_USER_STR)
-        a.store_reg(a.H, 8, 30, 0)
-        a.jump_if_sgt(0, 0, f"copied{index}")
-        a.mov_imm(0, 0)
-        a.label(f"copied{index}")
-        a.jump_if_gt(0, MAX_STRING, f"next{index}")
-        a.mov_reg(3, 0)
-        a.add_imm(3, HEADER.size)
-        a.load_map_fd(1, ring.fd)
-        a.mov_reg(2, 8)
-        a.mov_imm(4, bpf.BPF_RB_NO_WAKEUP)
-        a.call(bpf.Helper.RINGBUF_OUTPUT)
-        a.label(f"next{index}")
+        a.jump_if_sgt(0, 0, f"got{index}")
+        a.jump(f"emit{index}")  # failed: -errno, header alone
+        a.label(f"got{index}")
+        a.load(a.DW, 1, 10, -24)
+        a.jump_if_ne_reg(0, 1, f"emit{index}")  # the NUL is on this page
+        # The piece is full: the helper put a NUL on its last byte. Was the string's own NUL
+        # there (it ends at the page end), or does it go on to the next page?
+        a.jump_if_gt(1, MAX_STRING - 1, f"emit{index}")  # a whole page read: PATH_MAX reached
+        a.mov_reg(1, 10)
+        a.add_imm(1, -32)
+        a.mov_imm(2, 1)
+        a.load(a.DW, 3, 8, 16)
+        a.load(a.DW, 4, 10, -24)
+        a.add_reg(3, 4)
+        a.add_imm(3, -1)
+        a.call(bpf.Helper.PROBE_READ_USER)  # on the page just read: present
+        a.load(a.DW, 0, 10, -24)
+        a.load(a.B, 1, 10, -32)
+        a.jump_if_eq(1, 0, f"emit{index}")  # it ends at the page end
+        a.load(a.DW, 2, 10, -24)
+        a.jump_if_gt(2, MAX_STRING - 1, f"emit{index}")  # (for the verifier: 1 .. PAGE-1)
+        a.mov_reg(3, 8)
+        a.add_reg(3, 2)
+        a.store_reg(a.B, 3, HEADER.size - 1, 1)  # the byte the helper overwrote
+        # Second piece: the next page (the kernel's copy went on there), up to PATH_MAX in all.
+        a.mov_reg(1, 3)
+        a.add_imm(1, HEADER.size)
+        a.mov_imm(4, MAX_STRING)
+        a.sub_reg(4, 2)
+        a.load(a.DW, 3, 8, 16)
+        a.add_reg(3, 2)
+        a.mov_reg(2, 4)
+        a.call(bpf.Helper.PROBE_READ_USER_STR)
+        a.jump_if_sgt(0, 0, f"more{index}")
+        a.jump(f"emit{index}")
+        a.label(f"more{index}")
+        a.load(a.DW, 1, 10, -24)
+        a.add_reg(0, 1)
+        a.label(f"emit{index}")
+        _emit(a, ring, stats, 0, nxt)
+        a.label(nxt)
+    a.label("forget")
+    a.load_map_fd(1, pending.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -4)
+    a.call(bpf.Helper.MAP_DELETE_ELEM)
+    a.label("out")
+    a.mov_imm(0, 0)
+    a.exit()
+    return a.assemble()
+
+
+def _exec_program(
+    scratch: bpf.Map,
+    ring: bpf.Map,
+    stats: bpf.Map,
+    pending: bpf.Map,
+    filename_offset: int,
+    old_pid_offset: int,
+) -> bytes:
+    """On sched:sched_process_exec of a thread with a pending execve: its file name, from the
+    event's ``filename`` (the kernel's copy, bprm->filename), since the call's exit runs in the
+    new program. Keyed by ``old_pid``: a thread that is not the leader takes the leader's id
+    during the exec, and its sys_enter was recorded under its own."""
+    a = bpf.Asm()
+    a.mov_reg(6, 1)
+    a.load(a.W, 1, 6, old_pid_offset)
+    a.store_reg(a.W, 10, -4, 1)
+    a.load_map_fd(1, pending.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -4)
+    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.jump_if_eq(0, 0, "out")
+    a.mov_reg(9, 0)
+    a.store_imm(a.W, 10, -8, 0)
+    a.load_map_fd(1, scratch.fd)
+    a.mov_reg(2, 10)
+    a.add_imm(2, -8)
+    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.jump_if_eq(0, 0, "forget")
+    a.mov_reg(8, 0)
+    a.load(a.W, 7, 9, 12)  # r7 = the call's mask
+    a.mov_reg(1, 7)
+    a.and_imm(1, NO_RETRY)
+    a.jump_if_eq(1, 0, "forget")
+    a.call(bpf.Helper.GET_CURRENT_PID_TGID)
+    a.rsh_imm(0, 32)
+    a.store_reg(a.W, 8, 12, 0)
+    a.load(a.W, 1, 10, -4)
+    a.store_reg(a.W, 8, 8, 1)
+    a.load(a.DW, 1, 9, 0)
+    a.store_reg(a.DW, 8, 0, 1)
+    a.load(a.W, 1, 9, 8)
+    a.store_reg(a.W, 8, 24, 1)
+    a.store_imm(a.B, 8, 29, EXEC_NAME)
+    for index in range(6):  # the file name: the call's (first) string argument
+        a.jump_if_set(7, 1 << index, f"arg{index}")
+    a.jump("forget")
+    for index in range(6):
+        a.label(f"arg{index}")
+        a.load(a.DW, 1, 9, 16 + 8 * index)
+        a.store_reg(a.DW, 8, 16, 1)
+        a.store_imm(a.B, 8, 28, index)
+        a.jump("named")
+    a.label("named")
+    a.mov_imm(1, AT_FDCWD)
+    a.jump_if_set(7, AT_DIRFD, "dirfd")
+    a.jump("fd_known")
+    a.label("dirfd")
+    a.load(a.DW, 1, 9, 16)
+    a.label("fd_known")
+    a.store_reg(a.W, 8, HEADER.size, 1)
+    a.load(a.W, 3, 6, filename_offset)  # __data_loc: length << 16 | offset in the record
+    a.and_imm(3, 0xFFFF)
+    a.add_reg(3, 6)
+    a.mov_reg(1, 8)
+    a.add_imm(1, HEADER.size + 4)
+    a.mov_imm(2, MAX_STRING)
+    a.call(bpf.Helper.PROBE_READ_KERNEL_STR)
+    _emit(a, ring, stats, 4, "forget")
     a.label("forget")
     a.load_map_fd(1, pending.fd)
     a.mov_reg(2, 10)
@@ -438,7 +620,9 @@ def string_masks(machine: str) -> dict[int, int]:
                 continue
             mask = sum(1 << index for index, _offset in string_arguments(fmt))
             if mask:
-                masks[nr] = mask | (NO_RETRY if name in ("execve", "execveat") else 0)
+                if name in ("execve", "execveat"):
+                    mask |= NO_RETRY | (AT_DIRFD if name == "execveat" else 0)
+                masks[nr] = mask
             break
     return masks
 
@@ -481,12 +665,16 @@ class PathStringCapture:
         enter_fmt = _live_format("raw_syscalls", "sys_enter")
         exit_fmt = _live_format("raw_syscalls", "sys_exit")
         fork_fmt = _live_format("sched", "sched_process_fork")
+        exec_fmt = _live_format("sched", "sched_process_exec")
         masks_by_nr = string_masks(os.uname().machine)
         if (
             enter_fmt is None
             or exit_fmt is None
             or fork_fmt is None
+            or exec_fmt is None
             or not fork_fmt.has_field("child_pid")
+            or not all(exec_fmt.has_field(f) for f in ("filename", "old_pid"))
+            or not all(exit_fmt.has_field(f) for f in ("id", "ret"))
             or not masks_by_nr
         ):
             raise bpf.BpfRefused("tracefs formats", errno.ENOENT)
@@ -494,8 +682,10 @@ class PathStringCapture:
         for nr, mask in masks_by_nr.items():
             masks.update(struct.pack("<I", nr), struct.pack("<I", mask))
         pids = self._keep(bpf.create_map(bpf.MapType.HASH, 4, 4, MAX_TASKS, "kl_pids"))
+        # Room for a read in two pieces (the second at a variable offset): the verifier checks
+        # the largest offset plus the largest size.
         scratch = self._keep(
-            bpf.create_map(bpf.MapType.PERCPU_ARRAY, 4, HEADER.size + MAX_STRING, 1, "kl_scratch")
+            bpf.create_map(bpf.MapType.PERCPU_ARRAY, 4, HEADER.size + 2 * MAX_STRING + 8, 1, "kl_scratch")
         )
         ring = self._keep(bpf.create_map(bpf.MapType.RINGBUF, 0, 0, RING_BYTES, "kl_strings"))
         self._stats = stats = self._keep(bpf.create_map(bpf.MapType.ARRAY, 4, 8, 1, "kl_drops"))
@@ -510,9 +700,6 @@ class PathStringCapture:
                 _enter_program(
                     masks,
                     pids,
-                    scratch,
-                    ring,
-                    stats,
                     pending,
                     enter_fmt.field("args").offset,
                     every_task=self.root_pid <= 0,  # record -a: the whole system, as its events
@@ -521,11 +708,30 @@ class PathStringCapture:
             )
         )
         leave = self._keep(
-            bpf.load_tracepoint_program(_exit_program(scratch, ring, pending), "kl_paths_exit")
+            bpf.load_tracepoint_program(
+                _exit_program(
+                    scratch, ring, stats, pending, exit_fmt.field("id").offset, exit_fmt.field("ret").offset
+                ),
+                "kl_paths_exit",
+            )
+        )
+        execs = self._keep(
+            bpf.load_tracepoint_program(
+                _exec_program(
+                    scratch,
+                    ring,
+                    stats,
+                    pending,
+                    exec_fmt.field("filename").offset,
+                    exec_fmt.field("old_pid").offset,
+                ),
+                "kl_paths_exec",
+            )
         )
         self._attach(fork_fmt.id, fork)
-        self._attach(enter_fmt.id, enter)
+        self._attach(exec_fmt.id, execs)
         self._attach(exit_fmt.id, leave)
+        self._attach(enter_fmt.id, enter)
         out = open(self.directory / DATA_FILE, "wb")  # noqa: SIM115  (closed in stop())
         out.write(MAGIC)
         self._out = out

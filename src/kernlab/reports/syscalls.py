@@ -50,8 +50,8 @@ class PathStringsSummary:
     matched: int
     """Calls of the listing shown with their strings."""
     unmatched: int
-    """Calls with a string argument shown as an address: no captured record matched, or the
-    read at entry failed (the page was not present)."""
+    """Calls with a string argument shown as an address: no captured record matched, or it was
+    not read (the call failed with an error it may return before copying its arguments)."""
     dropped: int
     """Records the BPF ring buffer had no room for."""
 

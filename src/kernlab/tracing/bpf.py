@@ -97,7 +97,9 @@ class Helper:
     MAP_DELETE_ELEM = 3
     KTIME_GET_NS = 5
     GET_CURRENT_PID_TGID = 14
+    PROBE_READ_USER = 112
     PROBE_READ_USER_STR = 114
+    PROBE_READ_KERNEL_STR = 115
     RINGBUF_OUTPUT = 130
 
 
@@ -165,6 +167,12 @@ class Asm:
     def add_imm(self, dst: int, imm: int) -> None:
         self._items.append(_insn(0x07, dst, imm=imm))
 
+    def add_reg(self, dst: int, src: int) -> None:
+        self._items.append(_insn(0x0F, dst, src))
+
+    def sub_reg(self, dst: int, src: int) -> None:
+        self._items.append(_insn(0x1F, dst, src))
+
     def and_imm(self, dst: int, imm: int) -> None:
         self._items.append(_insn(0x57, dst, imm=imm))
 
@@ -216,6 +224,13 @@ class Asm:
     def jump_if_sgt(self, dst: int, imm: int, label: str) -> None:
         """Signed >."""
         self._items.append(_Jump(0x65, dst, 0, imm, label))
+
+    def jump_if_set(self, dst: int, imm: int, label: str) -> None:
+        """dst & imm != 0."""
+        self._items.append(_Jump(0x45, dst, 0, imm, label))
+
+    def jump(self, label: str) -> None:
+        self._items.append(_Jump(0x05, 0, 0, 0, label))
 
     def label(self, name: str) -> None:
         self._items.append(name)

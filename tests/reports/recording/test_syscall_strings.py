@@ -4,10 +4,12 @@ that calls mmap/mprotect/openat/fcntl/renameat2/... with many flag sets."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from kernlab.recording.path_strings import (
     STATUS_FILE,
     PathStrings,
     StringRecord,
+    exec_user_name,
     read_path_strings,
 )
 from kernlab.reports import syscalls
@@ -165,6 +168,84 @@ def test_c_program_with_many_flag_sets_matches_strace(tmp_path, sys_flags):
     assert any(c[1] == r'"missing/\"odd\"\tname\303\251"' for c in ours["openat"])
 
 
+def test_names_on_untouched_pages_cost_the_program_no_fault(tmp_path):
+    """Reading a path string must never fault in the traced task: a page that is not present
+    makes even a nofault read trap, and the trap is traced as the program's kernel-mode fault
+    though getrusage does not count it. Every name here lives on a page of a file mapping the
+    program never touched (one name per 128 KiB, past fault-around): the strings still match
+    strace (openat, a failed and a successful execve, names across and at page ends), the
+    recording's faults equal the program's getrusage, each name's page has exactly the one
+    fault of the kernel's own copy, and the name the kernel never copied (readlinkat refused
+    with EINVAL first) was not read: its page has no fault at all."""
+    from kernlab.recording.reader import open_recording
+    from kernlab.reports.recording.fault_events import fault_records
+    from kernlab.reports.recording.syscall_calls import iter_calls
+    from tests.conftest import PROGRAMS, compile_c
+
+    need_tracing()
+    prog = compile_c(PROGRAMS / "rec_untouched_paths.c", tmp_path / "rec_untouched_paths", ["-O1"])
+    ours_dir, theirs_dir, rec_dir = tmp_path / "ours", tmp_path / "theirs", tmp_path / "rec"
+    ours_dir.mkdir()
+    theirs_dir.mkdir()
+    # A small environment: each execve copies its arguments and environment into the new
+    # stack through get_user_pages, faults getrusage counts but no exception (nothing traced
+    # can see): one page per execve here, allowed for below.
+    env = {k: os.environ[k] for k in ("PATH", "PYTHONPATH") if k in os.environ}
+    before = global_state()
+    proc = subprocess.run(
+        [sys.executable, "-m", "kernlab", "record", "-q", "-d", str(rec_dir), "--", str(prog), "."],
+        cwd=ours_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert global_state() == before
+    theirs = _strace([str(prog), "."], theirs_dir, tmp_path / "strace.txt")
+    assert _compare(_ours(rec_dir), theirs, True) > 0
+
+    faults = json.loads(run_kernlab("report", "-d", str(rec_dir), "--json").stdout)["faults"]
+    own = faults["rusage_minflt"] + faults["rusage_majflt"] - (faults["faults_before_exec"] or 0)
+    rec = open_recording(rec_dir)
+    execs = [c for c in iter_calls(rec) if c.name == "execve" and c.ret == 0]
+    assert len(execs) == 2  # kernlab's start of the program, and the program's own
+    assert abs(own - len(execs) - faults["total"]) <= max(2, own // 100), faults
+
+    listing = syscalls.build(rec_dir, names={"openat", "readlinkat", "execve"})
+    names = {
+        "created-0.txt",
+        "missing/one",
+        "crossing-name.txt",
+        "ends-at-page-end.txt",
+        "created-4.txt",
+        "missing/five",
+        "crossing-six.txt",
+        "ends-seven.txt",
+        "/nonexistent/exe",
+        "/bin/true",
+    }
+    pointers = {}
+    for ln in listing.lines:
+        for arg, text in ln.strings.items():
+            if text in names:
+                pointers[text] = ln.args[1 if ln.name == "openat" else 0]
+                assert arg in ("filename", "pathname")
+    assert set(pointers) == names, sorted(pointers)
+    (link,) = [ln for ln in listing.lines if ln.name == "readlinkat"]
+    assert link.errno == "EINVAL" and not link.strings  # not read: shown as its address
+    # Until the program's execve returns (the new program may map something where names were).
+    cut = execs[-1].exit_ts or execs[-1].enter_ts or 0
+    page = 4096
+    per_page: dict[int, int] = {}
+    for f in fault_records(rec):
+        if f.kernel_mode and f.ts < cut:
+            per_page[f.address // page] = per_page.get(f.address // page, 0) + 1
+    assert per_page.get(link.args[1] // page, 0) == 0
+    for text, pointer in pointers.items():
+        assert per_page.get(pointer // page) == 1, (text, hex(pointer), per_page)
+
+
 def test_quote_string_follows_strace():
     assert quote_string(b'a"b\\c') == r'"a\"b\\c"'
     assert quote_string(b"\x01" + b"7") == r'"\0017"'  # three digits before a digit
@@ -204,6 +285,11 @@ def test_path_strings_file_round_trip(tmp_path):
     raw = b""
     for payload, bits in ((body, 0), (discarded, 1 << 30), (late, 0)):
         raw += struct.pack("<II", len(payload) | bits, 0) + payload + b"\0" * (-len(payload) % 8)
+    # not read (a call refused before its copy), and an execveat's name as the kernel kept it
+    skipped = header.pack(6, 2, 3, 0x30, 267, 1, 1 | 2, 0)
+    named = header.pack(7, 2, 3, 0x40, 322, 1, 4, 12) + struct.pack("<i", 5) + b"/dev/fd/5/x\0"
+    for payload in (skipped, named):
+        raw += struct.pack("<II", len(payload), 0) + payload + b"\0" * (-len(payload) % 8)
     (tmp_path / DATA_FILE).write_bytes(b"KLPSTR2\n" + raw)
     (tmp_path / STATUS_FILE).write_text('{"captured": true, "calls": 80}')
     got = read_path_strings(tmp_path)
@@ -211,7 +297,20 @@ def test_path_strings_file_round_trip(tmp_path):
     assert got.records == [
         StringRecord(1, 2, 3, 0x10, 257, 1, 4, b"abc"),
         StringRecord(5, 2, 3, 0x20, 257, 1, 2, b"x", at_exit=True),
+        StringRecord(6, 2, 3, 0x30, 267, 1, 0, b"", at_exit=True, not_read=True),
+        StringRecord(7, 2, 3, 0x40, 322, 1, 2, b"x", exec_name=True),
     ]
+
+
+def test_exec_name_follows_alloc_bprm():
+    """fs/exec.c alloc_bprm: the name as given for AT_FDCWD or an absolute name, else
+    /dev/fd/N/NAME (/dev/fd/N for AT_EMPTY_PATH's ""); the name given back as strace shows it."""
+    assert exec_user_name(b"/bin/true", -100) == b"/bin/true"
+    assert exec_user_name(b"true", -100) == b"true"
+    assert exec_user_name(b"/dev/fd/3/true", 3) == b"true"
+    assert exec_user_name(b"/dev/fd/3", 3) == b""
+    assert exec_user_name(b"/usr/bin/true", 3) == b"/usr/bin/true"
+    assert exec_user_name(b"/dev/fd/31/x", 3) == b"/dev/fd/31/x"  # another fd's: absolute
 
 
 def test_refused_capture_is_said_once(tmp_path):

@@ -16,6 +16,10 @@ __all__ = ["show", "show_faults", "show_loss", "show_syscalls"]
 
 
 def show(report: RecordingReport, out: Output) -> None:
+    from kernlab.render.views.recording_text import show_truth
+
+    # First: a recording cut short or damaged says so, before any figure.
+    show_truth(report.loss.completeness, report.loss.damage)
     rec = report.recording
     print_fields(
         [
@@ -107,7 +111,11 @@ def _syscall_table(summary: SyscallSummary, limit: int | None = None) -> None:
 def show_faults(report: RecordingReport, faults: FaultStatistics, out: Output) -> None:
     print_heading("Page faults")
     if not faults.total:
-        out.sentences(explain.fault_sentences(faults))
+        from kernlab.explain.completeness import none_read_sentence
+
+        # "not enabled, or none fired" is no explanation when pages are missing or unreadable
+        known = report.loss.known
+        out.sentences(explain.fault_sentences(faults) if known else [none_read_sentence(report.loss)])
         return
     print_table(
         ["pid", "comm", "user faults", "kernel faults", "minflt (stat)", "majflt (stat)"],
@@ -134,8 +142,18 @@ def show_faults(report: RecordingReport, faults: FaultStatistics, out: Output) -
         title="by kind of memory area",
     )
     out.sentence(explain.top_vma_sentence(faults))
-    if faults.unmapped:
-        out.sentence(explain.unmapped_sentence(faults))
+    unknown = explain.unknown_area_sentence(faults)
+    if unknown is not None:
+        out.sentence(unknown)
+    if faults.no_vma or faults.signals:
+        # Faults in no VMA at their moment, and the SIGSEGV/SIGBUS the traced tasks got
+        # (signal:signal_generate, signal_deliver); without signal events only the faults.
+        rows: list[tuple[str, str]] = [("faults in no VMA", f"{faults.no_vma:,}")]
+        for seen in faults.signals:
+            name = explain_faults.SIGNAL_NAMES.get(seen.signal, str(seen.signal))
+            rows.append((f"{name} sent", f"{seen.generated:,}"))
+            rows.append((f"{name} delivered", f"{seen.delivered:,}"))
+        print_table(["what", "count"], rows, right=["count"], title="no VMA and signals")
     print_table(
         ["error code", "flags", "meaning", "faults", "%"],
         [
