@@ -17,6 +17,8 @@ from kernlab.cli.common import ADDRESS, Output, examples, output_options
         "kernlab disasm ./a.out puts@plt                         the PLT entry itself",
         "kernlab disasm ./a.out --address 0x1139 --length 16     raw bytes at an address",
         "kernlab disasm ./a.out main --intel                     Intel syntax",
+        "kernlab disasm /boot/vmlinuz-$(uname -r) start_kernel   a kernel image, named by its own symbols",
+        "kernlab disasm /boot/vmlinuz-6.1.0-57-amd64 --section .init.text | less",
     ),
 )
 @click.argument("file", type=click.Path(dir_okay=True))
@@ -31,6 +33,13 @@ from kernlab.cli.common import ADDRESS, Output, examples, output_options
 )
 @click.option("--section", "-j", default=None, help="List only this section (without SYMBOL or --address).")
 @click.option("--intel", is_flag=True, help="Intel syntax instead of AT&T (x86 only).")
+@click.option(
+    "--system-map",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Names for a stripped kernel image (default: System.map-RELEASE beside it if real, "
+    "else the kallsyms tables inside the image).",
+)
 @output_options
 def disasm(
     file: str,
@@ -39,6 +48,7 @@ def disasm(
     length: int | None,
     section: str | None,
     intel: bool,
+    system_map: str | None,
     out: Output,
 ) -> None:
     """Disassemble the ELF FILE like objdump -d: every executable section (or --section NAME),
@@ -53,7 +63,7 @@ def disasm(
     if symbol is None and address is None:
         if length is not None:
             raise BadInput("--length goes with --address")
-        report = reports.build_file(file, section, syntax=syntax, whole=out.json)
+        report = reports.build_file(file, section, syntax=syntax, whole=out.json, system_map=system_map)
         try:
             out.emit(report, view.show_file)
         except BrokenPipeError:
@@ -70,5 +80,7 @@ def disasm(
     from kernlab.render.progress import progress
 
     with progress(f"Disassembling {symbol or hex(address or 0)}"):
-        one = reports.build(file, symbol, address=address, length=length, syntax=syntax)
+        one = reports.build(
+            file, symbol, address=address, length=length, syntax=syntax, system_map=system_map
+        )
     out.emit(one, view.show)

@@ -15,6 +15,7 @@ import mmap
 import struct
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from kernlab.errors import BadInput
 
@@ -116,11 +117,20 @@ FORMATS: tuple[tuple[str, bytes, Callable[[memoryview], bytes]], ...] = (
 )
 
 
-def find_elf(data: mmap.mmap | bytes, source: str = "<image>") -> tuple[bytes, str] | None:
-    """The ELF inside a compressed kernel image and how it was found, or None.
+@dataclass(frozen=True)
+class Payload:
+    """The compressed vmlinux inside a kernel image."""
 
-    Returns ``(elf_bytes, "gzip at offset 0x4a0c")``. Raises BadInput when a compressed ELF
-    was found but is damaged (decompresses to something truncated).
+    compression: str  # "gzip", "xz", "bzip2", "lzma", "lz4", "zstd"
+    offset: int  # where its stream starts in the file
+    elf: bytes  # the decompressed vmlinux
+
+
+def find_payload(data: mmap.mmap | bytes, source: str = "<image>") -> Payload | None:
+    """The compressed ELF inside a kernel image, or None.
+
+    Raises BadInput when a compressed ELF was found but is damaged (decompresses to something
+    truncated).
     """
     if len(data) > MAX_IMAGE_BYTES:
         return None
@@ -139,5 +149,15 @@ def find_elf(data: mmap.mmap | bytes, source: str = "<image>") -> tuple[bytes, s
             if out[:4] == ELF_MAGIC:
                 if len(out) < 64:
                     raise BadInput(f"{source}: the {name} stream at offset {pos:#x} holds a truncated ELF")
-                return out, f"{name} at offset {pos:#x}"
+                return Payload(name, pos, out)
     return None
+
+
+def find_elf(data: mmap.mmap | bytes, source: str = "<image>") -> tuple[bytes, str] | None:
+    """The ELF inside a compressed kernel image and how it was found, or None.
+
+    Returns ``(elf_bytes, "gzip at offset 0x4a0c")``. Raises BadInput when a compressed ELF
+    was found but is damaged (decompresses to something truncated).
+    """
+    found = find_payload(data, source)
+    return None if found is None else (found.elf, f"{found.compression} at offset {found.offset:#x}")

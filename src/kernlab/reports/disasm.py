@@ -7,10 +7,18 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from kernlab.elf.disasm import Disassembly, Instruction, disassemble_function, disassemble_range
+from kernlab.elf.disasm import (
+    Disassembly,
+    ExternalSymbols,
+    Instruction,
+    disassemble_function,
+    disassemble_range,
+    open_code,
+)
 from kernlab.elf.disasm.decode import relocated_slot
 from kernlab.elf.disasm.whole import Block, CodeSection, FileListing, list_file
 from kernlab.errors import BadInput
+from kernlab.reports.kernel import ImageSymbolSource, image_symbols, needs_kernel_symbols
 
 __all__ = [
     "CALL_MNEMONICS",
@@ -54,6 +62,8 @@ class DisasmReport(Disassembly):
     syscall_sites: tuple[SyscallSite, ...] = ()  # in order of the first trap of each number
     plt_calls: tuple[str, ...] = ()  # the direct calls that go to a name@plt stub
     got_calls: tuple[GotCall, ...] = ()  # indirect calls through a GOT slot ld.so fills
+    # A stripped kernel image's names come from a System.map or its own kallsyms tables.
+    kernel_symbols: ImageSymbolSource | None = None
 
 
 @dataclass
@@ -82,6 +92,7 @@ class FileDisasmReport:
     tally: FileTally
     blocks: tuple[Block, ...] | None = None  # filled for --json, else streamed
     _listing: FileListing | None = None
+    kernel_symbols: ImageSymbolSource | None = None  # as in DisasmReport
 
     @property
     def size(self) -> int:
@@ -114,28 +125,39 @@ def build(
     address: int | None = None,
     length: int | None = None,
     syntax: str = "att",
+    system_map: str | None = None,
 ) -> DisasmReport:
-    """Disassemble ``symbol`` of the ELF file at ``path``, or ``length`` bytes from ``address``."""
+    """Disassemble ``symbol`` of the ELF file at ``path``, or ``length`` bytes from ``address``.
+
+    A stripped kernel (a vmlinuz) is named after ``system_map``, a System.map-<release> beside
+    it, or the kallsyms tables inside it."""
     if symbol is None and address is None:
         raise BadInput("give a SYMBOL or --address ADDR")
     if symbol is not None and address is not None:
         raise BadInput("give either a SYMBOL or --address, not both")
     if length is not None and address is None:
         raise BadInput("--length goes with --address")
+    symbols, used = _kernel_symbols(path, system_map, needed=symbol is not None)
     if symbol is not None:
-        dis = disassemble_function(path, symbol, syntax)
+        dis = disassemble_function(path, symbol, syntax, symbols)
     else:
         assert address is not None
-        dis = disassemble_range(path, address, length, syntax)
-    return _report(dis)
+        dis = disassemble_range(path, address, length, syntax, symbols)
+    return _report(dis, used)
 
 
 def build_file(
-    path: str, section: str | None = None, *, syntax: str = "att", whole: bool = False
+    path: str,
+    section: str | None = None,
+    *,
+    syntax: str = "att",
+    whole: bool = False,
+    system_map: str | None = None,
 ) -> FileDisasmReport:
     """Every executable section of ``path`` (or ``section``): streamed, or all decoded now
     when ``whole`` (for --json)."""
-    listing = list_file(path, section, syntax)
+    symbols, used = _kernel_symbols(path, system_map, needed=False)
+    listing = list_file(path, section, syntax, symbols)
     blocks = tuple(listing.blocks()) if whole else None
     report = FileDisasmReport(
         listing.path,
@@ -147,6 +169,7 @@ def build_file(
         FileTally(),
         blocks,
         listing,
+        used,
     )
     if whole:
         for _block in report.stream():
@@ -154,7 +177,36 @@ def build_file(
     return report
 
 
-def _report(dis: Disassembly) -> DisasmReport:
+def _kernel_symbols(
+    path: str, system_map: str | None, *, needed: bool
+) -> tuple[ExternalSymbols | None, ImageSymbolSource | None]:
+    """The names for a stripped kernel's code (None for any other file); BadInput when a
+    SYMBOL is asked for and none can be found."""
+    image = open_code(path)
+    if system_map is None and not needs_kernel_symbols(image):
+        return None, None
+    if not image.is_kernel:
+        raise BadInput(f"--system-map goes with a Linux kernel image; {path} is not one")
+    found = image_symbols(path, image, system_map)
+    used = ImageSymbolSource.of(found)
+    if not found.entries:
+        if needed:
+            why = (
+                f"{found.placeholder} holds no symbols ({found.placeholder_note}); "
+                if found.placeholder
+                else ""
+            )
+            raise BadInput(
+                f"{path}: a stripped kernel without kallsyms tables; {why}"
+                "give --system-map FILE to name its code"
+            )
+        return None, used
+    source = found.path or f"the kallsyms tables of {path}"
+    entries = tuple((e.address, e.type, e.name) for e in found.entries)
+    return ExternalSymbols(source, entries), used
+
+
+def _report(dis: Disassembly, kernel_symbols: ImageSymbolSource | None = None) -> DisasmReport:
     direct = [i for i in dis.instructions if i.target_name and is_call(i) and not is_indirect(i)]
     calls = sorted({i.target_name for i in direct if i.target_name})
     plt = tuple(name for name in calls if name.endswith("@plt"))
@@ -177,6 +229,7 @@ def _report(dis: Disassembly) -> DisasmReport:
         syscall_sites=tuple(sites.values()),
         plt_calls=plt,
         got_calls=tuple(got.values()),
+        kernel_symbols=kernel_symbols,
     )
 
 

@@ -5,11 +5,14 @@ passes through."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kernlab.errors import KernlabError
 from kernlab.kernel.config import find_kernel_config, read_kernel_config
 from kernlab.kernel.cpu import cpu_flags
+from kernlab.kernel.image import KernelSymbols, kernel_symbols, read_boot_header
 from kernlab.kernel.kallsyms import (
     KALLSYMS,
     KallsymsAccess,
@@ -23,15 +26,22 @@ from kernlab.kernel.release import KernelRelease, read_release
 from kernlab.mm.paging import detect_paging
 from kernlab.syscalls.tables import table_info
 
+if TYPE_CHECKING:
+    from kernlab.elf.reader import ElfImage
+
 __all__ = [
     "CONFIG_FACTS",
     "DEFAULT_SYMBOLS",
     "SYMBOLS",
     "ConfigFact",
+    "ImageSymbolSource",
+    "KernelImageReport",
     "KernelReport",
     "Paging",
     "SymbolAddress",
     "build",
+    "build_image",
+    "image_symbols",
 ]
 
 # Config options later commands depend on (the meaning of each is in catalog/<lang>/kernel.toml
@@ -206,3 +216,163 @@ def _table_version(machine: str) -> str:
         return table_info(machine).kernel_version
     except KernlabError:
         return table_info(FALLBACK_TABLE_ARCH).kernel_version
+
+
+# ------------------------------------------------------------------------------ kernel images
+
+
+@dataclass(frozen=True)
+class ImageSymbolSource:
+    """Where the names of a stripped kernel image's code come from."""
+
+    source: str  # "system_map", "kallsyms_table" (the image's own tables) or "none"
+    path: str | None  # the System.map read
+    count: int  # symbols
+    placeholder: str | None  # a System.map beside the image that holds no symbols
+    placeholder_note: str | None  # what that placeholder says instead
+
+    @classmethod
+    def of(cls, found: KernelSymbols) -> ImageSymbolSource:
+        return cls(found.source, found.path, len(found.entries), found.placeholder, found.placeholder_note)
+
+
+def needs_kernel_symbols(image: ElfImage) -> bool:
+    """A kernel whose file has no symbol table of its own (a vmlinux stripped by the
+    distribution, or decompressed from a vmlinuz)."""
+    return image.is_kernel and not any(s.name == ".symtab" for s in image.sections)
+
+
+def image_symbols(path: str, image: ElfImage, system_map: str | None = None) -> KernelSymbols:
+    """The symbols of the kernel image at ``path`` (``image`` is its ELF, decompressed): from
+    ``system_map``, a real System.map-<release> beside it, or its own kallsyms tables."""
+    release = None
+    if image.inner is not None:
+        from kernlab.elf.filemap import map_file
+
+        data, _size = map_file(path)
+        header = read_boot_header(data)
+        release = header.release if header is not None else None
+    return kernel_symbols(path, release, _rodata(image), image.read, system_map, image.is_little_endian)
+
+
+@dataclass(frozen=True)
+class KernelImageReport:
+    """Which kernel an image file is, how it is packed, and whether it is the one running."""
+
+    path: str
+    file_size: int
+    format: str  # "bzImage" (x86 boot header), "compressed" (a compressed vmlinux without one), "vmlinux"
+    boot_protocol: str | None  # "2.15"
+    header_version: str | None  # the boot header's kernel_version string
+    release: str | None  # uname -r of that kernel
+    build: str | None  # uname -v of that kernel ("#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (...)")
+    banner: str | None  # linux_banner: what /proc/version prints while it runs
+    compression: str | None  # "xz", "zstd", "gzip", ...; None for a plain vmlinux
+    payload_offset: int | None  # where the compressed vmlinux starts in the file
+    compressed_size: int | None  # its size (the boot header's payload_length when there is one)
+    decompressed_size: int  # the vmlinux ELF's size
+    init_size: int | None  # memory the boot code reserves to decompress and run it
+    arch: str
+    entry: int  # the vmlinux's ELF entry point (a physical address on x86)
+    running_release: str  # uname -r
+    running_version: str | None  # /proc/version
+    running: bool  # the image is the kernel running now
+    same_release: bool  # its release is uname -r (maybe another build of it)
+    symbols: ImageSymbolSource
+    config: str | None  # /boot/config-<release> beside the image, when there is one
+
+
+def build_image(
+    path: str, system_map: str | None = None, running: KernelRelease | None = None
+) -> KernelImageReport:
+    """What the kernel image at ``path`` is: its identity from the boot header and banner, its
+    packing, its symbols, and whether it is the running kernel (``running``: uname and
+    /proc/version, read here when not given)."""
+    from kernlab.elf import kimage
+    from kernlab.elf.filemap import map_file
+    from kernlab.elf.reader import ELF_MAGIC, open_elf_bytes
+    from kernlab.errors import BadInput
+    from kernlab.kernel.image import banner_in, release_of
+
+    data, size = map_file(path)
+    header = read_boot_header(data)
+    if bytes(data[:4]) == ELF_MAGIC:
+        elf, payload = bytes(data), None
+    else:
+        payload = kimage.find_payload(data, path)
+        if payload is None:
+            what = "an x86 boot header but no compressed vmlinux" if header else "no x86 boot header"
+            raise BadInput(
+                f"{path}: not a Linux kernel image ({what}, no compressed ELF inside, not a vmlinux)"
+            )
+        elf = payload.elf
+    image = open_elf_bytes(elf, path)
+    if not image.is_kernel:
+        raise BadInput(
+            f"{path}: an ELF file, but not a Linux kernel (no start_kernel, no __ksymtab and .init.text)"
+        )
+    found = (
+        kernel_symbols(
+            path,
+            header.release if header else None,
+            _rodata(image),
+            image.read,
+            system_map,
+            image.is_little_endian,
+        )
+        if needs_kernel_symbols(image) or system_map
+        else None
+    )
+    entries = found.entries if found is not None else ()
+    if found is None:
+        # A vmlinux with its own .symtab: its linux_banner is found there.
+        from kernlab.kernel.kallsyms import KallsymsEntry
+
+        entries = tuple(KallsymsEntry(s.value, "D", s.name, None) for s in image.find_symbols("linux_banner"))
+    rodata = _rodata(image)
+    banner = banner_in(rodata[0], rodata[1], image.read, entries) if rodata else None
+    release = (header.release if header else None) or (release_of(banner) if banner else None)
+    build = header.build if header else None
+    if build is None and banner:
+        match = re.search(r"#\d.*$", banner)
+        build = match.group(0) if match else None
+    now = running or read_release()
+    same_release = release == now.release
+    if banner and now.proc_version:
+        is_running = banner.strip() == now.proc_version.strip()
+    else:
+        is_running = same_release and build is not None and build == now.version
+    config = os.path.join(os.path.dirname(os.path.abspath(path)), f"config-{release}") if release else None
+    compressed = None
+    if payload is not None:
+        compressed = header.payload_length if header and header.payload_length else size - payload.offset
+    return KernelImageReport(
+        path=path,
+        file_size=size,
+        format="bzImage" if header else ("compressed" if payload else "vmlinux"),
+        boot_protocol=header.protocol if header else None,
+        header_version=header.version if header else None,
+        release=release,
+        build=build,
+        banner=banner,
+        compression=payload.compression if payload else None,
+        payload_offset=payload.offset if payload else None,
+        compressed_size=compressed,
+        decompressed_size=len(elf),
+        init_size=header.init_size if header else None,
+        arch=image.arch,
+        entry=image.header.entry,
+        running_release=now.release,
+        running_version=now.proc_version,
+        running=is_running,
+        same_release=same_release,
+        symbols=ImageSymbolSource.of(found)
+        if found is not None
+        else ImageSymbolSource("symtab", path, len(image.symbols()), None, None),
+        config=config if config and os.path.isfile(config) else None,
+    )
+
+
+def _rodata(image: ElfImage) -> tuple[memoryview, int] | None:
+    section = image.section_by_name(".rodata")
+    return None if section is None else (image.section_data(section), section.address)

@@ -12,16 +12,17 @@ One module per job:
 * :mod:`~kernlab.elf.disasm.libc` -- libc.so.6 and its wrapper for a system call.
 """
 
-from kernlab.elf.disasm.decode import CAPSTONE_MODES, disassemble_function, disassemble_range
+from kernlab.elf.disasm.decode import CAPSTONE_MODES, disassemble_function, disassemble_range, open_code
 from kernlab.elf.disasm.locate import code_section, find_function
 from kernlab.elf.disasm.model import Disassembly, Instruction, SyscallNote
-from kernlab.elf.disasm.symbols import Symbolizer, display_name
+from kernlab.elf.disasm.symbols import ExternalSymbols, Symbolizer, display_name
 from kernlab.elf.disasm.traps import SYSCALL_TRAPS
 
 __all__ = [
     "CAPSTONE_MODES",
     "SYSCALL_TRAPS",
     "Disassembly",
+    "ExternalSymbols",
     "Instruction",
     "Symbolizer",
     "SyscallNote",
@@ -30,4 +31,5 @@ __all__ = [
     "disassemble_range",
     "display_name",
     "find_function",
+    "open_code",
 ]

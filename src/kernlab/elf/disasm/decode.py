@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from kernlab.elf.disasm.generic import GenericFormatter
 from kernlab.elf.disasm.locate import code_section, find_function, size_to_next_symbol
 from kernlab.elf.disasm.model import Disassembly, Instruction, SyscallNote
-from kernlab.elf.disasm.symbols import Symbolizer
+from kernlab.elf.disasm.symbols import ExternalSymbols, Symbolizer
 from kernlab.elf.disasm.traps import SyscallTracker
 from kernlab.elf.disasm.x86 import X86Formatter
 from kernlab.errors import BadInput, NotSupported
@@ -21,7 +21,7 @@ from kernlab.errors import BadInput, NotSupported
 if TYPE_CHECKING:
     from kernlab.elf.reader import ElfImage
 
-__all__ = ["CAPSTONE_MODES", "disassemble_function", "disassemble_range", "relocated_slot"]
+__all__ = ["CAPSTONE_MODES", "disassemble_function", "disassemble_range", "open_code", "relocated_slot"]
 
 # Architecture -> (capstone arch, mode) names, resolved lazily so importing this is cheap.
 CAPSTONE_MODES: dict[str, tuple[str, str]] = {
@@ -127,15 +127,29 @@ def _merges_with_wait(out: list[Instruction], insn: Any) -> bool:
     )
 
 
-def _opened(path: str) -> tuple[ElfImage, Symbolizer]:
+def _opened(path: str, symbols: ExternalSymbols | None = None) -> tuple[ElfImage, Symbolizer]:
     """The image and its symbolizer, reused while the file is unchanged (a libc wrapper and the
-    functions it calls are disassembled from one file in a row)."""
+    functions it calls are disassembled from one file in a row). With ``symbols`` (a stripped
+    vmlinux's System.map) addresses are named after those instead of the file's own tables."""
     try:
         st = os.stat(path)
     except OSError:
         st = None
     key = (os.path.realpath(path), st.st_mtime_ns if st else 0, st.st_size if st else 0)
-    return _opened_cached(path, key)
+    image, own = _opened_cached(path, key)
+    if symbols is None:
+        return image, own
+    return image, _external_symbolizer(image, symbols)
+
+
+def open_code(path: str) -> ElfImage:
+    """The ELF file at ``path`` (decompressed from a kernel image), as disassembly reads it."""
+    return _opened(path)[0]
+
+
+@lru_cache(maxsize=2)
+def _external_symbolizer(image: ElfImage, symbols: ExternalSymbols) -> Symbolizer:
+    return Symbolizer(image, symbols)
 
 
 @lru_cache(maxsize=4)
@@ -154,9 +168,12 @@ def relocated_slot(path: str, address: int) -> str | None:
     return found.name if found is not None else None
 
 
-def disassemble_function(path: str, name: str, syntax: str = "att") -> Disassembly:
-    """The instructions of the function called ``name`` in the ELF file at ``path``."""
-    image, symbolizer = _opened(path)
+def disassemble_function(
+    path: str, name: str, syntax: str = "att", symbols: ExternalSymbols | None = None
+) -> Disassembly:
+    """The instructions of the function called ``name`` in the ELF file at ``path`` (named
+    after ``symbols`` when given)."""
+    image, symbolizer = _opened(path, symbols)
     full, start, size = find_function(image, name, symbolizer)
     # On 32-bit ARM an odd function address means Thumb code (the low bit is the mode).
     thumb = image.arch == "arm" and any(s.value == start | 1 for s in image.find_symbols(name.split("@")[0]))
@@ -180,9 +197,15 @@ def disassemble_function(path: str, name: str, syntax: str = "att") -> Disassemb
     )
 
 
-def disassemble_range(path: str, address: int, length: int | None = None, syntax: str = "att") -> Disassembly:
+def disassemble_range(
+    path: str,
+    address: int,
+    length: int | None = None,
+    syntax: str = "att",
+    symbols: ExternalSymbols | None = None,
+) -> Disassembly:
     """``length`` bytes of code from ``address`` (default: to the end of the symbol holding it)."""
-    image, symbolizer = _opened(path)
+    image, symbolizer = _opened(path, symbols)
     section = code_section(image, address)
     section_end = section.address + section.size
     if length is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from typing import TYPE_CHECKING
 
-from kernlab.elf.disasm.symbols import Symbolizer, display_name, objdump_rank
+from kernlab.elf.disasm.symbols import Symbolizer, display_name, external_rank, objdump_rank
 from kernlab.errors import BadInput
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ def find_function(image: ElfImage, name: str, symbolizer: Symbolizer) -> tuple[s
             if entry.name == name:
                 return entry.name, entry.address, entry.size
         raise BadInput(f"{image.source}: no PLT entry named {name}")
+    if symbolizer.external is not None:
+        return _find_external(image, name, symbolizer)
     base, _, version = name.partition("@")
     version = version.lstrip("@")
     candidates = [
@@ -43,6 +45,27 @@ def find_function(image: ElfImage, name: str, symbolizer: Symbolizer) -> tuple[s
     value = sym.value & ~1 if image.arch == "arm" else sym.value
     size = sym.size or size_to_next_symbol(image, value, symbolizer)
     return display_name(sym, symbolizer.versioned), value, size
+
+
+def _find_external(image: ElfImage, name: str, symbolizer: Symbolizer) -> tuple[str, int, int]:
+    """A function named by a System.map or kallsyms table: they give no size, so it ends at the
+    next symbol's address (as ``objdump --stop-address`` would be given it). Of several symbols
+    of that name (static functions of different files) code wins, then a global one."""
+    external = symbolizer.external
+    assert external is not None
+    found = [
+        (external_rank(kind, sym, index), value)
+        for index, (value, kind, sym) in enumerate(external.entries)
+        if sym == name
+    ]
+    if not found:
+        raise BadInput(f"{image.source}: no symbol named {name!r} in {external.source}")
+    rank, value = min(found)
+    if rank[0] != 0:
+        section = image.section_for_address(value)
+        where = section.name if section is not None else "no section"
+        raise BadInput(f"{image.source}: {name} is a data symbol in {where} ({external.source}), not code")
+    return name, value, size_to_next_symbol(image, value, symbolizer)
 
 
 def size_to_next_symbol(image: ElfImage, start: int, symbolizer: Symbolizer) -> int:

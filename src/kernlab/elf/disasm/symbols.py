@@ -15,7 +15,14 @@ if TYPE_CHECKING:
     from kernlab.elf.model import Symbol
     from kernlab.elf.reader import ElfImage
 
-__all__ = ["MAPPING_SYMBOL_ARCHES", "NamedAddress", "Symbolizer", "display_name", "objdump_rank"]
+__all__ = [
+    "MAPPING_SYMBOL_ARCHES",
+    "ExternalSymbols",
+    "NamedAddress",
+    "Symbolizer",
+    "display_name",
+    "objdump_rank",
+]
 
 # Architectures whose ELF files carry $x/$d/$a/$t mapping symbols.
 MAPPING_SYMBOL_ARCHES = frozenset({"arm", "aarch64", "riscv64", "riscv32"})
@@ -52,6 +59,34 @@ def display_name(sym: Symbol, versioned_file: bool = False) -> str:
     return f"{sym.name}{'@' if hidden else '@@'}{sym.version}"
 
 
+@dataclass(frozen=True, eq=False)
+class ExternalSymbols:
+    """Symbols from outside the ELF file, for a stripped vmlinux whose code names nothing by
+    itself: a kernel's System.map, or the kallsyms tables inside the image. Compared by
+    identity, so a symbolizer built from them is cached without hashing every entry."""
+
+    source: str  # where they were read ("/boot/System.map-6.1.0-57-amd64", "kallsyms table")
+    entries: tuple[tuple[int, str, str], ...]  # (address, nm's type letter, name)
+
+
+# nm's letters of code symbols (weak ones included), for objdump's function-first rule.
+_CODE_TYPES = frozenset("TtWw")
+
+
+def external_rank(kind: str, name: str, index: int) -> tuple[int, int, int, int, str, int, int]:
+    """:func:`objdump_rank` for a symbol known only by nm's type letter (upper case global)."""
+    weak = kind in "WwVv"
+    return (
+        0 if kind in _CODE_TYPES else 1,
+        1 if kind.islower() and not weak else 0,
+        0 if kind.isupper() and not weak else 1,
+        1 if name.startswith(".") else 0,
+        name,
+        0,
+        index,
+    )
+
+
 @dataclass(frozen=True)
 class NamedAddress:
     """A symbol as a disassembly names addresses after it."""
@@ -75,12 +110,19 @@ class Symbolizer:
     4. an undefined symbol is printed without offset.
     """
 
-    def __init__(self, image: ElfImage) -> None:
+    def __init__(self, image: ElfImage, external: ExternalSymbols | None = None) -> None:
         from kernlab.elf.plt import plt_entries
 
         self.image = image
+        self.external = external
         present = {s.name for s in image.sections}
         self.versioned = ".gnu.version" in present
+        self.section_base = {s.name: s.address for s in image.sections}
+        self.relocated: dict[int, NamedAddress] = {}
+        self.plt: list[Any] = []
+        if external is not None:
+            self._from_external(image, external)
+            return
         # objdump uses the static table when there is one, else the dynamic one.
         tables = {s.table for s in image.symbols()}
         table = ".symtab" if ".symtab" in tables else ".dynsym"
@@ -107,7 +149,24 @@ class Symbolizer:
         self.symbols = [r[2] for r in ranked]
         self.addresses = [r[0] for r in ranked]
         self.relocated = _dynamic_relocation_names(image, self.versioned)
-        self.section_base = {s.name: s.address for s in image.sections}
+
+    def _from_external(self, image: ElfImage, external: ExternalSymbols) -> None:
+        """Symbols of a System.map or kallsyms table, each placed in the section holding its
+        address (they carry no section), ranked as objdump ranks a symbol table."""
+        spans = sorted(
+            (s.address, s.address + s.size, s.name) for s in image.sections if "A" in s.flags and s.size > 0
+        )
+        starts = [span[0] for span in spans]
+        ranked: list[tuple[int, tuple[Any, ...], NamedAddress]] = []
+        for index, (value, kind, name) in enumerate(external.entries):
+            i = bisect.bisect_right(starts, value) - 1
+            section = spans[i][2] if i >= 0 and value < spans[i][1] else None
+            ranked.append(
+                (value, external_rank(kind, name, index), NamedAddress(value, name, section, False, False))
+            )
+        ranked.sort(key=lambda r: (r[0], r[1]))
+        self.symbols = [r[2] for r in ranked]
+        self.addresses = [r[0] for r in ranked]
 
     def lookup(self, address: int, section: str | None = None) -> NamedAddress | None:
         """The symbol objdump would print for ``address`` while disassembling ``section``."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from kernlab.elf.disasm.decode import _capstone, _disassemble, _opened, _syntax
 from kernlab.elf.disasm.model import SyscallNote
-from kernlab.elf.disasm.symbols import Symbolizer
+from kernlab.elf.disasm.symbols import ExternalSymbols, Symbolizer
 from kernlab.elf.disasm.traps import SyscallTracker
 from kernlab.errors import BadInput
 
@@ -76,10 +76,11 @@ class FileListing:
     file_format: str  # objdump's name of the format: elf64-x86-64
     address_bits: int
     sections: tuple[CodeSection, ...]
+    symbols: ExternalSymbols | None = None  # a stripped vmlinux's System.map, naming its blocks
 
     def blocks(self) -> Iterator[Block]:
         """Every block of every section, decoded as it is asked for."""
-        image, symbolizer = _opened(self.path)
+        image, symbolizer = _opened(self.path, self.symbols)
         for section in self.sections:
             yield from _section_blocks(image, symbolizer, section, self.syntax)
 
@@ -113,9 +114,11 @@ def code_sections(image: ElfImage, name: str | None = None) -> list[Section]:
     )
 
 
-def list_file(path: str, section: str | None = None, syntax: str = "att") -> FileListing:
+def list_file(
+    path: str, section: str | None = None, syntax: str = "att", symbols: ExternalSymbols | None = None
+) -> FileListing:
     """The listing of every executable section of ``path`` (or of ``section``)."""
-    image, _symbolizer = _opened(path)
+    image, _symbolizer = _opened(path, symbols)
     _capstone(image.arch, syntax)  # NotSupported now, not after the header is printed
     chosen = code_sections(image, section)
     if not chosen:
@@ -128,6 +131,7 @@ def list_file(path: str, section: str | None = None, syntax: str = "att") -> Fil
         file_format(image),
         64 if image.is_64bit else 32,
         tuple(CodeSection(s.name, s.address, s.size, _address_width(s, digits)) for s in chosen),
+        symbols,
     )
 
 
@@ -257,7 +261,27 @@ def _x86_blocks(
                         marked.add(note.loaded_at)
                 append((address, raw, text, note))
             pos = address + size
+        if code.find(b"\x9b", start - base, end - base) >= 0:
+            rows = _merge_waits(rows)
         yield Block(section.name, start, label, rows, frozenset(marked))
+
+
+# The x87 control instructions objdump reads together with a preceding fwait (9b) as the
+# assembler's waiting form: 9b db e3 is "finit", not "fwait" + "fninit".
+_NO_WAIT_FORMS = ("fnstsw", "fnstcw", "fnstenv", "fnsave", "fnclex", "fninit")
+
+
+def _merge_waits(rows: list[Row]) -> list[Row]:
+    out: list[Row] = []
+    for row in rows:
+        if out and out[-1][1] == b"\x9b" and out[-1][0] + 1 == row[0] and row[2].startswith(_NO_WAIT_FORMS):
+            words = row[2].split(None, 1)
+            mnemonic = "f" + words[0][2:]
+            text = mnemonic if len(words) == 1 else f"{mnemonic:<6} {words[1]}"
+            out[-1] = (out[-1][0], b"\x9b" + row[1], text, None)
+            continue
+        out.append(row)
+    return out
 
 
 def _zero_run(code: bytes, offset: int, stop: int) -> int:

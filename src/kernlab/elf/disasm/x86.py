@@ -54,6 +54,10 @@ NO_SUFFIX = frozenset(
         "xsavec64",
         "xsaveopt",
         "xsaveopt64",
+        "xsaves",
+        "xsaves64",
+        "xrstors",
+        "xrstors64",
         "ldmxcsr",
         "stmxcsr",
         "vldmxcsr",
@@ -126,6 +130,8 @@ MNEMONIC_PREFIXES = frozenset(
 )
 STRING_SEGMENTS = {"rdi": "es", "edi": "es", "di": "es", "rsi": "ds", "esi": "ds", "si": "ds"}
 STRING_OPS = {"stos", "lods", "movs", "scas", "cmps", "ins", "outs"}
+# Port I/O instructions (capstone's names), whose %dx port AT&T writes as (%dx).
+PORT_IO = frozenset({"in", "out", "insb", "insw", "insd", "outsb", "outsw", "outsd"})
 USELESS_SEGMENTS_64 = {0x2E: "cs", 0x3E: "ds", 0x26: "es", 0x36: "ss"}
 PREFIX_BYTES = {0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67}
 
@@ -266,6 +272,8 @@ class X86Formatter:
             bits = "".join(flag for flag, mask in zip("WRXB", (8, 4, 2, 1), strict=True) if body[0] & mask)
             words.append(f"rex.{bits}" if bits else "rex")
 
+        if body == b"\x0f\x01\xd9" and prefixes == [0xF3]:
+            return "vmgexit", "", None, None, None  # capstone ignores the f3 that makes vmmcall vmgexit
         if base_mn == "wait":
             return " ".join([*words, "fwait"]), "", None, None, None
         modrm_at = 2 if has_rex else 1
@@ -288,9 +296,13 @@ class X86Formatter:
 
         string_op = _string_op(insn, base_mn, ops)
 
+        port_io = base_mn in PORT_IO
         for op in ops:
             if op.type == x86.X86_OP_REG:
-                rendered.append(self._reg(insn, op.reg))
+                reg = self._reg(insn, op.reg)
+                if port_io and reg == "%dx":
+                    reg = "(%dx)"  # GNU's AT&T spelling of the port in a register
+                rendered.append(reg)
             elif op.type == x86.X86_OP_IMM:
                 if base_mn == "xabort":
                     rendered.append(self._imm(op.imm, 1))
@@ -400,9 +412,9 @@ class X86Formatter:
         if mn == "movsxd":
             return "movslq"
         if string_op:
-            if string_op in ("stos", "lods", "scas", "ins", "outs") and any(
-                o.type == x86.X86_OP_REG for o in ops
-            ):
+            # stos/lods/scas name their size by the register; ins/outs (whose register is
+            # the port, %dx) take a suffix as movs does: insb (%dx),%es:(%rdi).
+            if string_op in ("stos", "lods", "scas") and any(o.type == x86.X86_OP_REG for o in ops):
                 return string_op
             size = next((o.size for o in ops if o.type == x86.X86_OP_MEM), 0)
             return string_op + SIZE_SUFFIX.get(size, "")

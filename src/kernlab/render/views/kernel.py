@@ -6,9 +6,9 @@ from __future__ import annotations
 from kernlab.explain import kernel as explain
 from kernlab.render.output import Output
 from kernlab.render.terminal import format_hex, print_fields, print_heading, print_table
-from kernlab.reports.kernel import KernelReport
+from kernlab.reports.kernel import KernelImageReport, KernelReport
 
-__all__ = ["show"]
+__all__ = ["show", "show_image"]
 
 
 def show(report: KernelReport, out: Output) -> None:
@@ -66,3 +66,36 @@ def _symbols(report: KernelReport) -> None:
         ],
         right=["from _text"],
     )
+
+
+def show_image(report: KernelImageReport, out: Output) -> None:
+    """`kernlab kernel --image FILE`: the file's kernel, its packing, and whether it runs."""
+    from kernlab.units import format_bytes
+
+    def size(value: int | None) -> str:
+        return "-" if value is None else f"{value:,} bytes ({format_bytes(value)})"
+
+    print_fields(
+        [
+            ("File", report.path),
+            (
+                "Format",
+                report.format + (f", boot protocol {report.boot_protocol}" if report.boot_protocol else ""),
+            ),
+            ("Release", report.release or "-"),
+            ("Build (uname -v)", report.build or "-"),
+            ("Banner", report.banner or "-"),
+            ("Compression", report.compression or "none"),
+            ("Payload offset", "-" if report.payload_offset is None else format_hex(report.payload_offset)),
+            ("Size in the file", size(report.compressed_size if report.compression else report.file_size)),
+            ("Decompressed (vmlinux)", size(report.decompressed_size)),
+            ("Machine", report.arch),
+            ("Entry point", format_hex(report.entry)),
+            ("Running kernel (uname -r)", report.running_release),
+            ("Is the running kernel", "yes" if report.running else "no"),
+            ("Config", report.config or "-"),
+            ("Symbols", f"{report.symbols.source}, {report.symbols.count:,}"),
+        ],
+        title="Kernel image",
+    )
+    out.sentences(explain.image_sentences(report))
