@@ -15,7 +15,11 @@ state() {
 	ls "$T/instances"
 }
 state >"$OUT/state_before.txt"
+cat /proc/kallsyms >"$OUT/kallsyms"
 uname -r >"$OUT/release.txt"
+uname -r >"$OUT/release"
+uname -v >"$OUT/build"
+cat /proc/version >"$OUT/version"
 cat "$T/available_tracers" >"$OUT/top_tracers.txt"
 ls "$T" >"$OUT/top_files.txt"
 mkdir "$T/instances/vmcheck" && {
@@ -42,7 +46,6 @@ kill "$holder"
 if [ "$CHECKS" = all ]; then
 	$PY -m kernlab doctor --json >"$OUT/doctor.json" 2>"$OUT/doctor.err"
 	cp /sys/kernel/btf/vmlinux "$OUT/vmlinux.btf" 2>/dev/null
-	cat /proc/kallsyms >"$OUT/kallsyms"
 	$PY -m kernlab record -d "$OUT/rec" -- ls -la /usr >/dev/null 2>"$OUT/record.err"
 	echo $? >"$OUT/record.code"
 	strace -f -c -o "$OUT/strace.txt" ls -la /usr >/dev/null

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_clean_error, need_tool, run_kernlab
-from tests.vm.guest import GENERATIONS, missing_tools, run_in_guest, stock_release
+from tests.vm.guest import GENERATIONS, stock_release
 
 pytestmark = pytest.mark.slow
 
@@ -125,27 +125,16 @@ def _image(generation: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def guests(tmp_path_factory) -> dict[str, Path]:
+def guests(stock_guests: dict[tuple[str, bool], Path]) -> dict[str, Path]:
     """generation -> a folder with what that kernel said about itself when booted: kallsyms,
-    version (/proc/version), release and build (uname -r, -v), and System.map (its kallsyms at
-    link addresses). One boot of each kernel, only a shell command inside."""
-    reason = missing_tools()
+    version (/proc/version), release and build (uname -r, -v) — from the session's one boot of
+    it (tests/vm/conftest.py) — and System.map (its kallsyms at link addresses)."""
 
-    class Lazy(dict):
+    class Lazy(dict[str, Path]):
         def __missing__(self, generation: str) -> Path:
-            if reason:
-                pytest.skip(reason)
-            release = _image(generation).name.removeprefix("vmlinuz-")
-            out = tmp_path_factory.mktemp(f"guest-{generation}")
-            script = (
-                f"cat /proc/kallsyms > {out}/kallsyms\n"
-                f"cat /proc/version > {out}/version\n"
-                f"uname -r > {out}/release\nuname -v > {out}/build\n"
-            )
-            run = run_in_guest(release, script, shared_dir=out, memory="1G")
-            assert run.code == 0, run.output[-3000:]
-            assert (out / "release").read_text().strip() == release
-            _write_system_map(out)
+            out = stock_guests[(generation, True)]
+            if not (out / "System.map").exists():
+                _write_system_map(out)
             self[generation] = out
             return out
 

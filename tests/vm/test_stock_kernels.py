@@ -10,44 +10,24 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROGRAMS, compile_c
-from tests.vm.guest import GuestRun, missing_tools, run_in_guest, stock_release
+from tests.vm.guest import missing_tools, run_in_guest, stock_release
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow]
 
-CHECKS = Path(__file__).parent / "guest_checks.sh"
-
-
-def _boot(tmp_path_factory: pytest.TempPathFactory, generation: str, five_level: bool, checks: str) -> Path:
-    reason = missing_tools()
-    if reason:
-        pytest.skip(reason)
-    release = stock_release(generation)
-    if release is None:
-        pytest.skip(f"Debian's stock {generation} kernel is not installed (.ci/run installs it)")
-    out = tmp_path_factory.mktemp(f"guest-{generation}-{'la57' if five_level else 'l4'}")
-    hold = compile_c(PROGRAMS / "vm_highmap_hold.c", out / "hold")
-    script = f"bash {CHECKS} {out} {sys.executable} {hold} {checks}\n"
-    run: GuestRun = run_in_guest(release, script, shared_dir=out, five_level=five_level)
-    (out / "console.txt").write_text(run.output)
-    assert run.code == 0, run.output[-3000:]
-    return out
-
 
 @pytest.fixture(scope="module", params=["6.1", "6.12"])
-def guest(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _boot(tmp_path_factory, request.param, five_level=True, checks="all")
+def guest(request: pytest.FixtureRequest, stock_guests: dict[tuple[str, bool], Path]) -> Path:
+    return stock_guests[(request.param, True)]
 
 
 @pytest.fixture(scope="module")
-def guest_4level(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _boot(tmp_path_factory, "6.1", five_level=False, checks="paging")
+def guest_4level(stock_guests: dict[tuple[str, bool], Path]) -> Path:
+    return stock_guests[("6.1", False)]
 
 
 def _capabilities(out: Path) -> dict[str, dict]:
