@@ -12,6 +12,8 @@ Exit codes (also in docs/CLI.md):
     5  PermissionNeeded: root or a capability is required
     6  NotSupported: the kernel or machine lacks a feature (option, file, tracer)
     7  TracingError: tracefs refused or failed during a recording
+    8  an empty answer (ksrc queries that found nothing)
+    9  DiskFull: the disk filled up during a recording or an export
   130  interrupted (Ctrl-C)
 """
 
@@ -22,6 +24,7 @@ from collections.abc import Mapping
 
 __all__ = [
     "BadInput",
+    "DiskFull",
     "KernlabError",
     "NoSuchProcess",
     "NotSupported",
@@ -83,6 +86,12 @@ class OSFailure(KernlabError):
 
     Not the user's input and not a missing feature: exit code 1, with the path and errno.
     """
+
+
+class DiskFull(KernlabError):
+    """The disk filled up during a recording or an export: tracing stopped, what fit is kept."""
+
+    exit_code = 9
 
 
 class BadInput(KernlabError):

@@ -43,6 +43,7 @@ def dump(directory: Path, trace_dat: Path | None, text: Path | None, out: Output
         rec = open_recording(directory)
         if trace_dat is not None:
             reports.build(rec, trace_dat=trace_dat)
+        view.warn_truth(reports.truth(rec))
         view.stream_lines(reports.text_lines(rec))
         return
     out.emit(reports.build(directory, trace_dat=trace_dat, text=text), view.show)

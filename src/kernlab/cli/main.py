@@ -74,7 +74,8 @@ Examples:
   kernlab doctor                      what this kernel lets kernlab do
   sudo kernlab tour                   the whole day, step by step, on this machine
 Exit codes: 0 ok, 1 error, 2 usage, 3 bad input, 4 no such process,
-5 permission needed, 6 not supported, 7 tracing failed, 130 interrupted."""
+5 permission needed, 6 not supported, 7 tracing failed, 8 empty answer,
+9 disk full, 130 interrupted."""
 
 
 @click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})

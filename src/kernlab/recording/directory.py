@@ -34,6 +34,7 @@ new recording directory: deleting tens of MB of pages takes 0.1–0.3 s, which t
 copier spends while the command runs."""
 KNOWN_ENTRIES = (
     layout.META,
+    layout.STATE,
     layout.HEADER_PAGE,
     layout.HEADER_EVENT,
     layout.FORMATS_DIR,

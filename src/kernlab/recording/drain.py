@@ -39,6 +39,7 @@ class Drainer:
     ) -> None:
         self.page_size = page_size
         self.directory = directory
+        self._tracing_on = instance.file("tracing_on")  # turned off at once if the disk fills
         self.interval = interval
         # If one pass moved more than a quarter of a CPU buffer, go again at once.
         self._busy_pages = max(1, (buffer_kb * 1024 // page_size) // 4)
@@ -147,6 +148,9 @@ class Drainer:
                     self._stop.wait(self.interval)
         except BaseException as exc:  # broad on purpose: whatever ends the thread, finish() re-raises it
             self._error = exc
+            from kernlab.recording.state import stop_at_once
+
+            stop_at_once(self.directory, self._tracing_on, exc)
 
     def finish(self) -> None:
         """Stop the thread and move what is left (call after tracing_on=0)."""

@@ -8,6 +8,7 @@ that say how to decode them, so it can be read on another machine or kernel.
 Layout (all paths relative to the recording directory, ``kernlab.data`` by default)::
 
     meta.json                      RecordingMeta as JSON (format_version first)
+    state.json                     recording / complete / cut_short, and the recorder's lock
     header_page                    copy of tracefs events/header_page
     header_event                   copy of tracefs events/header_event
     formats/<system>/<event>/format  copy of tracefs events/<system>/<event>/format
@@ -37,6 +38,8 @@ FORMAT_VERSION = 1
 
 DEFAULT_DIR = "kernlab.data"
 META = "meta.json"
+STATE = "state.json"
+"""Whether the recording is complete (see kernlab.recording.state)."""
 HEADER_PAGE = "header_page"
 HEADER_EVENT = "header_event"
 FORMATS_DIR = "formats"
@@ -203,13 +206,47 @@ class RecordingMeta:
         self.lost_events = sum(c.lost for c in self.loss)
 
 
+# What each annotation of the metadata classes accepts: a damaged meta.json is refused here,
+# with one line, instead of failing later in arithmetic on a string.
+_ACCEPTS: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "str": (str,),
+    "bool": (bool, int),
+    "float": (int, float),
+    "int | None": (int, type(None)),
+    "list[int] | None": (list, type(None)),
+    "Rusage | None": (Rusage, type(None)),
+}
+
+
+_ELEMENTS: dict[str, type] = {"list[str]": str, "list[int]": int, "dict[str, str]": str}
+
+
 def _build(cls: type, data: dict[str, Any]) -> Any:
-    known = {f.name for f in fields(cls)}
+    if not isinstance(data, dict):
+        raise TypeError(f"{cls.__name__} is not an object")
+    known = {f.name: str(f.type) for f in fields(cls)}
+    for key, value in data.items():
+        kind = known.get(key)
+        if kind is None:
+            continue
+        accepts = _ACCEPTS.get(
+            kind, (list,) if kind.startswith("list[") else (dict,) if kind.startswith("dict[") else (object,)
+        )
+        if not isinstance(value, accepts):
+            raise TypeError(f"{key} is {type(value).__name__}, not {kind}")
+        inner = _ELEMENTS.get(kind.removesuffix(" | None"))
+        if inner is not None and isinstance(value, (list, dict)):
+            items = list(value.items()) if isinstance(value, dict) else [(v, v) for v in value]
+            if not all(isinstance(k, inner) and isinstance(v, inner) for k, v in items):
+                raise TypeError(f"{key} holds values that are not {kind}")
     return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def meta_from_dict(data: dict[str, Any]) -> RecordingMeta:
     """Rebuild a RecordingMeta from parsed meta.json (unknown keys are ignored)."""
+    if not isinstance(data, dict):
+        raise TypeError("not an object")
     data = dict(data)
     data["loss"] = [_build(CpuLoss, c) for c in data.get("loss", [])]
     data["rusage"] = _build(Rusage, data["rusage"]) if data.get("rusage") else None

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from kernlab.errors import BadInput
 from kernlab.recording import layout
 from kernlab.recording.layout import CpuLoss, MapsSnapshot, RecordingMeta
+from kernlab.recording.state import Completeness, completeness
 from kernlab.recording.syscall_names import exec_numbers, syscall_namer
 from kernlab.tracing.formats import EventFormat, FieldFormat, HeaderPage, parse_format, parse_header_page
 from kernlab.tracing.ringbuf import CpuEvents, decode_pages
@@ -65,6 +66,10 @@ class FileDamage:
     """Bytes after the last whole page: a page cut short."""
     unknown_records: int
     """Records whose event id has no format in the recording (garbage that looked like events)."""
+    size: int = 0
+    """The file's length in bytes."""
+    missing: bool = False
+    """The file is gone (the recording had a buffer for this CPU)."""
 
     @property
     def unreadable(self) -> bool:
@@ -86,6 +91,15 @@ class LossSummary:
     damaged_pages: int
     damage: list[FileDamage] = field(default_factory=list)
     """Every raw file with damaged pages, a torn last page or records of unknown events."""
+    completeness: Completeness | None = None
+    """Whether the recording is complete, or cut short (why, and the span it covers)."""
+
+    @property
+    def known(self) -> bool:
+        """Whether the saved statistics can prove how many events were lost: the per-CPU counters
+        were saved at a clean end, and every page could be read."""
+        whole = self.completeness is None or (self.completeness.complete and self.completeness.stats_saved)
+        return whole and not self.damage
 
 
 @dataclass
@@ -158,7 +172,14 @@ class Recording:
             pages_marked_missed=sum(c.missed_pages for c in cpus),
             damaged_pages=sum(c.damaged_pages for c in cpus),
             damage=self.damage(),
+            completeness=self.completeness(),
         )
+
+    def completeness(self) -> Completeness:
+        """Complete, or cut short: why (from state.json) and the span of the events read."""
+        firsts = [c.stamp(0) for c in self.cpu_events() if len(c)]
+        lasts = [c.stamp(len(c) - 1) for c in self.cpu_events() if len(c)]
+        return completeness(self.root, self.meta, min(firsts, default=0), max(lasts, default=0))
 
     def damage(self) -> list[FileDamage]:
         """The raw files that are not whole, with where and how (never raised: reported)."""
@@ -171,9 +192,20 @@ class Recording:
                 name = str(path.relative_to(self.root)) if path else f"cpu{cpu.cpu}.raw"
                 out.append(
                     FileDamage(
-                        name, cpu.pages, cpu.damaged_pages, cpu.damaged_offsets[:256], cpu.torn_bytes, unknown
+                        name,
+                        cpu.pages,
+                        cpu.damaged_pages,
+                        cpu.damaged_offsets[:256],
+                        cpu.torn_bytes,
+                        unknown,
+                        len(cpu.raw),
                     )
                 )
+        # Every CPU buffer of the instance got a file (maybe empty): one that is gone is damage.
+        for cpu_no in range(min(self.meta.cpus, 1 << 12)):
+            if cpu_no not in files:
+                name = str(layout.cpu_raw_path(Path(), cpu_no))
+                out.append(FileDamage(name, 0, 0, [], 0, 0, 0, missing=True))
         return out
 
     def columns(self, name: str, field_names: list[str], since: int = 0) -> dict[str, list[int]]:
@@ -414,6 +446,9 @@ class Recording:
         return path if path.is_file() else None
 
 
+MAX_PAGE_SIZE = 1 << 24
+"""Larger than any sub-buffer the kernel makes (buffer_subbuf_size_kb is at most 1 MiB)."""
+
 # Records are read in blocks of about this many bytes: one block's copy stays in the cache
 # while every field is read from it, and the same memory serves the next block.
 _BLOCK_BYTES = 1 << 18
@@ -580,6 +615,8 @@ def open_recording(directory: Path | str = layout.DEFAULT_DIR) -> Recording:
         raise BadInput(f"{root} has no {layout.HEADER_PAGE}: the recording is incomplete")
     header_text = read_regular(root / layout.HEADER_PAGE, text=True)
     header = parse_header_page(header_text)
+    if meta.page_size and not header.data_offset < meta.page_size <= MAX_PAGE_SIZE:
+        raise BadInput(f"{root / layout.META} is damaged: a ring-buffer page of {meta.page_size} bytes")
     formats = _read_formats(root)
     if not formats:
         raise BadInput(

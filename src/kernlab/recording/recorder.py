@@ -85,4 +85,15 @@ def record(
     """
     # _spawn_held is looked up at each call, so that a caller who replaces it here (as the
     # fork-fallback test does, to act as a system without posix_spawn) is obeyed.
-    return session.record(options, on_phase, background_removal, start_held=_spawn_held)
+    from kernlab.recording import state
+
+    try:
+        result = session.record(options, on_phase, background_removal, start_held=_spawn_held)
+    except BaseException as exc:  # broad on purpose: any way out leaves the recording marked cut short
+        failure = state.record_failed(options.output, exc)
+        if failure is exc:
+            raise
+        raise failure from exc
+    # meta.json now holds the end and the per-CPU statistics: only now is the recording complete.
+    state.mark_complete(result.directory)
+    return result

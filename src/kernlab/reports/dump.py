@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeAlias
 
 from kernlab.errors import BadInput
+from kernlab.recording.export.atomic import atomic_output
 from kernlab.recording.export.ftrace_text import ftrace_lines
 from kernlab.recording.export.tracedat import TraceDatResult, write_trace_dat
 from kernlab.recording.layout import DEFAULT_DIR
-from kernlab.recording.reader import Recording
+from kernlab.recording.reader import FileDamage, Recording
+from kernlab.recording.state import Completeness
 from kernlab.reports.recording.source import RecordingSource, as_recording
 from kernlab.reports.recording.tasks import read_tasks
 
-__all__ = ["DumpReport", "TextExport", "TraceDatResult", "build", "text_lines"]
+__all__ = ["DumpReport", "RecordingTruth", "TextExport", "TraceDatResult", "build", "text_lines", "truth"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,22 @@ class TextExport:
     path: str
     lines: int
     events: int
+    completeness: Completeness | None = None
+    """Whether the recording exported was complete (cut short: why, and the span)."""
+    damage: list[FileDamage] = field(default_factory=list)
+    """Raw files that could not be read whole (their unreadable pages are not in the text)."""
+
+
+@dataclass(frozen=True)
+class RecordingTruth:
+    """Whether a recording is complete and whole (``dump --text -`` says it on stderr)."""
+
+    completeness: Completeness
+    damage: list[FileDamage]
+
+
+def truth(rec: Recording) -> RecordingTruth:
+    return RecordingTruth(rec.completeness(), rec.damage())
 
 
 DumpReport: TypeAlias = list[TraceDatResult | TextExport]
@@ -40,17 +58,12 @@ def text_lines(recording: RecordingSource = DEFAULT_DIR) -> Iterator[str]:
 def write_text(rec: Recording, target: Path) -> TextExport:
     """Write the ftrace text of ``rec`` to ``target``; BadInput when it cannot be written."""
     count = 0
-    try:
-        with open(target, "w", encoding="utf-8") as fh:
-            for line in text_lines(rec):
-                fh.write(line)
-                fh.write("\n")
-                count += 1
-    except IsADirectoryError:
-        raise BadInput(f"{target} is a directory; give a file name for the text") from None
-    except OSError as exc:
-        raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from exc
-    return TextExport(str(target), count, rec.event_total)
+    with atomic_output(Path(target), "the text", binary=False) as fh:
+        for line in text_lines(rec):
+            fh.write(line)
+            fh.write("\n")
+            count += 1
+    return TextExport(str(target), count, rec.event_total, rec.completeness(), rec.damage())
 
 
 def build(

@@ -103,18 +103,20 @@ def build(
     top: int = 10,
     per_process: bool = True,
     symbolize: bool = True,
+    syscall_time: str = "wall",
 ) -> RecordingReport:
     """Decode the recording once and compute the sections it has events for.
 
     ``top`` rows of faulting instructions and kernel paths; ``per_process`` adds a system-call
-    table per process; ``symbolize`` opens the binaries to name faulting instructions.
+    table per process; ``symbolize`` opens the binaries to name faulting instructions;
+    ``syscall_time`` is ``wall`` (strace -c -w) or ``cpu`` (on-CPU time inside calls, strace -c).
     """
     rec = as_recording(recording)
     tasks = read_tasks(rec)
     summary = summarize(rec)
     syscalls = None
     if ENTER in rec.by_name and EXIT in rec.by_name:
-        syscalls = syscall_statistics(rec, tasks, per_process=per_process)
+        syscalls = syscall_statistics(rec, tasks, per_process=per_process, time=syscall_time)
     faults = None
     if any(name in rec.by_name for name in FAULT_EVENTS):
         faults = fault_statistics(rec, tasks, top=top, symbolize=symbolize)

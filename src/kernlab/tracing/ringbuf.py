@@ -302,9 +302,10 @@ def decode_pages(raw: bytes, header: HeaderPage, cpu: int = 0, page_size: int | 
         ts = u64(raw, base + header.timestamp_offset)[0]
         commit = commit_fmt(raw, base + header.commit_offset)[0]
         length = commit & COMMIT_LENGTH_MASK
-        if length > usable or (length and ts < last_page_ts):
+        if length > usable or (length and ts < last_page_ts) or not (length or ts):
             # One CPU's pages come out in time order: a page from before the one already read,
-            # or whose events would not fit in it, is not a page of this stream.
+            # or whose events would not fit in it, is not a page of this stream; nor is a page
+            # of zeros (the kernel hands out no empty page, and every page has a time stamp).
             out.damaged_pages += 1
             out.damaged_offsets.append(base)
             continue

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from kernlab.errors import BadInput
 from kernlab.recording import layout
-from kernlab.recording.reader import Recording
+from kernlab.recording.export.atomic import atomic_output
+from kernlab.recording.reader import FileDamage, Recording
+from kernlab.recording.state import Completeness
 from kernlab.tracing import tracefs
 from kernlab.tracing.formats import EventFormat
 
@@ -42,6 +44,10 @@ class TraceDatResult:
     formats: int
     events: int
     notes: list[str] = field(default_factory=list)
+    completeness: Completeness | None = None
+    """Whether the recording exported was complete (cut short: why, and the span)."""
+    damage: list[FileDamage] = field(default_factory=list)
+    """Raw files that could not be read whole (their pages are copied as they are)."""
 
 
 def _read_optional(root: Path, name: str) -> bytes | None:
@@ -115,7 +121,8 @@ def write_trace_dat(rec: Recording, path: Path) -> TraceDatResult:
     sizes = []
     for cpu in range(ncpus):
         p = cpu_files.get(cpu)
-        sizes.append(p.stat().st_size if p is not None else 0)
+        # Whole pages only: a torn last page (a crash, a full disk) would be misread as one.
+        sizes.append(p.stat().st_size // page * page if p is not None else 0)
     offsets = []
     for size in sizes:
         position = (position + page - 1) // page * page
@@ -123,20 +130,20 @@ def write_trace_dat(rec: Recording, path: Path) -> TraceDatResult:
         position += size
     table = b"".join(struct.pack("<QQ", o, s) for o, s in zip(offsets, sizes, strict=True))
     target = Path(path)
-    try:
-        with open(target, "wb") as fh:
-            fh.write(prefix + table)
-            for cpu, (offset, size) in enumerate(zip(offsets, sizes, strict=True)):
-                fh.write(b"\0" * (offset - fh.tell()))
-                if size:
+    with atomic_output(target, "the trace.dat", binary=True) as fh:
+        fh.write(prefix + table)
+        for cpu, (offset, size) in enumerate(zip(offsets, sizes, strict=True)):
+            fh.write(b"\0" * (offset - fh.tell()))
+            if size:
+                try:
                     with open(cpu_files[cpu], "rb") as src:
-                        while chunk := src.read(1 << 20):
+                        left = size
+                        while left and (chunk := src.read(min(1 << 20, left))):
                             fh.write(chunk)
-            total = fh.tell()
-    except IsADirectoryError:
-        raise BadInput(f"{target} is a directory; give a file name for the trace.dat") from None
-    except OSError as exc:
-        raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from exc
+                            left -= len(chunk)
+                except OSError as exc:  # a source that cannot be read is not the target's fault
+                    raise BadInput(f"cannot read {cpu_files[cpu]}: {exc.strerror or exc}") from exc
+        total = fh.tell()
     return TraceDatResult(
         path=os.fspath(target),
         size=total,
@@ -144,4 +151,6 @@ def write_trace_dat(rec: Recording, path: Path) -> TraceDatResult:
         formats=len(rec.formats),
         events=rec.event_total,
         notes=notes,
+        completeness=rec.completeness(),
+        damage=rec.damage(),
     )

@@ -1,10 +1,12 @@
-"""How many events a recording lost, as every listing states it (never silently)."""
+"""How many events a recording lost, as every listing states it (never silently), and whether
+the recording is complete and whole: cut short, or files that could not be read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from kernlab.recording.reader import Recording
+from kernlab.recording.reader import FileDamage, Recording
+from kernlab.recording.state import Completeness
 
 __all__ = ["Loss", "recording_loss"]
 
@@ -15,6 +17,10 @@ class Loss:
 
     lost: int
     written: int
+    completeness: Completeness | None = None
+    """Complete, or cut short: why and the span read (None: not known, e.g. built by hand)."""
+    damage: list[FileDamage] = field(default_factory=list)
+    """The raw files that could not be read whole."""
 
     @property
     def percent(self) -> float:
@@ -24,4 +30,9 @@ class Loss:
 def recording_loss(rec: Recording) -> Loss:
     summary = rec.loss()
     lost = max(summary.total, summary.missed_in_pages)
-    return Loss(lost, sum(c.entries for c in summary.per_cpu) + summary.total)
+    return Loss(
+        lost,
+        sum(c.entries for c in summary.per_cpu) + summary.total,
+        summary.completeness,
+        list(summary.damage),
+    )
