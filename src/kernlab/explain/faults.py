@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernlab.catalog import say
+from kernlab.catalog import has, say
 from kernlab.explain import count
 from kernlab.mm.fault_codes import FaultBit, FaultCode
 from kernlab.reports.faults import FaultsReport
@@ -65,8 +65,12 @@ def no_lines() -> str:
 
 
 def cause_word(key: str) -> str:
-    """What the kernel did with a fault (a ``faults.cause.*`` key of the report)."""
-    return say(key)
+    """What the kernel did with a fault (a ``faults.cause.*`` key of the report, or its last part).
+
+    A fault whose area is not known at that moment has no cause to name: said as such.
+    """
+    full = key if "." in key else f"faults.cause.{key}"
+    return say(full) if has(full) else say("faults.cause.unknown")
 
 
 def signal_word(sig: int) -> str:
