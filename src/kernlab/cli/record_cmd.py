@@ -25,6 +25,7 @@ EPILOG = examples(
     "kernlab report                           then read what was recorded",
     "kernlab record --report -- ./prog        record, then print the report at once",
     "kernlab record --functions -- ./prog     its functions too (uprobes); then `kernlab replay`",
+    "kernlab record -K 5 -- mv a b            the kernel paths beneath its system calls and faults",
 )
 
 
@@ -116,6 +117,28 @@ def _split(values: tuple[str, ...]) -> list[str]:
     default=None,
     help="--functions: refuse to probe more functions than this (default 2000).",
 )
+@click.option(
+    "-K",
+    "--kernel-depth",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="DEPTH",
+    help="Also the kernel functions beneath each system call and fault, DEPTH deep (`kernlab replay`).",
+)
+@click.option(
+    "--libcall",
+    is_flag=True,
+    help="--functions: the library calls the program makes too (uprobes in the libraries: every "
+    "process using them traps while the recording runs).",
+)
+@click.option("--nest-libcall", is_flag=True, help="--functions: library calls made inside libraries too.")
+@click.option(
+    "--lib",
+    "libs",
+    multiple=True,
+    metavar="LIB:FUNCS",
+    help="--functions: these functions of a loaded library too, e.g. libc:rename,puts.",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @output_options
 def record(
@@ -136,6 +159,10 @@ def record(
     fn_exclude: tuple[str, ...],
     fn_depth: int | None,
     max_functions: int | None,
+    kernel_depth: int | None,
+    libcall: bool,
+    nest_libcall: bool,
+    libs: tuple[str, ...],
     command: tuple[str, ...],
 ) -> None:
     """Trace COMMAND (or the process -p PID) into a recording directory.
@@ -153,12 +180,24 @@ def record(
         raise BadInput("nothing to record: give a command after --, -p PID or -a")
     if not functions and (fn_include or fn_exclude or fn_depth or max_functions):
         raise BadInput("-F, -N, -D and --max-functions filter --functions: add --functions")
+    if not functions and (libcall or nest_libcall or libs):
+        raise BadInput("--libcall, --nest-libcall and --lib go with --functions: add --functions")
+    if libcall or nest_libcall or libs:
+        from kernlab.explain import record as explain_record
+
+        click.echo(explain_record.library_probes_warning(), err=True)
     fn_filters = None
     if functions:
         from kernlab.recording.functions import DEFAULT_MAX_FUNCTIONS, FunctionFilters
 
         fn_filters = FunctionFilters(
-            list(fn_include), list(fn_exclude), fn_depth, max_functions or DEFAULT_MAX_FUNCTIONS
+            list(fn_include),
+            list(fn_exclude),
+            fn_depth,
+            max_functions or DEFAULT_MAX_FUNCTIONS,
+            libcalls=libcall or nest_libcall,
+            nest_libcall=nest_libcall,
+            libs=list(libs),
         )
     options = RecordOptions(
         output=Path(output),
@@ -173,6 +212,7 @@ def record(
         use_ptrace=not no_ptrace,
         system_wide=system_wide,
         functions=fn_filters,
+        kernel_depth=kernel_depth,
     )
     preload = _Preload(out) if then_report else None
     # The instance's removal (~0.1 s of kernel grace periods) overlaps the summary or report.

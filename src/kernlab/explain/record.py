@@ -55,3 +55,8 @@ def kept_previous(report: RecordReport) -> str | None:
     if report.previous is None:
         return None
     return say("record.kept_previous", directory=report.directory, old=report.previous)
+
+
+def library_probes_warning() -> str:
+    """Library probes are not private: the one line said before they are placed."""
+    return say("record.library_probes")

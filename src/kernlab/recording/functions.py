@@ -31,7 +31,7 @@ import os
 import re
 import struct
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +42,19 @@ from kernlab.tracing.uprobes import ProbeSpec, UprobeGroup
 __all__ = [
     "DATA_FILE",
     "DEFAULT_MAX_FUNCTIONS",
+    "LIBC_PROTOTYPES",
+    "RETURN_TYPES",
     "RUNTIME_FUNCTIONS",
     "FunctionFilters",
     "FunctionProbes",
     "FunctionTable",
     "ProbedFunction",
     "choose_functions",
+    "choose_library_calls",
     "compile_filters",
+    "entry_fetch",
+    "library_scope",
+    "process_environment",
     "read_function_table",
 ]
 
@@ -82,6 +88,12 @@ class FunctionFilters:
     exclude: list[str] = field(default_factory=list)
     depth: int | None = None
     max_functions: int = DEFAULT_MAX_FUNCTIONS
+    libcalls: bool = False
+    """Probe the library functions the program imports (uftrace's default; ``--no-libcall``)."""
+    nest_libcall: bool = False
+    """``--nest-libcall``: keep library calls made inside libraries too, not only the program's."""
+    libs: list[str] = field(default_factory=list)
+    """``--lib LIB:F1,F2``: named functions of a loaded library, probed whoever calls them."""
 
 
 def compile_filters(patterns: Iterable[str], option: str) -> list[re.Pattern[str]]:
@@ -108,6 +120,16 @@ class ProbedFunction:
     """``group:event`` of the entry probe."""
     exit_event: str
     """``group:event`` of the return probe."""
+    library: str = ""
+    """The library file the function is defined in ("" for the main executable's own)."""
+    args: list[str] = field(default_factory=list)
+    """Types of the arguments fetched at entry (:data:`LIBC_PROTOTYPES`): ``str``, ``int``,
+    ``uint``, ``long``, ``size``, ``ptr``; empty when none is known."""
+    ret: str = ""
+    """Type of the return value fetched (``int``, ``long``, ``size``, ``ptr``), ``void``,
+    ``noreturn``, or "" when not known."""
+    explicit: bool = False
+    """Named with ``--lib``: shown whoever calls it (not only calls from the program)."""
 
 
 @dataclass
@@ -127,6 +149,20 @@ class FunctionTable:
     """Functions ``-F`` left unprobed (unreachable from its matches)."""
     missing: str = ""
     """``symbols`` when the file names no function at all (stripped)."""
+    segments: list[list[int]] = field(default_factory=list)
+    """[vaddr, memsz] of each PT_LOAD of the main executable: where a return address must lie
+    (after the load bias) for a library call to be the program's."""
+    first_load_page: int = 0
+    """The first PT_LOAD's address rounded down to its page: the file offset 0 mapping's start
+    minus the load bias."""
+    caller_known: bool = False
+    """The library probes fetch the return address (``caller``), so calls made inside libraries
+    can be told from the program's (x86-64, AArch64)."""
+    libraries: list[str] = field(default_factory=list)
+    """The libraries probed (files), in ld.so's lookup order."""
+    unresolved: list[str] = field(default_factory=list)
+    """Imported functions not probed: no definition found in the libraries, or an IFUNC whose
+    choice kernlab could not learn."""
 
 
 def _symbol_functions(image: Any) -> tuple[str, list[tuple[str, int, int, str]]]:
@@ -238,8 +274,21 @@ def choose_functions(path: str, filters: FunctionFilters, group: str) -> Functio
     image = open_elf(path)
     table, rows = _symbol_functions(image)
     pie = bool(image.header.type.startswith("DYN"))
+    loads = [p for p in image.segments if p.type == "LOAD"]
+    segments = [[p.vaddr, p.memsz] for p in loads]
+    first_page = min((p.vaddr for p in loads), default=0) & ~(os.sysconf("SC_PAGE_SIZE") - 1)
     if not rows:
-        return FunctionTable(path, pie, "", group, [], filters, missing="symbols")
+        return FunctionTable(
+            path,
+            pie,
+            "",
+            group,
+            [],
+            filters,
+            missing="symbols",
+            segments=segments,
+            first_load_page=first_page,
+        )
     by_address = _one_per_address(rows)
     runtime = {a for a, (n, _) in by_address.items() if n in RUNTIME_FUNCTIONS}
     candidates = {a: v for a, v in by_address.items() if a not in runtime}
@@ -274,34 +323,346 @@ def choose_functions(path: str, filters: FunctionFilters, group: str) -> Functio
         filters,
         runtime_left_out=len(runtime),
         filtered_out=len(candidates) - len(chosen),
+        segments=segments,
+        first_load_page=first_page,
     )
+
+
+# --- library calls ----------------------------------------------------------------------------
+
+LIBC_PROTOTYPES: dict[str, tuple[tuple[str, ...], str]] = {
+    "rename": (("str", "str"), "int"),
+    "renameat": (("int", "str", "int", "str"), "int"),
+    "renameat2": (("int", "str", "int", "str", "uint"), "int"),
+    "open": (("str", "int"), "int"),
+    "open64": (("str", "int"), "int"),
+    "openat": (("int", "str", "int"), "int"),
+    "openat64": (("int", "str", "int"), "int"),
+    "close": (("int",), "int"),
+    "read": (("int", "ptr", "size"), "long"),
+    "write": (("int", "ptr", "size"), "long"),
+    "unlink": (("str",), "int"),
+    "unlinkat": (("int", "str", "int"), "int"),
+    "puts": (("str",), "int"),
+    "printf": (("str",), "int"),
+    "fprintf": (("ptr", "str"), "int"),
+    "sprintf": (("ptr", "str"), "int"),
+    "snprintf": (("ptr", "size", "str"), "int"),
+    "malloc": (("size",), "ptr"),
+    "free": (("ptr",), "void"),
+    "calloc": (("size", "size"), "ptr"),
+    "realloc": (("ptr", "size"), "ptr"),
+    "mmap": (("ptr", "size", "int", "int", "int", "long"), "ptr"),
+    "mmap64": (("ptr", "size", "int", "int", "int", "long"), "ptr"),
+    "munmap": (("ptr", "size"), "int"),
+    "strlen": (("str",), "size"),
+    "fopen": (("str", "str"), "ptr"),
+    "fopen64": (("str", "str"), "ptr"),
+    "fclose": (("ptr",), "int"),
+    "getenv": (("str",), "ptr"),
+    "exit": (("int",), "noreturn"),
+    "_exit": (("int",), "noreturn"),
+}
+"""The libc calls whose arguments and return value are fetched: name -> (argument types, return
+type), as uftrace's ``--auto-args`` shows its own curated list. Applied to these names in a C
+library (``libc.so.*``) only: another library's ``open`` may take anything."""
+
+RUNTIME_IMPORTS = frozenset({"__libc_start_main", "__cxa_finalize", "__gmon_start__"})
+"""Imports called by the C runtime's code (``_start``, ``__do_global_dtors_aux``, ``_init``),
+not by the program: ``__libc_start_main`` would otherwise wrap ``main`` itself."""
+
+UNSAFE_RETURNS = re.compile(
+    r"^(_?_?(sig)?setjmp|_?_?(sig)?longjmp|__longjmp_chk|vfork|__vfork|clone3?|getcontext|setcontext|"
+    r"swapcontext|makecontext|_Unwind_.*|__cxa_(throw|rethrow|begin_catch|end_catch)|dl(open|mopen|sym|vsym|"
+    r"addr1?|info|close|error|iterate_phdr)|__tls_get_addr|backtrace.*|pthread_exit|__libc_.*)$"
+)
+"""Functions never probed: a return probe replaces the return address on the stack with the
+kernel's trampoline — in EVERY process that maps the library, since a tracefs uprobe is not
+limited to the traced process — and these return twice (setjmp, vfork, clone), never return
+normally (longjmp, unwinding), or read their caller's address (dlopen, dlsym: the caller's
+namespace), as uftrace's plthook special-cases them."""
+
+
+_ARG_REGISTERS = {
+    "x86_64": ("%di", "%si", "%dx", "%cx", "%r8", "%r9"),
+    "aarch64": ("%x0", "%x1", "%x2", "%x3", "%x4", "%x5"),
+}
+"""Where the System V (x86-64) and AAPCS64 calling conventions put the first six arguments."""
+
+_CALLER_FETCH = {"x86_64": "caller=+0($stack):u64", "aarch64": "caller=%x30:u64"}
+"""The return address at a function's first instruction: the word on top of the stack (``call``
+pushed it) on x86-64, the link register on AArch64."""
+
+_FETCH_TYPE = {"int": "s32", "uint": "u32", "long": "s64", "size": "u64", "ptr": "x64"}
+RETURN_TYPES = frozenset({"int", "uint", "long", "size", "ptr"})
+"""Return types whose value is fetched (``ret=$retval:s64``)."""
+
+
+def entry_fetch(function: ProbedFunction, arch: str) -> str:
+    """The fetch arguments of a library function's entry probe: ``caller`` and its arguments
+    (a string as its pointer ``aNp`` and its text ``aN``, so NULL stays NULL)."""
+    parts = [_CALLER_FETCH[arch]] if arch in _CALLER_FETCH else []
+    registers = _ARG_REGISTERS.get(arch, ())
+    for k, kind in enumerate(function.args[: len(registers)]):
+        reg = registers[k]
+        if kind == "str":
+            parts += [f"a{k}p={reg}:x64", f"a{k}=+0({reg}):ustring"]
+        else:
+            parts.append(f"a{k}={reg}:{_FETCH_TYPE[kind]}")
+    return " ".join(parts)
+
+
+def _own_mappings() -> list[tuple[int, int, int, int, str]]:
+    """(start, end, file offset, inode, path) of this process's file mappings."""
+    out = []
+    with contextlib.suppress(OSError), open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            parts = line.split(maxsplit=5)
+            if len(parts) == 6 and parts[5].startswith("/"):
+                lo, _, hi = parts[0].partition("-")
+                out.append(
+                    (int(lo, 16), int(hi, 16), int(parts[2], 16), int(parts[4]), parts[5].rstrip("\n"))
+                )
+    return out
+
+
+def _ifunc_choice(library: str, name: str, version: str | None) -> tuple[str, int] | None:
+    """(file, offset) of the function an IFUNC resolver picks on this machine, or None.
+
+    The resolver runs in ld.so at relocation time and picks by CPU features, so its choice is
+    not in the file. kernlab asks its own dynamic loader (``dlvsym`` runs the resolver) — but only
+    for a library this process has already mapped (``RTLD_NOLOAD``: nothing of the file's world
+    is loaded or run), which covers the C library. Same CPU, same library file: same choice
+    (unless GLIBC_TUNABLES differs between kernlab and the command).
+    """
+    import ctypes
+
+    try:
+        inode = os.stat(library).st_ino
+    except OSError:
+        return None
+    mapped = _own_mappings()
+    if not any(path == library and ino == inode for _lo, _hi, _off, ino, path in mapped):
+        return None
+    try:
+        handle = ctypes.CDLL(library, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+        if version:
+            dlvsym = ctypes.CDLL(None).dlvsym
+            dlvsym.restype = ctypes.c_void_p
+            dlvsym.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+            address = dlvsym(handle._handle, name.encode(), version.encode())
+        else:
+            address = ctypes.cast(getattr(handle, name), ctypes.c_void_p).value
+    except (OSError, AttributeError):
+        return None
+    for lo, hi, off, _ino, path in mapped:
+        if address and lo <= address < hi:
+            return path, off + address - lo
+    return None
+
+
+def _split_env(value: str | None) -> list[str]:
+    return [p for p in re.split(r"[:\s]+", value or "") if p]
+
+
+def process_environment(pid: int | None) -> dict[str, str]:
+    """LD_LIBRARY_PATH and LD_PRELOAD as the program's ld.so saw them: the running process's own
+    (``/proc/PID/environ``) with ``-p``, else kernlab's, which the command inherits."""
+    if pid is None:
+        return {k: os.environ[k] for k in ("LD_LIBRARY_PATH", "LD_PRELOAD") if k in os.environ}
+    out: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+            key, _, value = item.decode(errors="replace").partition("=")
+            if key in ("LD_LIBRARY_PATH", "LD_PRELOAD"):
+                out[key] = value
+    return out
+
+
+def library_scope(path: str, env: dict[str, str]) -> list[str]:
+    """The files ld.so looks a symbol up in, in its order (after the program itself): the
+    preloaded libraries, then the DT_NEEDED tree breadth-first (kernlab.elf.ldd's resolution)."""
+    from kernlab.elf.ldd import resolve_libraries
+
+    out = [os.path.realpath(p) for p in _split_env(env.get("LD_PRELOAD")) if os.path.isfile(p)]
+    resolution = resolve_libraries(path, ld_library_path=env.get("LD_LIBRARY_PATH"))
+    for obj in resolution.objects:
+        if obj.status in ("found", "interpreter") and obj.path:
+            out.append(os.path.realpath(obj.path))
+    return list(dict.fromkeys(out))
+
+
+class _Library:
+    """The defined, exported functions of one library's ``.dynsym``, by name."""
+
+    def __init__(self, path: str) -> None:
+        from kernlab.elf.reader import open_elf
+
+        self.path = path
+        self.image = open_elf(path)
+        self.soname = self.image.soname or os.path.basename(path)
+        self.by_name: dict[str, list[Any]] = {}
+        for sym in self.image.symbols(".dynsym"):
+            if (
+                sym.type in ("FUNC", "IFUNC")
+                and sym.shndx not in ("UND", "ABS", "COM")
+                and sym.bind in ("GLOBAL", "WEAK")
+                and sym.visibility in ("DEFAULT", "PROTECTED")
+                and sym.name
+            ):
+                self.by_name.setdefault(sym.name, []).append(sym)
+
+    def definition(self, name: str, version: str | None) -> Any | None:
+        """The symbol ld.so binds ``name`` (needing ``version``) to here: that version, else the
+        default (``@@``) or unversioned definition; None when this library has neither."""
+        found = self.by_name.get(name, [])
+        exact = [s for s in found if version and s.version == version]
+        default = [s for s in found if not s.version_hidden]
+        best = exact or default
+        return best[0] if best else None
+
+    @property
+    def is_c_library(self) -> bool:
+        return bool(re.match(r"libc\.so(\.|$)", self.soname))
+
+
+def _parse_lib_options(specs: list[str]) -> list[tuple[str, list[str]]]:
+    out = []
+    for spec in specs:
+        lib, sep, names = spec.partition(":")
+        functions = [n for n in names.split(",") if n]
+        if not sep or not lib or not functions:
+            raise BadInput(f"--lib {spec!r}: give LIBRARY:FUNCTION[,FUNCTION…], e.g. --lib libc:rename,puts")
+        out.append((lib, functions))
+    return out
+
+
+def _matches_library(spec: str, lib: _Library) -> bool:
+    """``libc`` names libc.so.6, ``libc.so.6`` too, and a path names that file."""
+    if "/" in spec:
+        return os.path.realpath(spec) == lib.path
+    base = os.path.basename(lib.path)
+    return any(n == spec or n.startswith(spec + ".") or n.startswith(spec + "-") for n in (lib.soname, base))
+
+
+def choose_library_calls(
+    path: str, filters: FunctionFilters, group: str, env: dict[str, str], arch: str
+) -> tuple[list[ProbedFunction], list[str], list[str]]:
+    """(the library functions to probe, the libraries they are in, the imports left unprobed).
+
+    Each function the program imports (an undefined FUNC of its ``.dynsym``: what its PLT/GOT
+    slots are bound to) is resolved as ld.so would — the first library of the lookup scope that
+    defines it, with the version the program needs — and probed at its definition's file offset
+    (the library's ``.dynsym`` value through its program headers; for an IFUNC, the
+    implementation the resolver picks on this machine). ``--lib`` adds named functions of a
+    library the program loads.
+    """
+    from kernlab.elf.reader import open_elf
+
+    wanted: dict[str, str | None] = {}
+    if filters.libcalls:
+        for sym in open_elf(path).symbols(".dynsym"):
+            if sym.shndx == "UND" and sym.type in ("FUNC", "IFUNC") and sym.name not in RUNTIME_IMPORTS:
+                wanted.setdefault(sym.name, sym.version)
+    explicit = _parse_lib_options(filters.libs)
+    if not wanted and not explicit:
+        return [], [], []
+    libraries = [_Library(p) for p in library_scope(path, env)]
+    chosen: dict[tuple[str, int], ProbedFunction] = {}
+    unresolved: list[str] = []
+
+    def add(lib: _Library, name: str, version: str | None, named: bool) -> bool:
+        sym = lib.definition(name, version)
+        if sym is None:
+            return False
+        where: tuple[str, int] | None = None
+        if UNSAFE_RETURNS.match(name) or (sym.type == "IFUNC" and not named):
+            # An IFUNC's implementations (the string and memory functions) are also entered by
+            # jumps from glibc's own code; probing them system-wide broke other processes here.
+            unresolved.append(name)
+            return True
+        if sym.type == "IFUNC":
+            where = _ifunc_choice(lib.path, name, version)
+        else:
+            offset = lib.image.offset_for_vaddr(sym.value)
+            where = (lib.path, offset) if offset is not None else None
+        if where is None:
+            unresolved.append(name)
+            return True
+        key = where
+        if key in chosen:  # an alias (open/open64) or two IFUNCs with one choice: one probe
+            if named:
+                chosen[key] = replace(chosen[key], explicit=True)
+            return True
+        args, ret = LIBC_PROTOTYPES.get(name, ((), "")) if lib.is_c_library else ((), "")
+        j = len(chosen)
+        chosen[key] = ProbedFunction(
+            name, sym.value, where[1], sym.size, f"{group}:l{j}", f"{group}:x{j}",
+            library=where[0], args=list(args), ret=ret, explicit=named,
+        )  # fmt: skip
+        return True
+
+    for name, version in wanted.items():
+        if not any(add(lib, name, version, False) for lib in libraries):
+            unresolved.append(name)
+    for spec, names in explicit:
+        matching = [lib for lib in libraries if _matches_library(spec, lib)]
+        if not matching:
+            loaded = ", ".join(os.path.basename(lib.path) for lib in libraries) or "none"
+            raise BadInput(f"--lib {spec}: {path} loads no such library (it loads: {loaded})")
+        for name in names:
+            if not add(matching[0], name, None, True):
+                raise BadInput(f"--lib {spec}: {matching[0].path} defines no function {name!r}")
+    functions = list(chosen.values())
+    used = list(dict.fromkeys(f.library for f in functions))
+    return functions, used, sorted(set(unresolved))
 
 
 class FunctionProbes:
     """The probes of one recording: defined before the command is released, enabled in the
     recording's instance, removed (:meth:`remove`) on every way out of the session."""
 
-    def __init__(self, root: Path, path: str, filters: FunctionFilters) -> None:
+    def __init__(self, root: Path, path: str, filters: FunctionFilters, pid: int | None = None) -> None:
         self.probes = UprobeGroup(root)
+        self.arch = os.uname().machine
         self.table = choose_functions(path, filters, self.probes.group)
+        calls, libraries, unresolved = choose_library_calls(
+            path, filters, self.probes.group, process_environment(pid), self.arch
+        )
+        own = len(self.table.functions)
+        if own + len(calls) > filters.max_functions:
+            raise BadInput(
+                f"{path} has {own} functions and {len(calls)} library functions to probe, more than "
+                f"--max-functions {filters.max_functions} (two probes each, a trap per call): narrow "
+                "them with -F REGEX or -N REGEX, leave the library calls out (no --libcall), "
+                "or raise --max-functions"
+            )
+        self.table.functions.extend(calls)
+        self.table.libraries = libraries
+        self.table.unresolved = unresolved
+        self.table.caller_known = self.arch in _CALLER_FETCH
 
     @property
     def note(self) -> str | None:
         """The note a recording of a file with no function names gets (None otherwise)."""
         if self.table.missing != "symbols":
             return None
+        calls = sum(1 for f in self.table.functions if f.library)
         return (
             f"--functions: {self.table.binary} is stripped (no .symtab, no function in .dynsym): "
-            "its functions cannot be named, so none was probed; system calls, page faults and "
-            "scheduling are recorded as usual"
+            f"its own functions cannot be named, so none was probed; its library calls ({calls} "
+            "functions probed), system calls, page faults and scheduling are recorded as usual"
         )
 
     def define(self, directory: Path) -> None:
         """Define every probe, save the formats of their events and ``functions.json``."""
         specs = []
         for f in self.table.functions:
-            specs.append(ProbeSpec(f.entry_event.split(":", 1)[1], self.table.binary, f.offset))
-            specs.append(ProbeSpec(f.exit_event.split(":", 1)[1], self.table.binary, f.offset, True))
+            path = f.library or self.table.binary
+            fetch = entry_fetch(f, self.arch) if f.library else ""
+            back = "ret=$retval:s64" if f.library and f.ret in RETURN_TYPES else ""
+            specs.append(ProbeSpec(f.entry_event.split(":", 1)[1], path, f.offset, fetch=fetch))
+            specs.append(ProbeSpec(f.exit_event.split(":", 1)[1], path, f.offset, True, fetch=back))
         if specs:
             self.probes.define(specs)
             for spec in specs:

@@ -26,6 +26,7 @@ from kernlab.recording.events import EventChoice, resolve_events
 from kernlab.recording.finish import finish_meta
 from kernlab.recording.follow import follow_attached, follow_untraced, run_command, wait_for_interrupted
 from kernlab.recording.functions import FunctionFilters, FunctionProbes
+from kernlab.recording.kernel_paths import KernelPathSource, choose_source, write_settings
 from kernlab.recording.kernel_tables import TablesCopied, TablesCopier
 from kernlab.recording.layout import RecordingMeta, TracedProcess
 from kernlab.recording.signals import Signals
@@ -83,6 +84,8 @@ class RecordOptions:
     """``-a``: every task of the system, as ``cat trace_pipe`` shows (no pid filter, no ptrace)."""
     functions: FunctionFilters | None = None
     """``--functions``: probe the main executable's functions (see recording/functions.py)."""
+    kernel_depth: int | None = None
+    """``-K DEPTH``: the kernel functions beneath system calls and faults (recording/kernel_paths.py)."""
 
 
 @dataclass
@@ -216,10 +219,18 @@ class RecordingSession:
         self.functions: FunctionProbes | None = None
         if options.functions is not None:  # chosen now: a refusal comes before the directory is touched
             exe = command_path or os.readlink(f"/proc/{options.pid}/exe").removesuffix(" (deleted)")
-            self.functions = FunctionProbes(self.root, os.path.realpath(exe), options.functions)
+            self.functions = FunctionProbes(
+                self.root, os.path.realpath(exe), options.functions, pid=options.pid
+            )
+        available = available_events(self.root)
         self.choice: EventChoice = resolve_events(
-            options.groups, available_events(self.root), include_defaults=not options.only
+            options.groups, available, include_defaults=not options.only
         )
+        self.kernel_paths: KernelPathSource | None = None
+        if options.kernel_depth is not None:  # its events join the choice, so their formats are saved
+            self.kernel_paths = choose_source(options.kernel_depth, available)
+            extra = [e for e in self.kernel_paths.extra_events() if e not in self.choice.events]
+            self.choice = EventChoice(self.choice.events + extra, self.choice.missing)
         self.directory = Path(options.output)
         from kernlab.recording.state import claiming  # lock + state.json (kept local: one hook)
 
@@ -332,6 +343,14 @@ class RecordingSession:
         # A kernel thread has no user stack and no maps: its kernel stacks say where it works.
         kstack = ["all"] if self.kernel_thread and not options.kstack else options.kstack
         meta.kstack_events = arm_events(instance, self.choice.events, kstack)
+        if self.kernel_paths is not None:
+            stacked = meta.kstack_events
+            meta.kstack_events = stacked + [
+                e for e in self.kernel_paths.arm(instance, stacked) if e not in stacked
+            ]
+            settings = self.kernel_paths.settings()
+            write_settings(self.directory, settings)
+            meta.notes.extend(settings.notes)
         copy_headers(instance, self.directory)
         layout.write_meta(self.directory, meta)
 

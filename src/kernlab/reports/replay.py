@@ -20,11 +20,12 @@ from __future__ import annotations
 import contextlib
 import re
 import struct
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from kernlab.errors import BadInput, KernlabError
 from kernlab.mm.fault_codes import FaultCode, decode_error_code
-from kernlab.recording.functions import FunctionTable, compile_filters, read_function_table
+from kernlab.recording.functions import RETURN_TYPES, FunctionTable, compile_filters, read_function_table
 from kernlab.recording.layout import DEFAULT_DIR
 from kernlab.recording.path_strings import read_path_strings
 from kernlab.recording.reader import Recording
@@ -73,6 +74,11 @@ class CallNode:
     ip: int = 0
     """A fault's instruction."""
     fault_code: FaultCode | None = None
+    library: str = ""
+    """A library call's file ("" for the program's own functions); its ``args`` are the fetched
+    arguments (``"a", 0``) and ``ret`` its return value when ``ret_kind`` says it was fetched."""
+    ret_kind: str = ""
+    """How a library call's ``ret`` reads: ``int``, ``uint``, ``long``, ``size``, ``ptr``; "" none."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,10 @@ def parse_time(text: str) -> int:
 class _Open:
     """A call being built (mutable until the thread's records are done)."""
 
-    __slots__ = ("args", "children", "end", "errno", "fn", "kind", "name", "ret", "start")
+    __slots__ = (
+        "args", "children", "end", "errno", "fn", "hidden", "kind",
+        "library", "name", "ret", "ret_kind", "start",
+    )  # fmt: skip
 
     def __init__(self, kind: str, name: str, start: int, fn: int = -1) -> None:
         self.kind, self.name, self.start, self.fn = kind, name, start, fn
@@ -140,19 +149,84 @@ class _Open:
         self.args = ""
         self.ret: int | None = None
         self.errno: str | None = None
+        self.hidden = False
+        """A library call made inside a library (not by the program): matched with its return,
+        not shown; what happens inside it goes to the nearest shown call."""
+        self.library = ""
+        self.ret_kind = ""
 
 
-def _function_records(rec: Recording, table: FunctionTable) -> list[tuple[int, int, int, int]]:
-    """(ts, rank, tid, function index) of every probe hit, time-sorted."""
+@dataclass(frozen=True)
+class _LibHit:
+    """A library function's probe hit: its entry's return address and arguments, or its return value."""
+
+    fn: int
+    caller: int | None = None
+    args: str = ""
+    ret: int | None = None
+
+
+def _c_string(text: str) -> str:
+    """A fetched string as C source writes it (uftrace's way): quoted, with escapes."""
+    out = []
+    for ch in text:
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _lib_args(fields: dict[str, object], kinds: list[str]) -> str:
+    """The fetched arguments as uftrace's ``-A`` shows them: strings quoted, pointers in hex."""
+    out = []
+    for k, kind in enumerate(kinds):
+        value = fields.get(f"a{k}")
+        if value is None:
+            break
+        if kind == "str":
+            out.append("NULL" if fields.get(f"a{k}p") == 0 else _c_string(str(value)))
+        elif kind == "ptr":
+            out.append("NULL" if value == 0 else f"{value:#x}" if isinstance(value, int) else str(value))
+        else:
+            out.append(str(value))
+    return ", ".join(out)
+
+
+def _as_kind(value: int, kind: str) -> int:
+    """``$retval`` (fetched as s64) read as the function's return type."""
+    if kind == "int":
+        return (value + (1 << 31)) % (1 << 32) - (1 << 31)
+    if kind == "uint":
+        return value % (1 << 32)
+    if kind in ("ptr", "size"):
+        return value % (1 << 64)
+    return value
+
+
+def _function_records(rec: Recording, table: FunctionTable) -> list[tuple[int, int, int, int | _LibHit]]:
+    """(ts, rank, tid, function index — or a library call's :class:`_LibHit`) of every probe
+    hit, time-sorted."""
     kinds: dict[int, tuple[int, int]] = {}
     for i, f in enumerate(table.functions):
         for event, rank in ((f.entry_event, _FN_ENTRY), (f.exit_event, _FN_EXIT)):
             event_id = rec.event_id(event)
             if event_id is not None:
                 kinds[event_id] = (rank, i)
-    out: list[tuple[int, int, int, int]] = []
+    out: list[tuple[int, int, int, int | _LibHit]] = []
     if not kinds:
         return out
+    # Library probes carry fields (caller, arguments, return value): decoded one by one.
+    fetched = {
+        i for i, (_rank, fn) in kinds.items() if table.functions[fn].library and rec.formats[i].payload_fields
+    }
     any_fmt = rec.formats[next(iter(kinds))]
     pid_field = any_fmt.field("common_pid")
     pid_at = struct.Struct(("<" if any_fmt.endian == "<" else ">") + "i")
@@ -165,8 +239,20 @@ def _function_records(rec: Recording, table: FunctionTable) -> list[tuple[int, i
             if lengths[i] < need:
                 continue
             rank, fn = kinds[types[i]]
-            out.append((stamps[i], rank, pid_at.unpack_from(raw, offsets[i] + pid_field.offset)[0], fn))
-    out.sort()
+            tid = pid_at.unpack_from(raw, offsets[i] + pid_field.offset)[0]
+            if types[i] not in fetched:
+                out.append((stamps[i], rank, tid, _LibHit(fn) if table.functions[fn].library else fn))
+                continue
+            f = table.functions[fn]
+            fields = rec.formats[types[i]].decode(raw, offsets[i], lengths[i])
+            if rank == _FN_ENTRY:
+                caller = fields.get("caller")
+                hit = _LibHit(fn, caller if isinstance(caller, int) else None, _lib_args(fields, f.args))
+            else:
+                ret = fields.get("ret")
+                hit = _LibHit(fn, ret=_as_kind(ret, f.ret) if isinstance(ret, int) else None)
+            out.append((stamps[i], rank, tid, hit))
+    out.sort(key=lambda r: r[:3])
     return out
 
 
@@ -199,7 +285,6 @@ def build(
     inc = compile_filters(filters.include, "-F")
     exc = compile_filters(filters.exclude, "-N")
     base = first_record_ts(rec)
-    names = [f.name for f in table.functions]
 
     # Every record of every thread, as (ts, rank, tid, payload).
     records: dict[int, list[tuple[int, int, int, object]]] = {}
@@ -237,7 +322,9 @@ def build(
     for tid in sorted(records, key=lambda t: min(r[0] for r in records[t])):
         if tids and tid not in tids:
             continue
-        roots = _nest(sorted(records[tid], key=lambda r: (r[0], r[1], r[2])), names, counts, arch)
+        from_program = _program_test(rec, table, tasks.process_of(tid))
+        rows = sorted(records[tid], key=lambda r: (r[0], r[1], r[2]))
+        roots = _nest(rows, table, counts, arch, from_program)
         calls = _filtered([_freeze(n, base) for n in roots], inc, exc, filters, inside=not inc)
         if calls:
             threads.append(ThreadCalls(tid, tasks.name(tid), calls))
@@ -272,32 +359,81 @@ def _uprobe_pages(rec: Recording) -> set[tuple[int, int]]:
     return ranges
 
 
+def _program_test(rec: Recording, table: FunctionTable, process: int) -> Callable[[int], bool]:
+    """Whether a return address lies in the main executable as ``process`` mapped it (its maps
+    snapshot gives the load bias; a forked child without one has its parent's layout, so any
+    snapshot of the same file serves). Everything passes with ``--nest-libcall``, when the probes
+    could not fetch the return address, or when no layout of a PIE is known."""
+    if table.filters.nest_libcall or not table.caller_known or not table.segments:
+        return lambda _caller: True
+    bias = None if table.pie else 0
+    snapshots = rec.snapshots_of(process) + [m for m in rec.meta.maps if m.pid != process]
+    for snapshot in snapshots if bias is None else []:
+        for line in (rec.maps_text(snapshot) or "").splitlines():
+            parts = line.split(maxsplit=5)
+            if len(parts) == 6 and parts[5] == table.binary and int(parts[2], 16) == 0:
+                bias = int(parts[0].partition("-")[0], 16) - table.first_load_page
+                break
+        if bias is not None:
+            break
+    if bias is None:
+        return lambda _caller: True
+    ranges = [(bias + vaddr, bias + vaddr + size) for vaddr, size in table.segments]
+    return lambda caller: any(lo <= caller < hi for lo, hi in ranges)
+
+
+def _shown(stack: list[_Open]) -> _Open | None:
+    """The innermost open call that is shown (library calls made inside libraries are not)."""
+    return next((n for n in reversed(stack) if not n.hidden), None)
+
+
 def _nest(
-    rows: list[tuple[int, int, int, object]], names: list[str], counts: dict[str, int], arch: str
+    rows: list[tuple[int, int, int, object]],
+    table: FunctionTable,
+    counts: dict[str, int],
+    arch: str,
+    from_program: Callable[[int], bool],
 ) -> list[_Open]:
     """The thread's records, in time order, nested into calls."""
     roots: list[_Open] = []
     stack: list[_Open] = []
+    functions = table.functions
     for ts, rank, _seq, payload in rows:
         if rank == _FN_ENTRY:
-            assert isinstance(payload, int)
-            node = _Open(FUNCTION, names[payload], ts, payload)
-            (stack[-1].children if stack else roots).append(node)
+            hit = payload if isinstance(payload, _LibHit) else None
+            fn = hit.fn if hit is not None else payload
+            assert isinstance(fn, int)
+            f = functions[fn]
+            node = _Open(FUNCTION, f.name, ts, fn)
+            if hit is not None:
+                node.args, node.library, node.ret_kind = (
+                    hit.args,
+                    f.library,
+                    f.ret if f.ret in RETURN_TYPES else "",
+                )
+                node.hidden = not f.explicit and hit.caller is not None and not from_program(hit.caller)
+            parent = _shown(stack)
+            if not node.hidden:
+                (parent.children if parent else roots).append(node)
             stack.append(node)
         elif rank == _FN_EXIT:
-            at = next((k for k in range(len(stack) - 1, -1, -1) if stack[k].fn == payload), None)
+            fn = payload.fn if isinstance(payload, _LibHit) else payload
+            at = next((k for k in range(len(stack) - 1, -1, -1) if stack[k].fn == fn), None)
             if at is None:
                 counts["stray"] += 1
                 continue
             stack[at].end = ts
+            if isinstance(payload, _LibHit):
+                stack[at].ret = payload.ret
             del stack[at:]  # calls still open inside it never returned (or were not seen to)
         elif rank == _SYS_ENTER:
             assert isinstance(payload, _Open)
-            if not any(n.kind == FUNCTION for n in stack):
+            parent = _shown(stack)
+            if not any(n.kind == FUNCTION and not n.hidden for n in stack) or parent is None:
                 counts["outside_sys"] += 1
                 payload.kind = ""  # its exit, if any, is skipped too
                 continue
-            stack[-1].children.append(payload)
+            parent.children.append(payload)
             stack.append(payload)
         elif rank == _SYS_EXIT:
             assert isinstance(payload, _Open)
@@ -305,14 +441,15 @@ def _nest(
                 del stack[stack.index(payload) :]
         else:
             assert isinstance(payload, FaultRecord)
-            if not stack:
+            parent = _shown(stack)
+            if parent is None:
                 counts["outside_faults"] += 1
                 continue
             code: FaultCode | None = None
             with contextlib.suppress(ValueError, KernlabError):  # an arch kernlab cannot decode: raw
                 code = decode_error_code(payload.error_code, arch)
             name = "page_fault_kernel" if payload.kernel_mode else "page_fault_user"
-            stack[-1].children.append(
+            parent.children.append(
                 CallNode(FAULT, name, ts, None, [], address=payload.address, ip=payload.ip, fault_code=code)
             )
     return roots
@@ -339,6 +476,8 @@ def _freeze(node: _Open | CallNode, base: int) -> CallNode:
         args=node.args,
         ret=node.ret,
         errno=node.errno,
+        library=node.library,
+        ret_kind=node.ret_kind,
     )
 
 
@@ -370,22 +509,7 @@ def _filtered(
             and c.duration_ns < filters.time_ns
         ):
             continue
-        kids = _filtered(c.children, inc, exc, filters, True, depth + 1)
-        out.append(
-            CallNode(
-                c.kind,
-                c.name,
-                c.time_ns,
-                c.duration_ns,
-                kids,
-                c.args,
-                c.ret,
-                c.errno,
-                c.address,
-                c.ip,
-                c.fault_code,
-            )
-        )
+        out.append(replace(c, children=_filtered(c.children, inc, exc, filters, True, depth + 1)))
     return out
 
 

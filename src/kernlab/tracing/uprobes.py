@@ -47,10 +47,14 @@ class ProbeSpec:
     offset: int
     """File offset of the probed instruction (not a virtual address)."""
     is_return: bool = False
+    fetch: str = ""
+    """Fetch arguments, ``name=FETCHARG:TYPE`` separated by spaces (``caller=+0($stack):u64
+    a0=+0(%di):ustring``; ``ret=$retval:s64`` on a return probe): each becomes a field of the event."""
 
     def definition(self, group: str) -> str:
         kind = "r" if self.is_return else "p"
-        return f"{kind}:{group}/{self.event} {self.path}:0x{self.offset:x}"
+        line = f"{kind}:{group}/{self.event} {self.path}:0x{self.offset:x}"
+        return f"{line} {self.fetch}" if self.fetch else line
 
 
 def group_name(purpose: str = "fn") -> str:

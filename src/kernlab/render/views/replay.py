@@ -50,6 +50,8 @@ def duration_text(ns: int | None) -> str:
 
 
 def _ret(node: CallNode) -> str:
+    if node.kind != SYSCALL:
+        return _fn_ret(node)
     if node.duration_ns is None:
         return " = ?"
     if node.errno:
@@ -57,6 +59,15 @@ def _ret(node: CallNode) -> str:
     if node.ret is None:
         return ""
     return f" = {node.ret:#x}" if node.ret > 0xFFFFFF else f" = {node.ret}"
+
+
+def _fn_ret(node: CallNode) -> str:
+    """A library call's fetched return value, as uftrace's ``-R`` shows it (pointers in hex)."""
+    if not node.ret_kind or node.ret is None or node.duration_ns is None:
+        return ""
+    if node.ret_kind == "ptr":
+        return f" = {node.ret:#x}" if node.ret else " = NULL"
+    return f" = {node.ret}"
 
 
 def _walk(thread: ThreadCalls) -> Iterator[tuple[int, int, str]]:
@@ -72,7 +83,7 @@ def _walk(thread: ThreadCalls) -> Iterator[tuple[int, int, str]]:
         order += 1
         if closing:
             assert node.duration_ns is not None
-            ret = f"{_ret(node)};" if node.kind == SYSCALL else ""
+            ret = f"{_ret(node)};" if node.kind == SYSCALL or _fn_ret(node) else ""
             yield (
                 node.time_ns + node.duration_ns,
                 order,
@@ -88,9 +99,9 @@ def _walk(thread: ThreadCalls) -> Iterator[tuple[int, int, str]]:
                 line(None, depth, f"/* {node.name}: {node.address:#x} ip {node.ip:#x}{detail} */"),
             )
             continue
-        args = node.args if node.kind == SYSCALL else ""
+        args = node.args
         if not node.children:
-            ret = _ret(node) if node.kind == SYSCALL else ""
+            ret = _ret(node)
             if node.duration_ns is None and node.kind != SYSCALL:
                 yield node.time_ns, order, line(None, depth, f"{node.name}({args}) {{")
             else:
