@@ -69,6 +69,7 @@ def _cases(hello: Path, pid: int, meminfo: Path) -> dict[str, list[str]]:
         "authors": ["authors"],
         "ksrc": ["ksrc", "--tree", str(KSRC_TREE), "info"],
         "tour": ["tour", "--step", "kernel,syscall"],  # steps whose figures hold still
+        "lab": ["lab", "syscall-path", "getpid", "--no-trace"],  # no live call: figures hold still
     }
 
 

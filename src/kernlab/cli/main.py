@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ksrc": ("kernlab.cli.ksrc_cmd", "ksrc", "Navigate a kernel source tree."),
     "tour": ("kernlab.cli.tour_cmd", "tour", "The course's day, step by step, live on this machine."),
     "replay": ("kernlab.cli.replay_cmd", "replay", "Function call tree of a recording, as uftrace replay."),
+    "lab": ("kernlab.cli.lab_cmd", "lab", "Experiments: mmap vs read, lazy allocation, a call's path."),
 }
 
 

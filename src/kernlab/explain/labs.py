@@ -78,11 +78,17 @@ def mmap_sentences(report: MmapReadReport) -> list[str]:
         assert e is not None
         key = "lab.mmap.evict_drop" if e.method == "drop_caches" else "lab.mmap.evict_fadvise"
         out.append(
-            say(key, before=count("lab.n.page", e.resident_before), after=count("lab.n.page", e.resident_after))
+            say(
+                key,
+                before=count("lab.n.page", e.resident_before),
+                after=count("lab.n.page", e.resident_after),
+            )
         )
         stayed = max(r.eviction.resident_after for r in cold if r.eviction is not None)
         if stayed:
-            out.append(say("lab.mmap.evict_stayed", pages=count("lab.n.page", stayed), fstype=f.fstype or "?"))
+            out.append(
+                say("lab.mmap.evict_stayed", pages=count("lab.n.page", stayed), fstype=f.fstype or "?")
+            )
     read_cold, read_warm = _run(report, "read", "cold"), _run(report, "read", "warm")
     mmap_cold, mmap_warm = _run(report, "mmap", "cold"), _run(report, "mmap", "warm")
     if read_cold is not None:
@@ -117,11 +123,23 @@ def mmap_sentences(report: MmapReadReport) -> list[str]:
             )
         if not read_cold.pages_added and not read_cold.resident_before and not read_cold.resident_after:
             out.append(say("lab.mmap.no_cache", fstype=f.fstype or "?"))
-    if read_cold is not None and read_warm is not None:
+    if read_cold is not None and read_warm is not None and read_warm.pages_added:
+        out.append(
+            say(
+                "lab.mmap.read_warm_refetch",
+                copied=format_bytes(read_warm.bytes),
+                time=duration(read_warm.time_ns),
+                cold_time=duration(read_cold.time_ns),
+                added=count("lab.n.page", read_warm.pages_added),
+            )
+        )
+    elif read_cold is not None and read_warm is not None:
         out.append(
             say(
                 "lab.mmap.read_warm",
-                copied=format_bytes(read_warm.copied_bytes if read_warm.copied_bytes is not None else read_warm.bytes),
+                copied=format_bytes(
+                    read_warm.copied_bytes if read_warm.copied_bytes is not None else read_warm.bytes
+                ),
                 time=duration(read_warm.time_ns),
                 speedup=f"{read_cold.time_ns / max(read_warm.time_ns, 1):.1f}",
                 added=count("lab.n.page", read_warm.pages_added or 0),
@@ -164,14 +182,25 @@ def mmap_sentences(report: MmapReadReport) -> list[str]:
     if mmap_warm is not None:
         faults = mmap_warm.data_faults if mmap_warm.data_faults is not None else mmap_warm.rusage_minor
         major = mmap_warm.data_major if mmap_warm.data_major is not None else mmap_warm.rusage_major
-        out.append(
-            say(
-                "lab.mmap.mmap_warm",
-                faults=count("lab.n.fault", faults),
-                major=major,
-                time=duration(mmap_warm.time_ns),
+        if major:
+            out.append(
+                say(
+                    "lab.mmap.mmap_warm_major",
+                    faults=count("lab.n.fault", faults),
+                    major=count("lab.n.major", major),
+                    time=duration(mmap_warm.time_ns),
+                    added=count("lab.n.page", mmap_warm.pages_added or 0),
+                )
             )
-        )
+        else:
+            out.append(
+                say(
+                    "lab.mmap.mmap_warm",
+                    faults=count("lab.n.fault", faults),
+                    major=major,
+                    time=duration(mmap_warm.time_ns),
+                )
+            )
         if read_warm is not None:
             out.append(
                 say(
@@ -186,7 +215,12 @@ def mmap_sentences(report: MmapReadReport) -> list[str]:
     for run in report.runs:
         if run.kernel_path and run.kernel_path_event:
             out.append(
-                say("lab.mmap.path", run=run_name(run), event=run.kernel_path_event, path=_arrow(run.kernel_path))
+                say(
+                    "lab.mmap.path",
+                    run=run_name(run),
+                    event=run.kernel_path_event,
+                    path=_arrow(run.kernel_path),
+                )
             )
         out.extend(say(note) for note in run.notes)
     return out
@@ -305,7 +339,12 @@ def path_sentences(report: SyscallPathReport) -> list[str]:
         )
     else:
         out.append(
-            say("lab.path.no_wrapper", name=report.name, error=report.wrapper_error or "?", number=report.number)
+            say(
+                "lab.path.no_wrapper",
+                name=report.name,
+                error=report.wrapper_error or "?",
+                number=report.number,
+            )
         )
     registers = ", ".join(report.argument_registers)
     entry = report.symbols[0].name if report.symbols else "?"
@@ -347,7 +386,9 @@ def path_sentences(report: SyscallPathReport) -> list[str]:
     if live is not None:
         stack = _arrow(live.entry.stack) if live.entry else "?"
         if live.ret == -1 and live.errno:
-            out.append(say("lab.path.live_error", errno=live.errno, time=duration(live.duration_ns), stack=stack))
+            out.append(
+                say("lab.path.live_error", errno=live.errno, time=duration(live.duration_ns), stack=stack)
+            )
         else:
             out.append(say("lab.path.live", ret=live.ret, time=duration(live.duration_ns), stack=stack))
         deepest = _deepest(live.inside)
