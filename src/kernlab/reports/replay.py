@@ -25,13 +25,20 @@ from dataclasses import dataclass, field, replace
 
 from kernlab.errors import BadInput, KernlabError
 from kernlab.mm.fault_codes import FaultCode, decode_error_code
-from kernlab.recording.functions import RETURN_TYPES, FunctionTable, compile_filters, read_function_table
+from kernlab.recording.functions import (
+    RETURN_TYPES,
+    FunctionFilters,
+    FunctionTable,
+    compile_filters,
+    read_function_table,
+)
 from kernlab.recording.layout import DEFAULT_DIR
 from kernlab.recording.path_strings import read_path_strings
 from kernlab.recording.reader import Recording
 from kernlab.recording.syscall_names import errno_name
 from kernlab.reports.recording.clock import first_record_ts
 from kernlab.reports.recording.fault_events import FaultRecord, fault_records
+from kernlab.reports.recording.kernel_paths import KernelPaths, PathNode, PathSummary, read_kernel_paths
 from kernlab.reports.recording.loss import Loss, recording_loss
 from kernlab.reports.recording.source import RecordingSource, as_recording
 from kernlab.reports.recording.syscall_args import ArgFormatter, StringMatcher
@@ -43,6 +50,8 @@ __all__ = ["CallNode", "ReplayFilters", "ReplayReport", "ThreadCalls", "build", 
 FUNCTION = "function"
 SYSCALL = "syscall"
 FAULT = "fault"
+KERNEL = "kernel"
+"""A kernel function beneath a system call or fault (``record -K``): no duration, a ``source``."""
 
 MECHANISM_SYSCALLS = frozenset({"uretprobe"})
 """System calls made by the return probes themselves (x86-64 since Linux 6.11 returns from a
@@ -79,6 +88,8 @@ class CallNode:
     arguments (``"a", 0``) and ``ret`` its return value when ``ret_kind`` says it was fetched."""
     ret_kind: str = ""
     """How a library call's ``ret`` reads: ``int``, ``uint``, ``long``, ``size``, ``ptr``; "" none."""
+    source: str = ""
+    """How a kernel function was seen (``tracepoints``: in the stacks taken at tracepoints)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,12 @@ class ReplayReport:
     """Returns without their entry (a call already running when recording began)."""
     filters: ReplayFilters
     loss: Loss
+    kernel_paths: PathSummary | None = None
+    """What the kernel functions (``record -K``) were made of; None without -K or with --no-kernel."""
+    kernel_only: bool = False
+    """Recorded with -K but not --functions: system calls and faults are the tree's roots."""
+    kernel_functions: int = 0
+    """Kernel function nodes shown (``record -K``)."""
 
 
 _TIME_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
@@ -265,15 +282,24 @@ def build(
     time_ns: int = 0,
     tids: set[int] | None = None,
     faults: bool = True,
+    kernel: bool = True,
 ) -> ReplayReport:
-    """The call tree of each thread of a ``record --functions`` recording, filtered."""
+    """The call tree of each thread of a ``record --functions`` (or ``-K``) recording, filtered.
+
+    ``kernel``: the kernel functions beneath system calls and faults, when recorded with -K."""
     rec = as_recording(recording)
     table = read_function_table(rec.root)
+    paths = read_kernel_paths(rec)
+    kernel_only = table is None and paths is not None
     if table is None:
-        raise BadInput(
-            f"{rec.root} was recorded without --functions: record the program again with "
-            "`kernlab record --functions -- COMMAND`, then replay it"
-        )
+        if paths is None:
+            raise BadInput(
+                f"{rec.root} was recorded without --functions: record the program again with "
+                "`kernlab record --functions -- COMMAND`, then replay it"
+            )
+        table = FunctionTable(_root_binary(rec), False, "", "", [], FunctionFilters())
+    if not kernel:
+        paths = None
     filters = ReplayFilters(
         include=list(table.filters.include) + list(include or []),
         exclude=list(table.filters.exclude) + list(exclude or []),
@@ -296,7 +322,11 @@ def build(
     for call in iter_calls(rec, with_args=True):
         wanted = [i for i in fmt.string_args(call.name) if i < len(call.args) and call.args[i]]
         strings = matcher.take(call.pid, call.nr, call.args) if wanted else None
-        if call.pid not in traced or call.enter_ts is None or call.name in MECHANISM_SYSCALLS:
+        if (
+            (call.pid not in traced and not kernel_only)
+            or call.enter_ts is None
+            or call.name in MECHANISM_SYSCALLS
+        ):
             continue
         node = _Open(SYSCALL, call.name, call.enter_ts)
         node.end = call.exit_ts
@@ -304,7 +334,7 @@ def build(
         node.ret = call.ret
         err = call.error
         node.errno = errno_name(err) if err is not None else None
-        own = records[call.pid]
+        own = records.setdefault(call.pid, [])
         own.append((call.enter_ts, _SYS_ENTER, len(own), node))
         if call.exit_ts is not None:
             own.append((call.exit_ts, _SYS_EXIT, len(own), node))
@@ -312,8 +342,8 @@ def build(
     trampolines = _uprobe_pages(rec)
     for f in fault_records(rec):
         # The first run of the return-probe trampoline page faults it in: the probes', not the program's.
-        if f.pid in traced and not any(lo <= f.address < hi for lo, hi in trampolines):
-            own = records[f.pid]
+        if (f.pid in traced or kernel_only) and not any(lo <= f.address < hi for lo, hi in trampolines):
+            own = records.setdefault(f.pid, [])
             own.append((f.ts, _FAULT, len(own), f))
 
     tasks = read_tasks(rec)
@@ -324,8 +354,9 @@ def build(
             continue
         from_program = _program_test(rec, table, tasks.process_of(tid))
         rows = sorted(records[tid], key=lambda r: (r[0], r[1], r[2]))
-        roots = _nest(rows, table, counts, arch, from_program)
-        calls = _filtered([_freeze(n, base) for n in roots], inc, exc, filters, inside=not inc)
+        roots = _nest(rows, table, counts, arch, from_program, top_level=kernel_only)
+        frozen = [_with_kernel(_freeze(n, base), tid, paths, base) for n in roots]
+        calls = _filtered(frozen, inc, exc, filters, inside=not inc)
         if calls:
             threads.append(ThreadCalls(tid, tasks.name(tid), calls))
     tally = _tally(threads)
@@ -344,7 +375,39 @@ def build(
         stray_returns=counts["stray"],
         filters=filters,
         loss=recording_loss(rec),
+        kernel_paths=paths.summary if paths is not None else None,
+        kernel_only=kernel_only,
+        kernel_functions=tally[KERNEL],
     )
+
+
+def _root_binary(rec: Recording) -> str:
+    """The recorded command's executable (a ``-K`` recording without --functions)."""
+    root = next((p for p in rec.meta.processes if p.pid == rec.meta.root_pid), None)
+    return (root.exe if root else "") or (rec.meta.command[0] if rec.meta.command else "")
+
+
+def _with_kernel(node: CallNode, tid: int, paths: KernelPaths | None, base: int) -> CallNode:
+    """``node`` with the kernel functions beneath its system calls and faults (``record -K``),
+    in time order among what was already below them."""
+    if paths is None:
+        return node
+    kids = [_with_kernel(c, tid, paths, base) for c in node.children]
+    if node.kind == SYSCALL:
+        found = paths.under_syscall(tid, node.time_ns + base)
+    elif node.kind == FAULT:
+        found = paths.under_fault(tid, node.time_ns + base)
+    else:
+        found = []
+    if not found:
+        return replace(node, children=kids) if node.children else node
+    merged = sorted(kids + [_kernel_node(p, base) for p in found], key=lambda c: c.time_ns)
+    return replace(node, children=merged)
+
+
+def _kernel_node(path: PathNode, base: int) -> CallNode:
+    kids = [_kernel_node(c, base) for c in path.children]
+    return CallNode(KERNEL, path.name, path.ts - base, None, kids, source=path.source)
 
 
 def _uprobe_pages(rec: Recording) -> set[tuple[int, int]]:
@@ -393,9 +456,11 @@ def _nest(
     counts: dict[str, int],
     arch: str,
     from_program: Callable[[int], bool],
-) -> list[_Open]:
-    """The thread's records, in time order, nested into calls."""
-    roots: list[_Open] = []
+    top_level: bool = False,
+) -> list[_Open | CallNode]:
+    """The thread's records, in time order, nested into calls (``top_level``: no function was
+    recorded, so system calls and faults are the roots)."""
+    roots: list[_Open | CallNode] = []
     stack: list[_Open] = []
     functions = table.functions
     for ts, rank, _seq, payload in rows:
@@ -429,6 +494,10 @@ def _nest(
         elif rank == _SYS_ENTER:
             assert isinstance(payload, _Open)
             parent = _shown(stack)
+            if top_level and parent is None:
+                roots.append(payload)
+                stack.append(payload)
+                continue
             if not any(n.kind == FUNCTION and not n.hidden for n in stack) or parent is None:
                 counts["outside_sys"] += 1
                 payload.kind = ""  # its exit, if any, is skipped too
@@ -442,14 +511,14 @@ def _nest(
         else:
             assert isinstance(payload, FaultRecord)
             parent = _shown(stack)
-            if parent is None:
+            if parent is None and not top_level:
                 counts["outside_faults"] += 1
                 continue
             code: FaultCode | None = None
             with contextlib.suppress(ValueError, KernlabError):  # an arch kernlab cannot decode: raw
                 code = decode_error_code(payload.error_code, arch)
             name = "page_fault_kernel" if payload.kernel_mode else "page_fault_user"
-            parent.children.append(
+            (parent.children if parent else roots).append(
                 CallNode(FAULT, name, ts, None, [], address=payload.address, ip=payload.ip, fault_code=code)
             )
     return roots
@@ -514,12 +583,12 @@ def _filtered(
 
 
 def _tally(threads: list[ThreadCalls]) -> dict[str, int]:
-    tally = {FUNCTION: 0, SYSCALL: 0, FAULT: 0, "unfinished": 0}
+    tally = {FUNCTION: 0, SYSCALL: 0, FAULT: 0, KERNEL: 0, "unfinished": 0}
     todo = [c for t in threads for c in t.calls]
     while todo:
         c = todo.pop()
         tally[c.kind] += 1
-        if c.kind != FAULT and c.duration_ns is None:
+        if c.kind not in (FAULT, KERNEL) and c.duration_ns is None:
             tally["unfinished"] += 1
         todo.extend(c.children)
     return tally

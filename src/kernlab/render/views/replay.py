@@ -21,10 +21,11 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
+from kernlab.explain import kernel_paths as explain_kernel
 from kernlab.explain import replay as explain
 from kernlab.render.output import Output
 from kernlab.render.views.recording_text import print_event_lines
-from kernlab.reports.replay import FAULT, SYSCALL, CallNode, ReplayReport, ThreadCalls
+from kernlab.reports.replay import FAULT, KERNEL, SYSCALL, CallNode, ReplayReport, ThreadCalls
 
 __all__ = ["HEADER", "duration_text", "show", "tree_lines"]
 
@@ -78,9 +79,21 @@ def _walk(thread: ThreadCalls) -> Iterator[tuple[int, int, str]]:
         return f" {duration_text(ns)} [{thread.tid:6d}] | {'  ' * depth}{text}"
 
     stack: list[tuple[CallNode, int, bool]] = [(c, 0, False) for c in reversed(thread.calls)]
+    last = 0  # a kernel function's closing line has no time of its own: the last line's
     while stack:
         node, depth, closing = stack.pop()
         order += 1
+        last = max(last, node.time_ns)
+        if node.kind == KERNEL:  # uftrace's kernel functions, without durations (record -K)
+            if closing:
+                yield last, order, line(None, depth, f"}} /* {node.name} */")
+            elif node.children:
+                yield node.time_ns, order, line(None, depth, f"{node.name}() {{")
+                stack.append((node, depth, True))
+                stack.extend((c, depth + 1, False) for c in reversed(node.children))
+            else:
+                yield node.time_ns, order, line(None, depth, f"{node.name}();")
+            continue
         if closing:
             assert node.duration_ns is not None
             ret = f"{_ret(node)};" if node.kind == SYSCALL or _fn_ret(node) else ""
@@ -98,6 +111,7 @@ def _walk(thread: ThreadCalls) -> Iterator[tuple[int, int, str]]:
                 order,
                 line(None, depth, f"/* {node.name}: {node.address:#x} ip {node.ip:#x}{detail} */"),
             )
+            stack.extend((c, depth + 1, False) for c in reversed(node.children))  # its kernel path
             continue
         args = node.args
         if not node.children:
@@ -125,9 +139,27 @@ def tree_lines(report: ReplayReport) -> list[str]:
     return lost + [text for _ts, _order, text in merged]
 
 
+def kernel_header(report: ReplayReport) -> list[str]:
+    """The comment line under the header saying how the kernel functions were seen (-K)."""
+    paths = report.kernel_paths
+    if paths is None:
+        return []
+    how = _SOURCE_WORDS.get(paths.source, paths.source)
+    return [f"#   kernel functions {how}, depth {paths.depth}: no durations below system calls and faults"]
+
+
+_SOURCE_WORDS = {"tracepoints": "(at tracepoints)", "function_graph": "(traced)", "sampled": "(sampled)"}
+
+
 def show(report: ReplayReport, out: Output) -> None:
     lines = tree_lines(report)
-    if not print_event_lines(report.loss, [HEADER, *lines] if lines else [], str, out):
-        out.sentence(explain.empty_sentence(report))
+    head = [HEADER, *kernel_header(report)]
+    if not print_event_lines(report.loss, [*head, *lines] if lines else [], str, out):
+        out.sentence(
+            explain_kernel.empty_sentence(report) if report.kernel_only else explain.empty_sentence(report)
+        )
         return
-    out.sentences(explain.sentences(report))
+    if report.kernel_only:
+        out.sentences(explain_kernel.sentences(report))
+        return
+    out.sentences(explain.sentences(report) + explain_kernel.path_sentences(report))

@@ -1,0 +1,67 @@
+"""What the kernel paths of `kernlab replay` (``record -K DEPTH``) show, in words."""
+
+from __future__ import annotations
+
+from kernlab.catalog import say
+from kernlab.explain import count
+from kernlab.reports.replay import ReplayReport
+
+__all__ = ["empty_sentence", "path_sentences", "sentences"]
+
+
+def _stacks(report: ReplayReport) -> str:
+    paths = report.kernel_paths
+    assert paths is not None
+    return count(f"replay.kernel.n.{paths.source}", paths.stacks)
+
+
+def sentences(report: ReplayReport) -> list[str]:
+    """A ``-K`` recording made without --functions: its system calls, faults and kernel paths."""
+    out = []
+    if report.kernel_paths is not None:
+        out.append(
+            say(
+                "replay.kernel.summary",
+                syscalls=count("replay.n.syscall", report.syscalls),
+                faults=count("replay.n.fault", report.faults),
+                binary=report.binary,
+                threads=count("replay.n.thread", len(report.threads)),
+                functions=count("replay.kernel.n.function", report.kernel_functions),
+                stacks=_stacks(report),
+                depth=report.kernel_paths.depth,
+            )
+        )
+    return out + _left_out(report)
+
+
+def path_sentences(report: ReplayReport) -> list[str]:
+    """The kernel paths beneath the calls of a ``--functions -K`` recording; [] without -K."""
+    paths = report.kernel_paths
+    if paths is None:
+        return []
+    functions = count("replay.kernel.n.function", report.kernel_functions)
+    return [
+        say("replay.kernel.paths", functions=functions, stacks=_stacks(report), depth=paths.depth),
+        *_left_out(report),
+    ]
+
+
+def _left_out(report: ReplayReport) -> list[str]:
+    paths = report.kernel_paths
+    if paths is None or not (paths.in_interrupt or paths.unplaced):
+        return []
+    return [
+        say(
+            "replay.kernel.left_out",
+            interrupt=count("replay.kernel.n.stack", paths.in_interrupt),
+            unplaced=count("replay.kernel.n.stack", paths.unplaced),
+        )
+    ]
+
+
+def empty_sentence(report: ReplayReport) -> str:
+    """Why a ``-K`` recording without --functions shows no tree."""
+    f = report.filters
+    if f.include or f.exclude or f.depth or f.time_ns or f.tids:
+        return say("replay.no_calls_filtered")
+    return say("replay.kernel.none", binary=report.binary)

@@ -1,0 +1,279 @@
+"""The kernel paths of a ``record -K DEPTH`` recording, as one tree per system call and fault.
+
+Source ``tracepoints`` (recording/kernel_paths.py): each chosen tracepoint recorded a kernel
+stack (an ``ftrace:kernel_stack`` record right after it, same CPU, same task). A stack belongs to
+
+- a **page fault** when it holds the fault's entry (``asm_exc_page_fault`` on x86; the C entry
+  ``exc_page_fault``/``do_page_fault``/``do_mem_abort`` elsewhere): the last fault event of the
+  same thread at or before it. Its frames below the entry (``exc_page_fault → handle_mm_fault →
+  … → filemap_fault``) make the fault's tree. A fault taken in kernel mode inside a system call
+  also gives its frames *above* the entry (the code that touched user memory) to the call's tree;
+- a **system call** otherwise, when it was taken between the call's ``sys_enter`` and
+  ``sys_exit`` on the same thread. Its tree starts at the call's own function
+  (``__x64_sys_renameat2``; on other arches ``__arm64_sys_…`` and the like): the entry code
+  around it (``entry_SYSCALL_64``, ``do_syscall_64``, the ``x64_sys_call`` dispatcher) is left out.
+
+Stacks taken in interrupt context (the event's ``common_flags`` say hard or soft IRQ or NMI) are
+the interrupt's work, not the call's, and are left out (counted), as uftrace's users leave out
+``smp_apic_timer_interrupt``. Stacks are merged in time order, each into the last child of the
+same name (a common prefix), and cut ``DEPTH`` functions below the system call or fault. No node
+has a duration: a stack says who called, not for how long.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kernlab.recording.kallsyms import KernelSymbols
+from kernlab.recording.kernel_paths import KernelPathSettings, read_settings
+from kernlab.recording.reader import Recording
+from kernlab.reports.recording.kstacks import KERNEL_STACK, chain_names
+
+__all__ = [
+    "KernelPaths",
+    "PathNode",
+    "PathSummary",
+    "fault_path",
+    "merge",
+    "read_kernel_paths",
+    "syscall_path",
+]
+
+SYS_ENTER = "raw_syscalls:sys_enter"
+SYS_EXIT = "raw_syscalls:sys_exit"
+FAULT_EVENTS = ("exceptions:page_fault_user", "exceptions:page_fault_kernel")
+
+# trace_flag_type (include/linux/trace_events.h): stable values since 2.6.
+_IN_INTERRUPT = 0x08 | 0x10 | 0x40  # HARDIRQ | SOFTIRQ | NMI
+
+_FAULT_ASM = frozenset({"asm_exc_page_fault", "page_fault", "async_page_fault"})
+"""The assembly entry of a page fault (x86): the fault's tree starts below it."""
+_FAULT_C = frozenset({"exc_page_fault", "do_page_fault", "do_mem_abort"})
+"""A fault's C entry, where no assembly frame is named (arm64 and older kernels)."""
+_SYSCALL_FUNCTION = re.compile(
+    r"^(?:__(?:x64|x32|ia32|arm64|riscv|s390x?|powerpc|ppc)_)?(?:__se_|__do_)?sys_\w"
+)
+"""A system call's own function, e.g. ``__x64_sys_renameat2`` (or ``sys_read`` on old kernels)."""
+_SYSCALL_ENTRY = re.compile(
+    r"^(?:entry_\w+|do_syscall_\w+|x64_sys_call|x32_sys_call|ia32_sys_call|__do_fast_syscall_32"
+    r"|do_fast_syscall_32|do_int80_syscall_32|do_int80_emulation|el0t_\w+|el0_svc\w*|do_el0_svc\w*"
+    r"|el0_svc_common\S*|invoke_syscall\S*|handle_exception|do_trap_ecall_u)$"
+)
+"""Entry code around every system call (x86-64, x86-32 emulation, arm64, riscv)."""
+
+
+@dataclass(frozen=True)
+class PathNode:
+    """One kernel function on the path below a system call or fault."""
+
+    name: str
+    source: str
+    """How it was seen (recording/kernel_paths.py SOURCES): ``tracepoints`` here."""
+    ts: int
+    """Trace-clock time of the first stack that passed through it."""
+    hits: int
+    """Stacks that passed through it."""
+    children: list[PathNode] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PathSummary:
+    """What the kernel paths are made of (for a report's sentences and ``--json``)."""
+
+    source: str
+    depth: int
+    stacks: int
+    """Stacks placed under a system call or fault."""
+    in_interrupt: int
+    """Stacks taken in interrupt context: left out."""
+    unplaced: int
+    """Stacks of the traced tasks outside every recorded system call and fault."""
+
+
+@dataclass(frozen=True)
+class KernelPaths:
+    summary: PathSummary
+    syscalls: dict[tuple[int, int], list[PathNode]]
+    """(tid, sys_enter time stamp) -> the call's tree."""
+    faults: dict[tuple[int, int], list[PathNode]]
+    """(tid, fault time stamp) -> the fault's tree."""
+
+    def under_syscall(self, tid: int, enter_ts: int) -> list[PathNode]:
+        return self.syscalls.get((tid, enter_ts), [])
+
+    def under_fault(self, tid: int, ts: int) -> list[PathNode]:
+        return self.faults.get((tid, ts), [])
+
+
+def syscall_path(frames: list[str]) -> list[str]:
+    """The frames (outermost first) from the system call's own function down; [] when the stack
+    is not a system call's."""
+    for i, name in enumerate(frames):
+        if _SYSCALL_FUNCTION.match(name):
+            return frames[i:]
+    start = 0
+    while start < len(frames) and _SYSCALL_ENTRY.match(frames[start]):
+        start += 1
+    return frames[start:] if start else []
+
+
+def fault_path(frames: list[str]) -> tuple[list[str], list[str]] | None:
+    """(frames above the fault, the fault's own frames from its C entry down), outermost first;
+    None when the stack holds no fault entry."""
+    asm = [i for i, name in enumerate(frames) if name in _FAULT_ASM]
+    if asm:
+        return frames[: asm[-1]], frames[asm[-1] + 1 :]
+    entry = [i for i, name in enumerate(frames) if name in _FAULT_C]
+    if entry:
+        return frames[: entry[-1]], frames[entry[-1] :]
+    return None
+
+
+class _Building:
+    __slots__ = ("children", "hits", "name", "ts")
+
+    def __init__(self, name: str, ts: int) -> None:
+        self.name, self.ts, self.hits = name, ts, 0
+        self.children: list[_Building] = []
+
+
+def merge(paths: Iterable[tuple[int, list[str]]], depth: int, source: str) -> list[PathNode]:
+    """(ts, frames outermost first), in time order, merged into a tree ``depth`` deep: each frame
+    joins the last child of its parent when that has the same name, else starts a new one."""
+    roots: list[_Building] = []
+    for ts, frames in paths:
+        level = roots
+        for name in frames[:depth]:
+            node = level[-1] if level and level[-1].name == name else None
+            if node is None:
+                node = _Building(name, ts)
+                level.append(node)
+            node.hits += 1
+            level = node.children
+
+    def freeze(node: _Building) -> PathNode:
+        return PathNode(node.name, source, node.ts, node.hits, [freeze(c) for c in node.children])
+
+    return [freeze(r) for r in roots]
+
+
+def _byte_order(endian: str) -> Literal["little", "big"]:
+    return "little" if endian == "<" else "big"
+
+
+def _tid_times(rec: Recording, names: Iterable[str]) -> dict[int, list[int]]:
+    """Time stamps of the records of ``names``, per thread, ascending."""
+    ids = {rec.by_name[n].id for n in names if n in rec.by_name}
+    out: dict[int, list[int]] = {}
+    if not ids:
+        return out
+    fmt = rec.formats[next(iter(ids))]
+    pid_off, order = fmt.field("common_pid").offset, _byte_order(fmt.endian)
+    for cpu in rec.cpu_events():
+        raw, offsets, stamps = cpu.raw, cpu.offsets_for(ids), cpu.stamps_for(ids)
+        for i in cpu.indices_of(ids):
+            tid = int.from_bytes(raw[offsets[i] + pid_off : offsets[i] + pid_off + 4], order, signed=True)
+            out.setdefault(tid, []).append(stamps[i])
+    for times in out.values():
+        times.sort()
+    return out
+
+
+def _stacks(
+    rec: Recording, settings: KernelPathSettings, ksyms: KernelSymbols
+) -> tuple[list[tuple[int, int, list[str]]], int]:
+    """(ts, tid, frames outermost first) of each stack of the path events, time-sorted; and
+    how many were taken in interrupt context."""
+    stack_fmt = rec.by_name.get(KERNEL_STACK)
+    ids = {rec.by_name[e].id for e in settings.events if e in rec.by_name}
+    out: list[tuple[int, int, list[str]]] = []
+    if stack_fmt is None or not ids:
+        return out, 0
+    pid_off = stack_fmt.field("common_pid").offset
+    flags_off = stack_fmt.field("common_flags").offset
+    order = _byte_order(stack_fmt.endian)
+    named: dict[tuple[int, ...], list[str]] = {}
+    in_interrupt = 0
+    for cpu in rec.cpu_events():
+        types, offsets, raw = cpu.types, cpu.offsets, cpu.raw
+        for j in cpu.indices_of({stack_fmt.id}):
+            if j == 0 or types[j - 1] not in ids:
+                continue
+            event_at, stack_at = offsets[j - 1], offsets[j]
+            if (
+                raw[stack_at + pid_off : stack_at + pid_off + 4]
+                != raw[event_at + pid_off : event_at + pid_off + 4]
+            ):
+                continue  # not the same task: the stack is not that event's
+            if raw[event_at + flags_off] & _IN_INTERRUPT:
+                in_interrupt += 1
+                continue
+            values = stack_fmt.decode(raw, stack_at, cpu.lengths[j])
+            callers = list(values.get("caller") or [])
+            size = values.get("size")
+            if isinstance(size, int) and size >= 0:
+                callers = callers[:size]
+            key = tuple(a for a in callers if a)
+            names = named.get(key)
+            if names is None:
+                names = named[key] = list(reversed(chain_names(list(key), ksyms)))
+            tid = int.from_bytes(raw[event_at + pid_off : event_at + pid_off + 4], order, signed=True)
+            out.append((cpu.stamp(j - 1), tid, names))
+    out.sort(key=lambda s: (s[0], s[1]))
+    return out, in_interrupt
+
+
+def read_kernel_paths(rec: Recording, depth: int | None = None) -> KernelPaths | None:
+    """The trees of a recording made with ``-K``; None when it was made without.
+
+    ``depth`` cuts shallower than the recording's own ``-K DEPTH`` (never deeper than it).
+    """
+    settings = read_settings(rec.root)
+    if settings is None:
+        return None
+    depth = min(depth or settings.depth, settings.depth)
+    stacks, in_interrupt = _stacks(rec, settings, KernelSymbols(rec.kallsyms_path))
+    enters = _tid_times(rec, [SYS_ENTER])
+    exits = _tid_times(rec, [SYS_EXIT])
+    faults = _tid_times(rec, FAULT_EVENTS)
+    by_call: dict[tuple[int, int], list[tuple[int, list[str]]]] = {}
+    by_fault: dict[tuple[int, int], list[tuple[int, list[str]]]] = {}
+    unplaced = 0
+    for ts, tid, frames in stacks:
+        placed = False
+        split = fault_path(frames)
+        above = frames if split is None else split[0]
+        if split is not None:
+            own = faults.get(tid, [])
+            k = bisect.bisect_right(own, ts) - 1
+            if k >= 0 and split[1]:
+                by_fault.setdefault((tid, own[k]), []).append((ts, split[1]))
+                placed = True
+        enter = _open_call(enters.get(tid, []), exits.get(tid, []), ts)
+        path = syscall_path(above) if enter is not None else []
+        if enter is not None and path:
+            by_call.setdefault((tid, enter), []).append((ts, path))
+            placed = True
+        unplaced += not placed
+    source = settings.source
+    return KernelPaths(
+        summary=PathSummary(source, depth, len(stacks) - unplaced, in_interrupt, unplaced),
+        syscalls={k: merge(v, depth, source) for k, v in by_call.items()},
+        faults={k: merge(v, depth, source) for k, v in by_fault.items()},
+    )
+
+
+def _open_call(enters: list[int], exits: list[int], ts: int) -> int | None:
+    """The sys_enter time of the call the thread was inside at ``ts``; None between calls."""
+    k = bisect.bisect_right(enters, ts) - 1
+    if k < 0:
+        return None
+    enter = enters[k]
+    j = bisect.bisect_left(exits, enter)
+    if j < len(exits) and exits[j] < ts:
+        return None  # that call had returned already
+    return enter
