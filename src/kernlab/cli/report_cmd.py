@@ -15,6 +15,7 @@ from kernlab.cli.common import Output, examples, output_options, recording_dir_o
         "kernlab record -- ls -la /usr && kernlab report",
         "kernlab report -d /tmp/ls.data --top 20",
         "kernlab report --json | jq '.syscalls.combined.rows[0]'",
+        "kernlab report -d /tmp/ls.data --html ls.html   also as one HTML page with figures",
     ),
 )
 @recording_dir_option
@@ -34,9 +35,23 @@ from kernlab.cli.common import Output, examples, output_options, recording_dir_o
     show_default=True,
     help="wall: time inside each call (strace -c -w); cpu: on-CPU time inside it (strace -c).",
 )
+@click.option(
+    "--html",
+    "html",
+    default=None,
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Also write the report as one self-contained HTML file (plotly figures, no network needed).",
+)
 @output_options
 def report(
-    directory: Path, top: int, no_per_process: bool, no_symbols: bool, syscall_time: str, out: Output
+    directory: Path,
+    top: int,
+    no_per_process: bool,
+    no_symbols: bool,
+    syscall_time: str,
+    html: str | None,
+    out: Output,
 ) -> None:
     """System calls (like strace -c -w, or -c with --syscall-time cpu) and page faults, explained.
 
@@ -57,3 +72,12 @@ def report(
             syscall_time=syscall_time,
         )
     out.emit(result, view.show)
+    if html:
+        from kernlab.render.html import report as html_view
+        from kernlab.reports import faults as faults_reports
+
+        # The page's timeline needs every fault, as `kernlab faults` lists them.
+        with progress("drawing the HTML report"):
+            faults = faults_reports.build(directory, symbolize=not no_symbols) if result.faults else None
+            written = html_view.report_page(result, faults).write(html)
+        click.echo(html_view.written_line(str(written)), err=True)

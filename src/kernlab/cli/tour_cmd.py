@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from kernlab.cli.common import Output, examples, output_options
+
+if TYPE_CHECKING:
+    from kernlab.reports.tour import StepResult
 
 
 @click.command(
@@ -20,6 +24,7 @@ from kernlab.cli.common import Output, examples, output_options
         "kernlab tour --no-trace             leave out the steps that trace the kernel",
         "kernlab --lang ko tour              in Korean",
         "kernlab tour --json                 every step's figures as one JSON document",
+        "kernlab tour --html day.html        also write the day as one HTML page (figures, tables)",
     ),
 )
 @click.option("--list", "list_steps", is_flag=True, help="List the steps with their numbers and names.")
@@ -35,6 +40,14 @@ from kernlab.cli.common import Output, examples, output_options
     help="A kernel source tree for the last step (default: /usr/src/linux*, kernlab's extracted one).",
 )
 @click.option("--lang", type=click.Choice(["en", "ko"]), default=None, help="Language of the explanations.")
+@click.option(
+    "--html",
+    "html",
+    default=None,
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Also write the tour as one self-contained HTML file (plotly figures, no network needed).",
+)
 @output_options
 def tour(
     list_steps: bool,
@@ -43,6 +56,7 @@ def tour(
     no_trace: bool,
     tree: str | None,
     lang: str | None,
+    html: str | None,
     out: Output,
 ) -> None:
     """Run the course's day on this machine, step by step: each step shows a title, the live data
@@ -77,10 +91,34 @@ def tour(
                 view.prompt(step, chosen[n + 1] if n + 1 < len(chosen) else None, total)
             ):
                 break
+        if html:
+            # While the workspace still holds the recording and the hello program.
+            _write_html(html, results)
     if out.json:
         out.emit(reports.tour_report(results), view.show)
     else:
         view.show_end(results, out)
+
+
+def _write_html(path: str, results: list[StepResult]) -> None:
+    """Write the HTML page and say where it is (on stderr: stdout stays the tour's, or its JSON).
+
+    The page draws two things the steps keep only in part: every fault of the recording (its
+    timeline; the step keeps counts) and the hello program's section headers (the step reads its
+    segments), both read here from the files the workspace still holds."""
+    from kernlab.render.html import tour as html_view
+    from kernlab.reports import elf as elf_reports
+    from kernlab.reports import faults as faults_reports
+    from kernlab.reports import tour as reports
+
+    faults = elf = None
+    for result in results:
+        if isinstance(result.data, reports.RecordStep):
+            faults = faults_reports.build(result.data.report.recording.directory, symbolize=False)
+        elif isinstance(result.data, reports.HelloStep):
+            elf = elf_reports.build(result.data.program, ("header", "segments", "sections"))
+    written = html_view.tour_page(results, faults=faults, elf=elf).write(path)
+    click.echo(html_view.written_line(str(written)), err=True)
 
 
 def _wait(line: str) -> bool:

@@ -1,0 +1,161 @@
+"""`kernlab tour --html`: the day as one HTML page — each step's title, its data (figures from
+plotly, tables, listings) and its paragraph, in the language in force."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from kernlab.explain import language, text
+from kernlab.explain import tour as explain
+from kernlab.render.html import figures
+from kernlab.render.html.capture import captured
+from kernlab.render.html.page import Page
+from kernlab.render.html.report import add_recording
+from kernlab.render.output import Output
+from kernlab.reports.elf import ElfReport
+from kernlab.reports.faults import FaultsReport
+from kernlab.reports.tour import (
+    FreeStep,
+    HelloStep,
+    KernelStep,
+    MapsStep,
+    RecordStep,
+    StepResult,
+    VtopStep,
+)
+from kernlab.units import format_kib
+
+__all__ = ["tour_page", "written_line"]
+
+QUIET = Output(quiet=True)
+MEMINFO_FIRST = ("MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached")
+
+
+def written_line(path: str) -> str:
+    """What the tour says once the page is written: where it is."""
+    return text("tour.html.written", path=path)
+
+
+def tour_page(
+    results: Sequence[StepResult], *, faults: FaultsReport | None = None, elf: ElfReport | None = None
+) -> Page:
+    """The page of a finished tour.
+
+    ``faults`` is the record step's recording as `kernlab faults` lists it (the timeline needs
+    every fault, the step keeps only their counts); ``elf`` the hello program read with its
+    section headers too (the step keeps its segments). Both are optional: without them the page
+    leaves out the timeline and draws the segments alone.
+    """
+    page = Page(text("tour.html.title"), language())
+    total = len(results)
+    va_bits = next((r.data.vtop.paging.va_bits for r in results if isinstance(r.data, VtopStep)), None)
+    for result in results:
+        page.heading(explain.heading(result.step, total))
+        data = result.data
+        if data is None:
+            page.paragraph(explain.skipped_line(result), css="skipped")
+            continue
+        if isinstance(data, KernelStep):
+            _kernel(page, data)
+        elif isinstance(data, HelloStep):
+            _hello(page, data, elf)
+        elif isinstance(data, RecordStep):
+            add_recording(page, data.report, faults, sentences=False)
+        elif isinstance(data, MapsStep):
+            _maps(page, data, va_bits)
+        elif isinstance(data, FreeStep):
+            _free(page, data)
+        else:
+            from kernlab.render.views import tour as terminal
+
+            page.listing(captured(partial(terminal.show_step, result, QUIET)))
+        page.paragraph(explain.paragraph(result))
+    page.paragraph(explain.tour_end(list(results)))
+    return page
+
+
+def _kernel(page: Page, s: KernelStep) -> None:
+    k, p = s.kernel, s.kernel.paging
+    page.table(
+        ("", ""),
+        [
+            ("Release (uname -r)", k.release.release),
+            ("Machine", k.release.machine),
+            ("CONFIG_PGTABLE_LEVELS", "-" if p.configured_levels is None else p.configured_levels),
+            ("Levels in use", "-" if p.levels_in_use is None else p.levels_in_use),
+            ("Found by", p.method),
+        ],
+    )
+
+
+def _hello(page: Page, s: HelloStep, elf: ElfReport | None) -> None:
+    from kernlab.render.views import disasm
+
+    if s.source is not None:
+        page.listing(f"/* hello.c ({s.compiler}) */\n{s.source}")
+    layout = elf if elf is not None and elf.segments else s.elf
+    page.figure(figures.elf_layout(layout, text("tour.html.elf", program=s.program)))
+    page.table(
+        ("Type", "Offset", "VirtAddr", "FileSiz", "MemSiz", "Flg", "Align", "sections"),
+        [
+            (
+                g.type,
+                f"{g.offset:#08x}",
+                f"{g.vaddr:#018x}",
+                f"{g.filesz:#08x}",
+                f"{g.memsz:#08x}",
+                g.flags,
+                f"{g.align:#x}",
+                " ".join(g.sections),
+            )
+            for g in s.elf.segments or ()
+        ],
+        caption="readelf -lW",
+    )
+    for code in (s.start, s.main):
+        if code is not None:
+            page.listing(captured(partial(disasm.show, code, QUIET)))
+
+
+def _maps(page: Page, s: MapsStep, va_bits: int | None) -> None:
+    m = s.maps
+    page.figure(
+        figures.address_space(m.vmas, va_bits, text("tour.html.address_space", pid=m.pid, comm=m.comm))
+    )
+    page.table(
+        ("start", "end", "size", "perms", "offset", "kind", "RSS", "name"),
+        [
+            (
+                f"{v.start:#x}",
+                f"{v.end:#x}",
+                format_kib(v.size // 1024),
+                v.perms,
+                f"{v.offset:#x}",
+                v.kind,
+                "-" if v.rss is None else format_kib(v.rss),
+                v.name,
+            )
+            for v in m.vmas
+        ],
+        right=("size", "RSS"),
+        caption=f"/proc/{m.pid}/smaps",
+    )
+
+
+def _free(page: Page, s: FreeStep) -> None:
+    mem = s.mem
+    page.figure(figures.memory(mem.free, text("tour.html.mem", source=mem.source)))
+    page.table(
+        ("", *mem.columns),
+        [(label, *cells) for label, cells in mem.display.items()],
+        right=mem.columns,
+        caption="free",
+    )
+    lines = {m.name: m for m in mem.meminfo or ()}
+    page.table(
+        ("field", "value", "unit"),
+        [(name, f"{lines[name].value:,}", lines[name].unit) for name in MEMINFO_FIRST if name in lines],
+        right=("value",),
+        caption=f"{mem.source} (head -5)",
+    )
