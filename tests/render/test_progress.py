@@ -26,6 +26,7 @@ def test_quick_work_draws_nothing(monkeypatch):
 def test_slow_work_gets_a_bar(monkeypatch):
     err = _Tty()
     monkeypatch.setattr("sys.stderr", err)
+    monkeypatch.setenv("TERM", "xterm-256color")  # a terminal that can redraw (CI may say dumb)
     monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.05)
     with progress.progress("reading pagemap", total=10) as bar:
         time.sleep(0.3)

@@ -9,10 +9,12 @@ Acceleration is found by trying: KVM when a guest really boots with it, else TCG
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,16 +73,28 @@ def acceleration() -> tuple[str, ...]:
     release = stock_release("6.1") or stock_release("6.12")
     if release is None or not os.path.exists("/dev/kvm"):
         return ("--disable-kvm",)
+    command = ["vng", "--run", f"/boot/vmlinuz-{release}", "--memory", "1G", "--exec", "echo kvm-boots"]
+    return () if "kvm-boots" in _run_group(command, 90) else ("--disable-kvm",)
+
+
+def _run_group(command: list[str], timeout: float) -> str:
+    """Run vng; its output (stdout and stderr through one pipe, as the guest prints them).
+
+    vng, virtme-run and qemu form one process group of their own: on a timeout (a hung guest)
+    the whole group is killed, so no qemu outlives the test.
+    """
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
-        proc = subprocess.run(
-            ["vng", "--run", f"/boot/vmlinuz-{release}", "--memory", "1G", "--exec", "echo kvm-boots"],
-            capture_output=True,
-            text=True,
-            timeout=90,
-        )
+        output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        return ("--disable-kvm",)
-    return () if "kvm-boots" in proc.stdout else ("--disable-kvm",)
+        output = f"(guest killed after {timeout:.0f} s)"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return output
 
 
 def run_in_guest(
@@ -117,11 +131,9 @@ def run_in_guest(
     script_file = shared_dir / "guest.sh"
     script_file.write_text(script)
     command += ["--exec", f"bash {script_file}; echo {EXIT_MARK}$?"]
-    proc = subprocess.run(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
-    )
+    output = _run_group(command, timeout)
     code = None
-    for line in proc.stdout.splitlines():
+    for line in output.splitlines():
         if line.startswith(EXIT_MARK):
             code = int(line[len(EXIT_MARK) :].strip() or "-1")
-    return GuestRun(release, code, proc.stdout)
+    return GuestRun(release, code, output)

@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import assert_clean_error, need_tool, run_kernlab
 from tests.vm.guest import GENERATIONS, stock_release
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # a boot can take minutes
 
 SOURCE_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
 HEX = r"0x([0-9a-f]+)"

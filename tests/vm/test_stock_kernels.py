@@ -17,7 +17,7 @@ import pytest
 
 from tests.vm.guest import missing_tools, run_in_guest, stock_release
 
-pytestmark = [pytest.mark.vm, pytest.mark.slow]
+pytestmark = [pytest.mark.vm, pytest.mark.slow, pytest.mark.timeout(900)]  # a boot can take minutes
 
 
 @pytest.fixture(scope="module", params=["6.1", "6.12"])
