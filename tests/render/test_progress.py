@@ -29,7 +29,7 @@ def test_slow_work_gets_a_bar(monkeypatch):
     monkeypatch.setenv("TERM", "xterm-256color")  # a terminal that can redraw (CI may say dumb)
     monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.05)
     with progress.progress("reading pagemap", total=10) as bar:
-        time.sleep(0.3)
+        _wait_for_start(bar)
         bar.advance(5)
         # Started by the timer; whether rich then draws depends on the terminal it detects.
         started = getattr(bar, "_bar", None)
@@ -54,6 +54,15 @@ def test_a_dumb_terminal_gets_plain_lines(monkeypatch):
     monkeypatch.setenv("TERM", "dumb")
     monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.05)
     with progress.progress("indexing the tree", total=10) as bar:
-        time.sleep(0.3)
+        _wait_for_start(bar)
         bar.advance(4)
     assert "indexing the tree: 0 of 10" in err.getvalue()
+
+
+def _wait_for_start(bar: object, limit_s: float = 10.0) -> None:
+    """Until the timer has started the bar (a loaded machine can delay the timer thread)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if getattr(bar, "_bar", None) is not None or getattr(bar, "_plain_console", None) is not None:
+            return
+        time.sleep(0.02)

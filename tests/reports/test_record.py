@@ -28,5 +28,6 @@ def test_json_of_the_command_is_the_report(tmp_path):
     result = run_kernlab("record", "--json", "-d", str(out), "--", "/bin/true")
     assert result.code == 0, result.stderr
     doc = result.json()
-    assert set(doc) == {"directory", "meta", "raw_bytes", "elapsed_s"}
+    assert set(doc) == {"directory", "meta", "raw_bytes", "elapsed_s", "previous", "target"}
+    assert doc["target"] == "command" and doc["previous"] is None  # no earlier recording was kept
     assert doc["meta"] == to_jsonable(meta_to_dict(read_meta(out)))

@@ -7,6 +7,7 @@ clean for pipes.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -33,9 +34,10 @@ class _Silent:
         pass
 
 
-SHOW_AFTER_S = 1.0
+SHOW_AFTER_S = float(os.environ.get("KERNLAB_PROGRESS_DELAY", "1.0"))
 PLAIN_EVERY_S = 5.0
-"""A bar appears only once work has lasted this long: a quick job prints nothing at all."""
+"""A bar appears only once work has lasted this long: a quick job prints nothing at all.
+(KERNLAB_PROGRESS_DELAY changes it, for tests that cannot make work last a second.)"""
 
 
 class _DelayedBar:
