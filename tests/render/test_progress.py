@@ -5,7 +5,15 @@ from __future__ import annotations
 import io
 import time
 
+import pytest
+
 from kernlab.render import progress
+
+
+@pytest.fixture(autouse=True)
+def _enabled(monkeypatch):
+    # An in-process CLI test with --json earlier in the session turns bars off for the process.
+    monkeypatch.setattr(progress, "_enabled", True)
 
 
 class _Tty(io.StringIO):
