@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -187,3 +188,45 @@ def test_guest_harness_reports_the_exit_status(tmp_path):
     run = run_in_guest(release, f"uname -r > {tmp_path}/release\nexit 3\n", shared_dir=tmp_path, memory="1G")
     assert run.code == 3, run.output[-2000:]
     assert (tmp_path / "release").read_text().strip() == release
+
+
+PAHOLE_MEMBER = re.compile(
+    r"^\t[^\t}].*?\b(\w+)(?:\[\d*\])*(?::\d+)?;\s+/\*\s+(\d+)(?::\s*(\d+))?\s+\d+\s+\*/"
+)
+
+
+def pahole_layout(btf: Path, name: str) -> tuple[int, int, int, dict[str, int]]:
+    """(size, cachelines, members, {top-level member: byte offset}) as pahole prints them."""
+    out = subprocess.run(
+        ["pahole", "-F", "btf", "-C", name, str(btf)], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    summary = re.search(r"/\* size: (\d+), cachelines: (\d+), members: (\d+) \*/", out)
+    assert summary is not None, out[-500:]
+    offsets = {}
+    for line in out.splitlines():
+        m = re.match(
+            r"^\t[^\t}].*?\b(\w+)(?:\[\d*\])*(?::\d+)?;\s+/\*\s+(\d+)(?::\s*(\d+))?\s+\d+\s+\*/", line
+        )
+        if m:
+            # A bitfield is "byte:bit" (bits into its storage unit): the byte it starts in.
+            offsets[m.group(1)] = (int(m.group(2)) * 8 + int(m.group(3) or 0)) // 8
+    size, cachelines, members = (int(g) for g in summary.groups())
+    return size, cachelines, members, offsets
+
+
+@pytest.mark.parametrize("name", ["task_struct", "mm_struct", "vm_area_struct"])
+def test_struct_of_the_guest_kernel_equals_pahole(guest, name):
+    from kernlab.reports import struct
+
+    if shutil.which("pahole") is None:
+        pytest.skip("pahole is not installed (.ci/run installs dwarves)")
+    btf = guest / "vmlinux.btf"
+    if not btf.exists():
+        pytest.skip("the guest kernel has no /sys/kernel/btf/vmlinux")
+    size, cachelines, members, offsets = pahole_layout(btf, name)
+    report = struct.build(name, btf_path=str(btf))
+    assert (report.size, report.cachelines, report.member_count) == (size, cachelines, members)
+    ours = {m.name: m.offset_bytes for m in report.members}
+    assert offsets and all(ours.get(member) == offset for member, offset in offsets.items()), {
+        k: (ours.get(k), v) for k, v in offsets.items() if ours.get(k) != v
+    }
