@@ -47,7 +47,10 @@ def test_trace_cmd_reports_every_event(ls_rec, tmp_path):
     theirs = Counter(m.group(2) for m in map(REPORT_LINE.search, proc.stdout.splitlines()) if m)
     ours = Counter({name.split(":")[1]: n for name, n in open_recording(ls_rec.root).event_counts().items()})
     assert theirs == ours
-    assert ours["kernel_stack"] == ours["page_fault_user"] > 0
+    # Every fault has its stack; the kernel sometimes adds a stray one (the stacktrace trigger runs
+    # after commit even for an event that was then discarded).
+    assert ours["page_fault_user"] > 0
+    assert 0 <= ours["kernel_stack"] - ours["page_fault_user"] <= 3
 
 
 def test_text_dump_equals_the_kernels_text(ls_rec, tmp_path):
