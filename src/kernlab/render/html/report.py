@@ -6,6 +6,7 @@ from kernlab.explain import report as explain
 from kernlab.explain import text
 from kernlab.render.html import figures
 from kernlab.render.html.page import Page
+from kernlab.render.views.report import syscall_rows
 from kernlab.reports.faults import FaultsReport
 from kernlab.reports.recording.syscall_stats import SyscallSummary
 from kernlab.reports.report import RecordingReport
@@ -34,30 +35,7 @@ def report_page(report: RecordingReport, faults: FaultsReport | None) -> Page:
 
 
 def syscall_table(page: Page, summary: SyscallSummary) -> None:
-    rows: list[tuple[str, ...]] = [
-        (
-            f"{r.percent_time:.2f}",
-            f"{r.total_ns / 1e9:.6f}",
-            f"{r.avg_ns // 1000:,}",
-            f"{r.calls:,}",
-            f"{r.errors:,}" if r.errors else "",
-            r.name,
-            next(iter(r.errnos), ""),
-        )
-        for r in summary.rows
-        if r.calls
-    ]
-    rows.append(
-        (
-            "100.00",
-            f"{summary.total_ns / 1e9:.6f}",
-            "",
-            f"{summary.calls:,}",
-            f"{summary.errors:,}",
-            "total",
-            "",
-        )
-    )
+    rows = syscall_rows(summary)
     page.table(SYSCALL_COLUMNS, rows, right=SYSCALL_COLUMNS[:5])
 
 

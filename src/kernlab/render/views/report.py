@@ -75,9 +75,9 @@ def show_syscalls(stats: SyscallStatistics, out: Output) -> None:
             out.sentence(explain.process_syscalls_sentence(proc))
 
 
-def _syscall_table(summary: SyscallSummary, limit: int | None = None) -> None:
-    # strace -c's columns, in its order, plus the most common errno of each call
-    rows = [
+def syscall_rows(summary: SyscallSummary, limit: int | None = None) -> list[tuple[str, ...]]:
+    """strace -c's rows, in its order, plus the most common errno of each call, and the total."""
+    rows: list[tuple[str, ...]] = [
         (
             f"{r.percent_time:.2f}",
             f"{r.total_ns / 1e9:.6f}",
@@ -101,6 +101,11 @@ def _syscall_table(summary: SyscallSummary, limit: int | None = None) -> None:
             "",
         )
     )
+    return rows
+
+
+def _syscall_table(summary: SyscallSummary, limit: int | None = None) -> None:
+    rows = syscall_rows(summary, limit)
     print_table(
         ["% time", "seconds", "usecs/call", "calls", "errors", "syscall", "errno"],
         rows,
