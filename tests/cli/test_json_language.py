@@ -65,7 +65,9 @@ def _cases(hello: Path, pid: int, meminfo: Path) -> dict[str, list[str]]:
         "pagecache": ["pagecache", str(hello)],
         "doctor": ["doctor"],
         "struct": ["struct", "list_head"],
-        "churn": ["churn", "--since", "2000-01-01"],
+        # --whole-days: a bare date is otherwise "that day at the current time of day" (git), which
+        # moves between the two runs.
+        "churn": ["churn", "--since", "2000-01-01", "--whole-days"],
         "authors": ["authors"],
         "ksrc": ["ksrc", "--tree", str(KSRC_TREE), "info"],
         "tour": ["tour", "--step", "kernel,syscall"],  # steps whose figures hold still
