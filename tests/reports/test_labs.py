@@ -65,7 +65,8 @@ def test_cold_mmap_faults_major_and_fills_the_page_cache(traced):
     if cold.resident_after < pages:
         # The recording shows the child added every page; something outside the lab (reclaim, a
         # drop_caches) took some back before mincore looked: the machine's doing, not the lab's.
-        pytest.skip(f"{pages - cold.resident_after} of the file's pages left the page cache after the cold mmap run")
+        lost = pages - cold.resident_after
+        pytest.skip(f"{lost} of the file's pages left the page cache after the cold mmap run")
     assert cold.resident_after == pages
 
 
