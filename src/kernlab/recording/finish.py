@@ -80,19 +80,21 @@ def _mapped_executables(watcher: ProcessWatcher, directory: Path) -> dict[str, N
 
 
 def _note_in_call_stops(meta: RecordingMeta, watcher: ProcessWatcher) -> None:
-    """Say where kernlab's own ptrace stops are still inside a call's recorded time."""
+    """Say where kernlab's own ptrace stops fell inside a call, and whether reports can leave
+    them out (they find them as sched_switch records with prev_state 't')."""
     forks = watcher.in_call_stops.get("fork", 0)
     execs = watcher.in_call_stops.get("exec", 0)
+    seen = "sched:sched_switch" in meta.events
+    after = "; reports leave it out of the call's time" if seen else "; --no-ptrace has none"
     if forks:
         meta.notes.append(
             f"{forks} fork/vfork/clone call{'s' if forks != 1 else ''} include{'s' if forks == 1 else ''} "
-            "a brief ptrace stop (kernel_clone reports the child before returning); "
-            "--no-ptrace has none"
+            f"a brief ptrace stop (kernel_clone reports the child before returning){after}"
         )
     if execs:
         meta.notes.append(
             f"{execs} later execve call{'s' if execs != 1 else ''} include{'s' if execs == 1 else ''} "
-            "a brief ptrace stop (the maps are copied after the call returns)"
+            f"a brief ptrace stop (the maps are copied after the call returns){after}"
         )
 
 

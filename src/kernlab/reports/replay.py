@@ -18,6 +18,7 @@ depth 0; ``-N`` drops matching calls with everything below them; ``-D`` keeps de
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import struct
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from kernlab.reports.recording.clock import first_record_ts
 from kernlab.reports.recording.fault_events import FaultRecord, fault_records
 from kernlab.reports.recording.kernel_paths import KernelPaths, PathNode, PathSummary, read_kernel_paths
 from kernlab.reports.recording.loss import Loss, recording_loss
+from kernlab.reports.recording.off_cpu import off_cpu_intervals
 from kernlab.reports.recording.source import RecordingSource, as_recording
 from kernlab.reports.recording.syscall_args import ArgFormatter, StringMatcher
 from kernlab.reports.recording.syscall_calls import iter_calls
@@ -347,6 +349,7 @@ def build(
             own.append((f.ts, _FAULT, len(own), f))
 
     tasks = read_tasks(rec)
+    stops = off_cpu_intervals(rec, traced_only=True)
     counts = {"outside_sys": 0, "outside_faults": 0, "stray": 0}
     threads = []
     for tid in sorted(records, key=lambda t: min(r[0] for r in records[t])):
@@ -355,7 +358,8 @@ def build(
         from_program = _program_test(rec, table, tasks.process_of(tid))
         rows = sorted(records[tid], key=lambda r: (r[0], r[1], r[2]))
         roots = _nest(rows, table, counts, arch, from_program, top_level=kernel_only)
-        frozen = [_with_kernel(_freeze(n, base), tid, paths, base) for n in roots]
+        stopped = functools.partial(stops.within, tid) if stops else _no_stop
+        frozen = [_with_kernel(_freeze(n, base, stopped), tid, paths, base) for n in roots]
         calls = _filtered(frozen, inc, exc, filters, inside=not inc)
         if calls:
             threads.append(ThreadCalls(tid, tasks.name(tid), calls))
@@ -524,7 +528,9 @@ def _nest(
     return roots
 
 
-def _freeze(node: _Open | CallNode, base: int) -> CallNode:
+def _freeze(node: _Open | CallNode, base: int, stopped: Callable[[int, int], int]) -> CallNode:
+    """``stopped(start, end)``: the thread's ptrace stops (kernlab's) inside a span, left out of
+    every duration that covers them."""
     if isinstance(node, CallNode):
         return CallNode(
             node.kind,
@@ -540,14 +546,18 @@ def _freeze(node: _Open | CallNode, base: int) -> CallNode:
         node.kind,
         node.name,
         node.start - base,
-        None if node.end is None else node.end - node.start,
-        [_freeze(c, base) for c in node.children],
+        None if node.end is None else node.end - node.start - stopped(node.start, node.end),
+        [_freeze(c, base, stopped) for c in node.children],
         args=node.args,
         ret=node.ret,
         errno=node.errno,
         library=node.library,
         ret_kind=node.ret_kind,
     )
+
+
+def _no_stop(start: int, end: int) -> int:
+    return 0
 
 
 def _filtered(

@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 
 from kernlab.recording.reader import Recording
 from kernlab.recording.syscall_names import MAX_ERRNO, exec_numbers, syscall_namer
+from kernlab.reports.recording.off_cpu import off_cpu_intervals
 
 __all__ = ["ENTER", "EXIT", "SyscallCall", "SyscallRecord", "iter_calls", "syscall_records"]
 
@@ -38,12 +39,14 @@ class SyscallCall:
     ret: int | None
     args: tuple[int, ...] = ()
     cpu: int = 0
+    stopped_ns: int = 0
+    """kernlab's own ptrace stops inside the call (fork, clone, exec): not the program's time."""
 
     @property
     def duration_ns(self) -> int | None:
         if self.enter_ts is None or self.exit_ts is None:
             return None
-        return self.exit_ts - self.enter_ts
+        return self.exit_ts - self.enter_ts - self.stopped_ns
 
     @property
     def error(self) -> int | None:
@@ -97,6 +100,7 @@ def iter_calls(rec: Recording, with_args: bool = True) -> list[SyscallCall]:
     execs = exec_numbers(names)
     pending: dict[int, SyscallCall] = {}
     out: list[SyscallCall] = []
+    stops = off_cpu_intervals(rec, traced_only=True)
     for ts, cpu, kind, pid, nr, extra in syscall_records(rec, with_args):
         if kind == 0:
             call = SyscallCall(
@@ -116,6 +120,8 @@ def iter_calls(rec: Recording, with_args: bool = True) -> list[SyscallCall]:
             if ended is not None and ended.nr == nr:
                 ended.exit_ts = ts
                 ended.ret = extra
+                if stops and ended.enter_ts is not None:
+                    ended.stopped_ns = stops.within(ended.pid, ended.enter_ts, ts)
             else:
                 out.append(SyscallCall(pid, nr, names.get(nr, f"syscall_{nr}"), None, ts, extra, (), cpu))
     return out

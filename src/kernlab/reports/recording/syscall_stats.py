@@ -10,12 +10,12 @@ Time per call is, by default, wall time from the enter record to the exit record
 ``ru_stime`` difference across the call). With ``time="cpu"`` the time a thread spent switched
 out inside a call — from a ``sched:sched_switch`` with it as ``prev_pid`` to the next one with
 it as ``next_pid`` — is subtracted, which leaves the time it ran on a CPU inside the call: the
-same quantity, measured exactly rather than from tick-sampled accounting.
+same quantity, measured exactly rather than from tick-sampled accounting. Wall time leaves out
+only the recorder's own ptrace stops inside a call (reports/recording/off_cpu.py).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from kernlab.recording.reader import Recording
@@ -28,6 +28,7 @@ from kernlab.recording.syscall_names import (
     table_series,
     unknown_numbers,
 )
+from kernlab.reports.recording.off_cpu import SWITCH, off_cpu_intervals
 from kernlab.reports.recording.syscall_calls import syscall_records
 from kernlab.reports.recording.tasks import Tasks, read_tasks
 
@@ -40,8 +41,6 @@ __all__ = [
     "off_cpu_intervals",
     "syscall_statistics",
 ]
-
-SWITCH = "sched:sched_switch"
 
 
 @dataclass(frozen=True)
@@ -111,6 +110,8 @@ class SyscallStatistics:
     """Numbers seen past the end of kernlab's table (a kernel newer than it): shown as syscall_<nr>."""
     table_version: str | None = None
     """The kernel release kernlab's table comes from ("7.3")."""
+    ptrace_stops_ns: int = 0
+    """kernlab's own ptrace stops (fork, clone, exec) found inside calls and left out of their time."""
 
 
 class _Acc:
@@ -157,63 +158,6 @@ def _summary(accs: dict[int, _Acc], names: dict[int, str], unfinished: int, unpa
     )
 
 
-class OffCpu:
-    """Per thread, the intervals it spent switched out (sched_switch out to sched_switch in)."""
-
-    def __init__(self, intervals: dict[int, list[tuple[int, int]]]) -> None:
-        self._starts = {tid: [a for a, _ in spans] for tid, spans in intervals.items()}
-        self._spans = intervals
-
-    def within(self, tid: int, start: int, end: int) -> int:
-        """Nanoseconds thread ``tid`` was switched out between ``start`` and ``end``."""
-        spans = self._spans.get(tid)
-        if not spans:
-            return 0
-        starts = self._starts[tid]
-        i = max(bisect_right(starts, start) - 1, 0)
-        total = 0
-        while i < len(spans) and spans[i][0] < end:
-            a, b = spans[i]
-            total += max(0, min(b, end) - max(a, start))
-            i += 1
-        return total
-
-
-def off_cpu_intervals(rec: Recording) -> OffCpu | None:
-    """Every thread's switched-out intervals from sched_switch; None when it was not recorded."""
-    fmt = rec.by_name.get(SWITCH)
-    if fmt is None:
-        return None
-    unpack = fmt.unpacker(["prev_pid", "next_pid"]).unpack_from
-    need = fmt.unpacker(["prev_pid", "next_pid"]).size
-    switches: list[tuple[int, int, int]] = []
-    for cpu in rec.cpu_events():
-        raw, offsets, stamps, lengths = (
-            cpu.raw,
-            cpu.offsets_for({fmt.id}),
-            cpu.stamps_for({fmt.id}),
-            cpu.lengths,
-        )
-        for i in cpu.indices_of({fmt.id}):
-            if lengths[i] < need:
-                continue
-            prev_pid, next_pid = unpack(raw, offsets[i])
-            switches.append((stamps[i], prev_pid, next_pid))
-    switches.sort()
-    out_since: dict[int, int] = {}
-    intervals: dict[int, list[tuple[int, int]]] = {}
-    for ts, prev_pid, next_pid in switches:
-        if prev_pid:
-            out_since[prev_pid] = ts
-        if next_pid:
-            since = out_since.pop(next_pid, None)
-            if since is not None:
-                intervals.setdefault(next_pid, []).append((since, ts))
-    for tid, since in out_since.items():  # switched out and never back in: out to the end
-        intervals.setdefault(tid, []).append((since, 1 << 62))
-    return OffCpu(intervals)
-
-
 def syscall_statistics(
     rec: Recording, tasks: Tasks | None = None, per_process: bool = True, time: str = "wall"
 ) -> SyscallStatistics:
@@ -224,6 +168,10 @@ def syscall_statistics(
     if time not in ("wall", "cpu"):
         raise ValueError(f"time must be wall or cpu, not {time!r}")
     off_cpu = off_cpu_intervals(rec) if time == "cpu" else None
+    # Wall time still leaves out the recorder's own ptrace stops (CPU time leaves out every
+    # switched-out interval, those included).
+    stops = off_cpu_intervals(rec, traced_only=True) if off_cpu is None else None
+    stopped_ns = 0
     names = syscall_namer(rec.meta.machine)
     execs = exec_numbers(names)
     combined: dict[int, _Acc] = {}
@@ -293,6 +241,10 @@ def syscall_statistics(
         took = ts - started[0]
         if off_cpu is not None:
             took -= off_cpu.within(pid, started[0], ts)
+        elif stops:
+            stopped = stops.within(pid, started[0], ts)
+            took -= stopped
+            stopped_ns += stopped
         if -ret in RESTART_CODES:
             held[pid] = (nr, took, ret)
         else:
@@ -337,4 +289,5 @@ def syscall_statistics(
         time_asked=time,
         unknown_numbers=unknown_numbers(combined, rec.meta.machine),
         table_version=table_series(rec.meta.machine),
+        ptrace_stops_ns=stopped_ns,
     )
