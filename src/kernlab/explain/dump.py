@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from kernlab.explain import count, say
-from kernlab.reports.dump import DumpReport, TraceDatResult
+from kernlab.reports.dump import ChromeExport, DumpReport, FoldedExport, PerfettoExport, TraceDatResult
+from kernlab.units import format_bytes
 
 __all__ = ["written_sentences"]
 
@@ -24,6 +25,34 @@ def written_sentences(report: DumpReport) -> list[str]:
             )
             if "printk_formats" in result.notes:
                 out.append(say("dump.missing_printk"))
+        elif isinstance(result, (ChromeExport, PerfettoExport)):
+            figures = {
+                "path": result.path,
+                "slices": count("dump.n.slice", result.slices),
+                "instants": count("dump.n.instant", result.instants),
+                "threads": count("dump.n.thread", result.threads),
+            }
+            if isinstance(result, ChromeExport):
+                out.append(say("dump.chrome", **figures))
+            else:
+                out.append(say("dump.perfetto", size=format_bytes(result.size), **figures))
+            if result.kernel_slices:
+                out.append(count("dump.kernel_zero", result.kernel_slices))
+            if result.unfinished:
+                out.append(count("dump.unfinished", result.unfinished))
+            if result.moved:
+                out.append(count("dump.moved", result.moved))
+        elif isinstance(result, FoldedExport):
+            out.append(
+                say(
+                    "dump.folded",
+                    path=result.path,
+                    stacks=count("dump.n.stack", result.stacks),
+                    ms=f"{result.total_ns / 1e6:,.3f}",
+                )
+            )
+            if result.clipped:
+                out.append(count("dump.clipped", result.clipped))
         else:
             out.append(say("dump.text", lines=count("dump.n.line", result.lines)))
     return out

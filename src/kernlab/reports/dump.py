@@ -1,4 +1,6 @@
-"""`kernlab dump`: a recording written out as trace-cmd's trace.dat and/or ftrace's text."""
+"""`kernlab dump`: a recording written out as trace-cmd's trace.dat and/or ftrace's text, and the
+call tree of a ``record --functions``/``-K`` recording (what `kernlab replay` shows) as Chrome
+Trace Event JSON, a Perfetto protobuf trace and/or folded stacks for flame graphs."""
 
 from __future__ import annotations
 
@@ -14,10 +16,26 @@ from kernlab.recording.export.tracedat import TraceDatResult, write_trace_dat
 from kernlab.recording.layout import DEFAULT_DIR
 from kernlab.recording.reader import FileDamage, Recording
 from kernlab.recording.state import Completeness
+from kernlab.reports.exports.chrome import ChromeExport, write_chrome
+from kernlab.reports.exports.folded import FoldedExport, fold, folded_lines, write_folded
+from kernlab.reports.exports.perfetto import PerfettoExport, write_perfetto
 from kernlab.reports.recording.source import RecordingSource, as_recording
 from kernlab.reports.recording.tasks import read_tasks
+from kernlab.reports.replay import ReplayReport
 
-__all__ = ["DumpReport", "RecordingTruth", "TextExport", "TraceDatResult", "build", "text_lines", "truth"]
+__all__ = [
+    "ChromeExport",
+    "DumpReport",
+    "FoldedExport",
+    "PerfettoExport",
+    "RecordingTruth",
+    "TextExport",
+    "TraceDatResult",
+    "build",
+    "folded_text",
+    "text_lines",
+    "truth",
+]
 
 
 @dataclass(frozen=True)
@@ -45,7 +63,7 @@ def truth(rec: Recording) -> RecordingTruth:
     return RecordingTruth(rec.completeness(), rec.damage())
 
 
-DumpReport: TypeAlias = list[TraceDatResult | TextExport]
+DumpReport: TypeAlias = list[TraceDatResult | TextExport | ChromeExport | PerfettoExport | FoldedExport]
 """The files written, in the order asked (--json has always been this list)."""
 
 
@@ -66,16 +84,55 @@ def write_text(rec: Recording, target: Path) -> TextExport:
     return TextExport(str(target), count, rec.event_total, rec.completeness(), rec.damage())
 
 
+def call_tree(rec: Recording) -> ReplayReport:
+    """The tree `kernlab replay` shows (no filter): what --chrome, --perfetto and --folded export."""
+    from kernlab.reports import replay
+
+    try:
+        return replay.build(rec)
+    except BadInput as exc:
+        if "recorded without --functions" not in str(exc):
+            raise
+        raise BadInput(
+            f"{rec.root} has no call tree: --chrome, --perfetto and --folded export the calls of a "
+            "recording made with `kernlab record --functions -- COMMAND` (or -K DEPTH); "
+            "--trace-dat and --text export any recording",
+            path=rec.root,
+        ) from exc
+
+
+def folded_text(recording: RecordingSource = DEFAULT_DIR) -> Iterator[str]:
+    """The folded stacks, line by line (``--folded -``)."""
+    return folded_lines(fold(call_tree(as_recording(recording))))
+
+
 def build(
-    recording: RecordingSource = DEFAULT_DIR, *, trace_dat: Path | None = None, text: Path | None = None
+    recording: RecordingSource = DEFAULT_DIR,
+    *,
+    trace_dat: Path | None = None,
+    text: Path | None = None,
+    chrome: Path | None = None,
+    perfetto: Path | None = None,
+    folded: Path | None = None,
 ) -> DumpReport:
     """Write the files asked for (at least one) and say what went into each."""
-    if trace_dat is None and text is None:
-        raise BadInput("say what to write: --trace-dat FILE and/or --text FILE")
+    if trace_dat is None and text is None and chrome is None and perfetto is None and folded is None:
+        raise BadInput(
+            "say what to write: --trace-dat FILE, --text FILE, --chrome FILE, --perfetto FILE "
+            "and/or --folded FILE"
+        )
     rec = as_recording(recording)
+    # The tree first: a recording without one is refused before any file is written.
+    tree = call_tree(rec) if chrome is not None or perfetto is not None or folded is not None else None
     written: DumpReport = []
     if trace_dat is not None:
         written.append(write_trace_dat(rec, trace_dat))
     if text is not None:
         written.append(write_text(rec, text))
+    if tree is not None and chrome is not None:
+        written.append(write_chrome(rec, tree, chrome))
+    if tree is not None and perfetto is not None:
+        written.append(write_perfetto(rec, tree, perfetto))
+    if tree is not None and folded is not None:
+        written.append(write_folded(rec, tree, folded))
     return written
