@@ -36,7 +36,7 @@ CHURN_GOLDEN = (
     " 3   Kconfig          3   " + "█" * 3 + "\n"
     " 4   Makefile         1   " + "█" + "\n"
     "\n"
-    "1 more entries (--top 0 shows all)\n"
+    "1 more entry (--top 0 shows all)\n"
     "→ net was touched by 24 of the 40 non-merge commits of 2019 (60%), more than any other entry of"
     " drivers/.\n"
     "→ Change is concentrated: the top 3 of 5 entries hold 98% of all entry touches (a commit touching"

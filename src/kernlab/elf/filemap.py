@@ -21,12 +21,27 @@ def map_file(path: str) -> tuple[mmap.mmap | bytes, int]:
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise BadInput(f"{path}: is a directory, not an ELF file")
+            raise BadInput(
+                f"{path}: is a directory, not an ELF file",
+                path=path,
+                key="errors.is_directory",
+                fields={"path": path, "what_key": "errors.what.elf_file"},
+            )
         if not stat.S_ISREG(st.st_mode):
             kind = file_kind(st.st_mode)
-            raise BadInput(f"{path}: is a {kind}, not a regular file; kernlab reads only regular files")
+            raise BadInput(
+                f"{path}: is a {kind}, not a regular file; kernlab reads only regular files",
+                path=path,
+                key="errors.elf.not_regular",
+                fields={"path": path, "kind_key": _kind_key(kind)},
+            )
         if st.st_size == 0:
-            raise BadInput(f"{path}: is empty (0 bytes), not an ELF file")
+            raise BadInput(
+                f"{path}: is empty (0 bytes), not an ELF file",
+                path=path,
+                key="errors.empty_file",
+                fields={"path": path},
+            )
         try:
             return mmap.mmap(fd, 0, access=mmap.ACCESS_READ), st.st_size
         except (OSError, ValueError):
@@ -36,12 +51,22 @@ def map_file(path: str) -> tuple[mmap.mmap | bytes, int]:
                 chunks.append(chunk)
             data = b"".join(chunks)
             if not data:
-                raise BadInput(f"{path}: is empty (0 bytes), not an ELF file") from None
+                raise BadInput(
+                    f"{path}: is empty (0 bytes), not an ELF file",
+                    path=path,
+                    key="errors.empty_file",
+                    fields={"path": path},
+                ) from None
             return data, len(data)
     except OSError as exc:
         raise file_error(exc, path, "an ELF file") from exc
     finally:
         os.close(fd)
+
+
+def _kind_key(kind: str) -> str:
+    """The catalog key of a :func:`file_kind` word: "character device" → …character_device."""
+    return "errors.file_kind." + kind.split(" (")[0].lower().replace(" ", "_")
 
 
 def file_kind(mode: int) -> str:

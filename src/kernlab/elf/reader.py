@@ -84,7 +84,12 @@ def open_elf(path: str | os.PathLike[str]) -> ElfImage:
 
     found = kimage.find_elf(data, name)
     if found is None:
-        raise BadInput(f"{name}: not an ELF file (no \\x7fELF magic, and no compressed ELF inside)")
+        raise BadInput(
+            f"{name}: not an ELF file (no \\x7fELF magic, and no compressed ELF inside)",
+            path=name,
+            key="errors.not_elf",
+            fields={"path": name},
+        )
     inner_bytes, how = found
     return ElfImage(name, inner_bytes, inner=how)
 
@@ -92,7 +97,11 @@ def open_elf(path: str | os.PathLike[str]) -> ElfImage:
 def open_elf_bytes(data: bytes, source: str = "<bytes>") -> ElfImage:
     """An :class:`ElfImage` over bytes already in memory (as decompressed from a kernel image)."""
     if bytes(data[:4]) != ELF_MAGIC:
-        raise BadInput(f"{source}: not an ELF file (no \\x7fELF magic)")
+        raise BadInput(
+            f"{source}: not an ELF file (no \\x7fELF magic)",
+            key="errors.elf.no_magic",
+            fields={"path": source},
+        )
     return ElfImage(source, data)
 
 
@@ -225,13 +234,21 @@ class ElfImage:
         Raises BadInput when some address is not in the file's image.
         """
         if size < 0:
-            raise BadInput(f"cannot read a negative size ({size}) at {vaddr:#x}")
+            raise BadInput(
+                f"cannot read a negative size ({size}) at {vaddr:#x}",
+                key="errors.elf.negative_size",
+                fields={"size": size, "address": f"{vaddr:#x}"},
+            )
         out = bytearray()
         addr, left = vaddr, size
         while left > 0:
             chunk = self._read_chunk(addr, left)
             if chunk is None:
-                raise BadInput(f"{self.source}: address {addr:#x} is not in any loaded segment or section")
+                raise BadInput(
+                    f"{self.source}: address {addr:#x} is not in any loaded segment or section",
+                    key="errors.elf.address_outside",
+                    fields={"path": self.source, "address": f"{addr:#x}"},
+                )
             out += chunk
             addr += len(chunk)
             left -= len(chunk)
@@ -401,7 +418,11 @@ class ElfImage:
                 (s for s in self.sections if s.type_value == SHT_RELR and s.name == section_name), None
             )
             if relr is None:
-                raise BadInput(f"{self.source}: no relocation section named {section_name}")
+                raise BadInput(
+                    f"{self.source}: no relocation section named {section_name}",
+                    key="errors.elf.no_relocation_section",
+                    fields={"path": self.source, "section": section_name},
+                )
             with corrupt(self.source, f"relocation section {section_name}"):
                 return read_relr(self._raw, relr)
         with corrupt(self.source, f"relocation section {section_name}"):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from kernlab.explain import count, say
+from kernlab.explain.vtop import paging_phrase
 from kernlab.kernel.kallsyms import KALLSYMS
+from kernlab.kernel.kaslr import KaslrOffset
 from kernlab.reports.kernel import ImageSymbolSource, KernelImageReport, KernelReport
 
 __all__ = [
@@ -12,9 +14,11 @@ __all__ = [
     "hidden_sentence",
     "image_sentences",
     "image_symbol_sentences",
+    "kaslr_method",
     "kaslr_sentence",
     "paging_sentence",
     "release_sentence",
+    "size_text",
     "symbol_sentences",
 ]
 
@@ -42,11 +46,31 @@ def config_sentence(report: KernelReport) -> str | None:
 
 def paging_sentence(report: KernelReport) -> str:
     pg = report.paging
-    configured = "unknown" if pg.configured_levels is None else pg.configured_levels
+    configured = say("kernel.view.unknown") if pg.configured_levels is None else pg.configured_levels
     if pg.levels_in_use is not None:
-        return count("kernel.paging_detected", pg.levels_in_use, configured=configured, method=pg.method)
+        method = paging_phrase(pg.method)
+        return count("kernel.paging_detected", pg.levels_in_use, configured=configured, method=method)
     la57 = say("kernel.la57_has") if pg.cpu_la57 else say("kernel.la57_lacks")
     return say("kernel.paging_config_only", configured=configured, la57_text=la57)
+
+
+# kernel.kaslr words its method in English; the one it uses has a catalog line.
+_KASLR_METHODS = {
+    "_text in /proc/kallsyms minus __START_KERNEL_map + CONFIG_PHYSICAL_START": (
+        "kernel.view.kaslr_from_kallsyms"
+    ),
+}
+
+
+def size_text(value: int, short: str) -> str:
+    """A size in bytes with its short form: "8,122,340 bytes (7.7 MiB)"."""
+    return say("kernel.view.bytes", bytes=count("kernel.view.n.byte", value), size=short)
+
+
+def kaslr_method(kaslr: KaslrOffset) -> str:
+    """How the KASLR figures were found, in the current language."""
+    key = _KASLR_METHODS.get(kaslr.method)
+    return kaslr.method if key is None else say(key)
 
 
 def symbol_sentences(report: KernelReport) -> list[str]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from kernlab.catalog import say
+from kernlab.explain import count
 from kernlab.reports.ksrc import DefReport, InfoReport, OpsReport, RefsReport, SyscallReport
 from kernlab.source.ksrc.index import IndexInfo
 
 __all__ = [
+    "build_time_text",
     "def_sentences",
     "index_note",
     "info_sentences",
@@ -14,6 +16,15 @@ __all__ = [
     "refs_sentences",
     "syscall_sentences",
 ]
+
+
+def build_time_text(info: IndexInfo) -> str:
+    """How long the index took to build, and with how many worker processes."""
+    return say(
+        "ksrc.view.build_time_value",
+        seconds=f"{info.build_seconds:.1f}",
+        workers=count("ksrc.view.n.worker", info.workers),
+    )
 
 
 def index_note(info: IndexInfo) -> str:

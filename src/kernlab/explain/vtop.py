@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kernlab.explain import count, say
+import re
+
+from kernlab.explain import count, has, say
 from kernlab.mm.paging import PagingMode
 from kernlab.proc.maps import Vma
 from kernlab.reports.vtop import AddressReport, PageKind, PagesReport
@@ -10,13 +12,17 @@ from kernlab.units import format_bytes, percent_text
 
 __all__ = [
     "address_sentences",
+    "evidence_texts",
     "growth_sentences",
     "guard_gap_text",
     "kernel_sentences",
+    "method_text",
     "no_vma_sentences",
     "pages_sentences",
     "paging_line",
+    "paging_phrase",
     "size_text",
+    "value_text",
     "vma_text",
     "walk_text",
 ]
@@ -38,8 +44,58 @@ def paging_line(mode: PagingMode) -> str:
         names=" → ".join(mode.level_names),
         va_bits=mode.va_bits,
         page=size_text(mode.page_size),
-        method=mode.method,
+        method=method_text(mode),
     )
+
+
+# mm.paging words its method and evidence in English; each known phrase has a catalog key
+# (vtop.paging_how.<key>). A phrase that is only code (CONFIG_PGTABLE_LEVELS=5, /proc/cpuinfo
+# mmu: sv48) is the same in every language and is shown as it is.
+_PAGING_PHRASES = {
+    "mmap probe above 2^47": "mmap_probe",
+    "CONFIG_PGTABLE_LEVELS and CPU flag la57": "config_and_la57",
+    "CONFIG_ARM64_VA_BITS and page size": "arm64_va_bits",
+    "CONFIG_X86_PAE absent": "no_pae",
+    "no CONFIG_X86_PAE": "no_pae",
+    "CONFIG_PGTABLE_LEVELS unknown": "levels_unknown",
+    "CPU flag la57 present": "la57_present",
+    "CPU flag la57 absent": "la57_absent",
+    "mmap probe failed": "probe_failed",
+}
+_ASSUMED = re.compile(r"VA bits assumed to fill (\d+) levels")
+
+
+def paging_phrase(phrase: str) -> str:
+    """One of mm.paging's English phrases (a method or an observation) in the current language."""
+    key = _PAGING_PHRASES.get(phrase)
+    if key is not None:
+        return say(f"vtop.paging_how.{key}")
+    assumed = _ASSUMED.fullmatch(phrase)
+    if assumed is not None:
+        return say("vtop.paging_how.assumed", levels=count("vtop.n.level", int(assumed.group(1))))
+    return phrase
+
+
+def method_text(mode: PagingMode) -> str:
+    """How the level count was found, in the current language."""
+    return paging_phrase(mode.method)
+
+
+def evidence_texts(mode: PagingMode) -> list[str]:
+    """The observations behind the method, the mmap probe's answer last."""
+    out = [paging_phrase(e) for e in mode.evidence]
+    p = mode.probe
+    if p is not None:
+        key = "vtop.paging_how.probe_above" if p.above_4level_top else "vtop.paging_how.probe_below"
+        out.append(say(key, hint=f"{p.hint:#x}", granted=f"{p._granted:#x}"))
+    return out
+
+
+def value_text(group: str, value: str) -> str:
+    """A reader's keyword (a verdict, a state, a half) as the view shows it: the catalog's word
+    (vtop.value.<group>.<value>) where it has one, else the keyword itself."""
+    key = f"vtop.value.{group}.{value}"
+    return say(key) if has(key) else value
 
 
 def walk_text(r: AddressReport) -> str:

@@ -49,13 +49,23 @@ def read_config_file(path: str) -> str:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise file_error(
-            exc, path, "a kernel config", missing=lambda p: NotSupported(f"{p} does not exist")
+            exc,
+            path,
+            "a kernel config",
+            missing=lambda p: NotSupported(
+                f"{p} does not exist", path=p, key="errors.kernel.no_config_file", fields={"path": p}
+            ),
         ) from exc
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
-            raise BadInput(f"{path} is not valid gzip: {exc}") from exc
+            raise BadInput(
+                f"{path} is not valid gzip: {exc}",
+                path=path,
+                key="errors.kernel.bad_gzip",
+                fields={"path": path, "reason": str(exc)},
+            ) from exc
     return data.decode(errors="replace")
 
 
@@ -68,7 +78,9 @@ def find_kernel_config(release: str | None = None) -> str:
         tried.append(path)
     raise NotSupported(
         f"no kernel config found: neither {' nor '.join(tried)} exists "
-        "(build with CONFIG_IKCONFIG_PROC or install the distribution's config file)"
+        "(build with CONFIG_IKCONFIG_PROC or install the distribution's config file)",
+        key="errors.kernel.no_config",
+        fields={"tried": ", ".join(tried)},
     )
 
 

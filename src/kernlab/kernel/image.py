@@ -198,7 +198,11 @@ def kernel_symbols(
     if system_map is not None:
         found = read_system_map(system_map)
         if found.placeholder is not None:
-            raise BadInput(f"{system_map}: holds no symbol lines (it says: {found.placeholder})")
+            raise BadInput(
+                f"{system_map}: holds no symbol lines (it says: {found.placeholder})",
+                key="errors.kernel.system_map_placeholder",
+                fields={"path": system_map, "says": found.placeholder},
+            )
         _check_belongs(found, read, release)
         return KernelSymbols("system_map", system_map, found.entries)
     table = None
@@ -236,5 +240,7 @@ def _check_belongs(found: SystemMap, read: Callable[[int, int], bytes], release:
     if not text.startswith(expected if release else BANNER_PREFIX):
         raise BadInput(
             f"{found.path}: belongs to another kernel build (its linux_banner, "
-            f"{banner.address:#x}, is not this image's banner)"
+            f"{banner.address:#x}, is not this image's banner)",
+            key="errors.kernel.other_build",
+            fields={"path": found.path, "address": f"{banner.address:#x}"},
         )

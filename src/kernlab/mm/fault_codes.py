@@ -91,7 +91,11 @@ def decode_error_code(code: int, arch: str = "x86_64") -> FaultCode:
         return _decode_x86(code, arch)
     if arch in ("aarch64", "arm64"):
         return _decode_arm64(code, arch)
-    raise NotSupported(f"kernlab cannot decode page-fault error codes for {arch} (x86_64 and aarch64 only)")
+    raise NotSupported(
+        f"kernlab cannot decode page-fault error codes for {arch} (x86_64 and aarch64 only)",
+        key="errors.mm.fault_codes_arch",
+        fields={"arch": arch},
+    )
 
 
 def _decode_x86(code: int, arch: str) -> FaultCode:

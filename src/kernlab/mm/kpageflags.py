@@ -100,9 +100,19 @@ def _open(path: str) -> int:
     try:
         return os.open(path, os.O_RDONLY)
     except PermissionError as exc:
-        raise PermissionNeeded(f"reading {path} needs CAP_SYS_ADMIN (run as root)") from exc
+        raise PermissionNeeded(
+            f"reading {path} needs CAP_SYS_ADMIN (run as root)",
+            path=path,
+            key="errors.mm.needs_sys_admin",
+            fields={"path": path},
+        ) from exc
     except FileNotFoundError as exc:
-        raise NotSupported(f"{path} does not exist (kernel built without CONFIG_PROC_PAGE_MONITOR)") from exc
+        raise NotSupported(
+            f"{path} does not exist (kernel built without CONFIG_PROC_PAGE_MONITOR)",
+            path=path,
+            key="errors.mm.no_page_monitor",
+            fields={"path": path},
+        ) from exc
     except OSError as exc:
         raise OSFailure(f"cannot open {path}: {exc.strerror}", path=path) from exc
 
@@ -127,7 +137,12 @@ def _read_words(path: str, pfns: Iterable[int]) -> dict[int, int]:
                 try:
                     data = os.pread(fd, 8 * (cluster[-1] - first + 1), 8 * first)
                 except PermissionError as exc:
-                    raise PermissionNeeded(f"reading {path} needs CAP_SYS_ADMIN (run as root)") from exc
+                    raise PermissionNeeded(
+                        f"reading {path} needs CAP_SYS_ADMIN (run as root)",
+                        path=path,
+                        key="errors.mm.needs_sys_admin",
+                        fields={"path": path},
+                    ) from exc
                 except OSError as exc:
                     raise OSFailure(
                         f"cannot read {path} at PFN {first:#x}: {exc.strerror}", path=path

@@ -60,29 +60,65 @@ def _open_regular(path: str, flags: int = os.O_RDONLY) -> tuple[int, os.stat_res
     try:
         st = os.stat(path)
     except FileNotFoundError as exc:
-        raise BadInput(f"{path}: no such file") from exc
+        raise BadInput(
+            f"{path}: no such file", path=path, key="errors.no_such_file", fields={"path": path}
+        ) from exc
     except PermissionError as exc:
-        raise PermissionNeeded(f"{path}: permission denied (cannot look up the file)") from exc
+        raise PermissionNeeded(
+            f"{path}: permission denied (cannot look up the file)",
+            path=path,
+            key="errors.mm.cannot_look_up",
+            fields={"path": path},
+        ) from exc
     except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror}") from exc
+        raise BadInput(
+            f"{path}: {exc.strerror}",
+            path=path,
+            key="errors.os_error",
+            fields={"path": path, "reason": exc.strerror},
+        ) from exc
     if stat_mod.S_ISDIR(st.st_mode):
-        raise BadInput(f"{path} is a directory; give the files inside it")
-    if not (stat_mod.S_ISREG(st.st_mode) or stat_mod.S_ISBLK(st.st_mode)):
-        kind = (
-            "a FIFO"
-            if stat_mod.S_ISFIFO(st.st_mode)
-            else "a socket"
-            if stat_mod.S_ISSOCK(st.st_mode)
-            else ("a character device" if stat_mod.S_ISCHR(st.st_mode) else "not a regular file")
+        raise BadInput(
+            f"{path} is a directory; give the files inside it",
+            path=path,
+            key="errors.mm.directory",
+            fields={"path": path},
         )
-        raise BadInput(f"{path} is {kind}: it has no pages in the page cache")
+    if not (stat_mod.S_ISREG(st.st_mode) or stat_mod.S_ISBLK(st.st_mode)):
+        kind, kind_key = (
+            ("a FIFO", "fifo")
+            if stat_mod.S_ISFIFO(st.st_mode)
+            else ("a socket", "socket")
+            if stat_mod.S_ISSOCK(st.st_mode)
+            else (
+                ("a character device", "character_device")
+                if stat_mod.S_ISCHR(st.st_mode)
+                else ("not a regular file", "special_file")
+            )
+        )
+        raise BadInput(
+            f"{path} is {kind}: it has no pages in the page cache",
+            path=path,
+            key="errors.mm.no_page_cache",
+            fields={"path": path, "kind_key": f"errors.file_kind.{kind_key}"},
+        )
     try:
         # O_NONBLOCK guards against the path being swapped for a FIFO after the stat.
         fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC)
     except PermissionError as exc:
-        raise PermissionNeeded(f"{path}: permission denied (cannot open it for reading)") from exc
+        raise PermissionNeeded(
+            f"{path}: permission denied (cannot open it for reading)",
+            path=path,
+            key="errors.permission_denied",
+            fields={"path": path},
+        ) from exc
     except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror}") from exc
+        raise BadInput(
+            f"{path}: {exc.strerror}",
+            path=path,
+            key="errors.os_error",
+            fields={"path": path, "reason": exc.strerror},
+        ) from exc
     return fd, os.fstat(fd)
 
 
@@ -115,7 +151,9 @@ def _mincore_chunk(fd: int, offset: int, length: int, page_size: int, path: str 
         if err in (errno.ENODEV, errno.EINVAL, errno.EACCES):
             # sysfs, procfs and some device files cannot be mapped: they have no page cache.
             raise BadInput(
-                f"{path} cannot be mapped ({os.strerror(err)}): its filesystem keeps no page cache for it"
+                f"{path} cannot be mapped ({os.strerror(err)}): its filesystem keeps no page cache for it",
+                key="errors.mm.cannot_map",
+                fields={"path": path, "reason": os.strerror(err)},
             )
         raise OSFailure(f"mmap of {path} failed: {os.strerror(err)}", path=path, errno=err)
     try:
@@ -226,7 +264,10 @@ def drop_all_caches() -> None:
         with open("/proc/sys/vm/drop_caches", "w") as f:
             f.write("1\n")
     except PermissionError as exc:
-        raise PermissionNeeded("dropping every cached page (/proc/sys/vm/drop_caches) needs root") from exc
+        raise PermissionNeeded(
+            "dropping every cached page (/proc/sys/vm/drop_caches) needs root",
+            key="errors.mm.drop_caches_root",
+        ) from exc
     except OSError as exc:
         raise OSFailure(
             f"cannot write /proc/sys/vm/drop_caches: {exc.strerror}", path="/proc/sys/vm/drop_caches"
@@ -265,7 +306,11 @@ def examine_files(
     the residency is measured before and after doing it. Every path is checked first, so a
     bad path fails before anything is evicted or loaded."""
     if action is not None and action not in ACTIONS:
-        raise BadInput(f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}")
+        raise BadInput(
+            f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}",
+            key="errors.unknown_choice",
+            fields={"value": repr(action), "choices": ", ".join(ACTIONS)},
+        )
     from kernlab.mm.mounts import read_mountinfo
 
     mounts = read_mountinfo()

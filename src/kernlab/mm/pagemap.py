@@ -110,7 +110,9 @@ def read_pagemap_raw(
                 on_chunk(len(data) // ENTRY_SIZE)
             if len(data) < count * ENTRY_SIZE:
                 if not process_exists(number):
-                    raise NoSuchProcess(number, "it exited while its pagemap was being read")
+                    raise NoSuchProcess(
+                        number, "it exited while its pagemap was being read", key="errors.process_exited"
+                    )
                 break
             done += count
     finally:

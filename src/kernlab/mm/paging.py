@@ -127,7 +127,11 @@ def split_address(address: int, mode: PagingMode) -> AddressSplit:
     any index, as in the kernel's ``pgd_index()``.
     """
     if address < 0 or address >= 1 << 64:
-        raise BadInput(f"{address:#x} is not a 64-bit address")
+        raise BadInput(
+            f"{address:#x} is not a 64-bit address",
+            key="errors.not_64bit_address",
+            fields={"address": f"{address:#x}"},
+        )
     indices = []
     shift = mode.page_shift
     for name, bits in zip(reversed(mode.level_names), reversed(mode.bits_per_level), strict=True):

@@ -113,8 +113,11 @@ def count_pages(
     pages = (end - start) // page_size
     if pages > MAX_PAGES:
         raise BadInput(
-            f"{vma.label} spans {pages:,} pages ({(end - start) >> 30:,} GiB of address space); "
-            f"kernlab counts at most {MAX_PAGES:,} pages at once: choose a part with --range"
+            f"{vma.label} is too large to count at once (page count {pages:,}, "
+            f"{(end - start) >> 30:,} GiB of address space; the limit is {MAX_PAGES:,}): "
+            "choose a part with --range",
+            key="errors.mm.vma_too_large",
+            fields={"label": vma.label, "pages": pages, "gib": (end - start) >> 30, "most": MAX_PAGES},
         )
     raw = read_pagemap_raw(pid, start, pages, page_size, on_pages)
     have = len(raw)

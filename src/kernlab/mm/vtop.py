@@ -112,14 +112,24 @@ def open_target(pid: int | str) -> tuple[Target, list[Vma]]:
     if info.kernel_thread:
         raise BadInput(
             f"PID {info.pid} ({info.comm}) is a kernel thread: it has no user address space "
-            "(no mm_struct, so no VMAs and no pagemap)"
+            "(no mm_struct, so no VMAs and no pagemap)",
+            pid=info.pid,
+            key="errors.mm.kernel_thread",
+            fields={"pid": info.pid, "comm": info.comm},
         )
     if info.state == "Z":
-        raise NoSuchProcess(info.pid, f"{info.comm} has exited (zombie): its memory is already freed")
+        raise NoSuchProcess(
+            info.pid,
+            f"{info.comm} has exited (zombie): its memory is already freed",
+            key="errors.mm.zombie",
+            fields={"comm": info.comm},
+        )
     vmas = read_maps(info.pid, smaps=True)
     if not vmas:
         # maps is empty only when the mm is gone: the process exited between the two reads.
-        raise NoSuchProcess(info.pid, "it exited while its memory map was being read")
+        raise NoSuchProcess(
+            info.pid, "it exited while its memory map was being read", key="errors.process_exited"
+        )
     return Target(info.pid, info.comm, info.kernel_thread), vmas
 
 
@@ -300,7 +310,7 @@ def vtop(pid: int | str, address: int, mode: PagingMode | None = None) -> VtopRe
     place = elf_place(vmas, vma, address, mode.page_size)
     huge = _huge_mapping(target.pid, vma, address, entry, page, mode)
     if not os.path.exists(f"/proc/{target.pid}"):
-        raise NoSuchProcess(target.pid, "it exited while being read")
+        raise NoSuchProcess(target.pid, "it exited while being read", key="errors.process_exited")
     return VtopResult(
         target, address, mode, split, vma, index, None, None, file, place, entry, page, note, huge
     )
@@ -327,7 +337,7 @@ def read_limit(pid: int, name: str) -> int | None:
                     soft = line[len(name) :].split()[0]
                     return None if soft == "unlimited" else int(soft)
     except FileNotFoundError as exc:
-        raise NoSuchProcess(pid, "it exited while being read") from exc
+        raise NoSuchProcess(pid, "it exited while being read", key="errors.process_exited") from exc
     except (OSError, ValueError):
         pass
     return None
@@ -412,15 +422,29 @@ def vtop_range(
     """Page states over [address, address + size), rounded out to whole pages."""
     page_size = detect_paging().page_size
     if size <= 0:
-        raise BadInput(f"the range size must be positive, not {size}")
+        raise BadInput(
+            f"the range size must be positive, not {size}",
+            key="errors.mm.range_not_positive",
+            fields={"size": size},
+        )
     start = address - address % page_size
     end = -(-(address + size) // page_size) * page_size
     if end > 1 << 64:
-        raise BadInput(f"{address:#x} + {size:#x} runs past the end of the 64-bit address space")
+        raise BadInput(
+            f"{address:#x} + {size:#x} runs past the end of the 64-bit address space",
+            key="errors.mm.range_past_end",
+            fields={"address": f"{address:#x}", "size": f"{size:#x}"},
+        )
     if (end - start) // page_size > MAX_PAGES:
         raise BadInput(
-            f"a range of {(end - start) // page_size:,} pages is too large; kernlab counts at most "
-            f"{MAX_PAGES:,} pages ({MAX_PAGES * page_size >> 30} GiB) at once"
+            f"the range is too large to count at once (page count {(end - start) // page_size:,}; "
+            f"the limit is {MAX_PAGES:,}, {MAX_PAGES * page_size >> 30} GiB)",
+            key="errors.mm.range_too_large",
+            fields={
+                "pages": (end - start) // page_size,
+                "most": MAX_PAGES,
+                "gib": MAX_PAGES * page_size >> 30,
+            },
         )
     target, vmas = open_target(pid)
     parts = _count_vmas(target.pid, vmas, start, end, page_size, on_pages)
@@ -434,7 +458,9 @@ def vtop_vma(pid: int | str, index: int, on_pages: Callable[[int], None] | None 
     target, vmas = open_target(pid)
     if not 0 <= index < len(vmas):
         raise BadInput(
-            f"PID {target.pid} has {len(vmas)} VMAs, numbered 0 to {len(vmas) - 1}; there is no VMA {index}"
+            f"PID {target.pid} has no VMA {index}: its VMAs are numbered 0 to {len(vmas) - 1}",
+            key="errors.mm.no_vma_index",
+            fields={"pid": target.pid, "last": len(vmas) - 1, "index": index},
         )
     vma = vmas[index]
     parts = _count_vmas(target.pid, [vma], vma.start, vma.end, page_size, on_pages)

@@ -241,7 +241,7 @@ def read_maps(pid: int | str = "self", smaps: bool = True) -> list[Vma]:
     vmas = parse_maps(text)
     if not vmas and not process_exists(number):
         # The kernel returns an empty file once the mm is gone: the process exited meanwhile.
-        raise NoSuchProcess(number, "exited while being read")
+        raise NoSuchProcess(number, "exited while being read", key="errors.process_exited")
     classify_vmas(vmas, read_exe_path(number))
     return vmas
 

@@ -56,7 +56,11 @@ def parse_meminfo(text: str, source: str = MEMINFO_PATH) -> Meminfo:
         fields.append(MeminfoField(name, value, parts[1] if len(parts) > 1 else ""))
     values = {f.name: f.value for f in fields}
     if "MemTotal" not in values:
-        raise BadInput(f"{source} has no MemTotal line: it is not a copy of /proc/meminfo")
+        raise BadInput(
+            f"{source} has no MemTotal line: it is not a copy of /proc/meminfo",
+            key="errors.proc.no_memtotal",
+            fields={"path": source},
+        )
     return Meminfo(source, tuple(fields), values)
 
 
@@ -67,11 +71,26 @@ def _read_regular_text(path: str) -> str:
         with open(path, "rb") as handle:
             data = handle.read(MAX_MEMINFO_BYTES + 1)
     except PermissionError:
-        raise PermissionNeeded(f"{path}: permission denied") from None
+        raise PermissionNeeded(
+            f"{path}: permission denied",
+            path=path,
+            key="errors.proc.permission_denied",
+            fields={"path": path},
+        ) from None
     except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror}") from exc
+        raise BadInput(
+            f"{path}: {exc.strerror}",
+            path=path,
+            key="errors.os_error",
+            fields={"path": path, "reason": exc.strerror},
+        ) from exc
     if len(data) > MAX_MEMINFO_BYTES:
-        raise BadInput(f"{path} is larger than 1 MiB: it is not a copy of /proc/meminfo")
+        raise BadInput(
+            f"{path} is larger than 1 MiB: it is not a copy of /proc/meminfo",
+            path=path,
+            key="errors.proc.meminfo_too_large",
+            fields={"path": path},
+        )
     return data.decode("utf-8", "replace")
 
 
@@ -82,7 +101,11 @@ def read_meminfo(path: str | Path | None = None) -> Meminfo:
             with open(MEMINFO_PATH, "rb") as handle:
                 text = handle.read().decode("ascii", "replace")
         except FileNotFoundError:
-            raise NotSupported(f"{MEMINFO_PATH} does not exist (is /proc mounted?)") from None
+            raise NotSupported(
+                f"{MEMINFO_PATH} does not exist (is /proc mounted?)",
+                key="errors.proc.no_proc",
+                fields={"path": MEMINFO_PATH},
+            ) from None
         except OSError as exc:
             raise OSFailure(f"cannot read {MEMINFO_PATH}: {exc.strerror}", path=MEMINFO_PATH) from exc
         return parse_meminfo(text, MEMINFO_PATH)

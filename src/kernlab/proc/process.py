@@ -224,7 +224,11 @@ def sort_processes(processes: list[ProcessInfo], spec: str) -> list[ProcessInfo]
         descending = key.startswith("-")
         name = key.lstrip("+-")
         if name not in SORT_KEYS:
-            raise BadInput(f"cannot sort by {name!r}; choose from {', '.join(SORT_KEYS)}")
+            raise BadInput(
+                f"cannot sort by {name!r}; choose from {', '.join(SORT_KEYS)}",
+                key="errors.proc.sort_key",
+                fields={"value": repr(name), "choices": ", ".join(SORT_KEYS)},
+            )
         result.sort(key=SORT_KEYS[name], reverse=descending)
     return result
 
@@ -236,7 +240,9 @@ def resolve_user(user: str) -> int:
     try:
         return pwd.getpwnam(user).pw_uid
     except KeyError:
-        raise BadInput(f"no user named {user!r}") from None
+        raise BadInput(
+            f"no user named {user!r}", key="errors.proc.no_user", fields={"user": repr(user)}
+        ) from None
 
 
 __all__ = [

@@ -208,7 +208,10 @@ def describe(name_or_number: str, arch: str | None = None, kallsyms: str = KALLS
     except UnknownNumber:
         raise  # already says the number is past the table: newer than Linux X.Y
     except BadInput as exc:
-        raise BadInput(f"{exc}{_newer_kernel_hint(str(name_or_number), arch)}") from None
+        hint = _newer_kernel_hint(str(name_or_number), arch)
+        if not hint:
+            raise  # keeps its catalog key: said in the user's language
+        raise BadInput(f"{exc}{hint}") from None
     native = _native(arch)
     instruction, number_register, registers = CONVENTIONS[arch]
     presence, kallsyms_note, kallsyms_error = _kallsyms_presence(

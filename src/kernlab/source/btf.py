@@ -433,14 +433,22 @@ class Btf:
 
 def _parse_header(data: bytes, path: str) -> BtfHeader:
     if len(data) < 24:
-        raise BadInput(f"{path} is too short to be BTF ({len(data)} bytes; the header alone is 24)")
+        raise BadInput(
+            f"{path} is too short to be BTF ({len(data)} bytes; the header alone is 24)",
+            key="errors.source.btf_too_short",
+            fields={"path": path, "size": len(data)},
+        )
     (magic_le,) = struct.unpack_from("<H", data, 0)
     if magic_le == BTF_MAGIC:
         order, prefix = "little", "<"
     elif struct.unpack_from(">H", data, 0)[0] == BTF_MAGIC:
         order, prefix = "big", ">"
     else:
-        raise BadInput(f"{path} is not BTF (magic 0x{magic_le:04x}, expected 0xeb9f)")
+        raise BadInput(
+            f"{path} is not BTF (magic 0x{magic_le:04x}, expected 0xeb9f)",
+            key="errors.source.not_btf",
+            fields={"path": path, "magic": f"0x{magic_le:04x}"},
+        )
     magic, version, flags, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(
         prefix + "HBBIIIII", data, 0
     )
@@ -490,10 +498,20 @@ def _read(path: str) -> bytes:
     try:
         mode = os.stat(path).st_mode
         if stat.S_ISDIR(mode):
-            raise BadInput(f"{path} is a directory, not a BTF file")
+            raise BadInput(
+                f"{path} is a directory, not a BTF file",
+                path=path,
+                key="errors.is_directory",
+                fields={"path": path, "what_key": "errors.what.btf_file"},
+            )
         if not stat.S_ISREG(mode):
             # A FIFO or device would block or never end; BTF is always a regular file.
-            raise BadInput(f"{path} is not a regular file, so it cannot be a BTF file")
+            raise BadInput(
+                f"{path} is not a regular file, so it cannot be a BTF file",
+                path=path,
+                key="errors.source.btf_not_regular",
+                fields={"path": path},
+            )
         with open(path, "rb") as f:
             return f.read()
     except OSError as exc:

@@ -140,7 +140,9 @@ def find_aggregate(btf: Btf, name: str) -> int:
             return target.id
     if btf.find(text, "FWD") is not None:
         raise BadInput(
-            f"{text!r} is only declared (a forward declaration) in {btf.path}: BTF has no layout for it"
+            f"{text!r} is only declared (a forward declaration) in {btf.path}: BTF has no layout for it",
+            key="errors.source.btf_forward",
+            fields={"name": repr(text), "path": btf.path},
         )
     suggestions = suggest_names(text, btf.names_of_kind("STRUCT", "UNION"))
     raise UnknownAggregate(text, btf.path, suggestions)

@@ -142,13 +142,24 @@ def folder_in_repository(repo: Repository, folder: Path | str | None) -> tuple[s
             return "", None
         kind = run_git(repo.top, ["cat-file", "-t", f"HEAD:{rel}"], check=False).strip()
         if kind != b"tree":
-            raise BadInput(f"{rel} is not a folder in HEAD of {repo.top}")
+            raise BadInput(
+                f"{rel} is not a folder in HEAD of {repo.top}",
+                key="errors.source.not_folder_in_head",
+                fields={"path": rel, "top": str(repo.top)},
+            )
         return rel, None
     where = Path(folder) if folder is not None else Path.cwd()
     if not where.exists():
-        raise BadInput(f"{where} does not exist")
+        raise BadInput(
+            f"{where} does not exist", path=where, key="errors.source.missing", fields={"path": str(where)}
+        )
     if not where.is_dir():
-        raise BadInput(f"{where} is not a folder: churn counts the entries of a folder")
+        raise BadInput(
+            f"{where} is not a folder: churn counts the entries of a folder",
+            path=where,
+            key="errors.source.churn_not_folder",
+            fields={"path": str(where)},
+        )
     absolute = where.resolve()
     return _relative_to_top(repo, where, absolute), absolute
 
@@ -159,7 +170,9 @@ def path_in_repository(repo: Repository, path: Path | str) -> str:
     if where.is_dir():
         return folder_in_repository(repo, where)[0]
     if not where.exists():
-        raise BadInput(f"{path} does not exist")
+        raise BadInput(
+            f"{path} does not exist", path=path, key="errors.source.missing", fields={"path": str(path)}
+        )
     return _relative_to_top(repo, where, where.resolve())
 
 
@@ -167,7 +180,11 @@ def _relative_to_top(repo: Repository, given: Path, absolute: Path) -> str:
     try:
         inside = absolute.relative_to(repo.top.resolve())
     except ValueError:
-        raise BadInput(f"{given} is not inside the repository at {repo.top}") from None
+        raise BadInput(
+            f"{given} is not inside the repository at {repo.top}",
+            key="errors.source.outside_repository",
+            fields={"path": str(given), "top": str(repo.top)},
+        ) from None
     return "" if str(inside) == "." else inside.as_posix()
 
 

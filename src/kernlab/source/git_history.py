@@ -117,7 +117,7 @@ class TreeChange:
 def _git_binary() -> str:
     git = shutil.which("git")
     if git is None:
-        raise NotSupported("git is not installed (apt-get install git)")
+        raise NotSupported("git is not installed (apt-get install git)", key="errors.source.no_git")
     return git
 
 
@@ -152,7 +152,9 @@ def open_repository(where: Path | str) -> Repository:
     """The repository containing ``where`` (a directory); BadInput if there is none."""
     where = Path(where)
     if not where.exists():
-        raise BadInput(f"{where} does not exist")
+        raise BadInput(
+            f"{where} does not exist", path=where, key="errors.source.missing", fields={"path": str(where)}
+        )
     folder = where if where.is_dir() else where.parent
     proc = subprocess.run(
         [
@@ -169,13 +171,23 @@ def open_repository(where: Path | str) -> Repository:
     )
     lines = proc.stdout.decode(errors="surrogateescape").splitlines()
     if proc.returncode != 0 and not (lines and lines[0] == "true"):
-        raise BadInput(f"{folder} is not inside a git repository")
+        raise BadInput(
+            f"{folder} is not inside a git repository",
+            path=folder,
+            key="errors.source.not_in_git",
+            fields={"path": str(folder)},
+        )
     if lines and lines[0] == "true":
         gitdir = run_git(folder, ["rev-parse", "--absolute-git-dir"]).decode(errors="surrogateescape").strip()
         fmt = run_git(folder, ["rev-parse", "--show-object-format"]).decode().strip() or "sha1"
         return Repository(top=Path(gitdir), bare=True, object_format=fmt)
     if len(lines) < 2:
-        raise BadInput(f"{folder} is inside a git directory, not a work tree")
+        raise BadInput(
+            f"{folder} is inside a git directory, not a work tree",
+            path=folder,
+            key="errors.source.in_git_dir",
+            fields={"path": str(folder)},
+        )
     fmt = lines[2] if len(lines) > 2 else "sha1"
     return Repository(top=Path(lines[1]), bare=False, object_format=fmt)
 
@@ -184,7 +196,11 @@ def head_commit(repo: Repository) -> str:
     """HEAD's commit id; BadInput when the repository has no commits yet."""
     out = run_git(repo.top, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], check=False).strip()
     if not out:
-        raise BadInput(f"the repository at {repo.top} has no commits yet")
+        raise BadInput(
+            f"the repository at {repo.top} has no commits yet",
+            key="errors.source.no_commits",
+            fields={"path": str(repo.top)},
+        )
     return out.decode()
 
 
@@ -197,7 +213,9 @@ def _check_date_text(text: str) -> None:
         datetime.fromisoformat(stripped.replace(" ", "T", 1) if " " in stripped else stripped)
     except ValueError:
         raise BadInput(
-            f"{text!r} is not a date: use YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS', '@SECONDS' or 'N days ago'"
+            f"{text!r} is not a date: use YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS', '@SECONDS' or 'N days ago'",
+            key="errors.source.not_a_date",
+            fields={"value": repr(text)},
         ) from None
 
 
@@ -235,10 +253,14 @@ def resolve_period(
     """
     today = today or date.today()
     if year is not None and (since is not None or until is not None):
-        raise BadInput("give either a YEAR or --since/--until, not both")
+        raise BadInput("give either a YEAR or --since/--until, not both", key="errors.source.year_and_since")
     if year is not None:
         if not _YEAR.match(year) or len(year) != 4:
-            raise BadInput(f"{year!r} is not a year: give four digits, e.g. 2019")
+            raise BadInput(
+                f"{year!r} is not a year: give four digits, e.g. 2019",
+                key="errors.source.not_a_year",
+                fields={"value": repr(year)},
+            )
         since, until, label = f"{year}-01-01", f"{year}-12-31", year
     elif since is None and until is None:
         if not default_current_year:
@@ -258,7 +280,11 @@ def resolve_period(
             git_until = f"{until.strip()} 23:59:59"
     low, high = _git_timestamps(repo, git_since, git_until)
     if low is not None and high is not None and low > high:
-        raise BadInput(f"the period starts ({since}) after it ends ({until})")
+        raise BadInput(
+            f"the period starts ({since}) after it ends ({until})",
+            key="errors.source.period_reversed",
+            fields={"since": since, "until": until},
+        )
     return Period(label, since, until, low, high, whole_days)
 
 

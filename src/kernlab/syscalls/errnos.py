@@ -49,11 +49,19 @@ def lookup_errno(key: str | int) -> Errno:
     if text.lstrip("-").isdigit():
         number = abs(int(text))
         if number not in by_number:
-            raise BadInput(f"no error number {number} (the kernel defines 1 to {max(by_number)})")
+            raise BadInput(
+                f"no error number {number} (the kernel defines 1 to {max(by_number)})",
+                key="errors.syscalls.no_errno_number",
+                fields={"number": number, "last": max(by_number)},
+            )
     else:
         row = by_name.get(text.upper())
         if row is None:
-            raise BadInput(f"no error named {text!r} (names look like ENOENT, EACCES)")
+            raise BadInput(
+                f"no error named {text!r} (names look like ENOENT, EACCES)",
+                key="errors.syscalls.no_errno_name",
+                fields={"name": repr(text)},
+            )
         number = row["number"]
     rows = by_number[number]
     primary = next((r for r in rows if r["alias_of"] is None), rows[0])

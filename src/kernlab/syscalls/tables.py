@@ -97,7 +97,9 @@ class UnknownNumber(BadInput):
         self.table = info
         super().__init__(
             f"system call number {number} ({number:#x}) is unknown to kernlab's {info.arch} table "
-            f"(newer than Linux {info.series})"
+            f"(newer than Linux {info.series})",
+            key="errors.syscalls.unknown_number",
+            fields={"number": number, "hex": f"{number:#x}", "arch": info.arch, "series": info.series},
         )
 
 
@@ -121,7 +123,11 @@ def _load(arch: str) -> tuple[TableInfo, tuple[Syscall, ...]]:
     try:
         text = resources.files("kernlab.syscalls").joinpath("data", f"{arch}.json").read_text()
     except FileNotFoundError:
-        raise BadInput(f"no system-call table for {arch!r}; kernlab ships {', '.join(ARCHES)}") from None
+        raise BadInput(
+            f"no system-call table for {arch!r}; kernlab ships {', '.join(ARCHES)}",
+            key="errors.syscalls.no_table",
+            fields={"arch": repr(arch), "choices": ", ".join(ARCHES)},
+        ) from None
     doc = json.loads(text)
     rows = tuple(
         Syscall(arch, r["number"], r["name"], r["abi"], r.get("entry"), r.get("symbol"))
@@ -148,7 +154,11 @@ def normalize_arch(arch: str | None) -> str:
         arch = platform.machine()
     name = ARCH_ALIASES.get(arch.lower())
     if name is None:
-        raise BadInput(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHES)}")
+        raise BadInput(
+            f"unknown architecture {arch!r}; choose one of {', '.join(ARCHES)}",
+            key="errors.syscalls.unknown_arch",
+            fields={"arch": repr(arch), "choices": ", ".join(ARCHES)},
+        )
     return name
 
 
@@ -189,7 +199,9 @@ def lookup(name_or_number: str | int, arch: str | None = "x86_64") -> Syscall:
         if number > info.last_number:
             raise UnknownNumber(number, info)
         raise BadInput(
-            f"no system call number {number} ({number:#x}) in the {arch} table (Linux {info.kernel_version})"
+            f"no system call number {number} ({number:#x}) in the {arch} table (Linux {info.kernel_version})",
+            key="errors.syscalls.no_number",
+            fields={"number": number, "hex": f"{number:#x}", "arch": arch, "version": info.kernel_version},
         )
     name = str(name_or_number).strip()
     for row in rows:
@@ -198,7 +210,11 @@ def lookup(name_or_number: str | int, arch: str | None = "x86_64") -> Syscall:
     for row in rows:
         if row.function == name:
             return row
-    raise BadInput(f"no system call named {name!r} in the {arch} table (Linux {info.kernel_version})")
+    raise BadInput(
+        f"no system call named {name!r} in the {arch} table (Linux {info.kernel_version})",
+        key="errors.syscalls.no_name",
+        fields={"name": repr(name), "arch": arch, "version": info.kernel_version},
+    )
 
 
 def is_unknown_number(number: int, arch: str | None = "x86_64") -> bool:

@@ -378,7 +378,9 @@ def parse_format(text: str, system: str = "", endian: str = "<") -> EventFormat:
         elif stripped.startswith("print fmt:"):
             print_fmt = stripped[len("print fmt:") :].strip()
     if not name or event_id is None:
-        raise BadInput("not a tracefs event format file (no name: or ID: line)")
+        raise BadInput(
+            "not a tracefs event format file (no name: or ID: line)", key="errors.tracing.not_format"
+        )
     return EventFormat(system, name, event_id, tuple(fields), print_fmt, text, endian)
 
 
@@ -387,7 +389,11 @@ def read_format(path: Path, system: str | None = None) -> EventFormat:
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise BadInput(f"cannot read event format {path}: {exc.strerror or exc}") from exc
+        raise BadInput(
+            f"cannot read event format {path}: {exc.strerror or exc}",
+            key="errors.tracing.cannot_read_format",
+            fields={"path": str(path), "reason": exc.strerror or str(exc)},
+        ) from exc
     return parse_format(text, system if system is not None else Path(path).parent.parent.name)
 
 

@@ -47,7 +47,11 @@ def owner_tag(pid: int | None = None) -> tuple[int, int]:
     pid = os.getpid() if pid is None else pid
     start = process_start_time(pid)
     if start is None:
-        raise TracingError(f"cannot read /proc/{pid}/stat to name a tracefs instance")
+        raise TracingError(
+            f"cannot read /proc/{pid}/stat to name a tracefs instance",
+            key="errors.tracing.no_owner_tag",
+            fields={"pid": pid},
+        )
     return pid, start
 
 
@@ -109,7 +113,11 @@ class Instance:
         root = root or tracefs_root()
         instances = root / "instances"
         if not instances.is_dir():
-            raise NotSupported(f"{instances} is missing: this kernel has no tracefs instances")
+            raise NotSupported(
+                f"{instances} is missing: this kernel has no tracefs instances",
+                key="errors.tracing.no_instances",
+                fields={"path": str(instances)},
+            )
         pid, start = owner_tag()
         while True:
             path = instances / f"{PREFIX}-{pid}-{start}-{purpose}{next(_counter)}"
@@ -120,11 +128,17 @@ class Instance:
                 continue
             except PermissionError as exc:
                 raise PermissionNeeded(
-                    f"cannot create a tracefs instance in {instances}: run as root", path=instances
+                    f"cannot create a tracefs instance in {instances}: run as root",
+                    path=instances,
+                    key="errors.tracing.instance_needs_root",
+                    fields={"path": str(instances)},
                 ) from exc
             except OSError as exc:
                 raise TracingError(
-                    f"cannot create tracefs instance {path}: {exc.strerror}", path=path
+                    f"cannot create tracefs instance {path}: {exc.strerror}",
+                    path=path,
+                    key="errors.tracing.cannot_create_instance",
+                    fields={"path": str(path), "reason": exc.strerror},
                 ) from exc
 
     def __enter__(self) -> Instance:
@@ -188,7 +202,11 @@ class Instance:
         rel = f"events/{system}/enable" if event is None else f"events/{system}/{event}/enable"
         if not (self.path / rel).exists():
             what = system if event is None else f"{system}:{event}"
-            raise NotSupported(f"this kernel has no trace event {what} (see `kernlab doctor`)")
+            raise NotSupported(
+                f"this kernel has no trace event {what} (see `kernlab doctor`)",
+                key="errors.tracing.no_event",
+                fields={"event": what},
+            )
         self.write(rel, "1")
 
     def add_trigger(self, system: str, event: str, trigger: str) -> None:

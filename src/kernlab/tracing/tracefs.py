@@ -12,6 +12,7 @@ import errno
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from kernlab.errors import KernlabError, NotSupported, PermissionNeeded, TracingError
 from kernlab.libc import libc
@@ -35,10 +36,21 @@ def _mount_tracefs(target: Path) -> None:
     if rc != 0:
         err = ctypes.get_errno()
         if err == errno.EPERM:
-            raise PermissionNeeded(f"tracefs is not mounted and mounting it at {target} needs root")
+            raise PermissionNeeded(
+                f"tracefs is not mounted and mounting it at {target} needs root",
+                key="errors.tracefs_mount_needs_root",
+                fields={"target": str(target)},
+            )
         if err == errno.ENODEV:
-            raise NotSupported("this kernel has no tracefs (CONFIG_TRACING is off)")
-        raise TracingError(f"cannot mount tracefs at {target}: {os.strerror(err)}")
+            raise NotSupported(
+                "this kernel has no tracefs (CONFIG_TRACING is off)", key="errors.tracing.no_tracefs"
+            )
+        raise TracingError(
+            f"cannot mount tracefs at {target}: {os.strerror(err)}",
+            errno=err,
+            key="errors.tracing.cannot_mount",
+            fields={"target": str(target), "reason": os.strerror(err)},
+        )
 
 
 @cache
@@ -64,12 +76,19 @@ def tracefs_root() -> Path:
             denied = path
     if denied is not None or os.geteuid() != 0:
         where = denied or DEFAULT_MOUNT
-        raise PermissionNeeded(f"tracing needs root: {where} is not readable by this user (run with sudo)")
+        raise PermissionNeeded(
+            f"tracing needs root: {where} is not readable by this user (run with sudo)",
+            key="errors.tracing_needs_root",
+            fields={"where": str(where)},
+        )
     if DEFAULT_MOUNT.is_dir():
         _mount_tracefs(DEFAULT_MOUNT)
         if (DEFAULT_MOUNT / "tracing_on").exists():
             return DEFAULT_MOUNT
-    raise NotSupported("this kernel has no tracefs (no /sys/kernel/tracing; CONFIG_TRACING is off)")
+    raise NotSupported(
+        "this kernel has no tracefs (no /sys/kernel/tracing; CONFIG_TRACING is off)",
+        key="errors.tracing.no_tracing_dir",
+    )
 
 
 def describe_oserror(path: Path, exc: OSError, action: str) -> str:
@@ -78,17 +97,29 @@ def describe_oserror(path: Path, exc: OSError, action: str) -> str:
     return f"cannot {action} {path}: {reason}"
 
 
+def _about(path: Path, exc: OSError, action: str) -> dict[str, Any]:
+    """The catalog key and fields of :func:`describe_oserror`'s line (errors.tracing.cannot_<action>)."""
+    return {
+        "key": f"errors.tracing.cannot_{action}",
+        "fields": {"path": str(path), "reason": exc.strerror or str(exc)},
+    }
+
+
 def read_text(path: Path) -> str:
     """Read a tracefs file; errors become PermissionNeeded / NotSupported / TracingError."""
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             return fh.read()
     except PermissionError as exc:
-        raise PermissionNeeded(describe_oserror(path, exc, "read") + " (run as root)") from exc
+        raise PermissionNeeded(
+            describe_oserror(path, exc, "read") + " (run as root)", **_about(path, exc, "read_root")
+        ) from exc
     except FileNotFoundError:
-        raise NotSupported(f"{path} does not exist on this kernel") from None
+        raise NotSupported(
+            f"{path} does not exist on this kernel", key="errors.tracing.missing", fields={"path": str(path)}
+        ) from None
     except OSError as exc:
-        raise TracingError(describe_oserror(path, exc, "read")) from exc
+        raise TracingError(describe_oserror(path, exc, "read"), **_about(path, exc, "read")) from exc
 
 
 def write_text(path: Path, value: str, *, append: bool = False) -> None:
@@ -102,15 +133,23 @@ def write_text(path: Path, value: str, *, append: bool = False) -> None:
     try:
         fd = os.open(path, flags)
     except PermissionError as exc:
-        raise PermissionNeeded(describe_oserror(path, exc, "open") + " (run as root)") from exc
+        raise PermissionNeeded(
+            describe_oserror(path, exc, "open") + " (run as root)", **_about(path, exc, "open_root")
+        ) from exc
     except FileNotFoundError:
-        raise NotSupported(f"{path} does not exist on this kernel") from None
+        raise NotSupported(
+            f"{path} does not exist on this kernel", key="errors.tracing.missing", fields={"path": str(path)}
+        ) from None
     except OSError as exc:
-        raise TracingError(describe_oserror(path, exc, "open")) from exc
+        raise TracingError(describe_oserror(path, exc, "open"), **_about(path, exc, "open")) from exc
     try:
         os.write(fd, data if data.endswith(b"\n") or not data else data + b"\n")
     except OSError as exc:
-        raise TracingError(describe_oserror(path, exc, f"write {value!r} to")) from exc
+        raise TracingError(
+            describe_oserror(path, exc, f"write {value!r} to"),
+            key="errors.tracing.cannot_write",
+            fields={"path": str(path), "value": repr(value), "reason": exc.strerror or str(exc)},
+        ) from exc
     finally:
         os.close(fd)
 

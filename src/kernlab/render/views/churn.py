@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernlab.explain import churn as explain
+from kernlab.explain import count, text
 from kernlab.render.output import Output
 from kernlab.render.terminal import print_table
 from kernlab.reports.authors import AuthorsReport
@@ -25,19 +26,21 @@ def bar(value: int, largest: int) -> str:
 
 def show(report: ChurnReport, out: Output, *, top: int = 30) -> None:
     """The ranked entries (the first ``top``; 0: all) and what they say."""
-    where = f"{report.path}/" if report.path else "the top level"
     rows = report.entries if top <= 0 else report.entries[:top]
     largest = max((e.commits for e in report.entries), default=0)
     left = len(report.entries) - len(rows)
+    commits = text("churn.view.commits")
     print_table(
-        ["#", "entry", "commits", ""],
+        ["#", text("churn.view.entry"), commits, ""],
         [
             (e.rank, e.name + ("/" if e.is_dir else ""), f"{e.commits:,}", bar(e.commits, largest))
             for e in rows
         ],
-        title=f"Non-merge commits per entry of {where}, {report.period.label}",
-        right=["#", "commits"],
-        caption=f"{left} more entries (--top 0 shows all)" if left > 0 else None,
+        title=text(
+            "churn.view.title", where=explain.where(report), period=explain.period_label(report.period)
+        ),
+        right=["#", commits],
+        caption=text("churn.view.more", entries=count("churn.view.n.more_entry", left)) if left > 0 else None,
     )
     out.sentences(explain.churn_sentences(report))
 
@@ -47,12 +50,17 @@ def show_authors(report: AuthorsReport, out: Output, *, top: int = 20) -> None:
     rows = report.authors if top <= 0 else report.authors[:top]
     largest = max((a.commits for a in report.authors), default=0)
     left = len(report.authors) - len(rows)
+    commits = text("churn.view.commits")
+    period = explain.period_label(report.period)
     print_table(
-        ["#", "author", "commits", ""],
+        ["#", text("churn.view.author"), commits, ""],
         [(a.rank, a.name, f"{a.commits:,}", bar(a.commits, largest)) for a in rows],
-        title=f"Non-merge commits per author, {report.period.label}"
-        + (f", {report.path}" if report.path else ""),
-        right=["#", "commits"],
-        caption=f"{left} more authors (--top 0 shows all)" if left > 0 else None,
+        title=text("churn.view.authors_title_path", period=period, path=report.path)
+        if report.path
+        else text("churn.view.authors_title", period=period),
+        right=["#", commits],
+        caption=text("churn.view.more", entries=count("churn.view.n.more_author", left))
+        if left > 0
+        else None,
     )
     out.sentences(explain.authors_sentences(report))

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from kernlab.explain import completeness as explain_state
 from kernlab.explain import dump as explain
+from kernlab.explain import text
 from kernlab.render.output import Output
 from kernlab.render.views.recording_text import show_truth
 from kernlab.reports.dump import DumpReport, RecordingTruth
@@ -24,7 +25,7 @@ def warn_truth(truth: RecordingTruth) -> None:
     """``--text -``: stdout is the text itself, so a recording cut short or damaged is said on
     stderr, before the first line."""
     for sentence in explain_state.truth_sentences(truth.completeness, truth.damage):
-        sys.stderr.write(f"kernlab: warning: {sentence}\n")
+        sys.stderr.write(text("dump.view.warning", message=sentence) + "\n")
 
 
 def stream_lines(lines: Iterable[str]) -> None:

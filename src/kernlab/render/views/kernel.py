@@ -4,6 +4,7 @@ the sentence that says what it means."""
 from __future__ import annotations
 
 from kernlab.explain import kernel as explain
+from kernlab.explain import text as label
 from kernlab.render.output import Output
 from kernlab.render.terminal import format_hex, print_fields, print_heading, print_table
 from kernlab.reports.kernel import KernelImageReport, KernelReport
@@ -14,18 +15,25 @@ __all__ = ["show", "show_image"]
 def show(report: KernelReport, out: Output) -> None:
     rel = report.release
     print_fields(
-        [("Release (uname -r)", rel.release), ("Version (uname -v)", rel.version), ("Machine", rel.machine)]
+        [
+            (label("kernel.view.release"), rel.release),
+            (label("kernel.view.version"), rel.version),
+            (label("kernel.view.machine"), rel.machine),
+        ]
         + ([("/proc/version", rel.proc_version)] if rel.proc_version else []),
-        title="Running kernel",
+        title=label("kernel.view.running_title"),
     )
     out.sentence(explain.release_sentence(report))
 
-    print_heading(f"Config ({report.config_source or 'not found'})")
+    print_heading(
+        label("kernel.view.config_title", source=report.config_source or label("kernel.view.not_found"))
+    )
     if report.config:
+        absent = label("kernel.view.absent")
         print_table(
-            ["option", "value", "what it decides"],
+            [label("kernel.view.option"), label("kernel.view.value"), label("kernel.view.decides")],
             [
-                (f.option, "(absent)" if f.value is None else f.value, explain.config_meaning(f.option))
+                (f.option, absent if f.value is None else f.value, explain.config_meaning(f.option))
                 for f in report.config
             ],
         )
@@ -41,20 +49,27 @@ def show(report: KernelReport, out: Output) -> None:
     print_heading("KASLR")
     print_fields(
         [
-            ("_text at run time", "-" if k.runtime_text is None else format_hex(k.runtime_text)),
-            ("_text link address", "-" if k.link_text is None else format_hex(k.link_text)),
-            ("offset", "unknown" if k.offset is None else format_hex(k.offset)),
-            ("method", k.method),
+            (
+                label("kernel.view.text_runtime"),
+                "-" if k.runtime_text is None else format_hex(k.runtime_text),
+            ),
+            (label("kernel.view.text_link"), "-" if k.link_text is None else format_hex(k.link_text)),
+            (
+                label("kernel.view.offset"),
+                label("kernel.view.unknown") if k.offset is None else format_hex(k.offset),
+            ),
+            (label("kernel.view.method"), explain.kaslr_method(k)),
         ]
     )
     out.sentence(explain.kaslr_sentence(report))
 
 
 def _symbols(report: KernelReport) -> None:
-    print_heading(f"Symbols ({report.kallsyms_path})")
+    print_heading(label("kernel.view.symbols_title", source=report.kallsyms_path))
     text = report.address("_text")
+    offset = label("kernel.view.from_text")
     print_table(
-        ["symbol", "address", "type", "from _text"],
+        [label("kernel.view.symbol"), label("kernel.view.address"), label("kernel.view.type"), offset],
         [
             (
                 s.name,
@@ -64,7 +79,7 @@ def _symbols(report: KernelReport) -> None:
             )
             for s in report.symbols
         ],
-        right=["from _text"],
+        right=[offset],
     )
 
 
@@ -73,29 +88,40 @@ def show_image(report: KernelImageReport, out: Output) -> None:
     from kernlab.units import format_bytes
 
     def size(value: int | None) -> str:
-        return "-" if value is None else f"{value:,} bytes ({format_bytes(value)})"
+        return "-" if value is None else explain.size_text(value, format_bytes(value))
 
+    protocol = (
+        label("kernel.view.boot_protocol", version=report.boot_protocol) if report.boot_protocol else ""
+    )
+    # The format (bzImage, ELF …), the compression (gzip, zstd …) and the symbol source
+    # (kallsyms, System.map) are names, the same in every language.
     print_fields(
         [
-            ("File", report.path),
+            (label("kernel.view.file"), report.path),
+            (label("kernel.view.format"), report.format + protocol),
+            (label("kernel.view.image_release"), report.release or "-"),
+            (label("kernel.view.build"), report.build or "-"),
+            (label("kernel.view.banner"), report.banner or "-"),
+            (label("kernel.view.compression"), report.compression or label("kernel.view.none")),
             (
-                "Format",
-                report.format + (f", boot protocol {report.boot_protocol}" if report.boot_protocol else ""),
+                label("kernel.view.payload_offset"),
+                "-" if report.payload_offset is None else format_hex(report.payload_offset),
             ),
-            ("Release", report.release or "-"),
-            ("Build (uname -v)", report.build or "-"),
-            ("Banner", report.banner or "-"),
-            ("Compression", report.compression or "none"),
-            ("Payload offset", "-" if report.payload_offset is None else format_hex(report.payload_offset)),
-            ("Size in the file", size(report.compressed_size if report.compression else report.file_size)),
-            ("Decompressed (vmlinux)", size(report.decompressed_size)),
-            ("Machine", report.arch),
-            ("Entry point", format_hex(report.entry)),
-            ("Running kernel (uname -r)", report.running_release),
-            ("Is the running kernel", "yes" if report.running else "no"),
-            ("Config", report.config or "-"),
-            ("Symbols", f"{report.symbols.source}, {report.symbols.count:,}"),
+            (
+                label("kernel.view.size_in_file"),
+                size(report.compressed_size if report.compression else report.file_size),
+            ),
+            (label("kernel.view.decompressed"), size(report.decompressed_size)),
+            (label("kernel.view.machine"), report.arch),
+            (label("kernel.view.entry"), format_hex(report.entry)),
+            (label("kernel.view.running_release"), report.running_release),
+            (
+                label("kernel.view.is_running"),
+                label("common.view.yes" if report.running else "common.view.no"),
+            ),
+            (label("kernel.view.config"), report.config or "-"),
+            (label("kernel.view.symbols"), f"{report.symbols.source}, {report.symbols.count:,}"),
         ],
-        title="Kernel image",
+        title=label("kernel.view.image_title"),
     )
     out.sentences(explain.image_sentences(report))

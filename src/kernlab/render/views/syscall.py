@@ -4,6 +4,7 @@ wrapper as objdump would list it, or an error number."""
 from __future__ import annotations
 
 from kernlab.explain import syscall as explain
+from kernlab.explain import text
 from kernlab.render.listing import print_listing
 from kernlab.render.output import Output
 from kernlab.render.terminal import print_fields, print_heading, print_table
@@ -34,28 +35,30 @@ def show(report: SyscallCommandReport, out: Output) -> None:
 def show_description(report: SyscallDescription, out: Output) -> None:
     call = report.syscall
     if report.in_kallsyms is None:
-        present = explain.kallsyms_note(report) or "not checked"
+        present = explain.kallsyms_note(report) or text("syscall.view.not_checked")
     else:
-        present = "yes" if report.in_kallsyms else "no"
+        present = _mark(report.in_kallsyms)
+    register = assembly_register(call.arch, report.number_register)
     print_fields(
         [
-            ("Number", f"{call.number} ({call.hex})"),
+            (text("syscall.view.number"), f"{call.number} ({call.hex})"),
             ("ABI", call.abi),
-            ("Table entry", call.entry or "(none: not implemented)"),
-            ("Kernel symbol", call.symbol or "-"),
-            ("In /proc/kallsyms", present),
+            (text("syscall.view.table_entry"), call.entry or text("syscall.view.no_entry")),
+            (text("syscall.view.kernel_symbol"), call.symbol or "-"),
+            (text("syscall.view.in_kallsyms"), present),
             (
-                "Trap",
-                f"{report.instruction}, number in {assembly_register(call.arch, report.number_register)}",
+                text("syscall.view.trap"),
+                text("syscall.view.trap_value", instruction=report.instruction, register=register),
             ),
-            ("Table source", _table_source(report.table)),
+            (text("syscall.view.table_source"), _table_source(report.table)),
         ],
         title=f"{call.name} ({call.arch})",
     )
     if report.arguments is not None:
-        print_heading(f"Arguments (events/syscalls/sys_enter_{call.function or call.name}/format)")
+        event = call.function or call.name
+        print_heading(text("syscall.view.arguments", format=f"events/syscalls/sys_enter_{event}/format"))
         print_table(
-            ["#", "register", "name", "type"],
+            ["#", text("syscall.view.register"), text("syscall.view.name"), text("syscall.view.type")],
             [(a.position, a.register, a.name, a.type) for a in report.arguments],
             right=["#"],
         )
@@ -71,13 +74,18 @@ def _table_source(info: TableInfo) -> str:
 def show_errno(err: Errno, out: Output) -> None:
     print_fields(
         [
-            ("Number", str(err.number)),
-            ("Also called", ", ".join(err.aliases) or "-"),
-            ("Message (strerror)", err.message),
-            ("Kernel header comment", err.kernel_comment or "-"),
+            (text("syscall.view.number"), str(err.number)),
+            (text("syscall.view.aliases"), ", ".join(err.aliases) or "-"),
+            # strerror's text is glibc's own (C locale), a name to grep for: kept as it prints.
+            (text("syscall.view.strerror"), err.message),
+            (text("syscall.view.header_comment"), err.kernel_comment or "-"),
             (
-                "Returned by the kernel",
-                f"{err.returned_as} ({err.returned_as & (2**64 - 1):#x} in a 64-bit register)",
+                text("syscall.view.returned"),
+                text(
+                    "syscall.view.returned_value",
+                    value=err.returned_as,
+                    register=f"{err.returned_as & (2**64 - 1):#x}",
+                ),
             ),
         ],
         title=err.name,
@@ -86,7 +94,7 @@ def show_errno(err: Errno, out: Output) -> None:
 
 
 def _mark(value: bool | None) -> str:
-    return "" if value is None else ("yes" if value else "no")
+    return "" if value is None else text("common.view.yes" if value else "common.view.no")
 
 
 def show_list(listing: SyscallList, out: Output) -> None:
@@ -96,11 +104,19 @@ def show_list(listing: SyscallList, out: Output) -> None:
         hexnum = "" if s.number is None else f"{s.number:#x}"
         note = "" if s.in_table else explain.not_in_table(listing)
         rows.append((number, hexnum, s.name, s.symbol or "-", _mark(s.in_kallsyms), note))
+    number, hexnum = text("syscall.view.nr"), text("syscall.view.hex")
     print_table(
-        ["nr", "hex", "name", "kernel symbol", "in kallsyms", "note"],
+        [
+            number,
+            hexnum,
+            text("syscall.view.name"),
+            text("syscall.view.kernel_symbol_column"),
+            text("syscall.view.in_kallsyms_column"),
+            text("syscall.view.note"),
+        ],
         rows,
-        title=f"{listing.table.arch} system calls (Linux {listing.table.kernel_version})",
-        right=["nr", "hex"],
+        title=text("syscall.view.list_title", arch=listing.table.arch, version=listing.table.kernel_version),
+        right=[number, hexnum],
     )
     out.sentences(explain.list_sentences(listing))
 
@@ -108,10 +124,10 @@ def show_list(listing: SyscallList, out: Output) -> None:
 def show_with_libc(result: SyscallWithWrapper, out: Output) -> None:
     wrapper = result.libc
     show_description(result.syscall, out)
-    print_heading(f"libc's wrapper ({wrapper.libc})")
+    print_heading(text("syscall.view.wrapper", libc=wrapper.libc))
     marks = {i.address for i in (wrapper.load, wrapper.trap) if i is not None}
     print_listing(wrapper.disassembly, marks)
     if wrapper.trap_disassembly is not None:
-        print_heading(f"called from it: {wrapper.trap_function}")
+        print_heading(text("syscall.view.called_from", function=wrapper.trap_function))
         print_listing(wrapper.trap_disassembly, marks)
     out.sentences(explain.libc_sentences(result))

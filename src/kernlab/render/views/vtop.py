@@ -6,6 +6,7 @@ Names such as ``[stack]`` and ``[heap]`` are data: every line here is printed as
 
 from __future__ import annotations
 
+from kernlab.explain import text
 from kernlab.explain import vtop as explain
 from kernlab.mm.strip import bitmap_fractions, strip_text
 from kernlab.render.output import Output
@@ -18,17 +19,17 @@ _size = explain.size_text
 
 
 def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
+    return text("common.view.yes" if flag else "common.view.no")
 
 
 def show(r: AddressReport, out: Output) -> None:
     mode = r.paging
     print_fields(
         [
-            ("process", f"{r.target.pid} ({r.target.comm})"),
-            ("address", format_hex(r.address)),
-            ("paging", explain.paging_line(mode)),
-            ("evidence", "; ".join(mode.evidence_text())),
+            (text("vtop.view.process"), f"{r.target.pid} ({r.target.comm})"),
+            (text("vtop.view.address"), format_hex(r.address)),
+            (text("vtop.view.paging"), explain.paging_line(mode)),
+            (text("vtop.view.evidence"), "; ".join(explain.evidence_texts(mode))),
         ],
         title="kernlab vtop",
     )
@@ -52,14 +53,25 @@ def _indices(r: AddressReport) -> None:
         skipped = huge_level is not None and li.shift < mode.level_shift(huge_level)
         bits = f"{li.shift + li.bits - 1}–{li.shift}"
         rows.append([li.level, "—" if skipped else li.index, bits, _size(mode.entry_span(li.level))])
+    offset = text("vtop.view.offset")
     if huge_level and r.huge is not None:
         rows.append(
-            ["offset", format_hex(r.huge.offset), f"{mode.level_shift(huge_level) - 1}–0", "in the huge page"]
+            [
+                offset,
+                format_hex(r.huge.offset),
+                f"{mode.level_shift(huge_level) - 1}–0",
+                text("vtop.view.in_huge_page"),
+            ]
         )
     else:
-        rows.append(["offset", format_hex(r.split.offset), f"{mode.page_shift - 1}–0", ""])
-    print_heading("Page-table indices")
-    print_table(["LEVEL", "INDEX", "ADDRESS BITS", "ONE ENTRY MAPS"], rows, right=["INDEX"])
+        rows.append([offset, format_hex(r.split.offset), f"{mode.page_shift - 1}–0", ""])
+    print_heading(text("vtop.view.indices_title"))
+    index = text("vtop.view.index")
+    print_table(
+        [text("vtop.view.level"), index, text("vtop.view.address_bits"), text("vtop.view.entry_maps")],
+        rows,
+        right=[index],
+    )
 
 
 def _kernel(r: AddressReport) -> None:
@@ -67,19 +79,22 @@ def _kernel(r: AddressReport) -> None:
     if k is None:
         return
     fields: list[tuple[str, object]] = [
-        ("half", k.half.replace("_", "-")),
-        ("user half ends", format_hex(k.user_top)),
-        ("kernel half starts", format_hex(k.kernel_start)),
+        (text("vtop.view.half"), explain.value_text("half", k.half)),
+        (text("vtop.view.user_half_ends"), format_hex(k.user_top)),
+        (text("vtop.view.kernel_half_starts"), format_hex(k.kernel_start)),
     ]
     if k.region is not None:
-        fields.append(("area", f"{k.region.key} {format_hex(k.region.start)}-{format_hex(k.region.end)}"))
-        fields.append(("area bounds from", k.region.source))
+        # The area's key (kernel_image, direct_map …) is the name kernlab's JSON uses too.
+        area = f"{k.region.key} {format_hex(k.region.start)}-{format_hex(k.region.end)}"
+        fields.append((text("vtop.view.area"), area))
+        fields.append((text("vtop.view.area_source"), explain.value_text("source", k.region.source)))
     if k.image_part is not None:
-        fields.append(("image part", k.image_part))
+        fields.append((text("vtop.view.image_part"), explain.value_text("image_part", k.image_part)))
     if k.symbol is not None:
         module = f" [{k.symbol.module}]" if k.symbol.module else ""
-        fields.append(("symbol", f"{k.symbol.name}+{k.symbol.offset:#x} ({k.symbol.type}){module}"))
-    print_heading("Outside the user half")
+        symbol = f"{k.symbol.name}+{k.symbol.offset:#x} ({k.symbol.type}){module}"
+        fields.append((text("vtop.view.symbol"), symbol))
+    print_heading(text("vtop.view.kernel_title"))
     print_fields(fields)
 
 
@@ -87,19 +102,21 @@ def _growth(r: AddressReport) -> None:
     g = r.growth
     if g is None:
         return
-    print_heading("Stack growth (VM_GROWSDOWN)")
+    print_heading(text("vtop.view.growth_title"))
+    below = explain.vma_text(g.below) if g.below is not None else text("vtop.view.none")
+    limit = explain.value_text("limited_by", g.limited_by)
     print_fields(
         [
-            ("stack", explain.vma_text(g.stack)),
-            ("verdict", g.verdict),
+            (text("vtop.view.stack"), explain.vma_text(g.stack)),
+            (text("vtop.view.verdict"), explain.value_text("verdict", g.verdict)),
             (
-                "stack after growing",
+                text("vtop.view.stack_after"),
                 f"{format_hex(g.new_start)}-{format_hex(g.stack.end)} ({_size(g.new_size)})",
             ),
-            ("RLIMIT_STACK", "unlimited" if g.rlimit is None else _size(g.rlimit)),
-            ("guard gap", explain.guard_gap_text(r)),
-            ("mapping below", explain.vma_text(g.below) if g.below is not None else "none"),
-            ("lowest page it can reach", f"{format_hex(g.lowest)} (limited by {g.limited_by})"),
+            ("RLIMIT_STACK", text("vtop.stack.unlimited") if g.rlimit is None else _size(g.rlimit)),
+            (text("vtop.view.guard_gap"), explain.guard_gap_text(r)),
+            (text("vtop.view.mapping_below"), below),
+            (text("vtop.view.lowest"), text("vtop.view.lowest_value", lowest=format_hex(g.lowest), by=limit)),
         ]
     )
 
@@ -107,14 +124,20 @@ def _growth(r: AddressReport) -> None:
 def _nearest(r: AddressReport) -> None:
     sides = []
     if r.below is not None:
-        sides.append(("below", r.below, r.address - r.below.end + 1))
+        sides.append((text("vtop.view.below"), r.below, r.address - r.below.end + 1))
     if r.above is not None:
-        sides.append(("above", r.above, r.above.start - r.address))
+        sides.append((text("vtop.view.above"), r.above, r.above.start - r.address))
     if not sides:
         return
-    print_heading("Nearest VMAs")
+    print_heading(text("vtop.view.nearest_title"))
     print_table(
-        ["SIDE", "RANGE", "PERMS", "NAME", "DISTANCE"],
+        [
+            text("vtop.view.side"),
+            text("vtop.view.range"),
+            text("vtop.view.perms"),
+            text("vtop.view.name"),
+            text("vtop.view.distance"),
+        ],
         [[side, f"{v.start:#x}-{v.end:#x}", v.perms, v.label, _size(dist)] for side, v, dist in sides],
     )
 
@@ -125,22 +148,29 @@ def _area(r: AddressReport) -> None:
     size = f"{_size(vma.size)} / {vma.rss} KiB" if vma.rss is not None else _size(vma.size)
     fields: list[tuple[str, object]] = [
         ("VMA", f"#{r.vma_index}: {explain.vma_text(vma)}"),
-        ("kind", vma.kind),
-        ("size / RSS", size),
+        # The kind (stack, binary-text, anon-mmap …) is the keyword `kernlab maps` shows too.
+        (text("vtop.view.kind"), vma.kind),
+        (text("vtop.view.size_rss"), size),
     ]
     if r.file is not None:
-        deleted = " (file deleted)" if r.file.deleted else ""
-        fields.append(("file offset", format_hex(r.file.file_offset) + deleted))
-        cached = {True: "yes", False: "no", None: f"unknown ({r.file.page_cache_note})"}[r.file.in_page_cache]
-        fields.append(("in page cache", cached))
+        deleted = text("vtop.view.file_deleted") if r.file.deleted else ""
+        fields.append((text("vtop.view.file_offset"), format_hex(r.file.file_offset) + deleted))
+        if r.file.in_page_cache is None:
+            cached = text("vtop.view.unknown_because", reason=r.file.page_cache_note)
+        else:
+            cached = _yes(r.file.in_page_cache)
+        fields.append((text("vtop.view.in_page_cache"), cached))
     if r.elf is not None:
-        fields.append(
-            ("ELF address", f"{format_hex(r.elf.elf_vaddr)} (load bias {format_hex(r.elf.load_bias)})")
+        bias = text(
+            "vtop.view.elf_address_value",
+            address=format_hex(r.elf.elf_vaddr),
+            bias=format_hex(r.elf.load_bias),
         )
-        fields.append(("section", r.elf.section or "none (between sections)"))
+        fields.append((text("vtop.view.elf_address"), bias))
+        fields.append((text("vtop.view.section"), r.elf.section or text("vtop.view.between_sections")))
         if r.elf.symbol:
-            fields.append(("symbol", f"{r.elf.symbol}+{r.elf.symbol_offset:#x}"))
-    print_heading("Virtual memory area")
+            fields.append((text("vtop.view.symbol"), f"{r.elf.symbol}+{r.elf.symbol_offset:#x}"))
+    print_heading(text("vtop.view.area_title"))
     print_fields(fields)
 
 
@@ -148,34 +178,44 @@ def _pagemap(r: AddressReport) -> None:
     print_heading("pagemap")
     e = r.pagemap
     if e is None:
-        print_fields([("entry", "none (above TASK_SIZE)")])
+        print_fields([(text("vtop.view.entry"), text("vtop.view.no_entry"))])
     else:
-        pm: list[tuple[str, object]] = [("raw", f"{e.raw:#018x}"), ("state", e.state)]
+        pm: list[tuple[str, object]] = [
+            (text("vtop.view.raw"), f"{e.raw:#018x}"),
+            (text("vtop.view.state"), explain.value_text("state", e.state)),
+        ]
         if e.present:
-            pm.append(("PFN", format_hex(e.pfn) if e.pfn is not None else "hidden (needs CAP_SYS_ADMIN)"))
+            pfn = format_hex(e.pfn) if e.pfn is not None else text("vtop.view.pfn_hidden")
+            pm.append(("PFN", pfn))
         if e.swapped:
-            pm.append(("swap", f"type {e.swap_type}, offset {e.swap_offset:#x}"))
+            swap = text("vtop.view.swap_value", type=e.swap_type, offset=f"{e.swap_offset:#x}")
+            pm.append((text("vtop.view.swap"), swap))
+        # The pagemap bits keep the names of the kernel's Documentation/admin-guide/mm/pagemap.rst.
         pm += [
             ("soft-dirty", _yes(e.soft_dirty)),
             ("exclusive", _yes(e.exclusive)),
             ("file/shared-anon", _yes(e.file_or_shared_anon)),
         ]
         if e.uffd_wp:
-            pm.append(("uffd-wp", "yes"))
+            pm.append(("uffd-wp", _yes(True)))
         if e.guard:
-            pm.append(("guard region", "yes"))
+            pm.append((text("vtop.view.guard_region"), _yes(True)))
         print_fields(pm)
     if r.page is None:
         return
-    print_heading("Physical page (kpageflags, kpagecount)")
+    print_heading(text("vtop.view.page_title"))
     page_fields: list[tuple[str, object]] = [
-        ("flags", ", ".join(r.page.names) or "none"),
-        ("map count", r.page.mapcount),
+        (text("vtop.view.flags"), ", ".join(r.page.names) or text("vtop.view.none")),
+        (text("vtop.view.map_count"), r.page.mapcount),
     ]
     if r.huge is not None:
         mapped = "PMD-mapped" if r.huge.pmd_mapped else "PTE-mapped"
+        # kind (thp, hugetlb) and the evidence are the reader's own keywords and file names.
         page_fields.append(
-            ("huge page", f"{r.huge.kind}, {_size(r.huge.size)}, {mapped} ({r.huge.evidence})")
+            (
+                text("vtop.view.huge_page"),
+                f"{r.huge.kind}, {_size(r.huge.size)}, {mapped} ({r.huge.evidence})",
+            )
         )
     print_fields(page_fields)
 
@@ -201,12 +241,31 @@ def show_pages(report: PagesReport, out: Output, *, width: int) -> None:
                 huge,
             ]
         )
-    right = ["#", "PAGES", "RAM", "SWAP", "NEVER", "HUGE"]
-    columns = ["#", "START", "PERMS", "NAME", *right[1:]]
-    print_table(columns, rows, title=f"PID {report.pid} ({report.comm}): pages by VMA", right=right)
-    totals = ["PAGES", "PRESENT", "SWAPPED", "NEVER TOUCHED", "NO VMA", "HUGE"]
+    right = [
+        "#",
+        text("vtop.view.pages"),
+        "RAM",
+        text("vtop.view.swap"),
+        text("vtop.view.never"),
+        text("vtop.view.huge"),
+    ]
+    columns = ["#", text("vtop.view.start"), text("vtop.view.perms"), text("vtop.view.name"), *right[1:]]
     print_table(
-        [*totals, "PAGE SIZE"],
+        columns,
+        rows,
+        title=text("vtop.view.pages_title", pid=report.pid, comm=report.comm),
+        right=right,
+    )
+    totals = [
+        text("vtop.view.pages"),
+        text("vtop.view.present"),
+        text("vtop.view.swapped"),
+        text("vtop.view.never_touched"),
+        text("vtop.view.no_vma"),
+        text("vtop.view.huge"),
+    ]
+    print_table(
+        [*totals, text("vtop.view.page_size")],
         [
             [
                 t.pages,
@@ -218,10 +277,10 @@ def show_pages(report: PagesReport, out: Output, *, width: int) -> None:
                 _size(report.page_size),
             ]
         ],
-        title="Total",
+        title=text("vtop.view.total_title"),
         right=totals,
     )
-    print_heading("Presence (█ every page present, ▒ some, · none)")
+    print_heading(text("vtop.view.presence_title"))
     if report.scope == "all":
         # One strip per VMA: the whole process end to end would hide which area is which.
         label_width = max(len(str(p.index)) for p in report.vmas) + 1
