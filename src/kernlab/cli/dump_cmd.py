@@ -1,5 +1,5 @@
-"""`kernlab dump`: export a recording to trace-cmd's trace.dat or ftrace's text form, and its call
-tree to Chrome/Perfetto traces and folded stacks."""
+"""`kernlab dump`: export a recording to trace-cmd's trace.dat or ftrace's text form, its call
+tree to Chrome/Perfetto traces and folded stacks, and its tables to Parquet."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from kernlab.cli.common import Output, examples, output_options, recording_dir_o
         "kernlab record --functions -K 5 -- ./prog && kernlab dump --perfetto prog.pftrace",
         "kernlab dump --chrome prog.json          open it in Perfetto UI or chrome://tracing",
         "kernlab dump --folded - | flamegraph.pl > prog.svg",
+        'kernlab dump -d a.data --parquet a.pq && kernlab sql --parquet a.pq "SELECT * FROM faults"',
     ),
 )
 @recording_dir_option
@@ -46,6 +47,13 @@ from kernlab.cli.common import Output, examples, output_options, recording_dir_o
     type=click.Path(path_type=Path),
     help="Write folded stacks (ns) for flame graphs here ('-' for stdout).",
 )
+@click.option(
+    "--parquet",
+    "parquet",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="OUT_DIR",
+    help="Write one Parquet file per table (syscalls, faults, sched, tasks, functions, kernel_paths) here.",
+)
 @output_options
 def dump(
     directory: Path,
@@ -54,6 +62,7 @@ def dump(
     chrome: Path | None,
     perfetto: Path | None,
     folded: Path | None,
+    parquet: Path | None,
     out: Output,
 ) -> None:
     """Export a recording so other tools open it.
@@ -68,7 +77,16 @@ def dump(
     open in Perfetto UI; functions and system calls are slices, kernel functions zero-length
     slices at the time their path was seen, page faults instants), --folded as folded stacks
     weighted by self time in nanoseconds for flamegraph.pl, inferno or speedscope.
+
+    --parquet OUT_DIR writes the recording's tables (docs/PARQUET.md) for `kernlab sql`, DuckDB,
+    Spark or any Parquet reader.
     """
+    if parquet is not None:
+        from kernlab.render.views import sql as sql_view
+        from kernlab.reports import parquet as parquet_reports
+
+        out.emit(parquet_reports.build(directory, out_dir=parquet), sql_view.show_export)
+        return
     from kernlab.errors import BadInput
     from kernlab.recording.reader import open_recording
     from kernlab.render.views import dump as view

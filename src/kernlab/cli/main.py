@@ -31,7 +31,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("kernlab.cli.report_cmd", "report", "System calls and page faults of a recording."),
     "syscalls": ("kernlab.cli.syscalls_cmd", "syscalls", "strace-like lines from a recording."),
     "faults": ("kernlab.cli.faults_cmd", "faults", "One line per page fault from a recording."),
-    "dump": ("kernlab.cli.dump_cmd", "dump", "Export a recording (trace.dat, ftrace text)."),
+    "dump": (
+        "kernlab.cli.dump_cmd",
+        "dump",
+        "Export a recording (trace.dat, ftrace text, Chrome, Perfetto, folded, Parquet).",
+    ),
+    "sql": ("kernlab.cli.sql_cmd", "sql", "SQL over the Parquet tables of recordings (DuckDB)."),
     "doctor": ("kernlab.cli.doctor_cmd", "doctor", "What this kernel and user allow, found by trying."),
     "struct": ("kernlab.cli.struct_cmd", "struct", "A kernel structure's layout from BTF."),
     "churn": ("kernlab.cli.churn_cmd", "churn", "Where a git repository changes, per entry."),

@@ -46,6 +46,7 @@ KNOWN_ENTRIES = (
     layout.PRINTK_FORMATS,
     path_strings.DATA_FILE,
     path_strings.STATUS_FILE,
+    "parquet",  # kernlab sql's cache of the recording's tables (reports/parquet.py)
 )
 
 

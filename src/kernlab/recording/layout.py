@@ -201,6 +201,8 @@ class RecordingMeta:
     (/proc/PID/stat): faults before the command ran, which its getrusage counts too (a couple
     for a held posix_spawn child, ~200-300 for a forked Python one). Faults after that moment
     are traced (before the command's execve time stamp)."""
+    host: str = ""
+    """os.uname().nodename of the machine that recorded (the Parquet tables' host column)."""
 
     def __post_init__(self) -> None:
         self.lost_events = sum(c.lost for c in self.loss)

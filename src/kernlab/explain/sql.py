@@ -1,0 +1,43 @@
+"""What `kernlab sql` answered, and what `dump --parquet` wrote, in words."""
+
+from __future__ import annotations
+
+from kernlab.explain import count, say
+from kernlab.reports.parquet import ParquetExport
+from kernlab.reports.sql import SqlReport
+
+__all__ = ["export_sentences", "result_sentences"]
+
+
+def result_sentences(report: SqlReport) -> list[str]:
+    """How many rows came from how many recordings, and which were exported by this run."""
+    out = [
+        say(
+            "sql.result",
+            rows=count("sql.n.row", len(report.rows)),
+            recordings=count("sql.n.recording", len(report.sources)),
+        )
+    ]
+    exported = [s for s in report.sources if s.exported]
+    cached = [s for s in exported if s.parquet is not None]
+    if cached:
+        out.append(
+            say("sql.exported", recordings=count("sql.n.recording", len(cached)), cache=cached[0].parquet)
+        )
+    in_memory = len(exported) - len(cached)
+    if in_memory:
+        out.append(say("sql.in_memory", recordings=count("sql.n.recording", in_memory)))
+    return out
+
+
+def export_sentences(report: ParquetExport) -> list[str]:
+    """``dump --parquet``: where the tables went and how to query them."""
+    return [
+        say(
+            "sql.parquet_written",
+            path=report.directory,
+            tables=count("sql.n.table", len(report.tables)),
+            rows=count("sql.n.row", report.rows),
+            version=report.schema_version,
+        )
+    ]

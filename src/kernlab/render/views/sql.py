@@ -1,0 +1,51 @@
+"""`kernlab sql` for a person: the result as a table, then where it came from; and what
+`kernlab dump --parquet` wrote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernlab.explain import sql as explain
+from kernlab.render.output import Output
+from kernlab.reports.parquet import ParquetExport
+from kernlab.reports.sql import SqlReport
+
+__all__ = ["cell", "show", "show_export"]
+
+_NUMERIC = ("INT", "FLOAT", "DOUBLE", "DECIMAL", "REAL", "NUMERIC")
+
+
+def cell(value: Any) -> str:
+    """One value as a table shows it: NULL empty, floats as DuckDB's shell prints them."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}" if abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def show(report: SqlReport, out: Output) -> None:
+    from kernlab.render.terminal import print_table
+
+    if report.columns:
+        right = [
+            c
+            for c, t in zip(report.columns, report.types, strict=True)
+            if t.upper().startswith(_NUMERIC) or "INT" in t.upper()
+        ]
+        print_table(report.columns, ([cell(v) for v in row] for row in report.rows), right=right)
+    out.sentences(explain.result_sentences(report))
+
+
+def show_export(report: ParquetExport, out: Output) -> None:
+    """``dump --parquet``: each table's file and rows, then the sentence."""
+    from kernlab.render.terminal import print_table
+
+    print_table(
+        ["table", "rows", "row groups", "bytes", "file"],
+        ([t.name, f"{t.rows:,}", t.row_groups, f"{t.bytes:,}", t.path] for t in report.tables),
+        right=["rows", "row groups", "bytes"],
+    )
+    out.sentences(explain.export_sentences(report))
