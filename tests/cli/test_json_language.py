@@ -81,7 +81,8 @@ RECORDING_CASES = {
     "faults": ["faults"],
     "dump": ["dump", "--text", "{tmp}/trace.txt"],
 }
-NOT_JSON = {"record", "replay"}  # a run's summary, and a --functions recording: their own tests
+# A run's summary, and --functions recordings (graph: test_graph_cli.py compares en/ko): own tests.
+NOT_JSON = {"record", "replay", "graph"}
 
 
 def _same_in_both_languages(args: list[str], cwd: Path | None = None) -> None:

@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Export a recording (trace.dat, ftrace text, Chrome, Perfetto, folded, Parquet).",
     ),
     "sql": ("kernlab.cli.sql_cmd", "sql", "SQL over the Parquet tables of recordings (DuckDB)."),
+    "graph": (
+        "kernlab.cli.graph_cmd",
+        "graph",
+        "Call graph below a function of a recording, as uftrace graph.",
+    ),
     "doctor": ("kernlab.cli.doctor_cmd", "doctor", "What this kernel and user allow, found by trying."),
     "struct": ("kernlab.cli.struct_cmd", "struct", "A kernel structure's layout from BTF."),
     "churn": ("kernlab.cli.churn_cmd", "churn", "Where a git repository changes, per entry."),

@@ -15,6 +15,7 @@ from kernlab.cli.common import Output, examples, output_options, recording_dir_o
         "kernlab record -- ls -la /usr && kernlab report",
         "kernlab report -d /tmp/ls.data --top 20",
         "kernlab report --json | jq '.syscalls.combined.rows[0]'",
+        "kernlab report -s self,call        a record --functions recording's functions by self time",
         "kernlab report -d /tmp/ls.data --html ls.html   also as one HTML page with figures",
     ),
 )
@@ -36,6 +37,16 @@ from kernlab.cli.common import Output, examples, output_options, recording_dir_o
     help="wall: time inside each call (strace -c -w); cpu: on-CPU time inside it (strace -c).",
 )
 @click.option(
+    "-s",
+    "--sort",
+    "sort",
+    default="total",
+    show_default=True,
+    metavar="KEY[,KEY...]",
+    help="Order of the function table (record --functions), as uftrace report -s: total, self, "
+    "call, func, total_avg, total_min, total_max, self_avg, self_min, self_max.",
+)
+@click.option(
     "--html",
     "html",
     default=None,
@@ -50,10 +61,11 @@ def report(
     no_per_process: bool,
     no_symbols: bool,
     syscall_time: str,
+    sort: str,
     html: str | None,
     out: Output,
 ) -> None:
-    """System calls (like strace -c -w, or -c with --syscall-time cpu) and page faults, explained.
+    """System calls (like strace -c -w, or -c with --syscall-time cpu), page faults and functions, explained.
 
     Reads the raw ring-buffer pages that `kernlab record` saved, decodes them with the event
     format files saved beside them, and shows calls/errors/time per system call, faults by
@@ -70,6 +82,7 @@ def report(
             per_process=not no_per_process,
             symbolize=not no_symbols,
             syscall_time=syscall_time,
+            sort=sort,
         )
     out.emit(result, view.show)
     if html:

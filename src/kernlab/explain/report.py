@@ -6,9 +6,12 @@ from kernlab.catalog import say
 from kernlab.explain import count as counted
 from kernlab.explain.faults import SIGNAL_NAMES, cause_sentences
 from kernlab.explain.syscall import unknown_numbers as unknown_numbers_sentence
+from kernlab.recording.reader import LossSummary
+from kernlab.reports.functions import FunctionStatistics
 from kernlab.reports.recording.fault_stats import FaultStatistics
 from kernlab.reports.recording.loss import Loss
 from kernlab.reports.recording.syscall_stats import ProcessSyscalls, SyscallStatistics
+from kernlab.reports.replay import FUNCTION
 from kernlab.reports.report import FaultCounterCheck, RecordingReport, RecordingSummary
 
 __all__ = [
@@ -16,6 +19,10 @@ __all__ = [
     "address_space_sentences",
     "counter_check_sentence",
     "fault_sentences",
+    "faults_none_sentence",
+    "function_columns",
+    "function_heading",
+    "function_sentences",
     "listing_loss",
     "loss_sentences",
     "process_syscalls_sentence",
@@ -23,6 +30,7 @@ __all__ = [
     "syscall_heading",
     "syscall_sentences",
     "syscall_time_sentence",
+    "syscalls_none_sentence",
     "top_ip_sentence",
     "top_stack_sentence",
     "top_vma_sentence",
@@ -85,9 +93,49 @@ def listing_loss(loss: Loss) -> str | None:
     return counted("report.lost.some", loss.lost, percent=loss.percent, written=loss.written)
 
 
-def syscall_sentences(stats: SyscallStatistics | None) -> list[str]:
-    """The combined table's meaning, the commonest failure, and the calls that never returned."""
+def _lost(loss: LossSummary) -> int:
+    return max(loss.total, loss.missed_in_pages)
+
+
+def _cut(loss: LossSummary) -> bool:
+    """Cut short, or ended without the per-CPU statistics that would prove what was lost."""
+    state = loss.completeness
+    return state is not None and not (state.complete and state.stats_saved)
+
+
+def syscalls_none_sentence(loss: LossSummary) -> str:
+    """Why a recording with raw_syscalls events shows no system call: pages that could not be
+    read, a recording cut short, or lost events may have held them — only when none of these
+    is the case did the command make none (never "not enabled": they were)."""
+    if loss.damage:
+        return say("report.state.syscalls_damaged")
+    if _cut(loss):
+        return say("report.state.syscalls_cut")
+    if _lost(loss):
+        return say("report.state.syscalls_lost", lost=counted("report.functions.n.lost", _lost(loss)))
+    return say("report.state.syscalls_enabled")
+
+
+def faults_none_sentence(loss: LossSummary) -> str:
+    """Why a recording with page-fault events shows no fault: damage, cut short or lost events
+    first; "none fired" only when the recording is whole and lost nothing."""
+    if loss.damage:
+        return say("report.state.faults_damaged")
+    if _cut(loss):
+        return say("report.state.faults_cut")
+    if _lost(loss):
+        return say("report.state.faults_lost", lost=counted("report.functions.n.lost", _lost(loss)))
+    return say("report.faults.none")
+
+
+def syscall_sentences(stats: SyscallStatistics | None, loss: LossSummary | None = None) -> list[str]:
+    """The combined table's meaning, the commonest failure, and the calls that never returned.
+
+    ``loss``: the recording's, so that an empty table says when lost or unreadable events are
+    the reason (without it, the sentence for a recording with no system-call events)."""
     if stats is None or not stats.combined.rows:
+        if stats is not None and loss is not None:
+            return [syscalls_none_sentence(loss)]
         return [say("report.syscalls.none")]
     combined = stats.combined
     top = combined.rows[0]
@@ -217,10 +265,15 @@ def address_space_sentences(faults: FaultStatistics) -> list[str]:
     return out
 
 
-def fault_sentences(faults: FaultStatistics | None) -> list[str]:
+def fault_sentences(faults: FaultStatistics | None, loss: LossSummary | None = None) -> list[str]:
     """After the error-code table: first anonymous writes, what the address-space timeline says
-    (writes to present pages by cause, faults in no VMA and their signals), which were major."""
+    (writes to present pages by cause, faults in no VMA and their signals), which were major.
+
+    ``loss``: the recording's, so that no fault at all says when lost or unreadable events are
+    the reason."""
     if faults is None or not faults.total:
+        if faults is not None and loss is not None:
+            return [faults_none_sentence(loss)]
         return [say("report.faults.none")]
     out: list[str] = []
     if faults.first_anon_writes:
@@ -270,3 +323,60 @@ def top_stack_sentence(faults: FaultStatistics) -> str:
         faults=counted("report.n.fault", best.count),
         percent=best.percent,
     )
+
+
+def function_heading(stats: FunctionStatistics) -> str:
+    return say("report.functions.heading", keys=",".join(stats.sort))
+
+
+def function_columns() -> tuple[str, str, str, str]:
+    """uftrace report's column titles (Total time, Self time, Calls, Function) in the language."""
+    return (
+        say("report.functions.total_time"),
+        say("report.functions.self_time"),
+        say("report.functions.calls"),
+        say("report.functions.function"),
+    )
+
+
+def function_sentences(stats: FunctionStatistics) -> list[str]:
+    """What the function table holds: the calls and threads, which function took the most time,
+    the system-call and kernel rows, the probes' cost in the times, calls with no end."""
+    if not stats.symbol_table:
+        return [say("report.functions.stripped", binary=stats.binary)]
+    if not stats.function_calls:
+        return [say("report.functions.none", binary=stats.binary)]
+    out = [
+        say(
+            "report.functions.summary",
+            calls=counted("report.functions.n.call", stats.function_calls),
+            binary=stats.binary,
+            threads=counted("report.functions.n.thread", stats.threads),
+        )
+    ]
+    timed = [r for r in stats.rows if r.kind == FUNCTION and r.total_ns is not None]
+    if timed:
+        top = max(timed, key=lambda r: (r.total_ns or 0, r.name))
+        out.append(
+            say(
+                "report.functions.top",
+                name=top.name,
+                total_ms=(top.total_ns or 0) / 1e6,
+                self_ms=(top.self_ns or 0) / 1e6,
+                calls=counted("report.n.call", top.calls),
+            )
+        )
+    if stats.syscalls:
+        out.append(counted("report.functions.syscalls", stats.syscalls))
+    untimed = sum(1 for r in stats.rows if r.kind == "kernel" and r.total_ns is None)
+    if untimed:
+        out.append(counted("report.functions.kernel", untimed))
+    out.append(say("report.functions.probe_cost"))
+    if stats.unfinished:
+        out.append(
+            say(
+                "report.functions.unfinished",
+                calls=counted("report.functions.n.unfinished", stats.unfinished),
+            )
+        )
+    return out

@@ -1,11 +1,15 @@
-"""`kernlab report`: what a recording holds, its lost events, system calls and page faults."""
+"""`kernlab report`: what a recording holds, its lost events, system calls and page faults, and
+for a ``record --functions`` recording the functions' statistics (``uftrace report``'s table)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kernlab.recording.functions import read_function_table
 from kernlab.recording.layout import DEFAULT_DIR
 from kernlab.recording.reader import LossSummary, Recording
+from kernlab.reports import replay
+from kernlab.reports.functions import FunctionStatistics, function_statistics, parse_sort
 from kernlab.reports.recording.fault_stats import FaultStatistics, fault_statistics
 from kernlab.reports.recording.source import RecordingSource, as_recording
 from kernlab.reports.recording.syscall_calls import ENTER, EXIT
@@ -62,6 +66,8 @@ class RecordingReport:
     faults: FaultStatistics | None
     fault_counter_check: FaultCounterCheck | None = None
     notes: list[str] = field(default_factory=list)
+    functions: FunctionStatistics | None = None
+    """Per-function calls, total and self time (``record --functions``); None without it."""
 
 
 def summarize(rec: Recording) -> RecordingSummary:
@@ -104,14 +110,17 @@ def build(
     per_process: bool = True,
     symbolize: bool = True,
     syscall_time: str = "wall",
+    sort: str | list[str] | None = None,
 ) -> RecordingReport:
     """Decode the recording once and compute the sections it has events for.
 
     ``top`` rows of faulting instructions and kernel paths; ``per_process`` adds a system-call
     table per process; ``symbolize`` opens the binaries to name faulting instructions;
-    ``syscall_time`` is ``wall`` (strace -c -w) or ``cpu`` (on-CPU time inside calls, strace -c).
+    ``syscall_time`` is ``wall`` (strace -c -w) or ``cpu`` (on-CPU time inside calls, strace -c);
+    ``sort``: the function table's keys, as ``uftrace report -s`` takes them (``total`` first).
     """
     rec = as_recording(recording)
+    keys = parse_sort(sort)  # a bad key fails before the decoding
     tasks = read_tasks(rec)
     summary = summarize(rec)
     syscalls = None
@@ -121,4 +130,7 @@ def build(
     if any(name in rec.by_name for name in FAULT_EVENTS):
         faults = fault_statistics(rec, tasks, top=top, symbolize=symbolize)
     check = fault_counter_check(faults) if faults is not None else None
-    return RecordingReport(summary, rec.loss(), syscalls, faults, check)
+    functions = None
+    if read_function_table(rec.root) is not None:
+        functions = function_statistics(replay.build(rec), keys)
+    return RecordingReport(summary, rec.loss(), syscalls, faults, check, functions=functions)

@@ -53,7 +53,7 @@ def add_recording(
             if sentences:
                 page.paragraph(explain.syscall_time_sentence(stats))
         if sentences:
-            page.paragraphs(explain.syscall_sentences(stats))
+            page.paragraphs(explain.syscall_sentences(stats, report.loss))
     if report.faults is not None:
         page.heading(text("report.html.faults_heading"), 3 if not sentences else 2)
         if faults is not None and faults.lines:
@@ -64,5 +64,5 @@ def add_recording(
             right=("faults", "%"),
         )
         if sentences:
-            page.paragraphs(explain.fault_sentences(report.faults))
+            page.paragraphs(explain.fault_sentences(report.faults, report.loss))
             page.paragraph(explain.top_vma_sentence(report.faults))

@@ -1,4 +1,11 @@
-"""`kernlab report` for a person: the recording, lost events, strace -c's table, page faults."""
+"""`kernlab report` for a person: the recording, lost events, strace -c's table, page faults, and
+the functions of a `record --functions` recording in uftrace report's layout::
+
+      Total time   Self time       Calls  Function
+      ==========  ==========  ==========  ====================
+      382.441 us  379.466 us           1  main
+        2.224 us    1.753 us           5  middle
+"""
 
 from __future__ import annotations
 
@@ -8,11 +15,12 @@ from kernlab.explain.report import ARROW
 from kernlab.recording.reader import LossSummary
 from kernlab.render.output import Output
 from kernlab.render.terminal import format_hex, print_fields, print_heading, print_table
+from kernlab.reports.functions import FunctionStatistics, display_name
 from kernlab.reports.recording.fault_stats import FaultStatistics
 from kernlab.reports.recording.syscall_stats import SyscallStatistics, SyscallSummary
 from kernlab.reports.report import RecordingReport
 
-__all__ = ["show", "show_faults", "show_loss", "show_syscalls"]
+__all__ = ["function_lines", "show", "show_faults", "show_functions", "show_loss", "show_syscalls"]
 
 
 def show(report: RecordingReport, out: Output) -> None:
@@ -38,9 +46,11 @@ def show(report: RecordingReport, out: Output) -> None:
     out.sentence(explain.recording_sentence(report))
     show_loss(report.loss, report, out)
     if report.syscalls is not None:
-        show_syscalls(report.syscalls, out)
+        show_syscalls(report.syscalls, out, report.loss)
     if report.faults is not None:
         show_faults(report, report.faults, out)
+    if report.functions is not None:
+        show_functions(report.functions, out)
 
 
 def show_loss(loss: LossSummary, report: RecordingReport, out: Output) -> None:
@@ -58,11 +68,12 @@ def show_loss(loss: LossSummary, report: RecordingReport, out: Output) -> None:
     out.sentences(explain.loss_sentences(report))
 
 
-def show_syscalls(stats: SyscallStatistics, out: Output) -> None:
+def show_syscalls(stats: SyscallStatistics, out: Output, loss: LossSummary | None = None) -> None:
     print_heading(explain.syscall_heading(stats))
     combined = stats.combined
     if not combined.rows:
-        out.sentences(explain.syscall_sentences(stats))
+        # "none recorded" is no explanation when pages are unreadable or events were lost
+        out.sentences(explain.syscall_sentences(stats, loss))
         return
     _syscall_table(combined)
     out.sentence(explain.syscall_time_sentence(stats))
@@ -116,11 +127,8 @@ def _syscall_table(summary: SyscallSummary, limit: int | None = None) -> None:
 def show_faults(report: RecordingReport, faults: FaultStatistics, out: Output) -> None:
     print_heading("Page faults")
     if not faults.total:
-        from kernlab.explain.completeness import none_read_sentence
-
-        # "not enabled, or none fired" is no explanation when pages are missing or unreadable
-        known = report.loss.known
-        out.sentences(explain.fault_sentences(faults) if known else [none_read_sentence(report.loss)])
+        # "not enabled, or none fired" is no explanation when pages are unreadable or events lost
+        out.sentences(explain.fault_sentences(faults, report.loss))
         return
     print_table(
         ["pid", "comm", "user faults", "kernel faults", "minflt (stat)", "majflt (stat)"],
@@ -194,3 +202,42 @@ def show_faults(report: RecordingReport, faults: FaultStatistics, out: Output) -
             title="kernel paths of faults",
         )
         out.sentence(explain.top_stack_sentence(faults))
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal (a Hangul syllable takes two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _rjust(text: str, width: int) -> str:
+    return " " * max(width - _width(text), 0) + text
+
+
+def function_lines(stats: FunctionStatistics) -> list[str]:
+    """uftrace report's table, line for line: times as its print_time_unit prints them (blank
+    for none), calls in ten columns, then the name (``NAME@syscall``, ``NAME@kernel``)."""
+    from kernlab.render.views.replay import duration_text
+
+    total, self_, calls, function = explain.function_columns()
+    lines = [
+        f"  {_rjust(total, 10)}  {_rjust(self_, 10)}  {_rjust(calls, 10)}  {function}",
+        f"  {'=' * 10}  {'=' * 10}  {'=' * 10}  {'=' * 20}",
+    ]
+    for r in stats.rows:
+        lines.append(
+            f"  {duration_text(r.total_ns)}  {duration_text(r.self_ns)}  {r.calls:10d}  "
+            f"{display_name(r.kind, r.name)}"
+        )
+    return lines
+
+
+def show_functions(stats: FunctionStatistics, out: Output) -> None:
+    from kernlab.render.terminal import print_line
+
+    print_heading(explain.function_heading(stats))
+    if stats.rows:
+        for line in function_lines(stats):
+            print_line(line, wrap=False)
+    out.sentences(explain.function_sentences(stats))
