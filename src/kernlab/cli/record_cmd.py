@@ -126,12 +126,18 @@ def _split(values: tuple[str, ...]) -> list[str]:
     help="Also the kernel functions beneath each system call and fault, DEPTH deep (`kernlab replay`).",
 )
 @click.option(
-    "--libcall",
+    "--libcall/--no-libcall",
+    default=True,
+    show_default=True,
+    help="--functions: the library calls the program makes too (probed in the program's PLT "
+    "and call sites: no other process traps).",
+)
+@click.option(
+    "--nest-libcall",
     is_flag=True,
-    help="--functions: the library calls the program makes too (uprobes in the libraries: every "
+    help="--functions: library calls made inside libraries too (probes in the libraries: every "
     "process using them traps while the recording runs).",
 )
-@click.option("--nest-libcall", is_flag=True, help="--functions: library calls made inside libraries too.")
 @click.option(
     "--lib",
     "libs",
@@ -180,9 +186,9 @@ def record(
         raise BadInput("nothing to record: give a command after --, -p PID or -a")
     if not functions and (fn_include or fn_exclude or fn_depth or max_functions):
         raise BadInput("-F, -N, -D and --max-functions filter --functions: add --functions")
-    if not functions and (libcall or nest_libcall or libs):
-        raise BadInput("--libcall, --nest-libcall and --lib go with --functions: add --functions")
-    if libcall or nest_libcall or libs:
+    if not functions and (nest_libcall or libs):
+        raise BadInput("--nest-libcall and --lib go with --functions: add --functions")
+    if functions and (nest_libcall or libs):
         from kernlab.explain import record as explain_record
 
         click.echo(explain_record.library_probes_warning(), err=True)

@@ -43,6 +43,7 @@ __all__ = [
     "DATA_FILE",
     "DEFAULT_MAX_FUNCTIONS",
     "LIBC_PROTOTYPES",
+    "NO_RETURN",
     "RETURN_TYPES",
     "RUNTIME_FUNCTIONS",
     "FunctionFilters",
@@ -51,6 +52,7 @@ __all__ = [
     "ProbedFunction",
     "choose_functions",
     "choose_library_calls",
+    "choose_program_calls",
     "compile_filters",
     "entry_fetch",
     "library_scope",
@@ -88,8 +90,9 @@ class FunctionFilters:
     exclude: list[str] = field(default_factory=list)
     depth: int | None = None
     max_functions: int = DEFAULT_MAX_FUNCTIONS
-    libcalls: bool = False
-    """Probe the library functions the program imports (uftrace's default; ``--no-libcall``)."""
+    libcalls: bool = True
+    """Probe the calls the program makes to the functions it imports (uftrace's default), at the
+    program's own PLT stubs and call sites; ``--no-libcall`` leaves them out."""
     nest_libcall: bool = False
     """``--nest-libcall``: keep library calls made inside libraries too, not only the program's."""
     libs: list[str] = field(default_factory=list)
@@ -130,6 +133,14 @@ class ProbedFunction:
     ``noreturn``, or "" when not known."""
     explicit: bool = False
     """Named with ``--lib``: shown whoever calls it (not only calls from the program)."""
+    probe: str = ""
+    """Where a library call is probed: ``plt`` (uprobe + uretprobe on the program's PLT stub),
+    ``call`` (at each ``call *slot(%rip)`` of the program and at the instruction after it),
+    ``tail`` (at each ``jmp *slot(%rip)``: uprobe + uretprobe there), or "" (the program's own
+    function, or a library function probed at its definition: ``--nest-libcall``, ``--lib``)."""
+    sites: list[list[int]] = field(default_factory=list)
+    """``call``/``tail``: [entry offset, exit offset] of each site (exit -1: no exit probe, the
+    function does not return there); all sites of a function share its two events."""
 
 
 @dataclass
@@ -161,8 +172,13 @@ class FunctionTable:
     libraries: list[str] = field(default_factory=list)
     """The libraries probed (files), in ld.so's lookup order."""
     unresolved: list[str] = field(default_factory=list)
-    """Imported functions not probed: no definition found in the libraries, or an IFUNC whose
-    choice kernlab could not learn."""
+    """Imported functions not probed: no definition found in the libraries, no stub or call site
+    the program calls them through (only their address is taken), or, probed in the libraries,
+    an IFUNC or a function a return probe would break (:data:`UNSAFE_RETURNS`)."""
+    libcall_side: str = ""
+    """``program``: library calls probed in the main executable only (its PLT stubs and call
+    sites: no other process traps); ``library``: at their definitions in the libraries
+    (``--nest-libcall``: every process mapping them traps); "" when none is probed."""
 
 
 def _symbol_functions(image: Any) -> tuple[str, list[tuple[str, int, int, str]]]:
@@ -393,15 +409,20 @@ _CALLER_FETCH = {"x86_64": "caller=+0($stack):u64", "aarch64": "caller=%x30:u64"
 """The return address at a function's first instruction: the word on top of the stack (``call``
 pushed it) on x86-64, the link register on AArch64."""
 
+_RETURN_REGISTER = {"x86_64": "%ax", "aarch64": "%x0"}
+"""Where a function's value is after its call returned (a call site's exit probe: no uretprobe,
+so no ``$retval``)."""
+
 _FETCH_TYPE = {"int": "s32", "uint": "u32", "long": "s64", "size": "u64", "ptr": "x64"}
 RETURN_TYPES = frozenset({"int", "uint", "long", "size", "ptr"})
 """Return types whose value is fetched (``ret=$retval:s64``)."""
 
 
-def entry_fetch(function: ProbedFunction, arch: str) -> str:
-    """The fetch arguments of a library function's entry probe: ``caller`` and its arguments
-    (a string as its pointer ``aNp`` and its text ``aN``, so NULL stays NULL)."""
-    parts = [_CALLER_FETCH[arch]] if arch in _CALLER_FETCH else []
+def entry_fetch(function: ProbedFunction, arch: str, caller: bool = True) -> str:
+    """The fetch arguments of a library function's entry probe: ``caller`` (unless a probe in
+    the program itself, where every call is the program's) and its arguments (a string as its
+    pointer ``aNp`` and its text ``aN``, so NULL stays NULL)."""
+    parts = [_CALLER_FETCH[arch]] if caller and arch in _CALLER_FETCH else []
     registers = _ARG_REGISTERS.get(arch, ())
     for k, kind in enumerate(function.args[: len(registers)]):
         reg = registers[k]
@@ -618,6 +639,118 @@ def choose_library_calls(
     return functions, used, sorted(set(unresolved))
 
 
+NO_RETURN = frozenset(
+    {
+        "exit", "_exit", "_Exit", "quick_exit", "abort", "__stack_chk_fail", "__fortify_fail",
+        "__assert_fail", "__assert_perror_fail", "__chk_fail", "err", "errx", "verr", "verrx",
+        "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk", "pthread_exit", "__cxa_throw",
+        "__cxa_rethrow", "_Unwind_Resume", "__cxa_bad_cast", "__cxa_bad_typeid",
+        "__cxa_throw_bad_array_new_length", "__cxa_pure_virtual",
+    }
+)  # fmt: skip
+"""Functions that never return to their caller: a call site of one gets no exit probe (the
+instruction after it may belong to the next function)."""
+
+
+def _imports(path: str) -> dict[str, str | None]:
+    """name -> version of the functions the program imports (its undefined ``FUNC`` symbols),
+    the C runtime's own imports left out."""
+    from kernlab.elf.reader import open_elf
+
+    wanted: dict[str, str | None] = {}
+    for sym in open_elf(path).symbols(".dynsym"):
+        if sym.shndx == "UND" and sym.type in ("FUNC", "IFUNC") and sym.name not in RUNTIME_IMPORTS:
+            wanted.setdefault(sym.name, sym.version)
+    return wanted
+
+
+def choose_program_calls(
+    path: str, group: str, env: dict[str, str], first: int = 0
+) -> tuple[list[ProbedFunction], list[str], list[str]]:
+    """(the program's library calls to probe, the libraries defining them, the imports left
+    unprobed), every probe in the main executable ``path`` itself.
+
+    A call the program makes to an import goes through its PLT stub (``puts@plt``: ``.plt``,
+    ``.plt.sec`` with IBT, ``.plt.got``) — probed with a uprobe and a uretprobe, so the
+    function's argument registers are there at entry and its return value at the return — or,
+    built with ``-fno-plt``, through its GOT slot (``call *puts@GOTPCREL(%rip)``): probed at each
+    such call and at the instruction after it (a ``jmp`` tail call: uprobe + uretprobe there).
+    A uprobe in a file traps only in the processes that map that file, so no other process is
+    touched, and the calls counted are exactly the program's own (uftrace's default libcall
+    semantics). Functions that return twice or read their return address
+    (:data:`UNSAFE_RETURNS`) get no uretprobe: they are probed at their call sites.
+    The defining library (ld.so's lookup order) is found only to name it and to know which calls
+    are the C library's (whose arguments are fetched).
+    """
+    from kernlab.elf.callsites import CALL, got_call_sites
+    from kernlab.elf.plt import plt_entries
+    from kernlab.elf.reader import open_elf
+
+    wanted = _imports(path)
+    if not wanted:
+        return [], [], []
+    image = open_elf(path)
+    libraries = [_Library(p) for p in library_scope(path, env)]
+    defined: dict[str, _Library] = {}
+    for name, version in wanted.items():
+        lib = next((lib for lib in libraries if lib.definition(name, version) is not None), None)
+        if lib is not None:
+            defined[name] = lib
+    stubs: dict[str, list[int]] = {}
+    for stub in plt_entries(image):
+        bare = stub.name[: -len("@plt")]
+        if bare in defined:
+            stubs.setdefault(bare, []).append(stub.address)
+    unsafe_stubs = {a: n for n, addrs in stubs.items() if UNSAFE_RETURNS.match(n) for a in addrs}
+    sites = got_call_sites(image, set(defined), unsafe_stubs or None)
+    by_kind: dict[tuple[str, str], list[list[int]]] = {}
+    for site in sites:
+        if UNSAFE_RETURNS.match(site.name) and site.kind != CALL:
+            continue  # a tail call of setjmp/vfork: no safe place for its exit
+        at = image.offset_for_vaddr(site.address)
+        if at is None:
+            continue
+        exit_offset = -1
+        if site.kind != CALL:
+            exit_offset = at  # uretprobe at the jmp: the word on the stack is the caller's
+        elif site.name not in NO_RETURN and (not site.function_end or site.next_address < site.function_end):
+            exit_offset = image.offset_for_vaddr(site.next_address) or -1
+        by_kind.setdefault((site.name, site.kind), []).append([at, exit_offset])
+    out: list[ProbedFunction] = []
+    unprobed: list[str] = []
+
+    def add(name: str, probe: str, address: int, places: list[list[int]]) -> None:
+        lib = defined[name]
+        args, ret = LIBC_PROTOTYPES.get(name, ((), "")) if lib.is_c_library else ((), "")
+        j = first + len(out)
+        out.append(
+            ProbedFunction(
+                name, address, places[0][0], 0, f"{group}:l{j}", f"{group}:x{j}", library=lib.path,
+                args=list(args), ret=ret, probe=probe, sites=places if probe != "plt" else [],
+            )
+        )  # fmt: skip
+
+    for name in wanted:
+        if name not in defined:
+            unprobed.append(name)
+            continue
+        before = len(out)
+        if not UNSAFE_RETURNS.match(name):
+            for address in stubs.get(name, []):
+                offset = image.offset_for_vaddr(address)
+                if offset is not None:
+                    add(name, "plt", address, [[offset, offset]])
+        for kind in ("call", "tail"):
+            places = by_kind.get((name, kind))
+            if places:
+                vaddr = image.vaddr_for_offset(places[0][0]) or 0
+                add(name, kind, vaddr, places)
+        if len(out) == before:
+            unprobed.append(name)
+    used = list(dict.fromkeys(f.library for f in out))
+    return out, used, sorted(set(unprobed))
+
+
 class FunctionProbes:
     """The probes of one recording: defined before the command is released, enabled in the
     recording's instance, removed (:meth:`remove`) on every way out of the session."""
@@ -626,21 +759,39 @@ class FunctionProbes:
         self.probes = UprobeGroup(root)
         self.arch = os.uname().machine
         self.table = choose_functions(path, filters, self.probes.group)
-        calls, libraries, unresolved = choose_library_calls(
-            path, filters, self.probes.group, process_environment(pid), self.arch
-        )
+        env = process_environment(pid)
+        if filters.libcalls and not filters.nest_libcall:
+            # The program's side only; --lib's named functions still go in their library.
+            calls, libraries, unresolved = choose_program_calls(path, self.probes.group, env)
+            named, named_libs, _ = choose_library_calls(
+                path, replace(filters, libcalls=False), self.probes.group, env, self.arch
+            )
+            for k, f in enumerate(named):
+                j = len(calls) + k
+                calls.append(
+                    replace(
+                        f, entry_event=f"{self.probes.group}:l{j}", exit_event=f"{self.probes.group}:x{j}"
+                    )
+                )
+            libraries = list(dict.fromkeys(libraries + named_libs))
+        else:
+            calls, libraries, unresolved = choose_library_calls(
+                path, filters, self.probes.group, env, self.arch
+            )
         own = len(self.table.functions)
         if own + len(calls) > filters.max_functions:
             raise BadInput(
                 f"{path} has {own} functions and {len(calls)} library functions to probe, more than "
                 f"--max-functions {filters.max_functions} (two probes each, a trap per call): narrow "
-                "them with -F REGEX or -N REGEX, leave the library calls out (no --libcall), "
+                "them with -F REGEX or -N REGEX, leave the library calls out (--no-libcall), "
                 "or raise --max-functions"
             )
         self.table.functions.extend(calls)
         self.table.libraries = libraries
         self.table.unresolved = unresolved
         self.table.caller_known = self.arch in _CALLER_FETCH
+        if calls:
+            self.table.libcall_side = "program" if all(f.probe for f in calls) else "library"
 
     @property
     def note(self) -> str | None:
@@ -654,21 +805,60 @@ class FunctionProbes:
             "functions probed), system calls, page faults and scheduling are recorded as usual"
         )
 
-    def define(self, directory: Path) -> None:
-        """Define every probe, save the formats of their events and ``functions.json``."""
+    def _specs(self) -> list[ProbeSpec]:
+        """The probe lines: two per function, or two per call site (a call site's probes are
+        added to its function's two events: one event, many probes)."""
         specs = []
         for f in self.table.functions:
+            entry, exit_ = f.entry_event.split(":", 1)[1], f.exit_event.split(":", 1)[1]
+            if f.probe:
+                fetch = entry_fetch(f, self.arch, caller=False)
+                valued = f.ret in RETURN_TYPES and self.arch in _RETURN_REGISTER
+                for at, back in f.sites or [[f.offset, f.offset]]:
+                    specs.append(ProbeSpec(entry, self.table.binary, at, fetch=fetch))
+                    if back < 0:
+                        continue
+                    if f.probe == "call":  # a plain probe on the instruction the call returns to
+                        ret = f"ret={_RETURN_REGISTER[self.arch]}:s64" if valued else ""
+                        specs.append(ProbeSpec(exit_, self.table.binary, back, fetch=ret))
+                    else:
+                        ret = "ret=$retval:s64" if valued else ""
+                        specs.append(ProbeSpec(exit_, self.table.binary, back, True, fetch=ret))
+                continue
             path = f.library or self.table.binary
             fetch = entry_fetch(f, self.arch) if f.library else ""
-            back = "ret=$retval:s64" if f.library and f.ret in RETURN_TYPES else ""
-            specs.append(ProbeSpec(f.entry_event.split(":", 1)[1], path, f.offset, fetch=fetch))
-            specs.append(ProbeSpec(f.exit_event.split(":", 1)[1], path, f.offset, True, fetch=back))
+            value = "ret=$retval:s64" if f.library and f.ret in RETURN_TYPES else ""
+            specs.append(ProbeSpec(entry, path, f.offset, fetch=fetch))
+            specs.append(ProbeSpec(exit_, path, f.offset, True, fetch=value))
+        return specs
+
+    def _split_sites(self) -> None:
+        """One row per call site (its own events), for a kernel without multi-probe events."""
+        rows: list[ProbedFunction] = []
+        for f in self.table.functions:
+            if len(f.sites) <= 1:
+                rows.append(f)
+                continue
+            for k, site in enumerate(f.sites):
+                suffix = f"_{k}" if k else ""
+                rows.append(
+                    replace(f, offset=site[0], sites=[site], entry_event=f.entry_event + suffix,
+                            exit_event=f.exit_event + suffix)
+                )  # fmt: skip
+        self.table.functions = rows
+
+    def define(self, directory: Path) -> None:
+        """Define every probe, save the formats of their events and ``functions.json``."""
+        many = [f for f in self.table.functions if len(f.sites) > 1]
+        if many and not self.probes.can_append(self.table.binary, many[0].sites[0][0], many[0].sites[1][0]):
+            self._split_sites()
+        specs = self._specs()
         if specs:
             self.probes.define(specs)
-            for spec in specs:
-                target = layout.format_path(directory, self.probes.group, spec.event)
+            for event in dict.fromkeys(spec.event for spec in specs):
+                target = layout.format_path(directory, self.probes.group, event)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(self.probes.format_text(spec.event))
+                target.write_text(self.probes.format_text(event))
         target = directory / layout.FORMATS_DIR / self.probes.group / DATA_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(asdict(self.table), indent=1) + "\n")

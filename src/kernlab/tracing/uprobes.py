@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,7 @@ class UprobeGroup:
         self.group = group or group_name()
         self.events: list[str] = []
         """Events defined so far (removed by :meth:`remove`)."""
+        self._known: set[str] = set()
 
     @property
     def control(self) -> Path:
@@ -123,8 +125,37 @@ class UprobeGroup:
                     # The kernel stops at the bad line; the ones before it were defined.
                     self._note_defined(probes[done : done + count])
                     raise self._refusal(fd, probes[done : done + count], exc) from exc
-                self.events.extend(p.event for p in probes[done : done + count])
+                self._note(p.event for p in probes[done : done + count])
                 done += count
+        finally:
+            os.close(fd)
+
+    def _note(self, events: Iterable[str]) -> None:
+        """Remember events once (a second probe added to an event is removed with it)."""
+        for event in events:
+            if event not in self._known:
+                self._known.add(event)
+                self.events.append(event)
+
+    def can_append(self, path: str, offset: int, other: int) -> bool:
+        """Whether this kernel adds a second probe to an existing event (Linux 5.7+: one event,
+        many places), tried with two probes at ``offset`` and ``other`` of ``path``."""
+        event = f"multi{next(_counter)}"
+        trial = [ProbeSpec(event, path, offset), ProbeSpec(event, path, other)]
+        fd = self._open()
+        try:
+            os.write(fd, (trial[0].definition(self.group) + "\n").encode())
+            try:
+                os.write(fd, (trial[1].definition(self.group) + "\n").encode())
+                return True
+            except OSError:
+                return False
+            finally:
+                os.write(fd, f"-:{self.group}/{event}\n".encode())
+        except OSError as exc:
+            raise TracingError(
+                f"cannot define a probe on {path} in {self.control}: {exc.strerror}", path=self.control
+            ) from exc
         finally:
             os.close(fd)
 
@@ -133,7 +164,7 @@ class UprobeGroup:
         present = {
             line.split(maxsplit=1)[0].partition(":")[2] for line in defined_lines(self.root) if line.strip()
         }
-        self.events.extend(p.event for p in probes if f"{self.group}/{p.event}" in present)
+        self._note(p.event for p in probes if f"{self.group}/{p.event}" in present)
 
     def _refusal(self, fd: int, probes: list[ProbeSpec], exc: OSError) -> TracingError:
         known = set(self.events)
@@ -143,7 +174,7 @@ class UprobeGroup:
             line = probe.definition(self.group)
             try:
                 os.write(fd, (line + "\n").encode())
-                self.events.append(probe.event)
+                self._note([probe.event])
             except OSError as one:
                 return TracingError(
                     f"the kernel refused the probe `{line}` in {self.control}: {one.strerror}",
@@ -184,4 +215,5 @@ class UprobeGroup:
             os.close(fd)
         if not failures:
             self.events = []
+            self._known = set()
         return failures
