@@ -53,7 +53,8 @@ FUNCTION = "function"
 SYSCALL = "syscall"
 FAULT = "fault"
 KERNEL = "kernel"
-"""A kernel function beneath a system call or fault (``record -K``): no duration, a ``source``."""
+"""A kernel function beneath a system call or fault (``record -K``), with a ``source``; a duration
+only when function_graph traced it."""
 
 MECHANISM_SYSCALLS = frozenset({"uretprobe"})
 """System calls made by the return probes themselves (x86-64 since Linux 6.11 returns from a
@@ -92,6 +93,9 @@ class CallNode:
     """How a library call's ``ret`` reads: ``int``, ``uint``, ``long``, ``size``, ``ptr``; "" none."""
     source: str = ""
     """How a kernel function was seen (``tracepoints``: in the stacks taken at tracepoints)."""
+    stopped_ns: int = 0
+    """kernlab's own ptrace stops inside the call (a fork or clone reporting its child), left out
+    of ``duration_ns``: the call ended at ``time_ns + duration_ns + stopped_ns``."""
 
 
 @dataclass(frozen=True)
@@ -358,8 +362,10 @@ def build(
         from_program = _program_test(rec, table, tasks.process_of(tid))
         rows = sorted(records[tid], key=lambda r: (r[0], r[1], r[2]))
         roots = _nest(rows, table, counts, arch, from_program, top_level=kernel_only)
-        stopped = functools.partial(stops.within, tid) if stops else _no_stop
-        frozen = [_with_kernel(_freeze(n, base, stopped), tid, paths, base) for n in roots]
+        frozen = [_with_kernel(_freeze(n, base), tid, paths, base) for n in roots]
+        if stops:
+            stopped = functools.partial(stops.within, tid)
+            frozen = [_program_clock(n, stopped, base) for n in frozen]
         calls = _filtered(frozen, inc, exc, filters, inside=not inc)
         if calls:
             threads.append(ThreadCalls(tid, tasks.name(tid), calls))
@@ -411,7 +417,7 @@ def _with_kernel(node: CallNode, tid: int, paths: KernelPaths | None, base: int)
 
 def _kernel_node(path: PathNode, base: int) -> CallNode:
     kids = [_kernel_node(c, base) for c in path.children]
-    return CallNode(KERNEL, path.name, path.ts - base, None, kids, source=path.source)
+    return CallNode(KERNEL, path.name, path.ts - base, path.duration_ns, kids, source=path.source)
 
 
 def _uprobe_pages(rec: Recording) -> set[tuple[int, int]]:
@@ -528,9 +534,7 @@ def _nest(
     return roots
 
 
-def _freeze(node: _Open | CallNode, base: int, stopped: Callable[[int, int], int]) -> CallNode:
-    """``stopped(start, end)``: the thread's ptrace stops (kernlab's) inside a span, left out of
-    every duration that covers them."""
+def _freeze(node: _Open | CallNode, base: int) -> CallNode:
     if isinstance(node, CallNode):
         return CallNode(
             node.kind,
@@ -546,8 +550,8 @@ def _freeze(node: _Open | CallNode, base: int, stopped: Callable[[int, int], int
         node.kind,
         node.name,
         node.start - base,
-        None if node.end is None else node.end - node.start - stopped(node.start, node.end),
-        [_freeze(c, base, stopped) for c in node.children],
+        None if node.end is None else node.end - node.start,
+        [_freeze(c, base) for c in node.children],
         args=node.args,
         ret=node.ret,
         errno=node.errno,
@@ -556,8 +560,22 @@ def _freeze(node: _Open | CallNode, base: int, stopped: Callable[[int, int], int
     )
 
 
-def _no_stop(start: int, end: int) -> int:
-    return 0
+def _program_clock(node: CallNode, stopped: Callable[[int, int], int], base: int) -> CallNode:
+    """``node`` with kernlab's ptrace stops (``stopped(start, end)``, trace-clock time) taken out
+    of every duration that covers one. Times stay the trace clock's, so threads still line up."""
+    duration, inside = node.duration_ns, 0
+    if duration is not None:
+        start = node.time_ns + base
+        inside = stopped(start, start + duration)
+        duration -= inside
+    if not inside:
+        return node
+    return replace(
+        node,
+        duration_ns=duration,
+        stopped_ns=inside,
+        children=[_program_clock(c, stopped, base) for c in node.children],
+    )
 
 
 def _filtered(

@@ -108,9 +108,9 @@ _NEVER = 1 << 62
 def marks(calls: list[CallNode], tally: Timeline) -> Iterator[Mark]:
     """One thread's tree as begins, ends and instants, in time order, properly nested.
 
-    A slice ends at its start plus its duration, or later when what is inside it ends later: a
-    duration leaves out kernlab's own ptrace stops (a fork or clone), the times do not, so a call
-    covering a stop ends where its content shows it ended. Iterative (a deep recursion in the
+    A slice ends at its start plus its duration and kernlab's own ptrace stops inside it (a fork
+    or clone; the duration leaves them out, the times do not), or later when what is inside it
+    ends later; its end then says the call's own duration. Iterative (a deep recursion in the
     program makes a deep tree)."""
     stack = [_Open(None, 0, None, _NEVER, calls)]
     while stack:
@@ -125,7 +125,8 @@ def marks(calls: list[CallNode], tally: Timeline) -> Iterator[Mark]:
             if top.node is not None:
                 if top.end is None:
                     tally.unfinished += 1
-                longer = top.duration if top.end is not None and end > top.end else None
+                stopped = top.node.stopped_ns
+                longer = top.duration if top.end is not None and (end > top.end or stopped) else None
                 yield Mark(END, top.node, end, top.end is None, longer)
             continue
         at = _bounded(child.time_ns, top.last, top.hi, tally)
@@ -140,7 +141,7 @@ def marks(calls: list[CallNode], tally: Timeline) -> Iterator[Mark]:
         else:
             until: int | None = None
             if child.duration_ns is not None:
-                until = _bounded(child.time_ns + child.duration_ns, at, top.hi, tally)
+                until = _bounded(child.time_ns + child.duration_ns + child.stopped_ns, at, top.hi, tally)
             tally.slices += 1
             if child.kind == KERNEL:
                 tally.kernel_slices += 1
