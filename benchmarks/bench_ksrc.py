@@ -4,14 +4,18 @@ Extracts the tarball into the cache once (as the slow test does), then measures:
 
 * the index build (``kernlab ksrc index --rebuild``, whole process, and its CPU time);
 * each query as a whole process (``kernlab ksrc … --json``) and in-process (library call);
-* ripgrep answering the same question over the same tree (the yardstick).
+* ripgrep answering the same question over the same tree (the yardstick);
+* the incremental update: a query on the unchanged tree, then after editing one file (a
+  function appended to fs/namei.c, then taken out again), each as a whole process, with the
+  files re-parsed as the index reports them (``--incremental-only`` measures just that).
 
-    python benchmarks/bench_ksrc.py [--tree DIR] [--no-build]
+    python benchmarks/bench_ksrc.py [--tree DIR] [--no-build] [--incremental-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
 
@@ -62,10 +67,51 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def query_json(cmd: list[str]) -> tuple[float, float, dict[str, Any]]:
+    """Wall and CPU seconds of one ``kernlab … --json`` process, and its answer."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 8):
+        raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, json.loads(done.stdout)
+
+
+def incremental(kernlab: list[str], tree: Path) -> None:
+    """Queries after no change and after one edited file; the edit is undone at the end."""
+    edited = tree / "fs" / "namei.c"
+    original = edited.read_bytes()
+    ask = [*kernlab, "def", "bench_appended_function", "--json"]
+    rows = []
+    try:
+        for _ in range(3):
+            rows.append(("unchanged tree", *query_json(ask)))
+        for run in range(3):
+            with open(edited, "ab") as fh:
+                fh.write(f"\nint bench_appended_function(void)\n{{\n\treturn {run};\n}}\n".encode())
+            rows.append(("one file edited", *query_json(ask)))
+    finally:
+        edited.write_bytes(original)
+    rows.append(("edit undone", *query_json(ask)))
+    print(f"{'incremental query (def)':<24} {'wall':>7} {'CPU':>7} {'re-parsed':>9} {'update':>8} found")
+    for what, wall, cpu, answer in rows:
+        index = answer["index"]
+        print(
+            f"{what:<24} {wall:>6.2f}s {cpu:>6.2f}s {index['reparsed_files']:>9}"
+            f" {index['update_seconds']:>7.2f}s {len(answer['definitions'])}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", type=Path, default=None)
     parser.add_argument("--no-build", action="store_true", help="Measure queries on the cached index only.")
+    parser.add_argument(
+        "--incremental-only", action="store_true", help="Only the incremental update (no ripgrep)."
+    )
     args = parser.parse_args()
     tree = args.tree or extracted_tree()
     kernlab = [sys.executable, "-m", "kernlab", "ksrc", "--tree", str(tree)]
@@ -73,6 +119,9 @@ def main() -> None:
     if not args.no_build:
         wall, cpu = timed([*kernlab, "index", "--rebuild", "--json"])
         print(f"index build: {wall:.1f} s wall, {cpu:.1f} s CPU (all workers); load now {load()}")
+    incremental(kernlab, tree)
+    if args.incremental_only:
+        return
     from kernlab.source.ksrc.index import index_location
 
     location = index_location(tree)

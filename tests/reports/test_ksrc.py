@@ -103,3 +103,24 @@ def test_ops_and_def_say_whether_the_name_occurs_at_all(tree):
     assert ksrc.build_def(tree, "exc_page_fault").found
     assert not ksrc.build_syscall(tree, "oldrename").found
     assert not ksrc.build_refs(tree, "ext4_filemap_fault").found
+
+
+def test_index_format_says_which_index_the_next_query_finds(tmp_path, monkeypatch):
+    # The CLI names a whole rebuild for a new index format on its progress bar from this.
+    import json
+
+    from kernlab.source.ksrc.index import INDEX_FORMAT, index_location
+
+    copy = tmp_path / "tree"
+    shutil.copytree(FIXTURE, copy)
+    monkeypatch.setenv("KERNLAB_CACHE_DIR", str(tmp_path / "cache"))
+    assert ksrc.index_format(copy) == (None, INDEX_FORMAT)
+    ksrc.build_index(copy)
+    assert ksrc.index_format(copy / "fs") == (INDEX_FORMAT, INDEX_FORMAT)
+    meta = index_location(copy) / "meta.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "format": INDEX_FORMAT - 1}))
+    assert ksrc.index_format(copy) == (INDEX_FORMAT - 1, INDEX_FORMAT)
+    rebuilt = ksrc.build_index(copy)
+    assert rebuilt.built_now and not rebuilt.updated and rebuilt.reparsed_files == rebuilt.files
+    assert ksrc.index_format(copy) == (INDEX_FORMAT, INDEX_FORMAT)
+    assert ksrc.index_format(tmp_path) == (None, INDEX_FORMAT)  # not a tree: no index, no error

@@ -45,8 +45,8 @@ def ksrc(ctx: click.Context, tree: Path | None) -> None:
 
     Run it anywhere inside the tree: its top is the nearest folder above whose Makefile sets
     VERSION and PATCHLEVEL. The first query indexes every .c, .h and .S file (about a minute for
-    a full tree on two cores, with a progress bar); later queries read the index, rebuilt when a
-    source file changes. A query that finds nothing exits with status 8 (grep's "no match").
+    a full tree on two cores, with a progress bar); later queries read the index, parsing again
+    only the files added or changed since. A query that finds nothing exits with status 8 (grep's "no match").
     """
     ctx.obj = tree
 
@@ -65,11 +65,18 @@ def _run(
     An empty answer (``found`` false) still prints, then exits with EMPTY_ANSWER, as grep does.
     """
     from kernlab.render.progress import progress
+    from kernlab.reports.ksrc import index_format
 
-    with progress("Indexing the source tree") as bar:
-        report = build(
-            tree if tree is not None else ctx.obj, lambda n, total: bar.update(completed=n, total=total)
-        )
+    where = tree if tree is not None else ctx.obj
+    cached, current = index_format(where)
+    if cached is None:
+        label = "Indexing the source tree"
+    elif cached != current:  # said once: the rebuilt index is current from then on
+        label = f"Indexing the source tree again: its index has format {cached}, this kernlab reads {current}"
+    else:
+        label = "Updating the source index (only the files changed)"
+    with progress(label) as bar:
+        report = build(where, lambda n, total: bar.update(completed=n, total=total))
     out.emit(report, view)
     if found is not None and not found(report):
         sys.exit(EMPTY_ANSWER)  # not ctx.exit: click's non-standalone main would return the code
@@ -164,7 +171,9 @@ def info_cmd(ctx: click.Context, tree: Path | None, out: Output) -> None:
 @_subcommand(
     "index",
     ["kernlab ksrc --tree /usr/src/linux index", "kernlab ksrc index --rebuild"],
-    click.option("--rebuild", is_flag=True, help="Build afresh even when the cached index is current."),
+    click.option(
+        "--rebuild", is_flag=True, help="Build whole again even when the cached index can be updated."
+    ),
     click.option("--workers", type=int, default=None, help="Processes to index with (default: one per CPU)."),
 )
 def index_cmd(ctx: click.Context, rebuild: bool, workers: int | None, tree: Path | None, out: Output) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kernlab.catalog import say
 from kernlab.explain import count
-from kernlab.reports.ksrc import DefReport, InfoReport, OpsReport, RefsReport, SyscallReport
+from kernlab.reports.ksrc import DefReport, InfoReport, LastCommit, OpsReport, RefsReport, SyscallReport
 from kernlab.source.ksrc.index import IndexInfo
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "def_sentences",
     "index_note",
     "info_sentences",
+    "last_change",
     "ops_sentences",
     "refs_sentences",
     "syscall_sentences",
@@ -27,8 +28,27 @@ def build_time_text(info: IndexInfo) -> str:
     )
 
 
+def last_change(commit: LastCommit) -> str:
+    """``last change: <short hash> <date> <author>: <subject>`` of one file of an answer."""
+    return say(
+        "ksrc.view.last_change",
+        commit=commit.commit[:12],
+        date=commit.date[:10],
+        author=commit.author,
+        subject=commit.subject,
+    )
+
+
 def index_note(info: IndexInfo) -> str:
-    """Whether the answer came from an index built just now or from the cached one."""
+    """Whether the answer came from an index built just now, brought up to date, or as cached."""
+    if info.updated:
+        return say(
+            "ksrc.index_updated",
+            seconds=round(info.update_seconds, 2),
+            reparsed=count("ksrc.updated.reparsed", info.reparsed_files),
+            removed=count("ksrc.updated.removed", info.removed_files),
+            files=info.files,
+        )
     if info.built_now:
         return say(
             "ksrc.index_built",

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import platform
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from kernlab.errors import KernlabError
-from kernlab.source.ksrc.index import IndexInfo, ProgressFn, open_index
+from kernlab.source.ksrc.git import LastCommit, last_commits
+from kernlab.source.ksrc.index import INDEX_FORMAT, IndexInfo, ProgressFn, index_status, open_index
 from kernlab.source.ksrc.query import (
     Definition,
     OpsBinding,
@@ -32,6 +34,7 @@ __all__ = [
     "DefReport",
     "IndexReport",
     "InfoReport",
+    "LastCommit",
     "OpsReport",
     "RefsReport",
     "RunningKernelSyscall",
@@ -42,11 +45,23 @@ __all__ = [
     "build_ops",
     "build_refs",
     "build_syscall",
+    "index_format",
     "running_syscall",
 ]
 
 Tree = Path | str | None
 """A folder in the tree (None: the current folder)."""
+
+
+class _LastCommits:
+    """``last_commits``: in a git checkout, the last commit of each file the answer names."""
+
+    last_commits: tuple[LastCommit, ...]
+
+    def last_commit(self, file: str) -> LastCommit | None:
+        """What ``git log -1 -- FILE`` shows for one of the answer's files (None: no git, untracked)."""
+        return next((c for c in self.last_commits if c.file == file), None)
+
 
 # The prefix the syscall wrappers of each architecture get (arch/*/include/asm/syscall_wrapper.h).
 SYSCALL_SYMBOL_PREFIX: dict[str, str] = {
@@ -71,7 +86,7 @@ class RunningKernelSyscall:
 
 
 @dataclass(frozen=True)
-class SyscallReport:
+class SyscallReport(_LastCommits):
     """`ksrc syscall`: the tree's definitions of a system call, and the running kernel's entry."""
 
     tree: str
@@ -79,6 +94,8 @@ class SyscallReport:
     definitions: tuple[SyscallDefinition, ...]
     running: RunningKernelSyscall
     index: IndexInfo
+    last_commits: tuple[LastCommit, ...] = ()
+    """In a git checkout: the last commit of each file named above, in order (see git.py)."""
 
     @property
     def native(self) -> SyscallDefinition | None:
@@ -94,7 +111,7 @@ class SyscallReport:
 
 
 @dataclass(frozen=True)
-class OpsReport:
+class OpsReport(_LastCommits):
     """`ksrc ops`: the initialised tables binding a function, and where it is defined."""
 
     tree: str
@@ -104,6 +121,8 @@ class OpsReport:
     index: IndexInfo
     used_in_files: int | None = None
     """When no table binds the function: the files whose code uses its name (0: none at all)."""
+    last_commits: tuple[LastCommit, ...] = ()
+    """In a git checkout: the last commit of each file named above, in order (see git.py)."""
 
     @property
     def found(self) -> bool:
@@ -116,7 +135,7 @@ class OpsReport:
 
 
 @dataclass(frozen=True)
-class DefReport:
+class DefReport(_LastCommits):
     """`ksrc def`: every definition of a name."""
 
     tree: str
@@ -125,6 +144,8 @@ class DefReport:
     index: IndexInfo
     used_in_files: int | None = None
     """When nothing defines the name: the files whose code uses it (0: it occurs nowhere)."""
+    last_commits: tuple[LastCommit, ...] = ()
+    """In a git checkout: the last commit of each file named above, in order (see git.py)."""
 
     @property
     def found(self) -> bool:
@@ -141,7 +162,7 @@ class DefReport:
 
 
 @dataclass(frozen=True)
-class RefsReport:
+class RefsReport(_LastCommits):
     """`ksrc refs`: the lines of code that use a name."""
 
     tree: str
@@ -149,6 +170,8 @@ class RefsReport:
     files: int
     references: tuple[Reference, ...] = ()
     index: IndexInfo | None = None
+    last_commits: tuple[LastCommit, ...] = ()
+    """In a git checkout: the last commit of each file named above, in order (see git.py)."""
 
     @property
     def found(self) -> bool:
@@ -193,14 +216,23 @@ def running_syscall(name: str) -> RunningKernelSyscall:
     return RunningKernelSyscall(os.uname().release, symbol, in_kallsyms, event, exists)
 
 
+def _commits(tree: str, files: Iterable[str], index: IndexInfo | None) -> tuple[LastCommit, ...]:
+    """The last commit of each file, when the tree is a git checkout (cached beside the index)."""
+    cache = Path(index.location) if index is not None else None
+    found = last_commits(Path(tree), files, cache)
+    return tuple(found.values())
+
+
 def build_syscall(tree: Tree, name: str, progress: ProgressFn | None = None) -> SyscallReport:
     answer = find_syscall(tree, name, progress)
     running = running_syscall(answer.name)
-    return SyscallReport(answer.tree, answer.name, tuple(answer.definitions), running, answer.index)
+    commits = _commits(answer.tree, (d.file for d in answer.definitions), answer.index)
+    return SyscallReport(answer.tree, answer.name, tuple(answer.definitions), running, answer.index, commits)
 
 
 def build_ops(tree: Tree, function: str, progress: ProgressFn | None = None) -> OpsReport:
     answer = find_ops(tree, function, progress)
+    files = [b.file for b in answer.bindings] + [d.file for d in answer.definitions]
     return OpsReport(
         answer.tree,
         answer.function,
@@ -208,19 +240,28 @@ def build_ops(tree: Tree, function: str, progress: ProgressFn | None = None) -> 
         tuple(answer.definitions),
         answer.index,
         answer.used_in_files,
+        _commits(answer.tree, files, answer.index),
     )
 
 
 def build_def(tree: Tree, symbol: str, progress: ProgressFn | None = None) -> DefReport:
     answer = find_definitions(tree, symbol, progress)
     return DefReport(
-        answer.tree, answer.symbol, tuple(answer.definitions), answer.index, answer.used_in_files
+        answer.tree,
+        answer.symbol,
+        tuple(answer.definitions),
+        answer.index,
+        answer.used_in_files,
+        _commits(answer.tree, (d.file for d in answer.definitions), answer.index),
     )
 
 
 def build_refs(tree: Tree, symbol: str, progress: ProgressFn | None = None, *, limit: int = 0) -> RefsReport:
     answer = find_references(tree, symbol, progress, limit=limit)
-    return RefsReport(answer.tree, answer.symbol, answer.files, tuple(answer.references), answer.index)
+    commits = _commits(answer.tree, (r.file for r in answer.references), answer.index)
+    return RefsReport(
+        answer.tree, answer.symbol, answer.files, tuple(answer.references), answer.index, commits
+    )
 
 
 def build_info(tree: Tree) -> InfoReport:
@@ -243,9 +284,16 @@ def build_info(tree: Tree) -> InfoReport:
 def build_index(
     tree: Tree, *, rebuild: bool = False, workers: int | None = None, progress: ProgressFn | None = None
 ) -> IndexReport:
-    """Build the tree's index, or check the cached one and rebuild it if a file changed since."""
+    """Build the tree's index, or bring the cached one up to date (parsing only the files changed)."""
     root = kernel_tree(tree)
     index = open_index(root, rebuild=rebuild, workers=workers, progress=progress)
-    if index.stale():
-        index = open_index(root, rebuild=True, workers=workers, progress=progress)
-    return index.info
+    return index.refreshed(progress)[0].info
+
+
+def index_format(tree: Tree) -> tuple[int | None, int]:
+    """(format of the tree's cached index or None when there is none, the format this version
+    writes): a differing one is built whole again by the next query."""
+    try:
+        return index_status(kernel_tree(tree)), INDEX_FORMAT
+    except KernlabError:
+        return None, INDEX_FORMAT  # not a tree: the build reports that, with its own error

@@ -14,6 +14,12 @@ _KALLSYMS = {True: "present", False: "absent", None: "kallsyms_unknown"}
 _EVENT = {True: "present", False: "absent", None: "event_unknown"}
 
 
+def _last_changes(report: SyscallReport | OpsReport | DefReport | RefsReport) -> None:
+    """In a git checkout: one line per file of the answer, its last commit (git log -1 -- FILE)."""
+    for commit in report.last_commits:
+        print_line(f"{commit.file}  {explain.last_change(commit)}")
+
+
 def show_syscall(report: SyscallReport, out: Output) -> None:
     print_table(
         [text("ksrc.view.file_line"), text("ksrc.view.definition")],
@@ -33,6 +39,7 @@ def show_syscall(report: SyscallReport, out: Output) -> None:
             event_state=event,
         )
     )
+    _last_changes(report)
     out.sentences(explain.syscall_sentences(report))
 
 
@@ -45,6 +52,7 @@ def show_ops(report: OpsReport, out: Output) -> None:
         ],
         title=text("ksrc.view.ops_title", function=report.function),
     )
+    _last_changes(report)
     out.sentences(explain.ops_sentences(report))
 
 
@@ -55,6 +63,7 @@ def show_def(report: DefReport, out: Output) -> None:
         [(d.kind, f"{d.file}:{d.line}", d.text) for d in report.definitions],
         title=text("ksrc.view.def_title", symbol=report.symbol),
     )
+    _last_changes(report)
     out.sentences(explain.def_sentences(report))
 
 
@@ -64,6 +73,7 @@ def show_refs(report: RefsReport, out: Output) -> None:
         [(f"{r.file}:{r.line}", r.text) for r in report.references],
         title=text("ksrc.view.refs_title", symbol=report.symbol),
     )
+    _last_changes(report)
     out.sentences(explain.refs_sentences(report))
 
 

@@ -116,13 +116,17 @@ class RefsAnswer:
 
 def _check_name(name: str, what: str) -> str:
     if not _NAME.match(name):
-        raise BadInput(f"{name!r} is not a C identifier ({what} names are letters, digits and _)")
+        raise BadInput(
+            f"{name!r} is not a C identifier ({what} names are letters, digits and _)",
+            key="errors.source.not_identifier",
+            fields={"value": repr(name), "what_key": "errors.source.identifier." + what.replace(" ", "_")},
+        )
     return name
 
 
 def _existing(index: SourceIndex, number: int) -> str:
     path = index.files[number]
-    if not (index.tree / path).exists():
+    if not path or not (index.tree / path).exists():
         raise StaleIndex(f"{path} is in the index but no longer in the tree")
     return path
 
@@ -133,16 +137,25 @@ R = TypeVar("R")
 def with_index(
     tree: Path | str | None, ask: Callable[[SourceIndex], R], progress: ProgressFn | None = None
 ) -> R:
-    """Run ``ask`` on the tree's index, rebuilding it once if an answer finds it stale."""
+    """Run ``ask`` on the tree's index brought up to date with the tree.
+
+    The cached index answers at once while its scan of the tree runs beside; when the scan finds
+    files changed, only those are parsed again and ``ask`` runs once more on the updated index.
+    An answer naming a file that is gone after that means the index is damaged: built whole.
+    """
     root = kernel_tree(tree)
     index = open_index(root, progress=progress)
     try:
-        answer = ask(index)
+        answer: R | None = ask(index)
+    except StaleIndex:
+        answer = None
+    fresh, changed = index.refreshed(progress)
+    if answer is not None and not changed:
+        return answer
+    try:
+        return ask(fresh)
     except StaleIndex:
         return ask(open_index(root, rebuild=True, progress=progress))
-    if index.stale():  # a file changed after the build: this answer may be out of date
-        return ask(open_index(root, rebuild=True, progress=progress))
-    return answer
 
 
 def find_syscall(tree: Path | str | None, name: str, progress: ProgressFn | None = None) -> SyscallAnswer:

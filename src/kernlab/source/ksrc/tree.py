@@ -42,7 +42,12 @@ def kernel_tree(where: Path | str | None) -> Path:
     """
     start = Path(where) if where is not None else Path.cwd()
     if not start.is_dir():
-        raise BadInput(f"{start} is not a folder", path=start)
+        raise BadInput(
+            f"{start} is not a folder",
+            path=start,
+            key="errors.source.not_folder",
+            fields={"path": str(start)},
+        )
     if _is_top(start):
         return start
     for folder in Path(os.path.abspath(start)).parents:
