@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
 import click
 
 from kernlab.cli.common import Output, examples, output_options
+
+if TYPE_CHECKING:
+    from kernlab.render.html.page import Page
+
+R = TypeVar("R")
+
+html_option = click.option(
+    "--html",
+    "html",
+    default=None,
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Also write the lab as one self-contained HTML file (plotly figures, no network needed).",
+)
+
+
+def _write_html(path: str | None, page: Callable[[R], Page], report: R) -> None:
+    """Write the page and say where it is (on stderr: stdout stays the lab's, or its JSON)."""
+    if not path:
+        return
+    from kernlab.render.html.report import written_line
+
+    written = page(report).write(path)
+    click.echo(written_line(str(written)), err=True)
 
 
 @click.group(
@@ -15,6 +42,7 @@ from kernlab.cli.common import Output, examples, output_options
         "sudo kernlab lab mmap-vs-read --drop-caches   the seed's echo 3 > drop_caches (global)",
         "kernlab lab lazy-alloc --size 256M         no physical page until the first touch",
         "sudo kernlab lab syscall-path read         libc's wrapper to the file system, live",
+        "kernlab lab lazy-alloc --html lazy.html    also as one HTML page with its figures",
     ),
 )
 def lab() -> None:
@@ -39,8 +67,11 @@ def lab() -> None:
     "evicting the one file, and show free before and after.",
 )
 @click.option("--no-trace", is_flag=True, help="Do not record: getrusage and mincore only.")
+@html_option
 @output_options
-def mmap_vs_read(file: str | None, size: str, drop_caches: bool, no_trace: bool, out: Output) -> None:
+def mmap_vs_read(
+    file: str | None, size: str, drop_caches: bool, no_trace: bool, html: str | None, out: Output
+) -> None:
     """Read FILE (or a file kernlab writes) with read() and through mmap(), each cold (evicted
     from the page cache) and warm: time, system calls, faults, pages entering the page cache,
     readahead and the kernel path of each run; then hello_mmap's MAP_SHARED write."""
@@ -58,6 +89,10 @@ def mmap_vs_read(file: str | None, size: str, drop_caches: bool, no_trace: bool,
             advance=bar.advance,
         )
     out.emit(report, view.show_mmap)
+    if html:
+        from kernlab.render.html import labs as pages
+
+        _write_html(html, pages.mmap_page, report)
 
 
 @lab.command(
@@ -67,8 +102,9 @@ def mmap_vs_read(file: str | None, size: str, drop_caches: bool, no_trace: bool,
 @click.option(
     "--steps", default=4, show_default=True, type=click.IntRange(1, 64), help="Touch in this many steps."
 )
+@html_option
 @output_options
-def lazy_alloc(size: str, steps: int, out: Output) -> None:
+def lazy_alloc(size: str, steps: int, html: str | None, out: Output) -> None:
     """Map a region and malloc() one: VSZ jumps, RSS does not; touch them in steps and watch RSS,
     faults and the pagemap presence strip grow; then the same with transparent huge pages."""
     from kernlab.explain.labs import progress_title
@@ -80,6 +116,10 @@ def lazy_alloc(size: str, steps: int, out: Output) -> None:
     with progress(progress_title("lazy"), total=3 * steps) as bar:
         report = lazy.build(parse_size(size), steps=steps, advance=bar.advance)
     out.emit(report, view.show_lazy)
+    if html:
+        from kernlab.render.html import labs as pages
+
+        _write_html(html, pages.lazy_page, report)
 
 
 @lab.command(
@@ -96,8 +136,9 @@ def lazy_alloc(size: str, steps: int, out: Output) -> None:
     type=click.Path(file_okay=False),
     help="A kernel source tree (default: /usr/src/linux*, kernlab's extracted one, if indexed).",
 )
+@html_option
 @output_options
-def syscall_path(name: str, no_trace: bool, tree: str | None, out: Output) -> None:
+def syscall_path(name: str, no_trace: bool, tree: str | None, html: str | None, out: Output) -> None:
     """The path of system call NAME: libc's wrapper, the trap and its registers, the kernel's
     entry and dispatch in kallsyms, one call recorded live with kernel stacks, the file system
     that served it, and the source when a kernel tree is at hand."""
@@ -111,3 +152,7 @@ def syscall_path(name: str, no_trace: bool, tree: str | None, out: Output) -> No
             name, no_trace=no_trace, tree=tree, build_index=tree is not None, advance=bar.advance
         )
     out.emit(report, view.show_path)
+    if html:
+        from kernlab.render.html import labs as pages
+
+        _write_html(html, pages.path_page, report)

@@ -86,11 +86,18 @@ def report(
         )
     out.emit(result, view.show)
     if html:
+        import contextlib
+
+        from kernlab.errors import BadInput
         from kernlab.render.html import report as html_view
         from kernlab.reports import faults as faults_reports
+        from kernlab.reports import replay as replay_reports
 
         # The page's timeline needs every fault, as `kernlab faults` lists them.
         with progress("drawing the HTML report"):
             faults = faults_reports.build(directory, symbolize=not no_symbols) if result.faults else None
-            written = html_view.report_page(result, faults).write(html)
+            calls = None  # the call tree of a `record --functions` or `-K` recording
+            with contextlib.suppress(BadInput):  # a recording without one says so: no tree
+                calls = replay_reports.build(directory)
+            written = html_view.report_page(result, faults, calls).write(html)
         click.echo(html_view.written_line(str(written)), err=True)

@@ -202,16 +202,16 @@ def mmap_sentences(report: MmapReadReport) -> list[str]:
                 )
             )
         if read_warm is not None:
-            out.append(
-                say(
-                    "lab.mmap.compare",
-                    read_time=duration(read_warm.time_ns),
-                    mmap_time=duration(mmap_warm.time_ns),
-                    copied=format_bytes(read_warm.bytes),
-                    calls=count("lab.n.call", read_warm.syscalls) if read_warm.syscalls is not None else "?",
-                    faults=count("lab.n.fault", faults),
-                )
-            )
+            fields = {
+                "read_time": duration(read_warm.time_ns),
+                "mmap_time": duration(mmap_warm.time_ns),
+                "copied": format_bytes(read_warm.bytes),
+                "faults": count("lab.n.fault", faults),
+            }
+            if read_warm.syscalls is not None:
+                out.append(say("lab.mmap.compare", calls=count("lab.n.call", read_warm.syscalls), **fields))
+            else:  # not recorded: the calls were not counted
+                out.append(say("lab.mmap.compare_untraced", **fields))
     for run in report.runs:
         if run.kernel_path and run.kernel_path_event:
             out.append(
@@ -407,8 +407,10 @@ def path_sentences(report: SyscallPathReport) -> list[str]:
         fields = {"path": m.path, "fstype": m.fstype, "source": m.source, "mount": m.mount_point}
         if live is not None and live.fs_functions:
             out.append(say("lab.path.mount", functions=", ".join(live.fs_functions), **fields))
-        else:
+        elif live is not None:
             out.append(say("lab.path.mount_none", **fields))
+        else:  # nothing was recorded: no stack to look for the file system's functions in
+            out.append(say("lab.path.mount_only", **fields))
     src = report.source
     if src is not None:
         if src.macro is not None:

@@ -9,6 +9,7 @@ from kernlab.render.html.page import Page
 from kernlab.render.views.report import syscall_rows
 from kernlab.reports.faults import FaultsReport
 from kernlab.reports.recording.syscall_stats import SyscallSummary
+from kernlab.reports.replay import ReplayReport
 from kernlab.reports.report import RecordingReport
 
 __all__ = ["add_recording", "report_page", "syscall_table", "written_line"]
@@ -22,15 +23,22 @@ def written_line(path: str) -> str:
     return text("tour.html.written", path=path)
 
 
-def report_page(report: RecordingReport, faults: FaultsReport | None) -> Page:
+def report_page(
+    report: RecordingReport, faults: FaultsReport | None, calls: ReplayReport | None = None
+) -> Page:
     """The page of `kernlab report -d DIR --html FILE`: the report's sentences, its system-call
-    table and bars, and the timeline of every fault (``faults``: kernlab faults' lines)."""
+    table and bars, the timeline of every fault (``faults``: kernlab faults' lines) and, for a
+    ``record --functions`` or ``-K`` recording, its call tree (``calls``: kernlab replay's)."""
     from kernlab.explain import language
 
     page = Page(text("report.html.title", command=" ".join(report.recording.command)), language())
     page.paragraph(explain.recording_sentence(report))
     page.paragraphs(explain.loss_sentences(report))
     add_recording(page, report, faults, sentences=True)
+    if calls is not None:
+        from kernlab.render.html.calltree import add_calltree
+
+        add_calltree(page, calls)
     return page
 
 

@@ -11,14 +11,31 @@ from kernlab.reports.labs.mmap_read import MmapReadReport, RunFigures
 from kernlab.reports.labs.syscall_path import SyscallPathReport
 from kernlab.units import format_bytes, format_kib
 
-__all__ = ["show_lazy", "show_mmap", "show_path"]
+__all__ = ["MMAP_COLUMNS", "run_row", "show_lazy", "show_mmap", "show_path"]
+
+
+MMAP_COLUMNS = (
+    "run",
+    "time",
+    "syscalls",
+    "copied",
+    "faults",
+    "data_faults",
+    "major",
+    "minor",
+    "added",
+    "readahead",
+    "resident",
+)
+"""The label keys of the four runs' table."""
 
 
 def _n(value: int | None) -> str:
     return explain.label("not_measured") if value is None else f"{value:,}"
 
 
-def _run_row(run: RunFigures) -> list[str]:
+def run_row(run: RunFigures) -> list[str]:
+    """One run as a row of the table (columns: :data:`MMAP_COLUMNS`), for the terminal and the page."""
     return [
         explain.run_name(run),
         explain.duration(run.time_ns),
@@ -36,23 +53,8 @@ def _run_row(run: RunFigures) -> list[str]:
 
 def show_mmap(report: MmapReadReport, out: Output) -> None:
     print_heading(explain.title("mmap"))
-    columns = [
-        explain.label(k)
-        for k in (
-            "run",
-            "time",
-            "syscalls",
-            "copied",
-            "faults",
-            "data_faults",
-            "major",
-            "minor",
-            "added",
-            "readahead",
-            "resident",
-        )
-    ]
-    print_table(columns, [_run_row(r) for r in report.runs], right=columns[1:])
+    columns = [explain.label(k) for k in MMAP_COLUMNS]
+    print_table(columns, [run_row(r) for r in report.runs], right=columns[1:])
     out.sentences(explain.mmap_sentences(report))
     s = report.shared_write
     if s is not None:
