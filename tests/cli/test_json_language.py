@@ -81,8 +81,9 @@ RECORDING_CASES = {
     "faults": ["faults"],
     "dump": ["dump", "--text", "{tmp}/trace.txt"],
 }
-# A run's summary, and --functions recordings (graph: test_graph_cli.py compares en/ko): own tests.
-NOT_JSON = {"record", "replay", "graph"}
+# A run's summary, --functions recordings and SQL over recordings: compared in their own tests
+# (test_graph_cli.py, test_sql_cli.py).
+NOT_JSON = {"record", "replay", "graph", "sql"}
 
 
 def _same_in_both_languages(args: list[str], cwd: Path | None = None) -> None:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.conftest import run_kernlab
 from tests.recording.pq_util import record_three, run_sql
 from tests.reports.test_sql import report_sums
 
@@ -49,3 +50,10 @@ def test_bad_query_is_a_clean_error(recordings):
     assert result.code != 0
     assert "Traceback" not in result.stderr
     assert "nosuchcolumn" in result.stderr
+
+
+def test_json_is_the_same_in_english_and_korean(recordings):
+    english = run_sql("--json", QUERY, *map(str, recordings))
+    korean = run_kernlab("--lang", "ko", "sql", "--json", QUERY, *map(str, recordings))
+    assert english.code == korean.code == 0, (english.stderr, korean.stderr)
+    assert english.stdout == korean.stdout

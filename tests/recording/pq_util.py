@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.conftest import CliResult, run_kernlab
@@ -25,14 +23,5 @@ def record_three(base: Path) -> list[Path]:
 
 
 def run_sql(*args: str) -> CliResult:
-    """`kernlab sql ARGS` as a user runs it (the command module directly until it is listed)."""
-    from kernlab.cli.main import COMMANDS as REGISTERED
-
-    if "sql" in REGISTERED:
-        return run_kernlab("sql", *args)
-    code = (
-        "import sys; from kernlab.cli import main as m; "
-        "m.COMMANDS['sql'] = ('kernlab.cli.sql_cmd', 'sql', ''); sys.exit(m.main(['sql', *sys.argv[1:]]))"
-    )
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+    """`kernlab sql ARGS` as a user runs it."""
+    return run_kernlab("sql", *args)
