@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,18 +15,8 @@ from tests.recording.rec_util import TRACEFS, need_tracing
 
 SOURCE = Path(__file__).parents[1] / "programs" / "fn_calls.c"
 
-# Runs the command through kernlab's own main(), registering `graph` when cli/main.py does not
-# list it yet (as `python -m kernlab graph` runs it once it does).
-_MAIN = (
-    "import sys; from kernlab.cli import main as m; "
-    "m.COMMANDS.setdefault('graph', ('kernlab.cli.graph_cmd', 'graph', 'call graph')); "
-    "sys.exit(m.main(sys.argv[1:]))"
-)
-
-
 def run_graph(*args: str) -> CliResult:
-    proc = subprocess.run([sys.executable, "-c", _MAIN, *args], capture_output=True, text=True, timeout=120)
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+    return run_kernlab(*args)
 
 
 @pytest.fixture(scope="module")
