@@ -175,3 +175,20 @@ def test_json_lists_every_instruction(hello):
     rows = [row for block in doc["blocks"] for row in block["rows"]]
     assert [row[0] for row in rows] == [int(line.split(":")[0], 16) for line in theirs]
     assert doc["tally"]["instructions"] == len(rows)
+
+
+def test_32bit_program_is_objdumps_listing(tmp_path):
+    """An i386 build (gcc -m32, where the multilib is installed): 32-bit operands, absolute
+    addresses, and gcc's padding `lea 0x0(%esi,%eiz,1),%esi` whose SIB byte has no index."""
+    need_tool("gcc")
+    out = tmp_path / "hello32"
+    built = subprocess.run(
+        ["gcc", "-m32", "-O2", "-o", str(out), str(PROGRAMS / "hello.c")], capture_output=True, text=True
+    )
+    if built.returncode != 0:
+        pytest.skip("gcc -m32 cannot link here (no 32-bit libc)")
+    result = run_kernlab("disasm", str(out), "--quiet")
+    assert result.code == 0, result.stderr
+    theirs = objdump_lines(out)
+    ours = kernlab_lines(result.stdout)
+    assert ours == theirs, first_difference(theirs, ours)

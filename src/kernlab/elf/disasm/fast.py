@@ -1,17 +1,23 @@
 """x86 code decoded in bulk: capstone's C core without details, its text rewritten as objdump's.
 
 Decoding with details (:mod:`~kernlab.elf.disasm.x86`) costs tens of microseconds per
-instruction in Python; a whole libc has 335,000 instructions. Here capstone decodes big chunks
-with ``cs_disasm`` and no details, the ``cs_insn`` array is read with one :mod:`struct` pass, and
-each instruction's text is made from capstone's own AT&T text by a few string rules, then kept
-by its raw bytes: most instructions of a program repeat byte for byte (``push %rbp``, ``ret``,
-``mov %rax,%rdi``). Branch and RIP-relative instructions keep their text without the target and
-name the target per instruction.
+instruction in Python; a whole libc has 336,000 instructions. Here capstone decodes each block
+with one ``cs_disasm`` call and no details, and an instruction's text is kept by what decides
+it:
 
-Only instructions whose capstone text the rules are known to turn into objdump's take this lane
-(:data:`FAST_MNEMONICS`, checked against objdump on whole files in
+* by its bytes (:attr:`FastX86.plain`): most instructions repeat byte for byte (``push %rbp``,
+  ``ret``, ``mov %rax,%rdi``);
+* a plain relative jump or call by its opcode (:attr:`FastX86.branch_heads`), its target named
+  per instruction;
+* bytes not seen before by their *shape* (:mod:`~kernlab.elf.disasm.x86shape`: the bytes but
+  the displacement and immediate) and the signs of those numbers: the first of a shape is
+  rewritten from capstone's AT&T text, the next ones fill its :class:`Template`.
+
+Only instructions whose capstone text the rules are known to turn into objdump's are
+rewritten (:data:`FAST_MNEMONICS`, checked against objdump on whole files in
 tests/elf/test_disasm_file.py); the rest — x87, string instructions, unusual prefixes, AVX-512
 masks, ``%riz`` — are decoded with details by :class:`~kernlab.elf.disasm.x86.X86Formatter`.
+Templates are checked against rewriting every instruction in tests/elf/test_x86_shape.py.
 """
 
 from __future__ import annotations
@@ -23,8 +29,20 @@ from typing import Any
 
 from kernlab.elf.disasm.symbols import Symbolizer
 from kernlab.elf.disasm.x86 import NO_SUFFIX, X86Formatter
+from kernlab.elf.disasm.x86shape import HOLE_IMM, HOLE_REL, HOLE_RIP, _measure
 
-__all__ = ["BAD", "BRANCH", "FAST_MNEMONICS", "PLAIN", "RECORDS", "RIP", "TRAP", "FastX86"]
+__all__ = [
+    "BAD",
+    "BRANCH",
+    "FAST_MNEMONICS",
+    "PLAIN",
+    "RECORDS",
+    "RIP",
+    "TRAP",
+    "FastX86",
+    "Template",
+    "template_key",
+]
 
 # Kinds of a cached instruction text.
 PLAIN = 0  # the text is the same wherever the bytes are
@@ -304,7 +322,6 @@ _INSN = struct.Struct("<I4xQH24s32s160s6x8x")
 RECORDS = struct.Struct("<8xQH24s206x")
 """(address, size, bytes) of each cs_insn record: all the common path reads."""
 assert RECORDS.size == _INSN.size
-_CHUNK = 8192  # instructions per cs_disasm call
 
 _MEMORY = re.compile(
     r"^(?P<seg>%[a-z]s:)?(?P<disp>-?(?:0x[0-9a-f]+|\d+))?"
@@ -329,17 +346,23 @@ class FastX86:
         self.detail.syntax = capstone.CS_OPT_SYNTAX_INTEL
         self.formatter = X86Formatter(mode64, "att", symbolizer)
         self.sym = symbolizer
-        self.cache: dict[bytes, tuple[int, str, int]] = {}
+        # Bytes -> text of an instruction written alike wherever it is; never a trap, fwait
+        # (objdump may join it with the next one) or bytes starting with a zero (objdump may
+        # write a run of zeros as "...").
+        self.plain: dict[bytes, str] = {}
+        self.special: dict[bytes, tuple[int, str, int]] = {}  # bytes -> (kind, text, value)
+        self.templates: dict[bytes, Template | None] = {}  # shape and signs -> template
         self.names: dict[int, str] = {}  # capstone instruction id -> name
         self.target_names: dict[int, str | None] = {}
-        self.branches: dict[bytes, str] = {}  # opcode bytes -> "je     "
-        self.rips: dict[bytes, tuple[str, str]] = {}  # bytes around the displacement -> text around it
+        self.target_texts: dict[int, str] = {}  # branch target -> "263f2 <abort+0x53>"
+        self.name_of = symbolizer.namer(None)
+        self.branch_heads: dict[int, str] = {}  # opcode | length << 8 -> "je     "
         self.address_mask = (1 << 64) - 1 if mode64 else 0xFFFFFFFF
 
     # ------------------------------------------------------------------ decoding
 
-    def chunk(self, code: Any, start: int, offset: int, end: int) -> bytes:
-        """capstone's ``cs_insn`` records for up to 8192 instructions from ``offset`` of
+    def chunk(self, code: Any, start: int, offset: int, end: int, count: int = 8192) -> bytes:
+        """capstone's ``cs_insn`` records for up to ``count`` instructions from ``offset`` of
         ``code`` (a ctypes buffer of the section starting at address ``start``) to ``end``, as
         one byte string (read them with :data:`RECORDS`); empty when the first byte cannot be
         decoded."""
@@ -351,7 +374,7 @@ class FastX86:
             ctypes.cast(ctypes.addressof(code) + offset, ctypes.POINTER(ctypes.c_char)),
             end - offset,
             start + offset,
-            _CHUNK,
+            count,
             ctypes.byref(insns),
         )
         if count <= 0:
@@ -392,6 +415,8 @@ class FastX86:
             1 if self.mode64 and prefixes < len(raw) and 0x40 <= raw[prefixes] <= 0x4F else 0
         )
         opcode = raw[opcode_at] if opcode_at < len(raw) else 0
+        if opcode_at > prefixes and raw[prefixes] & 8 and 0x66 in raw[:prefixes] and opcode != 0x0F:
+            return None  # REX.W overrides 0x66, which objdump then writes as "data16"
         if opcode in (0xD0, 0xD1) or (opcode == 0x90 and len(raw) > 1):
             return None  # shift by an implicit 1, "xchg %ax,%ax": the detailed formatter knows them
         if not mn or "{" in ops or "%st" in ops or "riz" in ops:
@@ -469,6 +494,8 @@ class FastX86:
                 if not value:
                     return None
             else:
+                if _padding_sib(raw, prefixes, self.mode64):
+                    return None  # objdump writes its index as %eiz/%riz: the detailed formatter's job
                 memory = _memory(op, mod, self.mode64)
                 if memory is None:
                     return None
@@ -512,99 +539,248 @@ class FastX86:
             return PLAIN, text, 0
         return PLAIN, "(bad)", 0
 
+    # ------------------------------------------------------------------ per instruction
+
+    def start_section(self, name: str) -> None:
+        """Texts stay valid from one section to the next; names of targets do not (objdump
+        prefers a symbol of the section being listed)."""
+        self.formatter.section = name
+        self.target_names.clear()
+        self.target_texts.clear()
+        self.name_of = self.sym.namer(name)
+
     def describe(self, address: int, raw: bytes, data: bytes, index: int) -> str:
-        """The text of the instruction at ``address``, record ``index`` of ``data``: cached
-        when its bytes are seen again."""
-        entry = self.cache.get(raw)
+        """The text of the instruction at ``address``, record ``index`` of ``data``, for one not
+        in :attr:`plain`: a branch or RIP-relative one names its target here."""
+        entry = self.special.get(raw)
         if entry is None:
-            entry = self.cache[raw] = self._entry(address, raw, data, index)
+            entry = self._entry(address, raw, data, index)
         kind, text, value = entry
-        if kind in (PLAIN, TRAP):
-            return text
         if kind == BRANCH:
-            disp = int.from_bytes(raw[-value:], "little", signed=True)
-            target = (address + len(raw) + disp) & self.address_mask
-            name = self._name(target)
-            return f"{text}{target:x} <{name}>" if name else f"{text}{target:x}"
+            return text + self._target((address + len(raw) + value) & self.address_mask)
         if kind == RIP:
             target = (address + len(raw) + value) & self.address_mask
             name = self._name(target)
-            return f"{text}        # {target:x}" + (f" <{name}>" if name else "")
-        # Not cacheable: decode again with details.
-        for insn in self.detail.disasm(raw, address, 1):
+            return f"{text}        # {target:x} <{name}>" if name else f"{text}        # {target:x}"
+        if kind != BAD:
+            return text
+        for insn in self.detail.disasm(raw, address, 1):  # not cacheable: decoded again
             mnemonic, operands, *_ = self.formatter.format(insn)
             return mnemonic if not operands else f"{mnemonic:<6} {operands}"
         return "(bad)"
+
+    def _target(self, target: int) -> str:
+        """``263f2 <abort+0x53>``: a branch target as objdump writes it."""
+        found = self.target_texts.get(target)
+        if found is None:
+            name = self._name(target)
+            found = self.target_texts[target] = f"{target:x} <{name}>" if name else f"{target:x}"
+        return found
 
     def _name(self, target: int) -> str | None:
         names = self.target_names
         if target in names:
             return names[target]
-        name = names[target] = self.sym.name(target, self.formatter.section)
+        name = names[target] = self.name_of(target)
         return name
 
     def _entry(self, address: int, raw: bytes, data: bytes, index: int) -> tuple[int, str, int]:
-        """The cache entry for bytes not seen before. A branch or RIP-relative instruction is
-        the same text as another one with the same bytes but its displacement: such texts are
-        kept without the displacement (by opcode bytes, or by the bytes around the
-        displacement), so only the first of them is rewritten."""
+        """The entry of bytes not seen before, kept in :attr:`plain` (text only) or
+        :attr:`special`. Instructions of one shape (:mod:`~kernlab.elf.disasm.x86shape`) and one
+        sign of each number are written alike but for their numbers: only the first of them is
+        rewritten, the others fill its template."""
+        shape = _measure(raw, self.mode64) if raw[0] != 0x9B else None
+        entry = None
+        key = b""
+        if shape is not None and shape[3] and shape[0] == len(raw):
+            _n, fixed, tail, holes = shape
+            key = template_key(raw, fixed, tail, holes)
+            template = self.templates.get(key)
+            if template is not None:
+                entry = template.fill(raw)
+        if entry is None:
+            entry = self._full(address, raw, data, index)
+            if key and key not in self.templates:
+                assert shape is not None
+                self.templates[key] = Template.learn(entry, raw, shape[3])
+            if entry[0] == BRANCH:
+                entry = (BRANCH, entry[1], int.from_bytes(raw[-entry[2] :], "little", signed=True))
+                self._branch_head(raw, entry[1])
+        kind = entry[0]
+        if kind == PLAIN and raw[0] != 0 and raw[0] != 0x9B:
+            self.plain[raw] = entry[1]
+        elif kind != BAD:
+            self.special[raw] = entry
+        return entry
+
+    def _branch_head(self, raw: bytes, head: str) -> None:
+        """Remember ``je     `` for the plain forms of a relative branch (``eb``/``7x`` rel8,
+        ``e8``/``e9`` rel32, ``0f 8x`` rel32, no prefix), keyed by opcode | length << 8, so
+        that the listing writes the next ones without looking at anything else."""
         n = len(raw)
         b0 = raw[0]
-        key = None
-        if (n == 5 and b0 in (0xE8, 0xE9)) or (n == 2 and (0x70 <= b0 <= 0x7F or b0 == 0xEB)):
-            key, rel = raw[:1], n - 1
+        if (n == 2 and (0x70 <= b0 <= 0x7F or b0 == 0xEB)) or (n == 5 and b0 in (0xE8, 0xE9)):
+            self.branch_heads[b0 | n << 8] = head
         elif n == 6 and b0 == 0x0F and 0x80 <= raw[1] <= 0x8F:
-            key, rel = raw[:2], 4
-        if key is not None:
-            template = self.branches.get(key)
-            if template is None:
-                full = self._full(address, raw, data, index)
-                if full[0] != BRANCH or full[2] != rel:
-                    return full
-                template = self.branches[key] = full[1]
-            return BRANCH, template, rel
-        if self.mode64:
-            at = _modrm_at(raw)
-            if at + 5 <= n and raw[at] & 0xC7 == 0x05:
-                key = raw[: at + 1] + raw[at + 5 :]
-                disp = int.from_bytes(raw[at + 1 : at + 5], "little", signed=True)
-                parts = self.rips.get(key)
-                if parts is None:
-                    full = self._full(address, raw, data, index)
-                    spelled = f"{_signed(disp)}(%rip)"
-                    if full[0] == RIP and full[2] == disp and full[1].count(spelled) == 1:
-                        pre, post = full[1].split(spelled)
-                        self.rips[key] = (pre, post)
-                    return full
-                return RIP, f"{parts[0]}{_signed(disp)}(%rip){parts[1]}", disp
-        return self._full(address, raw, data, index)
+            self.branch_heads[raw[1] | n << 8] = head
 
     def _full(self, address: int, raw: bytes, data: bytes, index: int) -> tuple[int, str, int]:
         insn_id, _a, _s, _b, mn, ops = _INSN.unpack_from(data, index * _INSN.size)
         return self.text(insn_id, address, raw, _cstring(mn), _cstring(ops))
 
 
-def _modrm_at(raw: bytes) -> int:
-    """Where the ModRM byte of a 64-bit instruction would be (after legacy prefixes, REX, VEX or
-    EVEX, and the opcode); meaningless for an opcode without one, which callers check."""
-    i = 0
-    n = len(raw)
-    while i < n and raw[i] in _LEGACY_PREFIXES:
-        i += 1
-    if i < n and 0x40 <= raw[i] <= 0x4F:
-        i += 1
-    if i >= n:
-        return n
-    b = raw[i]
-    if b == 0xC5:
-        return i + 3
-    if b == 0xC4:
-        return i + 4
-    if b == 0x62:
-        return i + 5
-    if b == 0x0F:
-        return i + 3 if i + 1 < n and raw[i + 1] in (0x38, 0x3A) else i + 2
-    return i + 1
+_SIGNS = [bytes([n]) for n in range(16)]
+
+
+def template_key(raw: bytes, fixed: int, tail: int, holes: tuple[tuple[int, int, int], ...]) -> bytes:
+    """The key of the template serving ``raw`` (laid out as :func:`~kernlab.elf.disasm.x86shape.layout`
+    says): its shape, and the sign of each number, since objdump writes a negative immediate
+    masked to the operand size (``$0xffffffff``) and a negative displacement signed."""
+    signs = 1
+    for _kind, at, size in holes:
+        signs = signs << 1 | raw[at + size - 1] >> 7
+    return raw[:fixed] + raw[tail:] + _SIGNS[signs]
+
+
+class Template:
+    """The text of one instruction shape with holes for its numbers: literal pieces, and for
+    each hole (offset, size, how to spell it). A spelling is -1 for a signed displacement
+    (``-0x8(%rbp)``), else the mask of the unsigned number objdump writes (``$0xffffffff``)."""
+
+    __slots__ = ("holes", "kind", "pieces", "value_at")
+
+    def __init__(
+        self, kind: int, pieces: list[str], holes: list[tuple[int, int, int]], value_at: tuple[int, int]
+    ) -> None:
+        self.kind = kind
+        self.pieces = pieces
+        self.holes = holes
+        self.value_at = value_at  # (offset, size) of the number the entry carries (RIP, BRANCH)
+
+    def fill(self, raw: bytes) -> tuple[int, str, int]:
+        pieces = self.pieces
+        out = pieces[0]
+        for i, (at, size, spelling) in enumerate(self.holes, 1):
+            v = int.from_bytes(raw[at : at + size], "little", signed=True)
+            if spelling < 0:
+                out += (f"-{-v:#x}" if v < 0 else f"{v:#x}") + pieces[i]
+            else:
+                out += f"{v & spelling:#x}" + pieces[i]
+        at, size = self.value_at
+        return self.kind, out, int.from_bytes(raw[at : at + size], "little", signed=True) if size else 0
+
+    @staticmethod
+    def learn(
+        entry: tuple[int, str, int], raw: bytes, holes: tuple[tuple[int, int, int], ...]
+    ) -> Template | None:
+        """The template of ``entry`` (the instruction ``raw``, whose numbers are at ``holes``),
+        or None when its text does not show each number exactly once where it is expected."""
+        kind, text, value = entry
+        values = [int.from_bytes(raw[at : at + size], "little", signed=True) for _k, at, size in holes]
+        if kind == BRANCH:
+            if len(holes) == 1 and holes[0][0] == HOLE_REL and value == holes[0][2]:
+                return Template(BRANCH, [text], [], holes[0][1:])
+            return None
+        if kind not in (PLAIN, RIP, TRAP) or any(h[0] == HOLE_REL for h in holes):
+            return None
+        value_at = (0, 0)
+        if kind == RIP:
+            rips = [h[1:] for i, h in enumerate(holes) if h[0] == HOLE_RIP and values[i] == value]
+            if len(rips) != 1:
+                return None
+            value_at = rips[0]
+        head, _sep, operands = text.rpartition(" ")
+        if not head:
+            return None
+        base = len(head) + 1
+        spans = _operand_spans(operands)
+        cuts: list[tuple[int, int, int, int]] = []  # (start, end, hole index, spelling)
+        for index, (hole_kind, _at, size) in enumerate(holes):
+            found = _number_in(operands, spans, hole_kind, values[index], size)
+            if found is None:
+                return None
+            cuts.append((base + found[0], base + found[1], index, found[2]))
+        cuts.sort()
+        pieces: list[str] = []
+        at = 0
+        ordered: list[tuple[int, int, int]] = []
+        for start, end, index, spelling in cuts:
+            if start < at:
+                return None
+            pieces.append(text[at:start])
+            ordered.append((holes[index][1], holes[index][2], spelling))
+            at = end
+        pieces.append(text[at:])
+        return Template(kind, pieces, ordered, value_at)
+
+
+def _operand_spans(operands: str) -> list[tuple[int, int]]:
+    """(start, end) of each operand of objdump's operand text (commas inside parentheses
+    belong to a memory operand)."""
+    spans = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(operands):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            spans.append((start, i))
+            start = i + 1
+    spans.append((start, len(operands)))
+    return spans
+
+
+_NUMBER = re.compile(r"-?0x[0-9a-f]+")
+
+
+def _number_in(
+    operands: str, spans: list[tuple[int, int]], hole_kind: int, value: int, size: int
+) -> tuple[int, int, int] | None:
+    """Where the one operand holding a hole's number spells it: (start, end, spelling)."""
+    found = None
+    for start, end in spans:
+        op = operands[start:end]
+        lead = 1 if op.startswith("*") else 0
+        if op.startswith("%", lead) and ":" in op:
+            lead = op.index(":") + 1  # a segment: %fs:0x28
+        if hole_kind == HOLE_IMM:
+            if not op.startswith("$"):
+                continue
+            m = _NUMBER.fullmatch(op, 1)
+        else:
+            if op.startswith(("$", "%"), lead):
+                continue
+            m = _NUMBER.match(op, lead)
+            if m is None or not (m.end() == len(op) or op[m.end()] == "("):
+                continue
+            if (hole_kind == HOLE_RIP) != op.endswith("(%rip)"):
+                continue
+        if m is None or found is not None:
+            return None  # not a number, or two candidates: no template
+        spelled = m.group()
+        if hole_kind != HOLE_IMM and m.end() < len(op):
+            # A displacement beside a base register is written signed.
+            if spelled != (f"-{-value:#x}" if value < 0 else f"{value:#x}"):
+                return None
+            found = (start + m.start(), start + m.end(), -1)
+            continue
+        if spelled.startswith("-"):
+            return None
+        number = int(spelled, 16)
+        if value >= 0:
+            if number != value:
+                return None
+            found = (start + m.start(), start + m.end(), (1 << 64) - 1)
+            continue
+        for bits in (8 * size, 16, 32, 64):
+            if bits >= 8 * size and value & ((1 << bits) - 1) == number:
+                found = (start + m.start(), start + m.end(), (1 << bits) - 1)
+                break
+        else:
+            return None
+    return found
 
 
 def _modrm_mod(raw: bytes, prefixes: int, mode64: bool) -> int | None:
@@ -626,6 +802,39 @@ def _modrm_mod(raw: bytes, prefixes: int, mode64: bool) -> int | None:
     else:
         i += 1
     return raw[i] >> 6 if i < len(raw) else None
+
+
+def _padding_sib(raw: bytes, prefixes: int, mode64: bool) -> bool:
+    """True when the memory operand has a SIB byte without index that no base needs (any base
+    but rsp/r12, or none): objdump then writes the index as ``%eiz``/``%riz``, capstone omits
+    it. VEX and EVEX forms say True on any SIB without index (rare; decoded with details)."""
+    i = prefixes
+    rex = 0
+    if i < len(raw) and mode64 and 0x40 <= raw[i] <= 0x4F:
+        rex = raw[i]
+        i += 1
+    if i >= len(raw):
+        return False
+    b = raw[i]
+    vex = b in (0xC4, 0xC5, 0x62) and mode64
+    if b == 0xC5:
+        i += 3
+    elif b == 0xC4:
+        i += 4
+    elif b == 0x62:
+        i += 5
+    elif b == 0x0F:
+        i += 3 if i + 1 < len(raw) and raw[i + 1] in (0x38, 0x3A) else 2
+    else:
+        i += 1
+    if i + 1 >= len(raw):
+        return False
+    modrm, sib = raw[i], raw[i + 1]
+    if modrm >> 6 == 3 or modrm & 7 != 4 or (sib >> 3) & 7 != 4:
+        return False
+    if vex:
+        return True
+    return not rex & 2 and sib & 7 != 4
 
 
 def _branch_displacement(raw: bytes, mode64: bool) -> int:

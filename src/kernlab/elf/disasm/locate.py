@@ -33,7 +33,11 @@ def find_function(image: ElfImage, name: str, symbolizer: Symbolizer) -> tuple[s
         if s.shndx not in ("UND", "ABS", "COM") and (not version or s.version == version)
     ]
     if not candidates:
-        raise BadInput(f"{image.source}: no symbol named {name!r} (defined in this file)")
+        raise BadInput(
+            f"{image.source}: no symbol named {name!r} (defined in this file)",
+            key="disasm.errors.no_symbol",
+            fields={"path": image.source, "name": name},
+        )
     code = [s for s in candidates if s.type in ("FUNC", "IFUNC", "NOTYPE")]
     if not code:
         sym = candidates[0]

@@ -8,6 +8,7 @@ name decides; a GOT slot is named after the dynamic relocation that fills it; PL
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -186,6 +187,42 @@ class Symbolizer:
         if relative != address and not found.synthetic and address in self.relocated:
             return self.relocated[address]
         return found
+
+    def namer(self, section: str | None) -> Callable[[int], str | None]:
+        """:meth:`name` for many addresses of one section: the symbol chosen at each distinct
+        address is worked out once, so each name costs one bisection."""
+        if not self.symbols:
+            return lambda address: None
+        starts: list[int] = []
+        chosen: list[NamedAddress] = []
+        for value, sym in zip(self.addresses, self.symbols, strict=True):
+            if not starts or starts[-1] != value:
+                starts.append(value)
+                chosen.append(sym)  # the first of its address, unless one there is in the section
+            elif chosen[-1].section != section and sym.section == section:
+                chosen[-1] = sym
+        base = self.section_base
+        relocated = self.relocated
+        where = bisect.bisect_right
+
+        def name(address: int) -> str | None:
+            k = where(starts, address) - 1
+            found = chosen[k if k > 0 else 0]
+            value = found.value
+            if (
+                value - base.get(found.section or "", 0) != address
+                and address in relocated
+                and not found.synthetic
+            ):
+                found = relocated[address]
+                value = found.value
+            if value == address or found.undefined:
+                return found.name
+            if value > address:
+                return f"{found.name}-{value - address:#x}"
+            return f"{found.name}+{address - value:#x}"
+
+        return name
 
     def name(self, address: int, section: str | None = None) -> str | None:
         """``sym``, ``sym+0x10`` or ``sym-0x10`` for ``address`` (None when there are no symbols)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from kernlab.elf.disasm.model import SyscallNote
@@ -48,10 +48,7 @@ class SyscallTracker:
 
     @cached_property
     def table(self) -> dict[int, str]:
-        try:
-            return {n: s.name for n, s in by_number(self.arch).items()}
-        except KernlabError:
-            return {}  # no table for this architecture: numbers without names
+        return _names(self.arch)
 
     def step(self, insn: Any) -> tuple[SyscallNote | None, bool]:
         """Look at one instruction: (the trap's note if it is a trap, loads-the-number flag)."""
@@ -119,6 +116,15 @@ class SyscallTracker:
         if mn in ("addi", "addiw") and match and match[1] in regs:
             return int(match[2], 0)
         return None
+
+
+@lru_cache(maxsize=8)
+def _names(arch: str) -> dict[int, str]:
+    """System-call number -> name for ``arch`` (a tracker is made per trap of a whole file)."""
+    try:
+        return {n: s.name for n, s in by_number(arch).items()}
+    except KernlabError:
+        return {}  # no table for this architecture: numbers without names
 
 
 def register_family(name: str) -> str:

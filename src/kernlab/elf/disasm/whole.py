@@ -21,15 +21,19 @@ import ctypes
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from itertools import accumulate, compress, count, repeat
+from operator import not_
+from typing import TYPE_CHECKING, Any
 
 from kernlab.elf.disasm.decode import _capstone, _disassemble, _opened, _syntax
+from kernlab.elf.disasm.fast import X86_TRAPS
 from kernlab.elf.disasm.model import SyscallNote
 from kernlab.elf.disasm.symbols import ExternalSymbols, Symbolizer
 from kernlab.elf.disasm.traps import SyscallTracker
 from kernlab.errors import BadInput
 
 if TYPE_CHECKING:
+    from kernlab.elf.disasm.fast import FastX86
     from kernlab.elf.model import Section
     from kernlab.elf.reader import ElfImage
 
@@ -81,8 +85,22 @@ class FileListing:
     def blocks(self) -> Iterator[Block]:
         """Every block of every section, decoded as it is asked for."""
         image, symbolizer = _opened(self.path, self.symbols)
+        if image.arch not in ("x86_64", "i386") or self.syntax != "att":
+            for section in self.sections:
+                yield from _section_blocks(image, symbolizer, section, self.syntax)
+            return
+        from kernlab.elf.disasm.fast import FastX86
+
+        fast = FastX86(image.arch == "x86_64", symbolizer)  # its texts serve every section
+        jobs: list[_Job] = []
         for section in self.sections:
-            yield from _section_blocks(image, symbolizer, section, self.syntax)
+            marks = labels(symbolizer, section)
+            ends = [a for a, _ in marks[1:]] + [section.address + section.size]
+            jobs += [(section, start, label, end) for (start, label), end in zip(marks, ends, strict=True)]
+        yield from _x86_blocks(image, fast, jobs)
+
+
+_Job = tuple[CodeSection, int, str | None, int]  # section, block start, label, block end
 
 
 def file_format(image: ElfImage) -> str:
@@ -107,10 +125,17 @@ def code_sections(image: ElfImage, name: str | None = None) -> list[Section]:
     other = image.section_by_name(name)
     if other is None:
         names = ", ".join(s.name for s in found) or "none"
-        raise BadInput(f"{image.source}: no section named {name} (sections with code: {names})")
+        raise BadInput(
+            f"{image.source}: no section named {name} (sections with code: {names})",
+            key="disasm.errors.no_section",
+            fields={"path": image.source, "name": name, "names": names},
+        )
+    names = ", ".join(s.name for s in found) or "none"
+    flags = other.flags or "none"
     raise BadInput(
-        f"{image.source}: {name} is not code (section flags {other.flags or 'none'}, no X); "
-        f"sections with code: {', '.join(s.name for s in found) or 'none'}"
+        f"{image.source}: {name} is not code (section flags {flags}, no X); sections with code: {names}",
+        key="disasm.errors.not_code",
+        fields={"path": image.source, "name": name, "flags": flags, "names": names},
     )
 
 
@@ -122,7 +147,11 @@ def list_file(
     _capstone(image.arch, syntax)  # NotSupported now, not after the header is printed
     chosen = code_sections(image, section)
     if not chosen:
-        raise BadInput(f"{path}: no section holds code (none has the X flag and contents)")
+        raise BadInput(
+            f"{path}: no section holds code (none has the X flag and contents)",
+            key="disasm.errors.no_code",
+            fields={"path": path},
+        )
     digits = 16 if image.is_64bit else 8
     return FileListing(
         path,
@@ -186,9 +215,6 @@ def _section_blocks(
 ) -> Iterator[Block]:
     marks = labels(symbolizer, section)
     ends = [a for a, _ in marks[1:]] + [section.address + section.size]
-    if image.arch in ("x86_64", "i386") and syntax == "att":
-        yield from _x86_blocks(image, symbolizer, section, marks, ends)
-        return
     for (start, label), end in zip(marks, ends, strict=True):
         instructions, _notes = _disassemble(image, start, end - start, syntax, symbolizer)
         rows: list[Row] = [(i.address, i.raw, i.text, i.syscall) for i in instructions]
@@ -196,74 +222,132 @@ def _section_blocks(
         yield Block(section.name, start, label, rows, marked)
 
 
-def _x86_blocks(
-    image: ElfImage,
-    symbolizer: Symbolizer,
-    section: CodeSection,
-    marks: list[tuple[int, str | None]],
-    ends: list[int],
-) -> Iterator[Block]:
-    from kernlab.elf.disasm.fast import PLAIN, RECORDS, RIP, TRAP, FastX86
-
-    fast = FastX86(image.arch == "x86_64", symbolizer)
-    fast.formatter.section = section.name
-    base = section.address
-    code = image.read(base, section.size)
-    buffer = (ctypes.c_char * len(code)).from_buffer_copy(code)
-    get = fast.cache.get
-    describe = fast.describe
-    unpack = RECORDS.iter_unpack
-    names = fast.target_names
-    name_of = fast._name
-    mask = fast.address_mask
-    for (start, label), end in zip(marks, ends, strict=True):
+def _x86_blocks(image: ElfImage, fast: FastX86, jobs: list[_Job]) -> Iterator[Block]:
+    section: CodeSection | None = None
+    base = 0
+    code = b""
+    buffer: Any = None
+    for job_section, start, label, end in jobs:
+        if job_section is not section:
+            section = job_section
+            fast.start_section(section.name)
+            base = section.address
+            code = image.read(base, section.size)
+            buffer = (ctypes.c_char * len(code)).from_buffer_copy(code)
         rows: list[Row] = []
-        append = rows.append
         marked: set[int] = set()
         pos = start
-        limit = min(len(code), end - base + 15)  # an instruction may run past the next symbol
+        waits = False
         while pos < end:
-            data = fast.chunk(buffer, base, pos - base, limit)
+            data = fast.chunk(buffer, base, pos - base, end - base)
             if not data:
-                # capstone stops at bytes it cannot decode; objdump prints them as "(bad)".
-                append((pos, code[pos - base : pos - base + 1], "(bad)", None))
-                pos += 1
-                continue
-            # The hot loop: one dict lookup for an instruction whose bytes were seen before.
-            address = size = 0
-            for index, (address, size, field) in enumerate(unpack(data)):
-                if address >= end:
-                    break
-                if field[0] == 0:
-                    skip = _zero_run(code, address - base, end - base)
-                    if skip:
-                        append((address, b"", "...", None))
-                        size = skip
-                        break
-                raw = field[:size]
-                entry = get(raw)
-                if entry is not None:
-                    kind = entry[0]
-                    if kind == PLAIN:
-                        append((address, raw, entry[1], None))
-                        continue
-                    if kind == RIP:
-                        target = (address + size + entry[2]) & mask
-                        name = names[target] if target in names else name_of(target)
-                        comment = f"        # {target:x} <{name}>" if name else f"        # {target:x}"
-                        append((address, raw, entry[1] + comment, None))
-                        continue
-                text = describe(address, raw, data, index)
-                note = None
-                if get(raw, (PLAIN,))[0] == TRAP:
-                    note = _trap_note(fast, image.arch, code, base, rows, address, raw)
+                # An instruction running past the next symbol is shown whole (objdump decodes
+                # each block from its own start); bytes capstone cannot decode are "(bad)".
+                data = fast.chunk(buffer, base, pos - base, min(len(code), end - base + 15), 1)
+                if not data:
+                    rows.append((pos, code[pos - base : pos - base + 1], "(bad)", None))
+                    pos += 1
+                    continue
+            chunk = _Chunk(fast, code, base, end, data)
+            at = len(rows)
+            rows += chunk.rows()
+            if chunk.stop is not None:
+                address, skip = chunk.stop
+                del rows[at + chunk.kept :]
+                rows.append((address, b"", "...", None))
+                pos = address + skip
+            else:
+                last = rows[-1]
+                pos = last[0] + len(last[1])
+            waits = waits or chunk.waits
+            for address in chunk.traps:
+                k = bisect.bisect_left(rows, address, at, key=_address)
+                if k < len(rows) and rows[k][0] == address and rows[k][1]:
+                    trap_address, raw, text, _none = rows[k]
+                    note = _trap_note(
+                        fast, image.arch, code, base, rows[max(0, k - TRACK_BACK) : k], address, raw
+                    )
                     if note is not None:
                         marked.add(note.loaded_at)
-                append((address, raw, text, note))
-            pos = address + size
-        if code.find(b"\x9b", start - base, end - base) >= 0:
+                        rows[k] = (trap_address, raw, text, note)
+        if waits:
             rows = _merge_waits(rows)
         yield Block(section.name, start, label, rows, frozenset(marked))
+
+
+def _address(row: Row) -> int:
+    return row[0]
+
+
+class _Chunk:
+    """The rows of one ``cs_insn`` array. A libc is 336,000 instructions, two thirds of them
+    seen before byte for byte: their addresses, sizes, bytes and known texts are read with C
+    loops (a strided memoryview, ``map``, ``list.index``), and only the others — branches,
+    RIP-relative operands, bytes not seen before — are written in Python (:meth:`miss`)."""
+
+    def __init__(self, fast: FastX86, code: bytes, base: int, end: int, data: bytes) -> None:
+        self.fast = fast
+        self.code = code
+        self.base = base
+        self.end = end
+        self.data = data
+        self.stop: tuple[int, int] | None = None  # (address, bytes) of a run of zeros written "..."
+        self.kept = 0  # rows before the run of zeros
+        self.traps: list[int] = []
+        self.waits = False
+
+    def rows(self) -> list[Row]:
+        words = memoryview(self.data)
+        # cs_insn: id u32, pad, address u64 at byte 8, size u16 at byte 16; 248 bytes each.
+        addresses = words.cast("Q")[1::_INSN_WORDS].tolist()
+        sizes = words.cast("H")[8 :: _INSN_WORDS * 4].tolist()
+        words.release()
+        # capstone decodes one instruction after the other: the bytes are consecutive.
+        offsets = list(accumulate(sizes, initial=addresses[0] - self.base))
+        raws = list(map(self.code.__getitem__, map(slice, offsets, offsets[1:])))
+        fast = self.fast
+        plain = fast.plain.get
+        texts: list[str | None] = list(map(plain, raws))
+        # The rest, in order: a plain relative branch (a third of libc's instructions differ
+        # from all others only by their target) is written here, anything else by miss().
+        heads = fast.branch_heads.get
+        known_targets = fast.target_texts.get
+        name_target = fast._target
+        mask = fast.address_mask
+        from_bytes = int.from_bytes
+        for i in list(compress(count(), map(not_, texts))):
+            raw = raws[i]
+            text = plain(raw)  # first seen earlier in this chunk
+            if text is None:
+                n = len(raw)
+                head = heads(raw[0] | n << 8) if n != 6 else heads(raw[1] | n << 8 if raw[0] == 0x0F else -1)
+                if head is not None:
+                    disp = from_bytes(raw[n - 4 if n > 2 else 1 :], "little", signed=True)
+                    target = (addresses[i] + n + disp) & mask
+                    text = head + (known_targets(target) or name_target(target))
+                else:
+                    text = self.miss(i, addresses[i], raw)
+                    if self.stop is not None:
+                        del addresses[i:], raws[i:], texts[i:]
+                        break
+            texts[i] = text
+        return list(zip(addresses, raws, texts, repeat(None)))  # type: ignore[arg-type]
+
+    def miss(self, index: int, address: int, raw: bytes) -> str:
+        if raw[0] == 0:
+            skip = _zero_run(self.code, address - self.base, self.end - self.base)
+            if skip:
+                self.stop = (address, skip)
+                self.kept = index
+                return ""
+        elif raw == b"\x9b":
+            self.waits = True
+        elif raw in X86_TRAPS:
+            self.traps.append(address)
+        return self.fast.describe(address, raw, self.data, index)
+
+
+_INSN_WORDS = 31  # a cs_insn record is 248 bytes: 31 words of 8
 
 
 # The x87 control instructions objdump reads together with a preceding fwait (9b) as the
@@ -295,21 +379,30 @@ def _zero_run(code: bytes, offset: int, stop: int) -> int:
 
 
 def _trap_note(
-    fast: object, arch: str, code: bytes, base: int, rows: list[Row], address: int, raw: bytes
+    fast: FastX86, arch: str, code: bytes, base: int, rows: list[Row], address: int, raw: bytes
 ) -> SyscallNote | None:
     """The system call a trap makes, from the instructions since the last call or return
-    before it (at most TRACK_BACK of them, decoded again with details)."""
-    from kernlab.elf.disasm.fast import FastX86
-
-    assert isinstance(fast, FastX86)
+    before it (at most TRACK_BACK of them, decoded again with details). The answer depends on
+    those bytes only, so it is kept by them (libc's wrappers repeat ``mov $N,%eax; syscall``)."""
     first = address
     for row in reversed(rows[-TRACK_BACK:]):
         word = row[2].split(" ", 1)[0]
         if word in ("call", "ret", "...", "(bad)") or not row[1]:
             break
         first = row[0]
-    tracker = SyscallTracker(arch)
-    note = None
-    for insn in fast.detail.disasm(code[first - base : address - base + len(raw)], first):
-        note, _loads = tracker.step(insn)
-    return note
+    window = code[first - base : address - base + len(raw)]
+    key = (arch, window)  # no call or return inside: the same bytes load the same number
+    known = _TRAP_NOTES.get(key)
+    if known is None:
+        tracker = SyscallTracker(arch)
+        note = None
+        for insn in fast.detail.disasm(window, first):
+            note, _loads = tracker.step(insn)
+        known = _TRAP_NOTES[key] = (note, first)
+    note, at = known
+    if note is None or at == first:
+        return note
+    return SyscallNote(note.number, note.name, note.arch, note.loaded_at - at + first)
+
+
+_TRAP_NOTES: dict[tuple[str, bytes], tuple[SyscallNote | None, int]] = {}

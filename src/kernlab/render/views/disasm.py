@@ -2,24 +2,47 @@
 
 from __future__ import annotations
 
+from kernlab.elf.disasm import SyscallNote
+from kernlab.elf.disasm.whole import Block
+from kernlab.explain import count, text
 from kernlab.explain import disasm as explain
-from kernlab.render.listing import FileLines, file_header, print_listing, print_listing_line, section_header
+from kernlab.render.listing import (
+    BYTES_PER_LINE,
+    HIGHLIGHT,
+    NOTE,
+    RAW_COLUMN,
+    RESET,
+    file_header,
+    print_listing,
+    print_listing_line,
+    section_header,
+    syscall_annotation,
+)
 from kernlab.render.output import Output
 from kernlab.reports.disasm import DisasmReport, FileDisasmReport
 
-__all__ = ["show", "show_file"]
+__all__ = ["FileWriter", "heading", "show", "show_file"]
 
-SYNTAX_NAMES = {"att": "AT&T syntax", "intel": "Intel syntax"}
+
+def heading(report: DisasmReport) -> str:
+    """``prog: x86_64, section .text, 19 bytes, AT&T syntax`` in the current language."""
+    fields = {
+        "path": report.path,
+        "arch": report.arch,
+        "section": report.section,
+        "size": count("disasm.view.n.byte", report.size),
+    }
+    if report.syntax in ("att", "intel"):
+        return text(
+            "disasm.view.heading_syntax", syntax=text(f"disasm.view.syntax.{report.syntax}"), **fields
+        )
+    return text("disasm.view.heading", **fields)
 
 
 def show(report: DisasmReport, out: Output) -> None:
     from rich.markup import escape
 
-    syntax = SYNTAX_NAMES.get(report.syntax, "")
-    print_listing_line(
-        escape(f"{report.path}: {report.arch}, section {report.section}, {report.size} bytes")
-        + (f", {syntax}" if syntax else "")
-    )
+    print_listing_line(escape(heading(report)))
     print_listing(report)
     out.sentences(explain.sentences(report))
 
@@ -33,7 +56,7 @@ def show_file(report: FileDisasmReport, out: Output) -> None:
 
     con = console()
     colour = con.is_terminal and not con.no_color and con.color_system is not None
-    lines = FileLines(report.address_bits // 4, colour)
+    lines = FileWriter(report.address_bits // 4, colour)
     widths = {s.name: s.address_width for s in report.sections}
     write = sys.stdout.write
     write(file_header(report.path, report.file_format))
@@ -45,3 +68,73 @@ def show_file(report: FileDisasmReport, out: Output) -> None:
         write(lines.block(block, widths[current]))
     sys.stdout.flush()
     out.sentences(explain.file_sentences(report))
+
+
+class FileWriter:
+    """objdump -d's lines for blocks of instructions: ``   1139:\\t55  ...\\tpush   %rbp``.
+
+    Addresses are right-aligned to the section's width, raw bytes take 7 per line (longer
+    instructions continue on lines of their own), and a run of zeros is ``\\t...``. The raw
+    column of a byte string is kept, since most instructions repeat; a whole libc is 358,000
+    lines, so the common line is one ``%`` format in a comprehension.
+    """
+
+    def __init__(self, address_digits: int, colour: bool = False) -> None:
+        self.label_digits = address_digits
+        self.colour = colour
+        self.columns = _Columns()
+
+    def block(self, block: Block, width: int) -> str:
+        """The block's label line and its instruction lines, as one string."""
+        label = f" <{block.label}>" if block.label is not None else ""
+        columns = self.columns
+        line = f"%{width}x:\t%s\t%s\n"
+        rare = self._rare
+        marked = block.marked
+        # A column is None for the rare rows (a run of zeros, more than 7 bytes); a trap's
+        # note and, in colour, a highlighted load are written by _rare too.
+        if self.colour and marked:
+            lines = [
+                line % (a, c, t)
+                if (c := columns[r]) is not None and n is None and a not in marked
+                else rare(a, r, t, n, width, a in marked)
+                for a, r, t, n in block.rows
+            ]
+        else:
+            lines = [
+                line % (a, c, t)
+                if (c := columns[r]) is not None and n is None
+                else rare(a, r, t, n, width, False)
+                for a, r, t, n in block.rows
+            ]
+        return f"\n{block.address:0{self.label_digits}x}{label}:\n" + "".join(lines)
+
+    def _rare(
+        self, address: int, raw: bytes, text: str, note: SyscallNote | None, width: int, marked: bool
+    ) -> str:
+        if not raw:
+            return "\t...\n"
+        if note is not None:
+            if self.colour:
+                text = f"{HIGHLIGHT}{text}{RESET}{NOTE}{syscall_annotation(note)}{RESET}"
+            else:
+                text += syscall_annotation(note)
+        elif self.colour and marked:
+            text = f"{HIGHLIGHT}{text}{RESET}"
+        out = f"{address:{width}x}:\t{_column(raw)}\t{text}\n"
+        for at in range(BYTES_PER_LINE, len(raw), BYTES_PER_LINE):
+            out += f"{address + at:{width}x}:\t{raw[at : at + BYTES_PER_LINE].hex(' ')} \n"
+        return out
+
+
+def _column(raw: bytes) -> str:
+    """objdump's raw column: the first 7 bytes, padded to 21 characters."""
+    return (raw[:BYTES_PER_LINE].hex(" ") + " ").ljust(RAW_COLUMN)
+
+
+class _Columns(dict[bytes, str | None]):
+    """Raw bytes -> objdump's raw column, or None for a row :meth:`FileWriter._rare` writes."""
+
+    def __missing__(self, raw: bytes) -> str | None:
+        column = self[raw] = _column(raw) if 0 < len(raw) <= BYTES_PER_LINE else None
+        return column
