@@ -62,7 +62,7 @@ def disasm(
     syntax = "intel" if intel else "att"
     if symbol is None and address is None:
         if length is not None:
-            raise BadInput("--length goes with --address")
+            raise BadInput("--length goes with --address", key="errors.cli.length_with_address")
         report = reports.build_file(file, section, syntax=syntax, whole=out.json, system_map=system_map)
         try:
             out.emit(report, view.show_file)
@@ -76,7 +76,10 @@ def disasm(
             os.dup2(devnull, sys.stdout.fileno())
         return
     if section is not None:
-        raise BadInput("--section lists a whole section: give it without SYMBOL or --address")
+        raise BadInput(
+            "--section lists a whole section: give it without SYMBOL or --address",
+            key="errors.cli.section_alone",
+        )
     from kernlab.render.progress import progress
 
     with progress(f"Disassembling {symbol or hex(address or 0)}"):

@@ -95,7 +95,9 @@ def dump(
     text_out = text is not None and str(text) == "-"
     folded_out = folded is not None and str(folded) == "-"
     if text_out and folded_out:
-        raise BadInput("only one of --text and --folded can go to stdout ('-')")
+        raise BadInput(
+            "only one of --text and --folded can go to stdout ('-')", key="errors.cli.one_to_stdout"
+        )
     if text_out or folded_out:
         # The text is the output: written as it is made, with no sentence after it.
         rec = open_recording(directory)

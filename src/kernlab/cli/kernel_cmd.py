@@ -59,9 +59,12 @@ def kernel(
 
     if image_path is not None:
         if kallsyms_path is not None or config_path is not None:
-            raise BadInput("--image describes a file: give it without --kallsyms or --config")
+            raise BadInput(
+                "--image describes a file: give it without --kallsyms or --config",
+                key="errors.cli.image_alone",
+            )
         out.emit(reports.build_image(image_path, system_map), view.show_image)
         return
     if system_map is not None:
-        raise BadInput("--system-map goes with --image FILE")
+        raise BadInput("--system-map goes with --image FILE", key="errors.cli.system_map_with_image")
     out.emit(reports.build(kallsyms_path, config_path), view.show)

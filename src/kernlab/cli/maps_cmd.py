@@ -45,7 +45,7 @@ def maps(
 
     if all_processes:
         if pid is not None:
-            raise BadInput("give either a PID or --all, not both")
+            raise BadInput("give either a PID or --all, not both", key="errors.cli.pid_or_all")
         from kernlab.render.progress import progress
 
         with progress("reading /proc/*/smaps", total=reports.processes_to_read()) as bar:
@@ -53,7 +53,7 @@ def maps(
         out.emit(everyone, view.show_all)
         return
     if pid is None:
-        raise BadInput("which process? give a PID, 'self', or --all")
+        raise BadInput("which process? give a PID, 'self', or --all", key="errors.cli.which_process")
     report = reports.build(pid, smaps=not no_smaps, kinds=kinds)
     if pmap_x:
         out.emit(report, view.show_pmap)

@@ -183,11 +183,19 @@ def record(
     from kernlab.recording.recorder import record as run_record
 
     if pid is None and not command and not system_wide:
-        raise BadInput("nothing to record: give a command after --, -p PID or -a")
+        raise BadInput(
+            "nothing to record: give a command after --, -p PID or -a", key="errors.cli.nothing_to_record"
+        )
     if not functions and (fn_include or fn_exclude or fn_depth or max_functions):
-        raise BadInput("-F, -N, -D and --max-functions filter --functions: add --functions")
+        raise BadInput(
+            "-F, -N, -D and --max-functions filter --functions: add --functions",
+            key="errors.cli.filters_need_functions",
+        )
     if not functions and (nest_libcall or libs):
-        raise BadInput("--nest-libcall and --lib go with --functions: add --functions")
+        raise BadInput(
+            "--nest-libcall and --lib go with --functions: add --functions",
+            key="errors.cli.libs_need_functions",
+        )
     if functions and (nest_libcall or libs):
         from kernlab.explain import record as explain_record
 

@@ -79,11 +79,14 @@ def vtop(
 
     chosen = sum(x for x in (size is not None, vma_index is not None, whole))
     if chosen > 1:
-        raise BadInput("choose one of --range, --vma and --all")
+        raise BadInput("choose one of --range, --vma and --all", key="errors.cli.range_vma_all")
     if address is None and (size is not None or chosen == 0):
-        raise BadInput("give an ADDRESS (or use --vma N or --all)")
+        raise BadInput("give an ADDRESS (or use --vma N or --all)", key="errors.cli.give_address")
     if address is not None and (vma_index is not None or whole):
-        raise BadInput("--vma and --all count whole areas: leave out ADDRESS, or use ADDRESS --range SIZE")
+        raise BadInput(
+            "--vma and --all count whole areas: leave out ADDRESS, or use ADDRESS --range SIZE",
+            key="errors.cli.whole_areas",
+        )
     if address is not None and size is None:
         out.emit(reports.build(pid, address), view.show)
         return

@@ -18,7 +18,11 @@ def corrupt(source: str, what: str) -> Iterator[None]:
     except KernlabError:
         raise
     except (struct.error, ValueError, IndexError, KeyError, OverflowError, UnicodeError) as exc:
-        raise BadInput(f"{source}: malformed {what}: {exc}") from None
+        raise BadInput(
+            f"{source}: malformed {what}: {exc}",
+            key="errors.elf.malformed",
+            fields={"path": source, "part": what, "reason": str(exc)},
+        ) from None
 
 
 @contextmanager

@@ -28,27 +28,45 @@ class RawElf:
         self.shdrs: list[Shdr] = self._parse_sections()
         self.phdrs: list[Phdr] = self._parse_segments()
 
-    def fail(self, what: str) -> BadInput:
-        return BadInput(f"{self.source}: {what}")
+    def fail(self, what: str, *, key: str, **fields: object) -> BadInput:
+        """``SOURCE: what``; ``key`` names the same sentence in the catalog (``{path}`` is added)."""
+        return BadInput(f"{self.source}: {what}", key=key, fields={"path": self.source, **fields})
 
     # --- the three tables -------------------------------------------------------------------
 
     def _parse_header(self) -> None:
         ident = bytes(self.view[:16])
         if len(ident) < 16:
-            raise self.fail(f"truncated ELF identification ({len(ident)} of 16 bytes)")
+            raise self.fail(
+                f"truncated ELF identification ({len(ident)} of 16 bytes)",
+                key="errors.elf.truncated_ident",
+                have=len(ident),
+            )
         ei_class, ei_data = ident[4], ident[5]
         if ei_class not in (1, 2):
-            raise self.fail(f"unknown ELF class {ei_class} in e_ident (expected 1 for 32-bit, 2 for 64-bit)")
+            raise self.fail(
+                f"unknown ELF class {ei_class} in e_ident (expected 1 for 32-bit, 2 for 64-bit)",
+                key="errors.elf.bad_class",
+                value=ei_class,
+            )
         if ei_data not in (1, 2):
-            raise self.fail(f"unknown byte order {ei_data} in e_ident (expected 1 little, 2 big endian)")
+            raise self.fail(
+                f"unknown byte order {ei_data} in e_ident (expected 1 little, 2 big endian)",
+                key="errors.elf.bad_byte_order",
+                value=ei_data,
+            )
         self.wide = ei_class == 2
         self.endian = "<" if ei_data == 1 else ">"
         self.lay: Layout = layout(self.wide, self.endian)
         self.ident = ident
         need = 16 + self.lay.ehdr.size
         if self.size < need:
-            raise self.fail(f"truncated ELF header ({self.size} of {need} bytes)")
+            raise self.fail(
+                f"truncated ELF header ({self.size} of {need} bytes)",
+                key="errors.elf.truncated_header",
+                have=self.size,
+                need=need,
+            )
         (
             self.e_type,
             self.e_machine,
@@ -71,13 +89,24 @@ class RawElf:
             return
         if entsize != expect:
             raise self.fail(
-                f"{what} entry size is {entsize} bytes; an ELF{32 * (1 + self.wide)} needs {expect}"
+                f"{what} entry size is {entsize} bytes; an ELF{32 * (1 + self.wide)} needs {expect}",
+                key="errors.elf.entry_size",
+                table=what,
+                entsize=entsize,
+                bits=32 * (1 + self.wide),
+                expect=expect,
             )
         end = offset + count * entsize
         if end > self.size:
             raise self.fail(
                 f"{what} ({count} × {entsize} bytes at offset {offset:#x}) run past the end of the file "
-                f"({self.size} bytes): the file is truncated or corrupt"
+                f"({self.size} bytes): the file is truncated or corrupt",
+                key="errors.elf.table_past_end",
+                table=what,
+                entries=count,
+                entsize=entsize,
+                offset=f"{offset:#x}",
+                file_size=self.size,
             )
 
     def _parse_sections(self) -> list[Shdr]:
@@ -98,7 +127,11 @@ class RawElf:
         if shnum > self.size // max(shdr.size, 1):
             raise self.fail(
                 f"truncated or corrupt: it claims {shnum} section headers at offset {shoff:#x}, "
-                f"more than a file of {self.size} bytes can hold"
+                f"more than a file of {self.size} bytes can hold",
+                key="errors.elf.too_many_sections",
+                shnum=shnum,
+                offset=f"{shoff:#x}",
+                file_size=self.size,
             )
         self._table_bounds("section headers", shoff, shnum, self.e_shentsize, shdr.size)
         return [Shdr(*t) for t in shdr.iter_unpack(self.view[shoff : shoff + shnum * shdr.size])]
@@ -160,7 +193,13 @@ class RawElf:
     def file_bytes(self, offset: int, size: int, what: str) -> memoryview:
         """``size`` bytes at ``offset``; BadInput naming ``what`` when they run past the end."""
         if offset + size > self.size:
-            raise self.fail(f"{what} ({size} bytes at offset {offset:#x}) runs past the end of the file")
+            raise self.fail(
+                f"{what} ({size} bytes at offset {offset:#x}) runs past the end of the file",
+                key="errors.elf.past_end",
+                part=what,
+                length=size,
+                offset=f"{offset:#x}",
+            )
         return self.view[offset : offset + size]
 
     def section_bytes(self, index: int) -> memoryview:
@@ -169,9 +208,13 @@ class RawElf:
         if s.type == d.SHT_NOBITS or s.size == 0:
             return self.view[0:0]
         if s.offset + s.size > self.size:
+            name = self.section_name(s.name) if index else ""
             raise self.fail(
-                f"section {self.section_name(s.name) if index else ''} ({s.size} bytes at offset "
-                f"{s.offset:#x}) runs past the end of the file"
+                f"section {name} ({s.size} bytes at offset {s.offset:#x}) runs past the end of the file",
+                key="errors.elf.section_past_end",
+                section=name,
+                length=s.size,
+                offset=f"{s.offset:#x}",
             )
         return self.view[s.offset : s.offset + s.size]
 

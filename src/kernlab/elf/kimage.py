@@ -148,7 +148,11 @@ def find_payload(data: mmap.mmap | bytes, source: str = "<image>") -> Payload | 
                 continue
             if out[:4] == ELF_MAGIC:
                 if len(out) < 64:
-                    raise BadInput(f"{source}: the {name} stream at offset {pos:#x} holds a truncated ELF")
+                    raise BadInput(
+                        f"{source}: the {name} stream at offset {pos:#x} holds a truncated ELF",
+                        key="errors.elf.truncated_payload",
+                        fields={"path": source, "stream": name, "offset": f"{pos:#x}"},
+                    )
                 return Payload(name, pos, out)
     return None
 

@@ -138,14 +138,22 @@ def _cstr(data: bytes, offset: int) -> str:
 def _parse_new(data: bytes, start: int, path: str) -> tuple[list[CacheEntry], str | None, list[str]]:
     """Entries of a new-format cache whose header is at ``start`` (its offsets count from there)."""
     if len(data) < start + _NEW_HEADER:
-        raise BadInput(f"{path}: ld.so cache header is cut short")
+        raise BadInput(
+            f"{path}: ld.so cache header is cut short",
+            key="errors.ldd.cache_header_short",
+            fields={"path": path},
+        )
     flags_byte = data[start + 28]
     # cache_file_new_flags_endian_*: 2 little, 3 big; 0 (older ldconfig) means this machine's order.
     order = ">" if flags_byte == 3 else "<"
     nlibs, _len_strings = struct.unpack_from(order + "II", data, start + 20)
     (ext_offset,) = struct.unpack_from(order + "I", data, start + 32)
     if (len(data) - start - _NEW_HEADER) // _NEW_ENTRY < nlibs:
-        raise BadInput(f"{path}: ld.so cache says {nlibs} entries but the file is too short for them")
+        raise BadInput(
+            f"{path}: ld.so cache says {nlibs} entries but the file is too short for them",
+            key="errors.ldd.cache_too_short",
+            fields={"path": path, "entries": nlibs},
+        )
     generator, subdirs = _parse_extensions(data, ext_offset, order)
     strings = data[start:]
     entries = []
@@ -195,13 +203,25 @@ def parse_ld_cache(data: bytes, path: str = LD_SO_CACHE) -> LdCache:
         entries, generator, subdirs = _parse_new(data, 0, path)
         return LdCache(path, "new", entries, generator, subdirs)
     if not data.startswith(OLD_MAGIC):
-        raise BadInput(f"{path}: not an ld.so cache (no {NEW_MAGIC.decode()} or {OLD_MAGIC.decode()} magic)")
+        raise BadInput(
+            f"{path}: not an ld.so cache (no {NEW_MAGIC.decode()} or {OLD_MAGIC.decode()} magic)",
+            key="errors.ldd.not_cache",
+            fields={"path": path, "new": NEW_MAGIC.decode(), "old": OLD_MAGIC.decode()},
+        )
     if len(data) < _OLD_HEADER:
-        raise BadInput(f"{path}: ld.so cache header is cut short")
+        raise BadInput(
+            f"{path}: ld.so cache header is cut short",
+            key="errors.ldd.cache_header_short",
+            fields={"path": path},
+        )
     (nlibs,) = struct.unpack_from("<I", data, 12)
     table_end = _OLD_HEADER + nlibs * _OLD_ENTRY
     if table_end > len(data):
-        raise BadInput(f"{path}: ld.so cache says {nlibs} entries but the file is too short for them")
+        raise BadInput(
+            f"{path}: ld.so cache says {nlibs} entries but the file is too short for them",
+            key="errors.ldd.cache_too_short",
+            fields={"path": path, "entries": nlibs},
+        )
     # A new-format cache may follow the old table, aligned like struct cache_file_new (8 bytes).
     new_start = (table_end + 7) & ~7
     if data[new_start : new_start + len(NEW_MAGIC)] == NEW_MAGIC:
@@ -220,7 +240,11 @@ def read_ld_cache(path: str = LD_SO_CACHE) -> LdCache | None:
     try:
         if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
             # A FIFO or device would block or never end.
-            raise BadInput(f"{path}: not a regular file, so not an ld.so cache")
+            raise BadInput(
+                f"{path}: not a regular file, so not an ld.so cache",
+                key="errors.ldd.cache_not_regular",
+                fields={"path": path},
+            )
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
@@ -230,4 +254,8 @@ def read_ld_cache(path: str = LD_SO_CACHE) -> LdCache | None:
     try:
         return parse_ld_cache(data, path)
     except struct.error as exc:
-        raise BadInput(f"{path}: damaged ld.so cache ({exc})") from None
+        raise BadInput(
+            f"{path}: damaged ld.so cache ({exc})",
+            key="errors.ldd.cache_damaged",
+            fields={"path": path, "reason": str(exc)},
+        ) from None

@@ -43,7 +43,11 @@ def _parse_notes(raw: RawElf, data: memoryview, section: str | None, align: int)
         desc_start = align_up(name_start + namesz, align)
         end = desc_start + descsz
         if end > len(data):
-            raise BadInput(f"{raw.source}: a note in {section or 'a PT_NOTE segment'} runs past its end")
+            raise BadInput(
+                f"{raw.source}: a note in {section or 'a PT_NOTE segment'} runs past its end",
+                key="errors.elf.note_past_end",
+                fields={"path": raw.source, "part": section or "PT_NOTE"},
+            )
         owner = bytes(data[name_start : name_start + namesz]).split(b"\0", 1)[0].decode("utf-8", "replace")
         desc = bytes(data[desc_start:end])
         yield Note(

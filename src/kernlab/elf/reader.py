@@ -172,7 +172,9 @@ class ElfImage:
         try:
             return ELFFile(stream)
         except (ELFError, struct.error, ValueError, IndexError, KeyError, AssertionError) as exc:
-            raise self._raw.fail(f"pyelftools cannot parse it: {exc}") from None
+            raise self._raw.fail(
+                f"pyelftools cannot parse it: {exc}", key="errors.elf.pyelftools", reason=str(exc)
+            ) from None
 
     def section_by_name(self, name: str) -> Section | None:
         """The first section called ``name``, or None."""

@@ -96,7 +96,12 @@ def prepare_output(directory: Path) -> PreparedOutput:
     refused; so is a ``DIR.old`` that is not a recording (it would have to be removed).
     """
     if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
-        raise BadInput(f"{directory} exists and is not a directory", path=directory)
+        raise BadInput(
+            f"{directory} exists and is not a directory",
+            path=directory,
+            key="errors.recording.not_a_directory",
+            fields={"path": str(directory)},
+        )
     previous: Path | None = None
     to_delete: Path | None = None
     if directory.is_dir():
@@ -104,11 +109,17 @@ def prepare_output(directory: Path) -> PreparedOutput:
             entries = os.listdir(directory)
         except OSError as exc:
             raise BadInput(
-                f"cannot use {directory} as the recording directory: {exc.strerror}", path=directory
+                f"cannot use {directory} as the recording directory: {exc.strerror}",
+                path=directory,
+                key="errors.recording.cannot_use_directory",
+                fields={"path": str(directory), "reason": exc.strerror},
             ) from exc
         if entries and not is_recording(directory):
             raise BadInput(
-                f"{directory} exists, is not empty and is not a kernlab recording; choose -d", path=directory
+                f"{directory} exists, is not empty and is not a kernlab recording; choose -d",
+                path=directory,
+                key="errors.recording.not_empty",
+                fields={"path": str(directory)},
             )
         if layout.META in entries:
             previous, to_delete = _move_aside(directory)
@@ -120,7 +131,10 @@ def prepare_output(directory: Path) -> PreparedOutput:
         (directory / layout.MAPS_DIR).mkdir(exist_ok=True)
     except OSError as exc:
         raise BadInput(
-            f"cannot create recording directory {directory}: {exc.strerror}", path=directory
+            f"cannot create recording directory {directory}: {exc.strerror}",
+            path=directory,
+            key="errors.recording.cannot_create_directory",
+            fields={"path": str(directory), "reason": exc.strerror},
         ) from exc
     if to_delete is not None:
         # Inside the new directory, so a run killed before the copier deleted it leaves it
@@ -136,7 +150,12 @@ def _move_aside(directory: Path) -> tuple[Path, Path | None]:
     old = old_path(directory)
     to_delete: Path | None = None
     if old.is_symlink() or (old.exists() and not old.is_dir()):
-        raise BadInput(f"{old} exists and is not a directory: cannot keep {directory} there", path=old)
+        raise BadInput(
+            f"{old} exists and is not a directory: cannot keep {directory} there",
+            path=old,
+            key="errors.recording.old_not_directory",
+            fields={"old": str(old), "path": str(directory)},
+        )
     if old.is_dir():
         # It is removed: it may hold only a recording's own files, nothing a user put there.
         if not only_kernlab_files(old):
@@ -144,13 +163,20 @@ def _move_aside(directory: Path) -> tuple[Path, Path | None]:
                 f"{old} exists and holds files that are not a kernlab recording's, so it is not "
                 f"removed to keep {directory} there: move it or choose another -d",
                 path=old,
+                key="errors.recording.old_not_recording",
+                fields={"old": str(old), "path": str(directory)},
             )
         to_delete = directory.parent / f".{old.name}.kernlab-deleting-{os.getpid()}"
         os.replace(old, to_delete)
     try:
         os.replace(directory, old)
     except OSError as exc:
-        raise BadInput(f"cannot move {directory} to {old}: {exc.strerror}", path=directory) from exc
+        raise BadInput(
+            f"cannot move {directory} to {old}: {exc.strerror}",
+            path=directory,
+            key="errors.recording.cannot_move",
+            fields={"path": str(directory), "old": str(old), "reason": exc.strerror},
+        ) from exc
     for name in (OLD_ENTRIES, GO_FIFO):  # never carry a pending deletion or a FIFO along
         with contextlib.suppress(FileNotFoundError):
             _remove(old / name)

@@ -63,7 +63,11 @@ class Drainer:
                 self.spliced[cpu] = 0
         except OSError as exc:
             self.close()
-            raise TracingError(f"cannot open the instance's trace_pipe_raw: {exc.strerror}") from exc
+            raise TracingError(
+                f"cannot open the instance's trace_pipe_raw: {exc.strerror}",
+                key="errors.recording.cannot_open_pipe",
+                fields={"reason": exc.strerror},
+            ) from exc
         self._pipe = self._make_pipe()
 
     @staticmethod
@@ -161,7 +165,11 @@ class Drainer:
             self.drain_once(final=True)
         if self._error is not None:
             error, self._error = self._error, None
-            raise TracingError(f"reading the ring buffer failed: {error}") from error
+            raise TracingError(
+                f"reading the ring buffer failed: {error}",
+                key="errors.recording.ring_buffer_failed",
+                fields={"reason": str(error)},
+            ) from error
 
     def close(self) -> None:
         """Close every reader: an instance with an open trace_pipe_raw cannot be removed."""

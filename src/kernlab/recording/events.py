@@ -80,16 +80,26 @@ def resolve_events(
             found = [e for s in group_specs for e in _expand(s, available)]
             if not found:
                 raise NotSupported(
-                    f"this kernel has none of the events of group {item!r} ({', '.join(group_specs)})"
+                    f"this kernel has none of the events of group {item!r} ({', '.join(group_specs)})",
+                    key="errors.record.no_group_events",
+                    fields={"group": repr(item), "events": ", ".join(group_specs)},
                 )
             specs += [(s, False) for s in group_specs]
         elif ":" in item or item in available:
             if not _expand(item, available):
-                raise NotSupported(f"this kernel has no trace event {item} (see available_events)")
+                raise NotSupported(
+                    f"this kernel has no trace event {item} (see available_events)",
+                    key="errors.record.no_event",
+                    fields={"event": item},
+                )
             specs.append((item, True))
         else:
             names = ", ".join(sorted(EVENT_GROUPS))
-            raise BadInput(f"unknown event group {item!r}: use one of {names}, or system:event")
+            raise BadInput(
+                f"unknown event group {item!r}: use one of {names}, or system:event",
+                key="errors.record.unknown_group",
+                fields={"group": repr(item), "choices": names},
+            )
     for spec, _explicit in specs:
         found = _expand(spec, available)
         if not found and not spec.endswith(":*"):
@@ -97,5 +107,7 @@ def resolve_events(
         for event in found:
             chosen.setdefault(event, None)
     if not chosen:
-        raise NotSupported("none of the requested trace events exist on this kernel")
+        raise NotSupported(
+            "none of the requested trace events exist on this kernel", key="errors.record.no_events"
+        )
     return EventChoice(list(chosen), missing)

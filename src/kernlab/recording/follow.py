@@ -54,7 +54,11 @@ def run_command(child: Child, watcher: ProcessWatcher, signals: Signals, use_ptr
     exec_errno = child.exec_errno()
     if exec_errno is not None:
         raise BadInput(
-            f"cannot run {child.path}: {os.strerror(exec_errno)}", path=child.path, errno=exec_errno
+            f"cannot run {child.path}: {os.strerror(exec_errno)}",
+            path=child.path,
+            errno=exec_errno,
+            key="errors.record.cannot_run",
+            fields={"path": str(child.path), "reason": os.strerror(exec_errno)},
         )
 
 

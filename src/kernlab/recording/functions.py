@@ -105,7 +105,11 @@ def compile_filters(patterns: Iterable[str], option: str) -> list[re.Pattern[str
         try:
             out.append(re.compile(pattern))
         except re.error as exc:
-            raise BadInput(f"{option} {pattern!r} is not a regular expression: {exc}") from exc
+            raise BadInput(
+                f"{option} {pattern!r} is not a regular expression: {exc}",
+                key="errors.record.not_a_regex",
+                fields={"option": option, "pattern": repr(pattern), "reason": str(exc)},
+            ) from exc
     return out
 
 
@@ -314,14 +318,23 @@ def choose_functions(path: str, filters: FunctionFilters, group: str) -> Functio
         if not roots:
             raise BadInput(
                 f"-F {' '.join(filters.include)}: no function of {path} matches "
-                f"({len(candidates)} in its {table})"
+                f"({len(candidates)} in its {table})",
+                key="errors.record.no_function_matches",
+                fields={
+                    "patterns": " ".join(filters.include),
+                    "path": str(path),
+                    "total": len(candidates),
+                    "table": table,
+                },
             )
         chosen = _reachable(image, candidates, roots) & set(candidates)
     if len(chosen) > filters.max_functions:
         raise BadInput(
-            f"{path} has {len(chosen)} functions to probe, more than --max-functions "
+            f"{path}: functions to probe: {len(chosen)}, more than --max-functions "
             f"{filters.max_functions} (two probes each, a trap per call): narrow them with "
-            "-F REGEX (these functions and what they call) or -N REGEX, or raise --max-functions"
+            "-F REGEX (these functions and what they call) or -N REGEX, or raise --max-functions",
+            key="errors.record.too_many_functions",
+            fields={"path": str(path), "chosen": len(chosen), "most": filters.max_functions},
         )
     functions = []
     for i, address in enumerate(sorted(chosen)):
@@ -553,7 +566,11 @@ def _parse_lib_options(specs: list[str]) -> list[tuple[str, list[str]]]:
         lib, sep, names = spec.partition(":")
         functions = [n for n in names.split(",") if n]
         if not sep or not lib or not functions:
-            raise BadInput(f"--lib {spec!r}: give LIBRARY:FUNCTION[,FUNCTION…], e.g. --lib libc:rename,puts")
+            raise BadInput(
+                f"--lib {spec!r}: give LIBRARY:FUNCTION[,FUNCTION…], e.g. --lib libc:rename,puts",
+                key="errors.record.lib_spec",
+                fields={"spec": repr(spec)},
+            )
         out.append((lib, functions))
     return out
 
@@ -630,10 +647,18 @@ def choose_library_calls(
         matching = [lib for lib in libraries if _matches_library(spec, lib)]
         if not matching:
             loaded = ", ".join(os.path.basename(lib.path) for lib in libraries) or "none"
-            raise BadInput(f"--lib {spec}: {path} loads no such library (it loads: {loaded})")
+            raise BadInput(
+                f"--lib {spec}: {path} loads no such library (it loads: {loaded})",
+                key="errors.record.lib_not_loaded",
+                fields={"spec": spec, "path": str(path), "loaded": loaded},
+            )
         for name in names:
             if not add(matching[0], name, None, True):
-                raise BadInput(f"--lib {spec}: {matching[0].path} defines no function {name!r}")
+                raise BadInput(
+                    f"--lib {spec}: {matching[0].path} defines no function {name!r}",
+                    key="errors.record.lib_no_function",
+                    fields={"spec": spec, "library": matching[0].path, "name": repr(name)},
+                )
     functions = list(chosen.values())
     used = list(dict.fromkeys(f.library for f in functions))
     return functions, used, sorted(set(unresolved))
@@ -781,10 +806,12 @@ class FunctionProbes:
         own = len(self.table.functions)
         if own + len(calls) > filters.max_functions:
             raise BadInput(
-                f"{path} has {own} functions and {len(calls)} library functions to probe, more than "
-                f"--max-functions {filters.max_functions} (two probes each, a trap per call): narrow "
-                "them with -F REGEX or -N REGEX, leave the library calls out (--no-libcall), "
-                "or raise --max-functions"
+                f"{path}: functions to probe: {own} in the program and {len(calls)} in its libraries, more "
+                f"than --max-functions {filters.max_functions} (two probes each, a trap per call): "
+                "narrow them with -F REGEX or -N REGEX, leave the library calls out (--no-libcall), "
+                "or raise --max-functions",
+                key="errors.record.too_many_with_libraries",
+                fields={"path": str(path), "own": own, "calls": len(calls), "most": filters.max_functions},
             )
         self.table.functions.extend(calls)
         self.table.libraries = libraries
@@ -901,4 +928,8 @@ def read_function_table(root: Path) -> FunctionTable | None:
         functions = [ProbedFunction(**f) for f in data.pop("functions")]
         return FunctionTable(functions=functions, filters=filters, **data)
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise BadInput(f"cannot read {path}: {exc}") from exc
+        raise BadInput(
+            f"cannot read {path}: {exc}",
+            key="errors.recording.cannot_read",
+            fields={"path": str(path), "reason": str(exc)},
+        ) from exc

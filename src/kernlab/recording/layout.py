@@ -280,23 +280,43 @@ def read_meta(root: Path) -> RecordingMeta:
     root = Path(root)
     path = root / META
     if not root.is_dir():
-        raise BadInput(f"{root} is not a recording directory (record one with `kernlab record`)")
+        raise BadInput(
+            f"{root} is not a recording directory (record one with `kernlab record`)",
+            key="errors.recording.not_recording_dir",
+            fields={"path": str(root)},
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BadInput(
-            f"{root} has no {META}: not a kernlab recording, or the recording was cut short"
+            f"{root} has no {META}: not a kernlab recording, or the recording was cut short",
+            key="errors.recording.no_meta_cut_short",
+            fields={"path": str(root), "meta": META},
         ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(f"cannot read {path}: {exc}") from exc
+        raise BadInput(
+            f"cannot read {path}: {exc}",
+            key="errors.recording.cannot_read",
+            fields={"path": str(path), "reason": str(exc)},
+        ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("format_version"), int):
-        raise BadInput(f"{path} is not kernlab recording metadata (no format_version)")
+        raise BadInput(
+            f"{path} is not kernlab recording metadata (no format_version)",
+            key="errors.recording.no_format_version",
+            fields={"path": str(path)},
+        )
     if data["format_version"] > FORMAT_VERSION:
         raise BadInput(
             f"{root} uses recording format {data['format_version']}; this kernlab reads up to "
-            f"{FORMAT_VERSION} (upgrade kernlab)"
+            f"{FORMAT_VERSION} (upgrade kernlab)",
+            key="errors.recording.too_new",
+            fields={"path": str(root), "version": data["format_version"], "most": FORMAT_VERSION},
         )
     try:
         return meta_from_dict(data)
     except (TypeError, ValueError) as exc:
-        raise BadInput(f"{path} is damaged: {exc}") from None
+        raise BadInput(
+            f"{path} is damaged: {exc}",
+            key="errors.recording.damaged",
+            fields={"path": str(path), "reason": str(exc)},
+        ) from None

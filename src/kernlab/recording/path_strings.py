@@ -200,7 +200,12 @@ def read_path_strings(directory: Path) -> PathStrings:
     except FileNotFoundError:
         return PathStrings(False, False)
     except (OSError, ValueError) as exc:
-        raise BadInput(f"{directory / STATUS_FILE}: {exc}", path=directory / STATUS_FILE) from exc
+        raise BadInput(
+            f"{directory / STATUS_FILE}: {exc}",
+            path=directory / STATUS_FILE,
+            key="errors.os_error",
+            fields={"path": str(directory / STATUS_FILE), "reason": str(exc)},
+        ) from exc
     records: list[StringRecord] = []
     try:
         raw = (directory / DATA_FILE).read_bytes()
@@ -208,7 +213,10 @@ def read_path_strings(directory: Path) -> PathStrings:
         raw = b""
     if raw and not raw.startswith(MAGIC):
         raise BadInput(
-            f"{directory / DATA_FILE} is not a kernlab path-string file", path=directory / DATA_FILE
+            f"{directory / DATA_FILE} is not a kernlab path-string file",
+            path=directory / DATA_FILE,
+            key="errors.recording.not_path_strings",
+            fields={"path": str(directory / DATA_FILE)},
         )
     for body in bpf.ring_records(raw[len(MAGIC) :]):
         if len(body) < HEADER.size:

@@ -526,10 +526,18 @@ def read_regular(path: Path, *, text: bool = False) -> Any:
     try:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
-            raise BadInput(f"{path} is not a regular file")
+            raise BadInput(
+                f"{path} is not a regular file",
+                key="errors.recording.not_regular",
+                fields={"path": str(path)},
+            )
         data = path.read_bytes()
     except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise BadInput(
+            f"cannot read {path}: {exc.strerror or exc}",
+            key="errors.recording.cannot_read",
+            fields={"path": str(path), "reason": exc.strerror or str(exc)},
+        ) from exc
     return data.decode("utf-8", errors="replace") if text else data
 
 
@@ -591,15 +599,25 @@ def _load_meta(root: Path) -> RecordingMeta:
             raise FileNotFoundError
     except FileNotFoundError:
         raise BadInput(
-            f"{root} has no {layout.META}: not a kernlab recording (make one with `kernlab record`)"
+            f"{root} has no {layout.META}: not a kernlab recording (make one with `kernlab record`)",
+            key="errors.recording.no_meta",
+            fields={"path": str(root), "meta": layout.META},
         ) from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise BadInput(f"cannot read {path}: {exc}") from exc
+        raise BadInput(
+            f"cannot read {path}: {exc}",
+            key="errors.recording.cannot_read",
+            fields={"path": str(path), "reason": str(exc)},
+        ) from exc
     if isinstance(data, dict) and data.get("format") == "kernlab-recording":
         try:
             return layout.meta_from_dict(_meta_from_contract(data))
         except (TypeError, ValueError, AttributeError) as exc:
-            raise BadInput(f"{path} is damaged: {exc}") from None
+            raise BadInput(
+                f"{path} is damaged: {exc}",
+                key="errors.recording.damaged",
+                fields={"path": str(path), "reason": str(exc)},
+            ) from None
     return layout.read_meta(root)
 
 
@@ -607,22 +625,44 @@ def open_recording(directory: Path | str = layout.DEFAULT_DIR) -> Recording:
     """Open the recording in ``directory``; BadInput says what is missing or damaged."""
     root = Path(directory)
     if not root.exists():
-        raise BadInput(f"no recording at {root} (record one with `kernlab record -d {root} -- COMMAND`)")
+        raise BadInput(
+            f"no recording at {root} (record one with `kernlab record -d {root} -- COMMAND`)",
+            key="errors.recording.none_at",
+            fields={"path": str(root)},
+        )
     if not root.is_dir():
-        raise BadInput(f"{root} is not a directory; a recording is a directory made by `kernlab record`")
+        raise BadInput(
+            f"{root} is not a directory; a recording is a directory made by `kernlab record`",
+            key="errors.recording.not_a_dir",
+            fields={"path": str(root)},
+        )
     meta = _load_meta(root)
     if not (root / layout.HEADER_PAGE).exists():
-        raise BadInput(f"{root} has no {layout.HEADER_PAGE}: the recording is incomplete")
+        raise BadInput(
+            f"{root} has no {layout.HEADER_PAGE}: the recording is incomplete",
+            key="errors.recording.incomplete",
+            fields={"path": str(root), "file": layout.HEADER_PAGE},
+        )
     header_text = read_regular(root / layout.HEADER_PAGE, text=True)
     header = parse_header_page(header_text)
     if meta.page_size and not header.data_offset < meta.page_size <= MAX_PAGE_SIZE:
-        raise BadInput(f"{root / layout.META} is damaged: a ring-buffer page of {meta.page_size} bytes")
+        raise BadInput(
+            f"{root / layout.META} is damaged: it gives {meta.page_size} as the ring-buffer page size",
+            key="errors.recording.bad_page_size",
+            fields={"path": str(root / layout.META), "page_size": meta.page_size},
+        )
     formats = _read_formats(root)
     if not formats:
         raise BadInput(
-            f"{root} has no event formats ({layout.FORMATS_DIR}/*/*/format): the recording is incomplete"
+            f"{root} has no event formats ({layout.FORMATS_DIR}/*/*/format): the recording is incomplete",
+            key="errors.recording.incomplete",
+            fields={"path": str(root), "file": f"{layout.FORMATS_DIR}/*/*/format"},
         )
     rec = Recording(root, meta, header, formats)
     if not rec.cpu_files():
-        raise BadInput(f"{root} holds no raw pages ({layout.CPUS_DIR}/cpuN.raw): the recording is incomplete")
+        raise BadInput(
+            f"{root} holds no raw pages ({layout.CPUS_DIR}/cpuN.raw): the recording is incomplete",
+            key="errors.recording.no_raw_pages",
+            fields={"path": str(root), "file": f"{layout.CPUS_DIR}/cpuN.raw"},
+        )
     return rec

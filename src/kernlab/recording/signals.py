@@ -31,7 +31,10 @@ class RecordingInterrupted(KernlabError):
     def __init__(self, signum: int) -> None:
         self.signum = signum
         self.exit_code = 128 + signum
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        name = signal.Signals(signum).name
+        super().__init__(
+            f"interrupted by {name}", key="errors.recording.interrupted", fields={"signal": name}
+        )
 
 
 class StopWaiting(Exception):

@@ -286,7 +286,12 @@ def spawn_held(path: str, argv: list[str], directory: Path) -> Child | None:
     if not pid or held.error is not None:
         held.abandon(pid)
         if held.error is not None:
-            raise BadInput(f"cannot run {path}: {held.error.strerror}", path=path) from held.error
+            raise BadInput(
+                f"cannot run {path}: {held.error.strerror}",
+                path=path,
+                key="errors.record.cannot_run",
+                fields={"path": str(path), "reason": held.error.strerror},
+            ) from held.error
         return None
     return Child(pid, -1, -1, path, held)
 
@@ -343,17 +348,30 @@ def command_environment() -> dict[str, str]:
 def resolve_command(command: list[str]) -> str:
     """The file the command's first word names, found on PATH like execvp would."""
     if not command:
-        raise BadInput("no command given: use `kernlab record -- COMMAND ...` or -p PID")
+        raise BadInput(
+            "no command given: use `kernlab record -- COMMAND ...` or -p PID", key="errors.record.no_command"
+        )
     name = command[0]
     path = name if "/" in name else shutil.which(name)
     if path is None:
-        raise BadInput(f"{name}: command not found on PATH")
+        raise BadInput(
+            f"{name}: command not found on PATH",
+            key="errors.record.command_not_found",
+            fields={"name": name},
+        )
     if os.path.isdir(path):
-        raise BadInput(f"{name} is a directory, not a program", path=path)
+        raise BadInput(
+            f"{name} is a directory, not a program",
+            path=path,
+            key="errors.record.command_is_directory",
+            fields={"name": name},
+        )
     if not os.path.exists(path):
-        raise BadInput(f"{name}: no such file", path=path)
+        raise BadInput(f"{name}: no such file", path=path, key="errors.no_such_file", fields={"path": name})
     if not os.access(path, os.X_OK):
-        raise BadInput(f"{name} is not executable", path=path)
+        raise BadInput(
+            f"{name} is not executable", path=path, key="errors.record.not_executable", fields={"name": name}
+        )
     return path
 
 
@@ -361,25 +379,37 @@ def check_attachable(pid: int) -> bool:
     """Refuse, with the reason, a PID that cannot be recorded (gone, a zombie, unreadable);
     return True when it is a kernel thread (traced without ptrace: it has no user memory)."""
     if pid <= 0:
-        raise BadInput(f"{pid} is not a process ID", pid=pid)
+        raise BadInput(
+            f"{pid} is not a process ID", pid=pid, key="errors.record.not_a_pid", fields={"value": pid}
+        )
     if pid == os.getpid():
-        raise BadInput("kernlab cannot record itself", pid=pid)
+        raise BadInput("kernlab cannot record itself", pid=pid, key="errors.record.itself")
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read()
     except FileNotFoundError as exc:
         raise NoSuchProcess(pid) from exc
     except OSError as exc:
-        raise NoSuchProcess(pid, exc.strerror or "unreadable") from exc
+        raise NoSuchProcess(
+            pid,
+            exc.strerror or "unreadable",
+            key="errors.record.process_unreadable",
+            fields={"reason": exc.strerror or "unreadable"},
+        ) from exc
     rest = stat[stat.rfind(b")") + 2 :].split()
     state, flags = rest[0].decode(), int(rest[6])
     if state in ("Z", "X"):
-        raise NoSuchProcess(pid, "it has exited and is a zombie waiting for its parent")
+        raise NoSuchProcess(
+            pid, "it has exited and is a zombie waiting for its parent", key="errors.record.zombie"
+        )
     if flags & PF_KTHREAD:
         return True
     if not os.access(f"/proc/{pid}/maps", os.R_OK):
         raise PermissionNeeded(
-            f"cannot read /proc/{pid}/maps: recording another user's process needs root", pid=pid
+            f"cannot read /proc/{pid}/maps: recording another user's process needs root",
+            pid=pid,
+            key="errors.record.other_user",
+            fields={"pid": pid},
         )
     return False
 
@@ -389,4 +419,6 @@ def task_ids(pid: int) -> list[int]:
     try:
         return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if t.isdigit())
     except FileNotFoundError as exc:
-        raise NoSuchProcess(pid, "it exited before tracing started") from exc
+        raise NoSuchProcess(
+            pid, "it exited before tracing started", key="errors.record.exited_early"
+        ) from exc

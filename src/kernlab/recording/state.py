@@ -224,6 +224,8 @@ def _lock(fd: int, directory: Path) -> None:
             f"{directory} is being recorded into right now by another kernlab record{who}: "
             "wait for it to end, or choose another -d",
             path=directory,
+            key="errors.recording.busy_pid" if who else "errors.recording.busy",
+            fields={"path": str(directory), "pid": owner.pid if owner is not None else 0},
         ) from None
 
 
@@ -259,13 +261,14 @@ def _create(directory: Path) -> int:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     except FileExistsError:
         raise BadInput(
-            f"{directory} is being claimed by another kernlab record at this moment", path=directory
+            f"{directory} is being claimed by another kernlab record at this moment",
+            path=directory,
+            key="errors.recording.being_claimed",
+            fields={"path": str(directory)},
         ) from None
     except OSError as exc:
         if exc.errno in DISK_FULL_ERRNOS:
-            raise DiskFull(
-                f"no space left for a recording in {directory}: {exc.strerror}", path=directory
-            ) from exc
+            raise _no_room(directory, exc) from exc
         raise
     _lock(fd, directory)
     record = StateRecord(RECORDING, os.getpid(), boot_id(), time.time())
@@ -276,15 +279,18 @@ def _create(directory: Path) -> int:
     except OSError as exc:
         os.close(fd)
         if exc.errno in DISK_FULL_ERRNOS:
-            raise DiskFull(
-                f"no space left for a recording in {directory}: {exc.strerror}", path=directory
-            ) from exc
+            raise _no_room(directory, exc) from exc
         raise
     return fd
 
 
 def _no_room(directory: Path, exc: OSError) -> DiskFull:
-    return DiskFull(f"no space left for a recording in {directory}: {exc.strerror}", path=directory)
+    return DiskFull(
+        f"no space left for a recording in {directory}: {exc.strerror}",
+        path=directory,
+        key="errors.recording.no_room",
+        fields={"path": str(directory), "reason": exc.strerror},
+    )
 
 
 def _rewrite(directory: Path, state: str, cause: str = "", detail: str = "", release: bool = True) -> bool:
@@ -365,6 +371,8 @@ def record_failed(directory: Path, exc: BaseException) -> BaseException:
             f"the disk holding {directory} is full: tracing was stopped and the recording cut short; "
             f"what fit is kept and readable (kernlab report -d {directory})",
             path=directory,
+            key="errors.recording.disk_full",
+            fields={"path": str(directory)},
         )
     interrupted = isinstance(exc, (RecordingInterrupted, KeyboardInterrupt))
     mark_cut_short(directory, "interrupted" if interrupted else "error", _detail(exc))

@@ -80,7 +80,11 @@ class ChurnReport:
 def split_year_and_path(args: tuple[str, ...]) -> tuple[str | None, str | None]:
     """``[YEAR] [PATH]``: a first argument made of digits is the year (as in the seed script)."""
     if len(args) > 2:
-        raise BadInput(f"expected at most a YEAR and a PATH, got {len(args)} arguments")
+        raise BadInput(
+            f"expected at most a YEAR and a PATH, got {len(args)} arguments",
+            key="errors.report.churn_arguments",
+            fields={"given": len(args)},
+        )
     if not args:
         return None, None
     first = args[0]
@@ -110,7 +114,11 @@ def build(
     repo = open_repository(path or ".")
     period = resolve_period(repo, year=year, since=since, until=until, whole_days=whole_days)
     if depth < 1:
-        raise BadInput(f"--depth must be 1 or more, not {depth}")
+        raise BadInput(
+            f"--depth must be 1 or more, not {depth}",
+            key="errors.report.depth_below_one",
+            fields={"value": depth},
+        )
     # No path: folder_in_repository takes the current folder (bare: the top of HEAD's tree).
     rel, where = folder_in_repository(repo, path)
     entries = list_tree_entries(repo, rel, depth) if where is None else list_entries(where, depth)

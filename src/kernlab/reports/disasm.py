@@ -132,11 +132,11 @@ def build(
     A stripped kernel (a vmlinuz) is named after ``system_map``, a System.map-<release> beside
     it, or the kallsyms tables inside it."""
     if symbol is None and address is None:
-        raise BadInput("give a SYMBOL or --address ADDR")
+        raise BadInput("give a SYMBOL or --address ADDR", key="errors.report.disasm_what")
     if symbol is not None and address is not None:
-        raise BadInput("give either a SYMBOL or --address, not both")
+        raise BadInput("give either a SYMBOL or --address, not both", key="errors.report.disasm_both")
     if length is not None and address is None:
-        raise BadInput("--length goes with --address")
+        raise BadInput("--length goes with --address", key="errors.cli.length_with_address")
     symbols, used = _kernel_symbols(path, system_map, needed=symbol is not None)
     if symbol is not None:
         dis = disassemble_function(path, symbol, syntax, symbols)
@@ -186,7 +186,11 @@ def _kernel_symbols(
     if system_map is None and not needs_kernel_symbols(image):
         return None, None
     if not image.is_kernel:
-        raise BadInput(f"--system-map goes with a Linux kernel image; {path} is not one")
+        raise BadInput(
+            f"--system-map goes with a Linux kernel image; {path} is not one",
+            key="errors.report.system_map_not_kernel",
+            fields={"path": str(path)},
+        )
     found = image_symbols(path, image, system_map)
     used = ImageSymbolSource.of(found)
     if not found.entries:
@@ -198,7 +202,11 @@ def _kernel_symbols(
             )
             raise BadInput(
                 f"{path}: a stripped kernel without kallsyms tables; {why}"
-                "give --system-map FILE to name its code"
+                "give --system-map FILE to name its code",
+                key="errors.report.stripped_kernel_placeholder"
+                if found.placeholder
+                else "errors.report.stripped_kernel",
+                fields={"path": str(path), "placeholder": found.placeholder, "note": found.placeholder_note},
             )
         return None, used
     source = found.path or f"the kallsyms tables of {path}"

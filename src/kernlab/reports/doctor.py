@@ -93,8 +93,10 @@ def recording_refusal(report: DoctorReport) -> KernlabError | None:
         return None
     message = f"recording is impossible: {report.reason}"
     if report.euid != 0 and ("root" in report.reason or "permission" in report.reason.lower()):
-        return PermissionNeeded(message)
-    return NotSupported(message)
+        return PermissionNeeded(
+            message, key="errors.report.recording_impossible", fields={"reason": report.reason}
+        )
+    return NotSupported(message, key="errors.report.recording_impossible", fields={"reason": report.reason})
 
 
 def _event_groups() -> tuple[EventGroup, ...]:

@@ -98,6 +98,8 @@ def call_tree(rec: Recording) -> ReplayReport:
             "recording made with `kernlab record --functions -- COMMAND` (or -K DEPTH); "
             "--trace-dat and --text export any recording",
             path=rec.root,
+            key="errors.report.no_call_tree",
+            fields={"path": str(rec.root)},
         ) from exc
 
 
@@ -119,7 +121,8 @@ def build(
     if trace_dat is None and text is None and chrome is None and perfetto is None and folded is None:
         raise BadInput(
             "say what to write: --trace-dat FILE, --text FILE, --chrome FILE, --perfetto FILE "
-            "and/or --folded FILE"
+            "and/or --folded FILE",
+            key="errors.report.dump_what",
         )
     rec = as_recording(recording)
     # The tree first: a recording without one is refused before any file is written.

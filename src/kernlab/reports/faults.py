@@ -109,7 +109,11 @@ def build(
     """Every fault of the recording (only threads ``pids``, areas ``vma_kinds``)."""
     unknown = sorted(set(vma_kinds or ()) - set(AREA_KINDS))
     if unknown:
-        raise BadInput(f"--vma {', '.join(unknown)}: not an area kind (one of {', '.join(AREA_KINDS)})")
+        raise BadInput(
+            f"--vma {', '.join(unknown)}: not an area kind (one of {', '.join(AREA_KINDS)})",
+            key="errors.report.not_area_kind",
+            fields={"value": ", ".join(unknown), "choices": ", ".join(AREA_KINDS)},
+        )
     rec = as_recording(recording)
     tasks = read_tasks(rec)
     start = first_record_ts(rec)

@@ -115,7 +115,11 @@ def parse_sort(text: str | Iterable[str] | None) -> list[str]:
     keys = [p.strip().replace("-", "_") for p in parts if p.strip()]
     bad = [k for k in keys if k not in SORT_KEYS]
     if bad or not keys:
-        raise BadInput(f"-s {','.join(parts)}: sort keys are {', '.join(SORT_KEYS)} (comma-separated)")
+        raise BadInput(
+            f"-s {','.join(parts)}: sort keys are {', '.join(SORT_KEYS)} (comma-separated)",
+            key="errors.report.sort_keys",
+            fields={"value": ",".join(parts), "choices": ", ".join(SORT_KEYS)},
+        )
     return keys
 
 

@@ -303,13 +303,17 @@ def build_image(
         if payload is None:
             what = "an x86 boot header but no compressed vmlinux" if header else "no x86 boot header"
             raise BadInput(
-                f"{path}: not a Linux kernel image ({what}, no compressed ELF inside, not a vmlinux)"
+                f"{path}: not a Linux kernel image ({what}, no compressed ELF inside, not a vmlinux)",
+                key="errors.report.not_kernel_image_boot" if header else "errors.report.not_kernel_image",
+                fields={"path": str(path)},
             )
         elf = payload.elf
     image = open_elf_bytes(elf, path)
     if not image.is_kernel:
         raise BadInput(
-            f"{path}: an ELF file, but not a Linux kernel (no start_kernel, no __ksymtab and .init.text)"
+            f"{path}: an ELF file, but not a Linux kernel (no start_kernel, no __ksymtab and .init.text)",
+            key="errors.report.elf_not_kernel",
+            fields={"path": str(path)},
         )
     found = (
         kernel_symbols(

@@ -46,7 +46,11 @@ def build(pid: int | str, *, smaps: bool = True, kinds: Sequence[str] = ()) -> M
     """The VMAs of process ``pid`` (only those of ``kinds`` when given)."""
     for kind in kinds:
         if kind not in KINDS:
-            raise BadInput(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+            raise BadInput(
+                f"unknown kind {kind!r}; choose from {', '.join(KINDS)}",
+                key="errors.report.unknown_kind",
+                fields={"value": repr(kind), "choices": ", ".join(KINDS)},
+            )
     process = read_process(pid)
     vmas = [] if process.kernel_thread else read_maps(process.pid, smaps=smaps)
     try:

@@ -69,7 +69,8 @@ def duckdb_module() -> Any:
         import duckdb
     except ImportError:
         raise NotSupported(
-            "kernlab sql needs DuckDB: pip install 'kernlab[fleet]' (or duckdb pyarrow)"
+            "kernlab sql needs DuckDB: pip install 'kernlab[fleet]' (or duckdb pyarrow)",
+            key="errors.report.needs_duckdb",
         ) from None
     return duckdb
 
@@ -123,13 +124,17 @@ def _export_dir(directory: Path) -> SqlSource:
     if manifest is None or manifest.get("format") != "kernlab-parquet":
         raise BadInput(
             f"{directory} is not a kernlab Parquet export (no {directory}/manifest.json): "
-            "make one with `kernlab dump --parquet DIR`"
+            "make one with `kernlab dump --parquet DIR`",
+            key="errors.report.not_parquet_export",
+            fields={"path": str(directory)},
         )
     version = manifest.get("schema_version")
     if not isinstance(version, int) or version > parquet.SCHEMA_VERSION:
         raise BadInput(
             f"{directory} has Parquet schema version {version}; "
-            f"this kernlab reads up to {parquet.SCHEMA_VERSION}"
+            f"this kernlab reads up to {parquet.SCHEMA_VERSION}",
+            key="errors.report.parquet_too_new",
+            fields={"path": str(directory), "version": version, "most": parquet.SCHEMA_VERSION},
         )
     return SqlSource(str(directory), str(directory), str(manifest.get("recording_id", "")), version, False)
 
@@ -197,7 +202,9 @@ def build(
         types = [str(d[1]) for d in cursor.description]
         rows = [[to_value(v) for v in row] for row in cursor.fetchall()]
     except duckdb.Error as exc:
-        raise BadInput(f"the query failed: {exc}") from None
+        raise BadInput(
+            f"the query failed: {exc}", key="errors.report.query_failed", fields={"reason": str(exc)}
+        ) from None
     finally:
         con.close()
     return SqlReport(query, columns, types, rows, sources, list(parquet.TABLES))

@@ -185,14 +185,14 @@ def build(
     """The report `kernlab syscall` prints for these options."""
     if errno_key is not None:
         if call is not None or list_all or show_libc:
-            raise BadInput("--errno takes no CALL, --list or --libc")
+            raise BadInput("--errno takes no CALL, --list or --libc", key="errors.report.errno_alone")
         return lookup_errno(errno_key)
     if list_all:
         if call is not None or show_libc:
-            raise BadInput("--list takes no CALL and no --libc")
+            raise BadInput("--list takes no CALL and no --libc", key="errors.report.list_alone")
         return list_table(arch)
     if call is None:
-        raise BadInput("give a system call NAME or NUMBER, or --list")
+        raise BadInput("give a system call NAME or NUMBER, or --list", key="errors.report.syscall_what")
     description = describe(call, arch)
     return with_libc(description, libc_path) if show_libc else description
 
@@ -211,7 +211,17 @@ def describe(name_or_number: str, arch: str | None = None, kallsyms: str = KALLS
         hint = _newer_kernel_hint(str(name_or_number), arch)
         if not hint:
             raise  # keeps its catalog key: said in the user's language
-        raise BadInput(f"{exc}{hint}") from None
+        # The hint is said only for a name the table lacks: the one sentence with both parts.
+        raise BadInput(
+            f"{exc}{hint}",
+            key="errors.report.syscall_newer_kernel" if exc.key == "errors.syscalls.no_name" else None,
+            fields={
+                **exc.fields,
+                "release": os.uname().release,
+                "event": f"sys_enter_{name_or_number}",
+                "series": table_info(arch).series,
+            },
+        ) from None
     native = _native(arch)
     instruction, number_register, registers = CONVENTIONS[arch]
     presence, kallsyms_note, kallsyms_error = _kallsyms_presence(
@@ -307,9 +317,17 @@ def _syscall_events() -> Path:
     try:
         present = base.is_dir()
     except PermissionError:
-        raise PermissionNeeded(f"cannot read {base}: tracefs needs root") from None
+        raise PermissionNeeded(
+            f"cannot read {base}: tracefs needs root",
+            key="errors.report.tracefs_read_root",
+            fields={"path": str(base)},
+        ) from None
     if not present:
-        raise NotSupported(f"{base} does not exist: this kernel lacks CONFIG_FTRACE_SYSCALLS")
+        raise NotSupported(
+            f"{base} does not exist: this kernel lacks CONFIG_FTRACE_SYSCALLS",
+            key="errors.report.no_ftrace_syscalls",
+            fields={"path": str(base)},
+        )
     return base
 
 
@@ -329,7 +347,11 @@ def arguments_from_tracefs(name: str) -> list[Argument]:
     """
     path = _syscall_events() / f"sys_enter_{name}" / "format"
     if not path.exists():
-        raise NotSupported(f"the running kernel has no trace event sys_enter_{name} ({path})")
+        raise NotSupported(
+            f"the running kernel has no trace event sys_enter_{name} ({path})",
+            key="errors.report.no_enter_event",
+            fields={"name": name, "path": str(path)},
+        )
     return syscall_arguments(parse_format(read_text(path), "syscalls"))
 
 
@@ -339,7 +361,11 @@ def running_kernel_syscalls() -> set[str]:
     try:
         entries = os.listdir(base)
     except PermissionError:
-        raise PermissionNeeded(f"cannot list {base}: tracefs needs root") from None
+        raise PermissionNeeded(
+            f"cannot list {base}: tracefs needs root",
+            key="errors.report.tracefs_list_root",
+            fields={"path": str(base)},
+        ) from None
     return {e[len("sys_enter_") :] for e in entries if e.startswith("sys_enter_")}
 
 

@@ -91,7 +91,11 @@ def build(
         if unknown:
             raise BadInput(
                 f"no system call named {', '.join(unknown)} on {rec.meta.machine or 'this architecture'}"
-                " (names as strace prints them: openat, mmap, ...)"
+                " (names as strace prints them: openat, mmap, ...)",
+                key="errors.report.no_syscall_named"
+                if rec.meta.machine
+                else "errors.report.no_syscall_named_here",
+                fields={"name": ", ".join(unknown), "arch": rec.meta.machine},
             )
     tasks = read_tasks(rec)
     start = first_record_ts(rec)

@@ -108,7 +108,10 @@ class BpfRefused(KernlabError):
 
     def __init__(self, step: str, err: int, log: str = "") -> None:
         super().__init__(
-            f"{step} failed: {errno.errorcode.get(err, str(err))} ({os.strerror(err)})", errno=err
+            f"{step} failed: {errno.errorcode.get(err, str(err))} ({os.strerror(err)})",
+            errno=err,
+            key="errors.tracing.bpf_refused",
+            fields={"step": step, "code": errno.errorcode.get(err, str(err)), "reason": os.strerror(err)},
         )
         self.step = step
         self.err = err

@@ -266,12 +266,16 @@ def decode_pages(raw: bytes, header: HeaderPage, cpu: int = 0, page_size: int | 
     size = page_size or header.page_size
     if size <= header.data_offset:
         raise BadInput(
-            f"ring-buffer page size {size} is smaller than its header ({header.data_offset} bytes)"
+            f"ring-buffer page size {size} is smaller than its header ({header.data_offset} bytes)",
+            key="errors.tracing.page_below_header",
+            fields={"size": size, "header": header.data_offset},
         )
     if header.timestamp_size != 8 or header.commit_size not in (4, 8):
         raise BadInput(
             f"header_page has a {header.timestamp_size}-byte timestamp and {header.commit_size}-byte commit;"
-            " kernlab reads 8 and 4/8"
+            " kernlab reads 8 and 4/8",
+            key="errors.tracing.header_sizes",
+            fields={"timestamp": header.timestamp_size, "commit": header.commit_size},
         )
     out = CpuEvents(cpu, raw)
     # The walked records, in order; their place among the runs' records is in ``walked``.

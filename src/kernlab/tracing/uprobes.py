@@ -102,14 +102,26 @@ class UprobeGroup:
     def _open(self) -> int:
         if not self.control.exists():
             raise NotSupported(
-                f"{self.control} does not exist: this kernel has no uprobe events (CONFIG_UPROBE_EVENTS)"
+                f"{self.control} does not exist: this kernel has no uprobe events (CONFIG_UPROBE_EVENTS)",
+                key="errors.tracing.no_uprobes",
+                fields={"path": str(self.control)},
             )
         try:
             return os.open(self.control, os.O_WRONLY | os.O_APPEND)
         except PermissionError as exc:
-            raise PermissionNeeded(f"cannot open {self.control}: run as root", path=self.control) from exc
+            raise PermissionNeeded(
+                f"cannot open {self.control}: run as root",
+                path=self.control,
+                key="errors.tracing.open_needs_root",
+                fields={"path": str(self.control)},
+            ) from exc
         except OSError as exc:
-            raise TracingError(f"cannot open {self.control}: {exc.strerror}", path=self.control) from exc
+            raise TracingError(
+                f"cannot open {self.control}: {exc.strerror}",
+                path=self.control,
+                key="errors.tracing.cannot_open",
+                fields={"path": str(self.control), "reason": exc.strerror},
+            ) from exc
 
     def define(self, probes: list[ProbeSpec]) -> None:
         """Define ``probes``; on a refusal, name the first line the kernel refused (and why)."""
@@ -154,7 +166,10 @@ class UprobeGroup:
                 os.write(fd, f"-:{self.group}/{event}\n".encode())
         except OSError as exc:
             raise TracingError(
-                f"cannot define a probe on {path} in {self.control}: {exc.strerror}", path=self.control
+                f"cannot define a probe on {path} in {self.control}: {exc.strerror}",
+                path=self.control,
+                key="errors.tracing.cannot_define_probe",
+                fields={"path": str(path), "control": str(self.control), "reason": exc.strerror},
             ) from exc
         finally:
             os.close(fd)
@@ -179,8 +194,15 @@ class UprobeGroup:
                 return TracingError(
                     f"the kernel refused the probe `{line}` in {self.control}: {one.strerror}",
                     path=self.control,
+                    key="errors.tracing.probe_refused",
+                    fields={"line": line, "control": str(self.control), "reason": one.strerror},
                 )
-        return TracingError(f"cannot define probes in {self.control}: {exc.strerror}", path=self.control)
+        return TracingError(
+            f"cannot define probes in {self.control}: {exc.strerror}",
+            path=self.control,
+            key="errors.tracing.cannot_define_probes",
+            fields={"control": str(self.control), "reason": exc.strerror},
+        )
 
     def event_dir(self, event: str) -> Path:
         return self.root / "events" / self.group / event

@@ -197,14 +197,26 @@ class _Resolver:
 def _identity_or_fail(path: str) -> ElfIdentity:
     st = stat_regular_file(path, "an ELF file")
     if not os.access(path, os.R_OK):
-        raise PermissionNeeded(f"{path}: permission denied (cannot open it for reading)")
+        raise PermissionNeeded(
+            f"{path}: permission denied (cannot open it for reading)",
+            key="errors.permission_denied",
+            fields={"path": path},
+        )
     ident = read_identity(path)
     if ident is None:
         with open(path, "rb") as f:
             magic = f.read(4)
         if magic == b"\x7fELF":
-            raise BadInput(f"{path}: truncated or damaged ELF header ({st.st_size} bytes)")
-        raise BadInput(f"{path}: not an ELF file (no \\x7fELF header), so it needs no shared libraries")
+            raise BadInput(
+                f"{path}: truncated or damaged ELF header ({st.st_size} bytes)",
+                key="errors.ldd.damaged_header",
+                fields={"path": path, "file_size": st.st_size},
+            )
+        raise BadInput(
+            f"{path}: not an ELF file (no \\x7fELF header), so it needs no shared libraries",
+            key="errors.ldd.not_elf",
+            fields={"path": path},
+        )
     return ident
 
 

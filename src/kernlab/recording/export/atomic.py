@@ -18,6 +18,19 @@ from kernlab.recording.state import DiskFull, is_disk_full
 
 __all__ = ["atomic_output", "temporary_name"]
 
+# The catalog key of each ``what`` the exporters pass, so an error says it in the user's language.
+_WHAT_KEYS = {
+    "the trace.dat": "errors.what.trace_dat",
+    "the text": "errors.what.text_export",
+    "the Chrome trace": "errors.what.chrome_trace",
+    "the Perfetto trace": "errors.what.perfetto_trace",
+    "the folded stacks": "errors.what.folded_stacks",
+}
+
+
+def _what_key(what: str) -> str:
+    return _WHAT_KEYS.get(what, "errors.what.output_file")
+
 
 def temporary_name(target: Path) -> Path:
     """Where ``target`` is written until it is complete (hidden, beside it)."""
@@ -33,7 +46,12 @@ def atomic_output(target: Path, what: str, *, binary: bool) -> Iterator[IO[Any]]
     """
     target = Path(target)
     if target.is_dir():
-        raise BadInput(f"{target} is a directory; give a file name for {what}", path=target)
+        raise BadInput(
+            f"{target} is a directory; give a file name for {what}",
+            path=target,
+            key="errors.export.is_directory",
+            fields={"path": str(target), "what_key": _what_key(what)},
+        )
     tmp = temporary_name(target)
     try:
         fh: IO[Any] = open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8")  # noqa: SIM115
@@ -61,5 +79,12 @@ def _error(target: Path, what: str, exc: OSError) -> BadInput | DiskFull:
             f"the disk holding {target} is full: {what} was not written ({exc.strerror}); "
             "the partial file was removed",
             path=target,
+            key="errors.export.disk_full",
+            fields={"path": str(target), "what_key": _what_key(what), "reason": exc.strerror},
         )
-    return BadInput(f"cannot write {target}: {exc.strerror or exc}", path=target)
+    return BadInput(
+        f"cannot write {target}: {exc.strerror or exc}",
+        path=target,
+        key="errors.export.cannot_write",
+        fields={"path": str(target), "reason": exc.strerror or str(exc)},
+    )

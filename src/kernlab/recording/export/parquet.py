@@ -55,7 +55,8 @@ def import_pyarrow() -> Any:
         import pyarrow.parquet
     except ImportError:
         raise NotSupported(
-            "Parquet export needs pyarrow: pip install 'kernlab[fleet]' (or pyarrow)"
+            "Parquet export needs pyarrow: pip install 'kernlab[fleet]' (or pyarrow)",
+            key="errors.export.needs_pyarrow",
         ) from None
     return pyarrow
 
@@ -67,7 +68,11 @@ def recording_id(root: Path) -> str:
     try:
         data = (Path(root) / layout.META).read_bytes()
     except OSError as exc:
-        raise BadInput(f"cannot read {Path(root) / layout.META}: {exc.strerror or exc}") from exc
+        raise BadInput(
+            f"cannot read {Path(root) / layout.META}: {exc.strerror or exc}",
+            key="errors.recording.cannot_read",
+            fields={"path": str(Path(root) / layout.META), "reason": exc.strerror or str(exc)},
+        ) from exc
     return hashlib.sha256(data).hexdigest()[:16]
 
 
@@ -118,10 +123,16 @@ def write_tables(
     pq = pa.parquet
     target = Path(target)
     if target.exists() and not target.is_dir():
-        raise BadInput(f"{target} exists and is not a directory; give a directory for the Parquet files")
+        raise BadInput(
+            f"{target} exists and is not a directory; give a directory for the Parquet files",
+            key="errors.export.parquet_not_directory",
+            fields={"path": str(target)},
+        )
     if target.is_dir() and any(target.iterdir()) and read_manifest(target) is None:
         raise BadInput(
-            f"{target} is a directory that is not a kernlab Parquet export; give a new or empty one"
+            f"{target} is a directory that is not a kernlab Parquet export; give a new or empty one",
+            key="errors.export.parquet_not_export",
+            fields={"path": str(target)},
         )
     tmp = target.with_name(f".{target.name}.kernlab-{os.getpid()}.tmp")
     old = target.with_name(f".{target.name}.kernlab-{os.getpid()}.old")
@@ -171,8 +182,15 @@ def write_tables(
                 f"the disk holding {target} is full: the Parquet files were not written ({exc.strerror}); "
                 "the partial directory was removed",
                 path=target,
+                key="errors.export.parquet_disk_full",
+                fields={"path": str(target), "reason": exc.strerror},
             ) from exc
-        raise BadInput(f"cannot write {target}: {exc.strerror or exc}", path=target) from exc
+        raise BadInput(
+            f"cannot write {target}: {exc.strerror or exc}",
+            path=target,
+            key="errors.export.cannot_write",
+            fields={"path": str(target), "reason": exc.strerror or str(exc)},
+        ) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -142,7 +142,11 @@ def write_trace_dat(rec: Recording, path: Path) -> TraceDatResult:
                             fh.write(chunk)
                             left -= len(chunk)
                 except OSError as exc:  # a source that cannot be read is not the target's fault
-                    raise BadInput(f"cannot read {cpu_files[cpu]}: {exc.strerror or exc}") from exc
+                    raise BadInput(
+                        f"cannot read {cpu_files[cpu]}: {exc.strerror or exc}",
+                        key="errors.recording.cannot_read",
+                        fields={"path": str(cpu_files[cpu]), "reason": exc.strerror or str(exc)},
+                    ) from exc
         total = fh.tell()
     return TraceDatResult(
         path=os.fspath(target),

@@ -72,7 +72,9 @@ def _modules() -> tuple[Any, Any]:
         protos = importlib.import_module("perfetto.protos.perfetto.trace.perfetto_trace_pb2")
     except ImportError as exc:
         raise NotSupported(
-            f"--perfetto needs the Python package perfetto ({exc}): `pip install perfetto`"
+            f"--perfetto needs the Python package perfetto ({exc}): `pip install perfetto`",
+            key="errors.export.needs_perfetto",
+            fields={"reason": str(exc)},
         ) from exc
     return builder.StreamingTraceProtoBuilder, protos
 

@@ -120,7 +120,11 @@ def run_child(
     try:
         result = json.loads(result_path.read_text())
     except (OSError, ValueError) as exc:
-        raise KernlabError(f"the lab's child ({name}) exited with status {code} before reporting") from exc
+        raise KernlabError(
+            f"the lab's child ({name}) exited with status {code} before reporting",
+            key="errors.report.lab_child_exited",
+            fields={"name": name, "status": code},
+        ) from exc
     return ChildRun(int(result.get("pid", pid)), code, result, rec, directory)
 
 

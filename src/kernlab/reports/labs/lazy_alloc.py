@@ -139,7 +139,9 @@ class _Child:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            raise KernlabError("the lab's child process stopped before answering")
+            raise KernlabError(
+                "the lab's child process stopped before answering", key="errors.report.lab_child_silent"
+            )
         return line.strip()
 
     def ask(self, *words: object) -> str:
@@ -183,7 +185,11 @@ def _region(
     vsz0, rss0, _, _ = _status(child.pid)
     address, applied = (int(w) for w in child.ask(kind, size).split())
     if not address:
-        raise KernlabError(f"{kind} of {size} bytes failed in the lab's child")
+        raise KernlabError(
+            f"{kind} of {size} bytes failed in the lab's child",
+            key="errors.report.lab_child_failed",
+            fields={"kind": kind, "size": size},
+        )
     vsz1, rss1, flt1, maj1 = _status(child.pid)
     pages = size // page_size
     touches: list[TouchStep] = []

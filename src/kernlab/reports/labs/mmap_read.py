@@ -233,9 +233,17 @@ def parse_size(text: str) -> int:
     try:
         value = int(cleaned[: len(cleaned) - len(suffix)]) * units[suffix]
     except (ValueError, KeyError):
-        raise BadInput(f"size {text!r}: give bytes or a number with K, M or G (64M)") from None
+        raise BadInput(
+            f"size {text!r}: give bytes or a number with K, M or G (64M)",
+            key="errors.report.lab_size",
+            fields={"value": repr(text)},
+        ) from None
     if value <= 0:
-        raise BadInput(f"size {text!r}: must be more than 0")
+        raise BadInput(
+            f"size {text!r}: must be more than 0",
+            key="errors.report.lab_size_zero",
+            fields={"value": repr(text)},
+        )
     return value
 
 
@@ -256,10 +264,16 @@ def drop_caches() -> None:
         with open("/proc/sys/vm/drop_caches", "w") as f:
             f.write("3\n")
     except PermissionError as exc:
-        raise PermissionNeeded("--drop-caches writes /proc/sys/vm/drop_caches, which needs root") from exc
+        raise PermissionNeeded(
+            "--drop-caches writes /proc/sys/vm/drop_caches, which needs root",
+            key="errors.report.drop_caches_root",
+        ) from exc
     except OSError as exc:
         raise OSFailure(
-            f"cannot write /proc/sys/vm/drop_caches: {exc.strerror}", path="/proc/sys/vm/drop_caches"
+            f"cannot write /proc/sys/vm/drop_caches: {exc.strerror}",
+            path="/proc/sys/vm/drop_caches",
+            key="errors.export.cannot_write",
+            fields={"path": "/proc/sys/vm/drop_caches", "reason": exc.strerror},
         ) from exc
 
 
@@ -447,7 +461,10 @@ def build(
     """Run the lab: four measured runs, hello_mmap's shared write, and free around drop_caches."""
     step = advance or (lambda: None)
     if drop_caches_too and os.geteuid() != 0:
-        raise PermissionNeeded("--drop-caches writes /proc/sys/vm/drop_caches, which needs root")
+        raise PermissionNeeded(
+            "--drop-caches writes /proc/sys/vm/drop_caches, which needs root",
+            key="errors.report.drop_caches_root",
+        )
     trace = can_trace(no_trace)
     note = None if trace else ("no_trace" if no_trace else "not_root")
     folder = scratch_folder("kernlab-lab-")
@@ -459,7 +476,11 @@ def build(
         else:
             facts = _facts(path, False)
         if facts.size == 0:
-            raise BadInput(f"{facts.path} is empty: there is nothing to read or map")
+            raise BadInput(
+                f"{facts.path} is empty: there is nothing to read or map",
+                key="errors.report.lab_file_empty",
+                fields={"path": str(facts.path)},
+            )
         step()
         runs: list[RunFigures] = []
         free_change = None
