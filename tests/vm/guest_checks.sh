@@ -49,5 +49,8 @@ if [ "$CHECKS" = all ]; then
 	$PY -m kernlab record -d "$OUT/rec" -- ls -la /usr >/dev/null 2>"$OUT/record.err"
 	echo $? >"$OUT/record.code"
 	strace -f -c -o "$OUT/strace.txt" ls -la /usr >/dev/null
+	# function_graph at the top level beside uftrace -K (tests/vm/test_function_graph.py): only
+	# 6.1 offers the tracer there; checked in this boot rather than a second one.
+	case $(uname -r) in 6.1.*) bash "$(dirname "$0")/guest_function_graph.sh" "$OUT" "$PY" >"$OUT/fg.log" 2>&1 ;; esac
 fi
 state >"$OUT/state_after.txt"

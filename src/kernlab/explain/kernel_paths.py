@@ -31,6 +31,7 @@ def sentences(report: ReplayReport) -> list[str]:
                 depth=report.kernel_paths.depth,
             )
         )
+        out += _how(report)
     return out + _left_out(report)
 
 
@@ -40,10 +41,28 @@ def path_sentences(report: ReplayReport) -> list[str]:
     if paths is None:
         return []
     functions = count("replay.kernel.n.function", report.kernel_functions)
+    key = "replay.kernel.graph.traced" if paths.source == "function_graph" else "replay.kernel.paths"
     return [
-        say("replay.kernel.paths", functions=functions, stacks=_stacks(report), depth=paths.depth),
+        say(key, functions=functions, stacks=_stacks(report), depth=paths.depth),
+        *_how(report),
         *_left_out(report),
     ]
+
+
+def _how(report: ReplayReport) -> list[str]:
+    """Where function_graph traced the paths, or why it was not used (when it was tried)."""
+    paths = report.kernel_paths
+    if paths is None or not paths.graph_why:
+        return []
+    if paths.source == "function_graph":
+        return [say(f"replay.kernel.graph.{paths.graph_place or 'instance'}")]
+    why = paths.graph_why
+    if why == "no_filter" and not paths.graph_errno:
+        why = "no_functions"
+    if why in ("refused", "no_filter") and not paths.graph_errno:
+        why = "not_offered"
+    reason = say(f"replay.kernel.graph.why.{why}", errno=paths.graph_errno)
+    return [say("replay.kernel.graph.not_used", reason=reason)]
 
 
 def _left_out(report: ReplayReport) -> list[str]:

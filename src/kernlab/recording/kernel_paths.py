@@ -12,9 +12,14 @@ tree a report builds says which source saw it (:data:`SOURCES`):
     real callers, no durations below the system call. Works wherever tracefs offers the
     trigger, so on kernels without ``function_graph`` (this machine's).
 ``function_graph``
-    *traced*: the function_graph tracer (entry and exit, durations), where the kernel has it.
-    Not built yet: it can only run at the top level (a tracer in an instance is refused on
-    most kernels), which tracing/toplevel.py journals.
+    *traced*: the function_graph tracer (entry and exit, durations), where the kernel has it and
+    lets it be fenced in (tracing/function_graph.py): in the recording's instance where the
+    kernel offers it there, else at the top level when nobody else uses it (Debian's 6.1), its
+    files journaled and restored on every exit (tracing/toplevel.py). The graphs start at the
+    system calls' own functions and ``handle_mm_fault``, ``max_graph_depth`` = DEPTH below them.
+    At the top level its buffer is drained into ``cpus/function_graph/cpus/cpu<N>.raw`` (the
+    same page layout and event formats as the instance's). :func:`choose_source` tries it first
+    and says in the settings why it was used, or why not (``why``, ``errno``).
 ``sampled``
     perf_event_open cpu-clock sampling with kernel call chains, for paths no tracepoint
     reaches. Not built yet.
@@ -37,6 +42,7 @@ recording directory itself holds only the entries every recording has.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -44,21 +50,28 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from kernlab.errors import BadInput
+from kernlab.errors import BadInput, KernlabError
 from kernlab.recording import layout
+from kernlab.recording.arming import mem_available_kb
+from kernlab.recording.drain import Drainer
+from kernlab.tracing import function_graph
+from kernlab.tracing.function_graph import GraphPlace, GraphTracer, find_place
 from kernlab.tracing.instance import Instance
 
 __all__ = [
     "DATA_FILE",
+    "GRAPH_DIR",
     "SOURCES",
     "SOURCE_FUNCTION_GRAPH",
     "SOURCE_SAMPLED",
     "SOURCE_TRACEPOINTS",
     "TRACEPOINT_SPECS",
+    "FunctionGraph",
     "KernelPathSettings",
     "KernelPathSource",
     "TracepointStacks",
     "choose_source",
+    "graph_raw_dir",
     "read_settings",
     "write_settings",
 ]
@@ -68,6 +81,9 @@ SOURCE_TRACEPOINTS = "tracepoints"
 SOURCE_FUNCTION_GRAPH = "function_graph"
 SOURCE_SAMPLED = "sampled"
 SOURCES = (SOURCE_FUNCTION_GRAPH, SOURCE_TRACEPOINTS, SOURCE_SAMPLED)
+GRAPH_DIR = Path(layout.CPUS_DIR) / "function_graph"
+"""Where the top level's graph pages are drained (the drainer adds ``cpus/cpu<N>.raw``)."""
+GRAPH_BUFFER_KB = 16 * 1024
 
 TRACEPOINT_SPECS: tuple[str, ...] = (
     "ext4:*",
@@ -93,6 +109,16 @@ class KernelPathSettings:
     events: list[str] = field(default_factory=list)
     """``system:event`` of the tracepoints whose stacks make the paths (``tracepoints``)."""
     notes: list[str] = field(default_factory=list)
+    graph_place: str = ""
+    """Where function_graph ran: ``instance``, ``top_level``; "" when it did not."""
+    graph_why: str = ""
+    """Why function_graph ran there, or why not (tracing/function_graph.py codes)."""
+    graph_errno: str = ""
+    """The errno the kernel refused function_graph (or its fence) with, "" when none."""
+    graph_page_size: int = 0
+    """Bytes of one page of the top level's buffer (``top_level`` only)."""
+    graph_lost: int = 0
+    """Graph records the top level's buffer overwrote or dropped before they were drained."""
 
 
 class KernelPathSource(Protocol):
@@ -110,6 +136,15 @@ class KernelPathSource(Protocol):
         ...
 
     def settings(self) -> KernelPathSettings: ...
+
+    def start(self, instance: Instance, directory: Path, pids: list[int], clock: str) -> None:
+        """Switch the source on for ``pids``, just before the instance's tracing goes on (and
+        before its buffer is opened: a tracer cannot change while a reader is open)."""
+        ...
+
+    def stop(self) -> None:
+        """Switch it off and undo every change; safe to call when :meth:`start` never ran."""
+        ...
 
 
 class TracepointStacks:
@@ -139,7 +174,109 @@ class TracepointStacks:
         return armed
 
     def settings(self) -> KernelPathSettings:
-        return KernelPathSettings(self.depth, self.name, list(self.events), list(self.notes))
+        place = self.refused
+        return KernelPathSettings(
+            self.depth,
+            self.name,
+            list(self.events),
+            list(self.notes),
+            graph_why=place.why if place else "",
+            graph_errno=place.errno_name if place else "",
+        )
+
+    refused: GraphPlace | None = None
+    """Why function_graph was not used (set by :func:`choose_source`)."""
+
+    def start(self, instance: Instance, directory: Path, pids: list[int], clock: str) -> None:
+        """The triggers armed in :meth:`arm` are all it needs."""
+
+    def stop(self) -> None:
+        """Nothing to undo: the triggers go with the instance."""
+
+
+class FunctionGraph:
+    """*Traced*: the function_graph tracer, fenced in (tracing/function_graph.py)."""
+
+    name = SOURCE_FUNCTION_GRAPH
+
+    def __init__(self, depth: int, root: Path, place: GraphPlace) -> None:
+        self.depth = depth
+        self.place = place
+        self.tracer = GraphTracer(root, place, depth)
+        self.root = root
+        self.notes: list[str] = []
+        if place.where == function_graph.TOP_LEVEL:
+            self.notes.append(
+                f"-K: function_graph refused in instances ({place.detail}): traced at the top level, "
+                "which nothing else was using; its settings were restored"
+            )
+        self._drainer: Drainer | None = None
+        self._page_size = 0
+        self._lost = 0
+
+    def extra_events(self) -> list[str]:
+        return []  # ftrace's own record formats (funcgraph_entry/exit) are saved with every recording
+
+    def arm(self, instance: Instance, stacked: list[str]) -> list[str]:
+        return []
+
+    def settings(self) -> KernelPathSettings:
+        return KernelPathSettings(
+            self.depth,
+            self.name,
+            [],
+            list(self.notes),
+            graph_place=self.place.where,
+            graph_why=self.place.why,
+            graph_errno=self.place.errno_name,
+            graph_page_size=self._page_size,
+            graph_lost=self._lost,
+        )
+
+    def start(self, instance: Instance, directory: Path, pids: list[int], clock: str) -> None:
+        top = Instance(self.root)  # only its files are used: never removed
+        kb = _graph_buffer_kb(len(top.cpus()))
+        self.tracer.start(instance, pids, clock, kb)
+        if self.place.where != function_graph.TOP_LEVEL:
+            return  # the instance's own drainer takes its records
+        self._page_size = top.subbuf_size()
+        target = Path(directory) / GRAPH_DIR
+        (target / layout.CPUS_DIR).mkdir(parents=True, exist_ok=True)
+        self._drainer = Drainer(top, target, self._page_size, kb, 0.1)
+        self._drainer.start()
+
+    def stop(self) -> None:
+        """Drain the top level's last pages, close its readers (the tracer cannot change while
+        one is open), then restore every setting."""
+        drainer, self._drainer = self._drainer, None
+        try:
+            if drainer is not None:
+                try:
+                    drainer.finish()
+                finally:
+                    with contextlib.suppress(KernlabError, OSError):
+                        top = Instance(self.root)
+                        for cpu in drainer.fds:
+                            stats = top.cpu_stats(cpu)
+                            self._lost += stats.overrun + stats.dropped
+                    drainer.close()
+        finally:
+            self.tracer.stop()
+
+
+def _graph_buffer_kb(cpus: int) -> int:
+    """KiB per CPU for the top level's buffer while the graph runs: 16 MiB, at most a
+    sixteenth of MemAvailable in all (at the 6.1 top level's boot size of 7 KiB, a Debian guest
+    lost two thirds of mv's graph between drains)."""
+    available = mem_available_kb()
+    if available is None:
+        return GRAPH_BUFFER_KB
+    return max(1024, min(GRAPH_BUFFER_KB, available // (16 * max(cpus, 1))))
+
+
+def graph_raw_dir(root: Path | str) -> Path:
+    """Where a recording keeps the top level's graph pages (``cpus/cpu<N>.raw`` inside)."""
+    return Path(root) / GRAPH_DIR / layout.CPUS_DIR
 
 
 def _expand(specs: tuple[str, ...], available: dict[str, list[str]]) -> list[str]:
@@ -154,16 +291,30 @@ def _expand(specs: tuple[str, ...], available: dict[str, list[str]]) -> list[str
     return out
 
 
-def choose_source(depth: int, available: dict[str, list[str]]) -> KernelPathSource:
-    """The source for ``-K DEPTH`` on this kernel.
+def choose_source(
+    depth: int,
+    available: dict[str, list[str]],
+    root: Path | None = None,
+    *,
+    system_wide: bool = False,
+) -> KernelPathSource:
+    """The source for ``-K DEPTH`` on this kernel, found by trying.
 
-    At-tracepoint stacks for now, on every kernel: ``function_graph`` (exact calls with
-    durations) needs the top-level tracer and ``sampled`` needs perf; both come behind this
-    same interface.
+    ``function_graph`` (exact calls with durations) where it can be fenced in (``root``: the
+    tracefs to try it in; None does not try); else at-tracepoint stacks, with the reason
+    function_graph was not used kept in the settings and notes. ``sampled`` (perf) comes behind
+    this same interface.
     """
     if depth < 1:
         raise BadInput("-K DEPTH must be at least 1")
+    place = find_place(root, system_wide=system_wide) if root is not None else None
+    if place is not None and place.where:
+        return FunctionGraph(depth, root or Path(), place)
     source = TracepointStacks(depth, available)
+    if place is not None:
+        source.refused = place
+        why = f"{place.why}: {place.detail}"
+        source.notes.insert(0, f"-K: function_graph not used ({why}): kernel stacks at tracepoints instead")
     if not source.events:
         raise BadInput(
             "-K: this kernel offers none of the tracepoints kernel paths are taken at "
@@ -193,6 +344,11 @@ def read_settings(root: Path | str) -> KernelPathSettings | None:
             source=str(data["source"]),
             events=[str(e) for e in data.get("events", [])],
             notes=[str(n) for n in data.get("notes", [])],
+            graph_place=str(data.get("graph_place", "")),
+            graph_why=str(data.get("graph_why", "")),
+            graph_errno=str(data.get("graph_errno", "")),
+            graph_page_size=int(data.get("graph_page_size", 0)),
+            graph_lost=int(data.get("graph_lost", 0)),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"{path} is damaged: {exc}") from exc

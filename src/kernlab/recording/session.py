@@ -228,7 +228,9 @@ class RecordingSession:
         )
         self.kernel_paths: KernelPathSource | None = None
         if options.kernel_depth is not None:  # its events join the choice, so their formats are saved
-            self.kernel_paths = choose_source(options.kernel_depth, available)
+            self.kernel_paths = choose_source(
+                options.kernel_depth, available, self.root, system_wide=options.system_wide
+            )
             extra = [e for e in self.kernel_paths.extra_events() if e not in self.choice.events]
             self.choice = EventChoice(self.choice.events + extra, self.choice.missing)
         self.directory = Path(options.output)
@@ -256,6 +258,7 @@ class RecordingSession:
             events=self.choice.events,
             kstack_events=[],
             kernel_release=os.uname().release,
+            host=os.uname().nodename,
             machine=os.uname().machine,
             page_size=0,
             cpus=0,
@@ -348,10 +351,13 @@ class RecordingSession:
             meta.kstack_events = stacked + [
                 e for e in self.kernel_paths.arm(instance, stacked) if e not in stacked
             ]
+        copy_headers(instance, self.directory)
+        if self.kernel_paths is not None:
+            # Before the instance's buffer is opened: a tracer cannot change while a reader is.
+            self.kernel_paths.start(instance, self.directory, self._graph_pids(), meta.clock)
             settings = self.kernel_paths.settings()
             write_settings(self.directory, settings)
             meta.notes.extend(settings.notes)
-        copy_headers(instance, self.directory)
         layout.write_meta(self.directory, meta)
 
         self.drainer = Drainer(
@@ -364,6 +370,12 @@ class RecordingSession:
         meta.clock_sync_ns.append(sync_marker(instance))
         if on_phase:
             on_phase("armed")
+
+    def _graph_pids(self) -> list[int]:
+        """The tasks function_graph follows (their children through options/function-fork)."""
+        if self.attach_pid is not None:
+            return self.tids or [self.attach_pid]
+        return [self.child.pid] if self.child is not None else []
 
     def _own_pids(self) -> list[int]:
         """kernlab's threads now and the table copier's process (threads started later follow
@@ -404,7 +416,20 @@ class RecordingSession:
             run_command(self.child, self.watcher, self.signals, self.options.use_ptrace)
 
     def stop(self) -> None:
-        """Tracing off, the last pages and the loss counters saved, the traced tasks let go."""
+        """Tracing off, the last pages and the loss counters saved, the traced tasks let go;
+        the kernel-path source switched off and every setting it changed restored."""
+        try:
+            self._stop_tracing()
+        finally:
+            if self.kernel_paths is not None:
+                try:
+                    self.kernel_paths.stop()
+                finally:
+                    if self.instance is not None:  # started: its settings now have the losses
+                        with contextlib.suppress(OSError):
+                            write_settings(self.directory, self.kernel_paths.settings())
+
+    def _stop_tracing(self) -> None:
         instance, meta, drainer = self.instance, self.meta, self.drainer
         if instance is not None:
             with contextlib.suppress(KernlabError, OSError):

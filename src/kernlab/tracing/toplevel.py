@@ -12,6 +12,7 @@ removes the journal; if kernlab dies first, the next run's stale cleanup finds t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,10 @@ JOURNAL_PURPOSE = "toplevel"
 
 # What an untouched file reads as: the kernel prints a comment or "no pid" for "nothing set".
 _EMPTY_READINGS = ("#### all functions enabled ####", "no pid")
+# Files that list every choice with the current one in [brackets].
+_CHOICE_FILES = frozenset({"trace_clock"})
+# Files that print a number with a remark after it.
+_SIZE_FILES = frozenset({"buffer_size_kb"})
 
 
 class TopLevelBusy(TracingError):
@@ -47,6 +52,17 @@ def read_setting(root: Path, name: str) -> str:
     """
     with open(root / name, encoding="utf-8", errors="replace") as fh:
         text = fh.read()
+    if name in _CHOICE_FILES:
+        # "[local] global counter ...": the choice in brackets is the setting.
+        return next((w[1:-1] for w in text.split() if w.startswith("[") and w.endswith("]")), "")
+    if name in _SIZE_FILES:
+        # "7 (expanded: 1408)": a buffer never used yet, which the kernel grows to 1408 KiB the
+        # first time tracing starts. Writing back "7" would leave a real 7 KiB buffer for whoever
+        # traces next; the size it would have had is the one to restore.
+        match = re.search(r"\(expanded:\s*(\d+)\)", text)
+        if match:
+            return match.group(1)
+        return text.split()[0] if text.split() else ""
     lines = [
         line.strip()
         for line in text.splitlines()

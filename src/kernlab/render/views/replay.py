@@ -84,15 +84,17 @@ def _walk(thread: ThreadCalls) -> Iterator[tuple[int, int, str]]:
         node, depth, closing = stack.pop()
         order += 1
         last = max(last, node.time_ns)
-        if node.kind == KERNEL:  # uftrace's kernel functions, without durations (record -K)
+        if node.kind == KERNEL:  # uftrace's kernel functions (record -K): durations when traced
+            ns = node.duration_ns
             if closing:
-                yield last, order, line(None, depth, f"}} /* {node.name} */")
+                end = last if ns is None else node.time_ns + ns
+                yield end, order, line(ns, depth, f"}} /* {node.name} */")
             elif node.children:
                 yield node.time_ns, order, line(None, depth, f"{node.name}() {{")
                 stack.append((node, depth, True))
                 stack.extend((c, depth + 1, False) for c in reversed(node.children))
             else:
-                yield node.time_ns, order, line(None, depth, f"{node.name}();")
+                yield node.time_ns, order, line(ns, depth, f"{node.name}();")
             continue
         if closing:
             assert node.duration_ns is not None
@@ -145,6 +147,8 @@ def kernel_header(report: ReplayReport) -> list[str]:
     if paths is None:
         return []
     how = _SOURCE_WORDS.get(paths.source, paths.source)
+    if paths.source == "function_graph":
+        return [f"#   kernel functions {how}, depth {paths.depth}: durations as function_graph measured them"]
     return [f"#   kernel functions {how}, depth {paths.depth}: no durations below system calls and faults"]
 
 

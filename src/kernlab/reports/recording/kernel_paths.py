@@ -18,26 +18,47 @@ the interrupt's work, not the call's, and are left out (counted), as uftrace's u
 ``smp_apic_timer_interrupt``. Stacks are merged in time order, each into the last child of the
 same name (a common prefix), and cut ``DEPTH`` functions below the system call or fault. No node
 has a duration: a stack says who called, not for how long.
+
+Source ``function_graph``: ``ftrace:funcgraph_entry``/``funcgraph_exit`` records (from the
+instance's pages, or the top level's kept in ``cpus/function_graph``), per thread in time order,
+make one tree per graph: an entry at depth *d* opens a call under the open call at depth *d-1*,
+the exit at depth *d* closes it with ``rettime - calltime`` as its duration (a call whose exit
+was lost has none). Each graph starts at a system call's own function (placed under the call the
+thread was inside) or at ``handle_mm_fault`` (placed under the thread's last fault at or before
+it, or under the open call). Records in interrupt context are left out (counted).
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from kernlab.recording.kallsyms import KernelSymbols
-from kernlab.recording.kernel_paths import KernelPathSettings, read_settings
-from kernlab.recording.reader import Recording
+from kernlab.recording.kernel_paths import (
+    SOURCE_FUNCTION_GRAPH,
+    KernelPathSettings,
+    graph_raw_dir,
+    read_settings,
+)
+from kernlab.recording.reader import Recording, read_regular
 from kernlab.reports.recording.kstacks import KERNEL_STACK, chain_names
+from kernlab.tracing.formats import EventFormat
+from kernlab.tracing.function_graph import FAULT_FUNCTION
+from kernlab.tracing.ringbuf import CpuEvents, decode_pages
 
 __all__ = [
+    "GRAPH_ENTRY",
+    "GRAPH_EXIT",
+    "GraphRecord",
     "KernelPaths",
     "PathNode",
     "PathSummary",
     "fault_path",
+    "graph_records",
+    "graph_trees",
     "merge",
     "read_kernel_paths",
     "syscall_path",
@@ -46,6 +67,8 @@ __all__ = [
 SYS_ENTER = "raw_syscalls:sys_enter"
 SYS_EXIT = "raw_syscalls:sys_exit"
 FAULT_EVENTS = ("exceptions:page_fault_user", "exceptions:page_fault_kernel")
+GRAPH_ENTRY = "ftrace:funcgraph_entry"
+GRAPH_EXIT = "ftrace:funcgraph_exit"
 
 # trace_flag_type (include/linux/trace_events.h): stable values since 2.6.
 _IN_INTERRUPT = 0x08 | 0x10 | 0x40  # HARDIRQ | SOFTIRQ | NMI
@@ -72,12 +95,15 @@ class PathNode:
 
     name: str
     source: str
-    """How it was seen (recording/kernel_paths.py SOURCES): ``tracepoints`` here."""
+    """How it was seen (recording/kernel_paths.py SOURCES): ``tracepoints`` or ``function_graph``."""
     ts: int
-    """Trace-clock time of the first stack that passed through it."""
+    """Trace-clock time of the first stack that passed through it (``function_graph``: its entry)."""
     hits: int
-    """Stacks that passed through it."""
+    """Stacks that passed through it (``function_graph``: 1, one call)."""
     children: list[PathNode] = field(default_factory=list)
+    duration_ns: int | None = None
+    """``function_graph``: exit minus entry as the tracer measured it; None for stacks, or when
+    the exit was not recorded."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +118,14 @@ class PathSummary:
     """Stacks taken in interrupt context: left out."""
     unplaced: int
     """Stacks of the traced tasks outside every recorded system call and fault."""
+    graph_place: str = ""
+    """Where function_graph ran (``instance``, ``top_level``), "" when it did not."""
+    graph_why: str = ""
+    """Why function_graph ran there or why not (tracing/function_graph.py codes), "" when not tried."""
+    graph_errno: str = ""
+    """The errno of the refusal behind ``graph_why`` ("" when none)."""
+    lost: int = 0
+    """function_graph records the top level's buffer lost before they were drained."""
 
 
 @dataclass(frozen=True)
@@ -134,11 +168,17 @@ def fault_path(frames: list[str]) -> tuple[list[str], list[str]] | None:
 
 
 class _Building:
-    __slots__ = ("children", "hits", "name", "ts")
+    __slots__ = ("children", "duration", "hits", "name", "ts")
 
     def __init__(self, name: str, ts: int) -> None:
         self.name, self.ts, self.hits = name, ts, 0
         self.children: list[_Building] = []
+        self.duration: int | None = None
+
+
+def _freeze(node: _Building, source: str) -> PathNode:
+    kids = [_freeze(c, source) for c in node.children]
+    return PathNode(node.name, source, node.ts, node.hits, kids, node.duration)
 
 
 def merge(paths: Iterable[tuple[int, list[str]]], depth: int, source: str) -> list[PathNode]:
@@ -155,10 +195,7 @@ def merge(paths: Iterable[tuple[int, list[str]]], depth: int, source: str) -> li
             node.hits += 1
             level = node.children
 
-    def freeze(node: _Building) -> PathNode:
-        return PathNode(node.name, source, node.ts, node.hits, [freeze(c) for c in node.children])
-
-    return [freeze(r) for r in roots]
+    return [_freeze(r, source) for r in roots]
 
 
 def _byte_order(endian: str) -> Literal["little", "big"]:
@@ -227,6 +264,136 @@ def _stacks(
     return out, in_interrupt
 
 
+@dataclass(frozen=True)
+class GraphRecord:
+    """One ``funcgraph_entry`` or ``funcgraph_exit`` record."""
+
+    ts: int
+    tid: int
+    exit: bool
+    func: int
+    depth: int
+    duration_ns: int | None
+    """Exit records: ``rettime - calltime``."""
+    in_interrupt: bool
+    order: tuple[int, int] = (0, 0)
+    """(CPU, index in its pages): the order of records with the same time stamp."""
+
+
+def graph_records(cpus: Iterable[CpuEvents], entry: EventFormat, exit_: EventFormat) -> list[GraphRecord]:
+    """Every funcgraph record of the pages, decoded with the recording's own formats."""
+    entry_read = entry.unpacker(["common_flags", "common_pid", "func", "depth"])
+    exit_read = exit_.unpacker(["common_flags", "common_pid", "func", "depth", "calltime", "rettime"])
+    out: list[GraphRecord] = []
+    for cpu in cpus:
+        raw, types, offsets = cpu.raw, cpu.types, cpu.offsets
+        for j in cpu.indices_of({entry.id, exit_.id}):
+            ts, order = cpu.stamp(j), (cpu.cpu, j)
+            if types[j] == entry.id:
+                flags, tid, func, depth = entry_read.unpack_from(raw, offsets[j])
+                out.append(GraphRecord(ts, tid, False, func, depth, None, bool(flags & _IN_INTERRUPT), order))
+            else:
+                flags, tid, func, depth, called, returned = exit_read.unpack_from(raw, offsets[j])
+                spent = returned - called if returned >= called else None
+                out.append(GraphRecord(ts, tid, True, func, depth, spent, bool(flags & _IN_INTERRUPT), order))
+    return out
+
+
+def graph_trees(
+    records: Iterable[GraphRecord], depth: int, name: Callable[[int], str]
+) -> list[tuple[int, _Building]]:
+    """(tid, root) of every graph, in time order; records in interrupt context are skipped.
+
+    The records' own depths place each call, so a lost exit (or entry) costs only that call's
+    duration (or the calls opened before it), never the nesting of what follows.
+    """
+    by_tid: dict[int, list[GraphRecord]] = {}
+    for r in records:
+        if not r.in_interrupt:
+            by_tid.setdefault(r.tid, []).append(r)
+    roots: list[tuple[int, _Building]] = []
+    for tid, own in by_tid.items():
+        own.sort(key=lambda r: (r.ts, r.order))
+        stack: list[tuple[int, _Building]] = []  # (func address, node) of the open calls
+        for r in own:
+            if not r.exit:
+                del stack[r.depth :]
+                node = _Building(name(r.func), r.ts)
+                node.hits = 1
+                if r.depth < depth:
+                    if stack:
+                        stack[-1][1].children.append(node)
+                    else:
+                        roots.append((tid, node))
+                stack.append((r.func, node))
+            elif r.depth < len(stack) and stack[r.depth][0] == r.func:
+                stack[r.depth][1].duration = r.duration_ns
+                del stack[r.depth :]
+    roots.sort(key=lambda t: t[1].ts)
+    return roots
+
+
+def _graph_cpus(rec: Recording, settings: KernelPathSettings) -> list[CpuEvents]:
+    """The instance's pages and, when the graph ran at the top level, the top level's."""
+    cpus = list(rec.cpu_events())
+    folder = graph_raw_dir(rec.root)
+    if settings.graph_place == "top_level" and folder.is_dir():
+        page_size = settings.graph_page_size or rec.page_size
+        for path in sorted(folder.glob("cpu*.raw")):
+            if path.stem[3:].isdigit():
+                cpus.append(decode_pages(read_regular(path), rec.header, int(path.stem[3:]), page_size))
+    return cpus
+
+
+def _graph_paths(rec: Recording, settings: KernelPathSettings, depth: int) -> KernelPaths:
+    entry, exit_ = rec.by_name.get(GRAPH_ENTRY), rec.by_name.get(GRAPH_EXIT)
+    records = graph_records(_graph_cpus(rec, settings), entry, exit_) if entry and exit_ else []
+    in_interrupt = sum(1 for r in records if r.in_interrupt and not r.exit)
+    ksyms = KernelSymbols(rec.kallsyms_path)
+
+    def name(address: int) -> str:
+        found = ksyms.name(address)
+        return found.split("+", 1)[0] if found else f"{address:#x}"
+
+    enters, exits = _tid_times(rec, [SYS_ENTER]), _tid_times(rec, [SYS_EXIT])
+    faults = _tid_times(rec, FAULT_EVENTS)
+    by_call: dict[tuple[int, int], list[PathNode]] = {}
+    by_fault: dict[tuple[int, int], list[PathNode]] = {}
+    calls = unplaced = 0
+    for tid, root in graph_trees(records, depth, name):
+        size = _count(root)
+        calls += size
+        enter = _open_call(enters.get(tid, []), exits.get(tid, []), root.ts)
+        node = _freeze(root, SOURCE_FUNCTION_GRAPH)
+        if root.name == FAULT_FUNCTION:
+            own = faults.get(tid, [])
+            k = bisect.bisect_right(own, root.ts) - 1
+            if k >= 0 and (enter is None or own[k] >= enter):
+                by_fault.setdefault((tid, own[k]), []).append(node)
+                continue
+        if enter is not None:
+            by_call.setdefault((tid, enter), []).append(node)
+        else:
+            calls -= size
+            unplaced += size
+    summary = PathSummary(
+        SOURCE_FUNCTION_GRAPH,
+        depth,
+        calls,
+        in_interrupt,
+        unplaced,
+        settings.graph_place,
+        settings.graph_why,
+        settings.graph_errno,
+        settings.graph_lost,
+    )
+    return KernelPaths(summary, by_call, by_fault)
+
+
+def _count(node: _Building) -> int:
+    return 1 + sum(_count(c) for c in node.children)
+
+
 def read_kernel_paths(rec: Recording, depth: int | None = None) -> KernelPaths | None:
     """The trees of a recording made with ``-K``; None when it was made without.
 
@@ -236,6 +403,8 @@ def read_kernel_paths(rec: Recording, depth: int | None = None) -> KernelPaths |
     if settings is None:
         return None
     depth = min(depth or settings.depth, settings.depth)
+    if settings.source == SOURCE_FUNCTION_GRAPH:
+        return _graph_paths(rec, settings, depth)
     stacks, in_interrupt = _stacks(rec, settings, KernelSymbols(rec.kallsyms_path))
     enters = _tid_times(rec, [SYS_ENTER])
     exits = _tid_times(rec, [SYS_EXIT])
@@ -261,7 +430,15 @@ def read_kernel_paths(rec: Recording, depth: int | None = None) -> KernelPaths |
         unplaced += not placed
     source = settings.source
     return KernelPaths(
-        summary=PathSummary(source, depth, len(stacks) - unplaced, in_interrupt, unplaced),
+        summary=PathSummary(
+            source,
+            depth,
+            len(stacks) - unplaced,
+            in_interrupt,
+            unplaced,
+            graph_why=settings.graph_why,
+            graph_errno=settings.graph_errno,
+        ),
         syscalls={k: merge(v, depth, source) for k, v in by_call.items()},
         faults={k: merge(v, depth, source) for k, v in by_fault.items()},
     )
