@@ -30,14 +30,17 @@ if TYPE_CHECKING:
     from kernlab.reports.disasm import DisasmReport
     from kernlab.reports.doctor import DoctorReport
     from kernlab.reports.faults import FaultsReport
+    from kernlab.reports.graph import GraphReport
     from kernlab.reports.kernel import KernelReport
     from kernlab.reports.ldd import LddReport
     from kernlab.reports.maps import MapsReport
     from kernlab.reports.mem import MemReport
     from kernlab.reports.pagecache import PageCacheReport
+    from kernlab.reports.parquet import ParquetExport
     from kernlab.reports.ps import PsReport
     from kernlab.reports.replay import ReplayReport
     from kernlab.reports.report import RecordingReport
+    from kernlab.reports.sql import SqlReport
     from kernlab.reports.struct import StructReport
     from kernlab.reports.syscall import SyscallDescription
     from kernlab.reports.syscalls import SyscallsReport
@@ -53,9 +56,11 @@ __all__ = [
     "PermissionNeeded",
     "TracingError",
     "__version__",
+    "call_graph",
     "call_tree",
     "disassemble",
     "doctor",
+    "export_parquet",
     "free",
     "kernel_info",
     "ldd",
@@ -68,6 +73,7 @@ __all__ = [
     "recording_faults",
     "recording_report",
     "recording_syscalls",
+    "sql",
     "struct_layout",
     "syscall",
     "vtop",
@@ -194,6 +200,7 @@ def record(
     events: Sequence[str] = (),
     kstack: Sequence[str] = (),
     functions: bool = False,
+    kernel_depth: int | None = None,
 ) -> RecordResult:
     """Run ``command`` and record its system calls, page faults and scheduling (needs root).
 
@@ -201,7 +208,9 @@ def record(
     recording kept before in ``directory`` is replaced. Read the result with
     :func:`recording_report`, :func:`recording_syscalls` and
     :func:`recording_faults`. With ``functions``, the calls of the program's own functions
-    too (uprobes, removed on every way out): read them with :func:`call_tree`.
+    too (uprobes, removed on every way out), and the library calls it makes: read them with
+    :func:`call_tree` and :func:`call_graph`. ``kernel_depth`` (``record -K``): the kernel
+    functions beneath each system call and fault, that many levels deep.
     """
     from pathlib import Path
 
@@ -215,6 +224,7 @@ def record(
         groups=list(events),
         kstack=list(kstack),
         functions=FunctionFilters() if functions else None,
+        kernel_depth=kernel_depth,
     )
     return _record(options)
 
@@ -252,3 +262,44 @@ def call_tree(
     from kernlab.reports import replay
 
     return replay.build(os.fspath(directory), include=list(include), exclude=list(exclude), depth=depth)
+
+
+def call_graph(
+    directory: str | os.PathLike[str] = "kernlab.data",
+    function: str | None = None,
+    *,
+    depth: int | None = None,
+) -> GraphReport:
+    """``kernlab graph FUNC``: the calls below ``function`` merged by path, with total and self
+    time and calls per path, as ``uftrace graph`` gives them (the whole program when None)."""
+    from kernlab.reports import graph
+
+    return graph.build(os.fspath(directory), function, depth=depth)
+
+
+# Many recordings ---------------------------------------------------------------------------
+
+
+def export_parquet(
+    directory: str | os.PathLike[str] = "kernlab.data", *, out_dir: str | os.PathLike[str]
+) -> ParquetExport:
+    """``kernlab dump --parquet``: the recording's tables (system calls, faults, scheduling,
+    tasks, functions, kernel paths) as Parquet files any engine reads (docs/PARQUET.md)."""
+    from kernlab.reports import parquet
+
+    return parquet.build(os.fspath(directory), out_dir=os.fspath(out_dir))
+
+
+def sql(
+    query: str,
+    recordings: Sequence[str | os.PathLike[str]] = (),
+    *,
+    exports: Sequence[str | os.PathLike[str]] = (),
+) -> SqlReport:
+    """``kernlab sql``: ``query`` over the tables of many recordings (and Parquet exports) at
+    once, with DuckDB (``pip install 'kernlab[fleet]'``)."""
+    from pathlib import Path
+
+    from kernlab.reports import sql as _sql
+
+    return _sql.build(query, [Path(r) for r in recordings], [Path(e) for e in exports])
