@@ -50,6 +50,9 @@ CASES = [
     ("kswapd0", "은", "kswapd0은"),
     ("handle", "으로", "handle로"),
     ("ring", "이", "ring이"),
+    # C names read by the word before their trailing underscores.
+    ("_IO_2_1_stdin_", "은", "_IO_2_1_stdin_은"),
+    ("__x64_sys_", "은", "__x64_sys_는"),
 ]
 
 

@@ -40,7 +40,8 @@ VOWEL = "vowel"
 RIEUL = "rieul"  # ㄹ: a consonant, except before (으)로
 CONSONANT = "consonant"
 
-_SKIP_AT_END = " \t)]}>'\"`.,;:!?…’”"
+# "_" too: C names such as _IO_2_1_stdin_ are read by the word before their last underscore.
+_SKIP_AT_END = " \t)]}>'\"`.,;:!?…’”_"
 _DIGIT_SOUND = {
     "0": CONSONANT,  # 영
     "1": RIEUL,  # 일

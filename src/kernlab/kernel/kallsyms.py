@@ -89,8 +89,13 @@ def _open_text(path: str) -> str:
 
 
 def _kallsyms_missing(path: str) -> NotSupported:
-    hint = " (kernel built without CONFIG_KALLSYMS?)" if path == KALLSYMS else ""
-    return NotSupported(f"{path} does not exist{hint}")
+    if path == KALLSYMS:
+        return NotSupported(
+            f"{path} does not exist (kernel built without CONFIG_KALLSYMS?)",
+            key="errors.kernel.no_kallsyms",
+            fields={"path": path},
+        )
+    return NotSupported(f"{path} does not exist", key="errors.kernel.missing", fields={"path": path})
 
 
 def _parse_line(line: str) -> KallsymsEntry | None:

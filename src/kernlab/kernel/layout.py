@@ -110,7 +110,9 @@ def read_kcore_word(address: int, path: str = KCORE) -> int:
     with open(path, "rb") as f:
         ident = f.read(64)
         if ident[:4] != b"\x7fELF" or ident[4] != 2:
-            raise KernlabError(f"{path} is not a 64-bit ELF core file")
+            raise KernlabError(
+                f"{path} is not a 64-bit ELF core file", key="errors.kernel.not_core", fields={"path": path}
+            )
         (phoff,) = struct.unpack_from("<Q", ident, 32)
         phentsize, phnum = struct.unpack_from("<HH", ident, 54)
         f.seek(phoff)
@@ -120,7 +122,11 @@ def read_kcore_word(address: int, path: str = KCORE) -> int:
             if p_type == 1 and p_vaddr <= address and address + 8 <= p_vaddr + p_filesz:
                 f.seek(p_offset + address - p_vaddr)
                 return int.from_bytes(f.read(8), "little")
-    raise KernlabError(f"{address:#x} is in no segment of {path}")
+    raise KernlabError(
+        f"{address:#x} is in no segment of {path}",
+        key="errors.kernel.no_kcore_segment",
+        fields={"address": f"{address:#x}", "path": path},
+    )
 
 
 def _randomized_bases(table: Kallsyms | None) -> tuple[dict[str, int], str | None]:

@@ -135,7 +135,11 @@ def _fault_code(
 def _decode_arm64(code: int, arch: str) -> FaultCode:
     ec = (code >> 26) & 0x3F
     if ec not in ARM64_ABORT_CLASSES:
-        raise NotSupported(f"ESR {code:#x} has exception class {ec:#x}, not an instruction or data abort")
+        raise NotSupported(
+            f"ESR {code:#x} has exception class {ec:#x}, not an instruction or data abort",
+            key="errors.mm.esr_not_abort",
+            fields={"esr": f"{code:#x}", "ec": f"{ec:#x}"},
+        )
     instruction, user = ARM64_ABORT_CLASSES[ec]
     write = bool(code & (1 << 6)) and not instruction  # WnR, meaningful for data aborts only
     fsc = code & 0x3F

@@ -114,7 +114,12 @@ def _open(path: str) -> int:
             fields={"path": path},
         ) from exc
     except OSError as exc:
-        raise OSFailure(f"cannot open {path}: {exc.strerror}", path=path) from exc
+        raise OSFailure(
+            f"cannot open {path}: {exc.strerror}",
+            path=path,
+            key="errors.mm.cannot_open",
+            fields={"path": path, "reason": exc.strerror},
+        ) from exc
 
 
 def _read_words(path: str, pfns: Iterable[int]) -> dict[int, int]:
@@ -145,7 +150,10 @@ def _read_words(path: str, pfns: Iterable[int]) -> dict[int, int]:
                     ) from exc
                 except OSError as exc:
                     raise OSFailure(
-                        f"cannot read {path} at PFN {first:#x}: {exc.strerror}", path=path
+                        f"cannot read {path} at PFN {first:#x}: {exc.strerror}",
+                        path=path,
+                        key="errors.mm.cannot_read_pfn",
+                        fields={"path": path, "pfn": f"{first:#x}", "reason": exc.strerror},
                     ) from exc
                 words = array("Q")
                 words.frombytes(data[: len(data) - len(data) % 8])
@@ -173,6 +181,10 @@ def page_flags(pfn: int, with_count: bool = True) -> PageFlags:
     """Flags (and map count) of one physical page."""
     raw = read_kpageflags([pfn]).get(pfn)
     if raw is None:
-        raise NotSupported(f"PFN {pfn:#x} is beyond the end of {KPAGEFLAGS}")
+        raise NotSupported(
+            f"PFN {pfn:#x} is beyond the end of {KPAGEFLAGS}",
+            key="errors.mm.pfn_past_end",
+            fields={"pfn": f"{pfn:#x}", "path": KPAGEFLAGS},
+        )
     count = read_kpagecount([pfn]).get(pfn) if with_count else None
     return PageFlags(pfn, raw, flag_names(raw), count)

@@ -65,7 +65,10 @@ def read_mountinfo() -> list[Mount]:
             return parse_mountinfo(f.read())
     except OSError as exc:
         raise OSFailure(
-            f"cannot read /proc/self/mountinfo: {exc.strerror}", path="/proc/self/mountinfo"
+            f"cannot read /proc/self/mountinfo: {exc.strerror}",
+            path="/proc/self/mountinfo",
+            key="errors.mm.cannot_read",
+            fields={"path": "/proc/self/mountinfo", "reason": exc.strerror},
         ) from exc
 
 

@@ -155,13 +155,24 @@ def _mincore_chunk(fd: int, offset: int, length: int, page_size: int, path: str 
                 key="errors.mm.cannot_map",
                 fields={"path": path, "reason": os.strerror(err)},
             )
-        raise OSFailure(f"mmap of {path} failed: {os.strerror(err)}", path=path, errno=err)
+        raise OSFailure(
+            f"mmap of {path} failed: {os.strerror(err)}",
+            path=path,
+            errno=err,
+            key="errors.mm.mmap_failed",
+            fields={"path": path, "reason": os.strerror(err)},
+        )
     try:
         pages = (length + page_size - 1) // page_size
         vec = ctypes.create_string_buffer(pages)
         if libc().mincore(addr, length, vec) != 0:
             err = ctypes.get_errno()
-            raise OSFailure(f"mincore failed: {os.strerror(err)}", errno=err)
+            raise OSFailure(
+                f"mincore failed: {os.strerror(err)}",
+                errno=err,
+                key="errors.mm.mincore_failed",
+                fields={"reason": os.strerror(err)},
+            )
         return vec.raw[:pages]
     finally:
         libc().munmap(addr, length)
@@ -228,7 +239,12 @@ def evict(path: str) -> None:
             os.fsync(fd)
         except OSError as exc:
             if exc.errno not in (errno.EINVAL, errno.EROFS):  # nothing to sync on some filesystems
-                raise OSFailure(f"{path}: fsync failed: {exc.strerror}", path=path) from exc
+                raise OSFailure(
+                    f"{path}: fsync failed: {exc.strerror}",
+                    path=path,
+                    key="errors.mm.fsync_failed",
+                    fields={"path": path, "reason": exc.strerror},
+                ) from exc
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
@@ -245,7 +261,12 @@ def load(path: str, on_bytes: Callable[[int], None] | None = None) -> int:
             try:
                 chunk = os.read(fd, 1 << 20)
             except OSError as exc:
-                raise OSFailure(f"{path}: read failed at byte {total}: {exc.strerror}", path=path) from exc
+                raise OSFailure(
+                    f"{path}: read failed at byte {total}: {exc.strerror}",
+                    path=path,
+                    key="errors.mm.read_failed",
+                    fields={"path": path, "offset": total, "reason": exc.strerror},
+                ) from exc
             if not chunk:
                 break
             total += len(chunk)
@@ -270,7 +291,10 @@ def drop_all_caches() -> None:
         ) from exc
     except OSError as exc:
         raise OSFailure(
-            f"cannot write /proc/sys/vm/drop_caches: {exc.strerror}", path="/proc/sys/vm/drop_caches"
+            f"cannot write /proc/sys/vm/drop_caches: {exc.strerror}",
+            path="/proc/sys/vm/drop_caches",
+            key="errors.mm.cannot_write",
+            fields={"path": "/proc/sys/vm/drop_caches", "reason": exc.strerror},
         ) from exc
 
 

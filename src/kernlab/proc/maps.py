@@ -156,7 +156,11 @@ class Vma:
 def _parse_header(line: str, lineno: int) -> Vma:
     parts = line.split(None, 5)
     if len(parts) < 5:
-        raise BadInput(f"line {lineno} is not a maps line: {line[:80]!r}")
+        raise BadInput(
+            f"line {lineno} is not a maps line: {line[:80]!r}",
+            key="errors.proc.not_maps_line",
+            fields={"line": lineno, "text": repr(line[:80])},
+        )
     try:
         start_text, end_text = parts[0].split("-", 1)
         start, end = int(start_text, 16), int(end_text, 16)
@@ -165,9 +169,17 @@ def _parse_header(line: str, lineno: int) -> Vma:
         dev = parts[3]
         inode = int(parts[4])
     except ValueError:
-        raise BadInput(f"line {lineno} is not a maps line: {line[:80]!r}") from None
+        raise BadInput(
+            f"line {lineno} is not a maps line: {line[:80]!r}",
+            key="errors.proc.not_maps_line",
+            fields={"line": lineno, "text": repr(line[:80])},
+        ) from None
     if len(perms) != 4 or end < start or ":" not in dev:
-        raise BadInput(f"line {lineno} is not a maps line: {line[:80]!r}")
+        raise BadInput(
+            f"line {lineno} is not a maps line: {line[:80]!r}",
+            key="errors.proc.not_maps_line",
+            fields={"line": lineno, "text": repr(line[:80])},
+        )
     name = parts[5].strip() if len(parts) == 6 else ""
     deleted = False
     path: str | None = None
@@ -197,9 +209,17 @@ def parse_maps(text: str) -> list[Vma]:
         if "A" <= line[0] <= "Z":
             key, colon, rest = line.partition(":")
             if not colon:
-                raise BadInput(f"line {lineno} is neither a maps line nor an smaps field: {line[:80]!r}")
+                raise BadInput(
+                    f"line {lineno} is neither a maps line nor an smaps field: {line[:80]!r}",
+                    key="errors.proc.not_maps_or_smaps",
+                    fields={"line": lineno, "text": repr(line[:80])},
+                )
             if current is None:
-                raise BadInput(f"line {lineno}: smaps field {key!r} before any VMA line")
+                raise BadInput(
+                    f"line {lineno}: smaps field {key!r} before any VMA line",
+                    key="errors.proc.smaps_before_vma",
+                    fields={"line": lineno, "field": repr(key)},
+                )
             attr = fields.get(key)
             try:
                 if attr is not None:

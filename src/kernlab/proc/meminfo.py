@@ -107,7 +107,12 @@ def read_meminfo(path: str | Path | None = None) -> Meminfo:
                 fields={"path": MEMINFO_PATH},
             ) from None
         except OSError as exc:
-            raise OSFailure(f"cannot read {MEMINFO_PATH}: {exc.strerror}", path=MEMINFO_PATH) from exc
+            raise OSFailure(
+                f"cannot read {MEMINFO_PATH}: {exc.strerror}",
+                path=MEMINFO_PATH,
+                key="errors.proc.cannot_read",
+                fields={"path": MEMINFO_PATH, "reason": exc.strerror},
+            ) from exc
         return parse_meminfo(text, MEMINFO_PATH)
     name = str(path)
     return parse_meminfo(_read_regular_text(name), name)

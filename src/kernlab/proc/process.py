@@ -103,10 +103,18 @@ def parse_stat(text: str) -> StatFields:
     """
     open_paren, close_paren = text.find("("), text.rfind(")")
     if open_paren < 0 or close_paren < open_paren:
-        raise BadInput(f"not a /proc/PID/stat line: {text[:60]!r}")
+        raise BadInput(
+            f"not a /proc/PID/stat line: {text[:60]!r}",
+            key="errors.proc.not_stat_line",
+            fields={"text": repr(text[:60])},
+        )
     rest = text[close_paren + 2 :].split()
     if len(rest) < 22:
-        raise BadInput(f"not a /proc/PID/stat line: {text[:60]!r}")
+        raise BadInput(
+            f"not a /proc/PID/stat line: {text[:60]!r}",
+            key="errors.proc.not_stat_line",
+            fields={"text": repr(text[:60])},
+        )
     # rest[0] is field 3 (state); field N is rest[N - 3].
     try:
         return StatFields(
@@ -122,13 +130,17 @@ def parse_stat(text: str) -> StatFields:
             rss_pages=int(rest[21]),
         )
     except ValueError:
-        raise BadInput(f"not a /proc/PID/stat line: {text[:60]!r}") from None
+        raise BadInput(
+            f"not a /proc/PID/stat line: {text[:60]!r}",
+            key="errors.proc.not_stat_line",
+            fields={"text": repr(text[:60])},
+        ) from None
 
 
 def _effective_uid(status: bytes) -> int:
     start = status.find(b"\nUid:")
     if start < 0:
-        raise BadInput("/proc/PID/status has no Uid: line")
+        raise BadInput("/proc/PID/status has no Uid: line", key="errors.proc.no_uid")
     return int(status[start + 5 :].split(None, 2)[1])
 
 
@@ -186,7 +198,12 @@ def list_pids() -> list[int]:
     try:
         names = os.listdir("/proc")
     except OSError as exc:
-        raise OSFailure(f"cannot list /proc: {exc.strerror}", path="/proc") from exc
+        raise OSFailure(
+            f"cannot list /proc: {exc.strerror}",
+            path="/proc",
+            key="errors.proc.cannot_list",
+            fields={"path": "/proc", "reason": exc.strerror},
+        ) from exc
     return sorted(int(name) for name in names if name.isdigit())
 
 

@@ -153,7 +153,11 @@ def parse_time(text: str) -> int:
     """``-t`` as uftrace takes it: a number and a unit (ns, us, ms, s; us when none) → ns."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(ns|us|ms|s)?\s*", text)
     if not match:
-        raise BadInput(f"-t {text!r}: give a time such as 10us, 1.5ms or 2s")
+        raise BadInput(
+            f"-t {text!r}: give a time such as 10us, 1.5ms or 2s",
+            key="errors.report.bad_time",
+            fields={"value": repr(text)},
+        )
     return int(float(match.group(1)) * _TIME_UNITS[match.group(2) or "us"])
 
 
@@ -301,7 +305,9 @@ def build(
         if paths is None:
             raise BadInput(
                 f"{rec.root} was recorded without --functions: record the program again with "
-                "`kernlab record --functions -- COMMAND`, then replay it"
+                "`kernlab record --functions -- COMMAND`, then replay it",
+                key="errors.report.no_functions",
+                fields={"path": str(rec.root)},
             )
         table = FunctionTable(_root_binary(rec), False, "", "", [], FunctionFilters())
     if not kernel:

@@ -237,7 +237,11 @@ class Btf:
     # ---- records ----
     def _check_id(self, type_id: int) -> None:
         if not 0 <= type_id <= self.type_count:
-            raise BadInput(f"BTF type id {type_id} does not exist in {self.path} (1..{self.type_count})")
+            raise BadInput(
+                f"BTF type id {type_id} does not exist in {self.path} (1..{self.type_count})",
+                key="errors.source.btf_no_type",
+                fields={"id": type_id, "path": self.path, "last": self.type_count},
+            )
 
     def type(self, type_id: int) -> BtfType:
         """The decoded record of ``type_id`` (decoded once, then cached)."""
@@ -455,7 +459,11 @@ def _parse_header(data: bytes, path: str) -> BtfHeader:
     header = BtfHeader(magic, version, flags, hdr_len, type_off, type_len, str_off, str_len, order)
     end = hdr_len + max(type_off + type_len, str_off + str_len)
     if hdr_len < 24 or end > len(data) or type_len % 4:
-        raise BadInput(f"{path} has a damaged BTF header (sections end at {end}, file has {len(data)} bytes)")
+        raise BadInput(
+            f"{path} has a damaged BTF header (sections end at {end}, file has {len(data)} bytes)",
+            key="errors.source.btf_bad_header",
+            fields={"path": path, "end": end, "file_size": len(data)},
+        )
     return header
 
 
@@ -478,17 +486,29 @@ def parse_btf(data: bytes, path: str = "<bytes>", base: Btf | None = None) -> Bt
     # The one loop over every record: only the kind and vlen are needed to find the next one.
     while i < total:
         if i + 3 > total:
-            raise BadInput(f"{path}: BTF type section ends inside a record at byte {i * 4}")
+            raise BadInput(
+                f"{path}: BTF type section ends inside a record at byte {i * 4}",
+                key="errors.source.btf_cut_record",
+                fields={"path": path, "offset": i * 4},
+            )
         info = words[i + 1]
         kind = (info >> 24) & 0x1F
         if kind not in _EXTRA_WORDS:
-            raise BadInput(f"{path}: unknown BTF kind {kind} at byte {i * 4} of the type section")
+            raise BadInput(
+                f"{path}: unknown BTF kind {kind} at byte {i * 4} of the type section",
+                key="errors.source.btf_unknown_kind",
+                fields={"path": path, "kind": kind, "offset": i * 4},
+            )
         fixed, per = extra[kind]
         starts.append(i)
         kinds.append(kind)
         i += 3 + fixed + per * (info & 0xFFFF)
     if i != total:
-        raise BadInput(f"{path}: the last BTF type record runs past the end of the type section")
+        raise BadInput(
+            f"{path}: the last BTF type record runs past the end of the type section",
+            key="errors.source.btf_record_past_end",
+            fields={"path": path},
+        )
     return Btf(
         path=path, header=header, _words=words, _starts=starts, _kinds=kinds, _strings=strings, base=base
     )
@@ -520,8 +540,12 @@ def _read(path: str) -> bytes:
 
 def _btf_missing(path: str) -> KernlabError:
     if path == VMLINUX_BTF:
-        return NotSupported(f"{path} does not exist: this kernel was built without CONFIG_DEBUG_INFO_BTF")
-    return BadInput(f"{path}: no such file")
+        return NotSupported(
+            f"{path} does not exist: this kernel was built without CONFIG_DEBUG_INFO_BTF",
+            key="errors.source.no_vmlinux_btf",
+            fields={"path": path},
+        )
+    return BadInput(f"{path}: no such file", key="errors.no_such_file", fields={"path": path})
 
 
 def load_btf(path: str | os.PathLike[str] = VMLINUX_BTF, base: Btf | str | None = None) -> Btf:

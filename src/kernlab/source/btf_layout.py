@@ -200,8 +200,19 @@ class UnknownAggregate(BadInput):
         s = suggestions
         # "names starting with it: 1" reads right for 0, 1 and many.
         counts = f"; names starting with it: {s.prefix_count:,}, containing it: {s.substring_count:,}"
-        hint = f"; did you mean: {', '.join(s.names)}" if s.names else ""
-        super().__init__(f"no struct or union named {name!r} in {path}{counts}{hint}")
+        names = ", ".join(s.names)
+        hint = f"; did you mean: {names}" if s.names else ""
+        super().__init__(
+            f"no struct or union named {name!r} in {path}{counts}{hint}",
+            key="errors.source.no_aggregate_hint" if s.names else "errors.source.no_aggregate",
+            fields={
+                "name": repr(name),
+                "path": path,
+                "prefix": s.prefix_count,
+                "substring": s.substring_count,
+                "names": names,
+            },
+        )
 
 
 class _Walker:
@@ -305,7 +316,11 @@ def struct_layout(
     if type_id is not None:
         if type_id not in same:
             ids = ", ".join(map(str, same))
-            raise BadInput(f"type id {type_id} is not a definition of {name!r} in {btf.path} (those: {ids})")
+            raise BadInput(
+                f"type id {type_id} is not a definition of {name!r} in {btf.path} (those: {ids})",
+                key="errors.source.not_a_definition",
+                fields={"id": type_id, "name": repr(name), "path": btf.path, "ids": ids},
+            )
         chosen = type_id
     type_id = chosen
     agg = btf.type(type_id)

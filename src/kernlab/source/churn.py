@@ -85,7 +85,11 @@ def list_entries(folder: Path, depth: int = 1) -> list[Entry]:
         try:
             children = sorted(os.scandir(here), key=lambda e: e.name)
         except OSError as exc:
-            raise BadInput(f"cannot list {here}: {exc.strerror}") from exc
+            raise BadInput(
+                f"cannot list {here}: {exc.strerror}",
+                key="errors.source.cannot_list",
+                fields={"path": str(here), "reason": exc.strerror},
+            ) from exc
         for child in children:
             if ignored(child.name):
                 continue

@@ -137,7 +137,12 @@ def run_git(
     if check and proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip().splitlines()
         first = message[0] if message else f"exit status {proc.returncode}"
-        raise OSFailure(f"git {args[0]} failed in {repo}: {first}", path=repo)
+        raise OSFailure(
+            f"git {args[0]} failed in {repo}: {first}",
+            path=repo,
+            key="errors.source.git_failed",
+            fields={"command": args[0], "path": str(repo), "reason": first},
+        )
     return proc.stdout
 
 

@@ -136,7 +136,11 @@ class EventFormat:
         for f in self.fields:
             if f.name == name:
                 return f
-        raise BadInput(f"event {self.full_name} has no field {name!r} (fields: {self.field_names()})")
+        raise BadInput(
+            f"event {self.full_name} has no field {name!r} (fields: {self.field_names()})",
+            key="errors.tracing.no_field",
+            fields={"event": self.full_name, "name": repr(name), "names": self.field_names()},
+        )
 
     def has_field(self, name: str) -> bool:
         return any(f.name == name for f in self.fields)
@@ -177,14 +181,22 @@ def compile_unpacker(fields: list[FieldFormat], endian: str = "<") -> struct.Str
         raise ValueError("compile_unpacker needs fields in offset order")
     for f in ordered:
         if f.flexible:
-            raise BadInput(f"field {f.name} is a variable-length array; decode it with EventFormat.decode")
+            raise BadInput(
+                f"field {f.name} is a variable-length array; decode it with EventFormat.decode",
+                key="errors.tracing.flexible_field",
+                fields={"name": f.name},
+            )
         if f.data_loc or f.rel_loc:
             code = "I"
             count = 1
         else:
             int_code = _INT_CODES.get((f.element_size, f.signed))
             if int_code is None:
-                raise BadInput(f"field {f.name} has size {f.element_size}, not an integer kernlab can read")
+                raise BadInput(
+                    f"field {f.name} has size {f.element_size}, not an integer kernlab can read",
+                    key="errors.tracing.field_size",
+                    fields={"name": f.name, "size": f.element_size},
+                )
             code = int_code
             count = f.array_len or 1
         if f.offset < pos:
@@ -345,15 +357,27 @@ def parse_format(text: str, system: str = "", endian: str = "<") -> EventFormat:
             try:
                 event_id = int(stripped[3:].strip())
             except ValueError:
-                raise BadInput(f"format file has a bad ID line: {stripped!r}") from None
+                raise BadInput(
+                    f"format file has a bad ID line: {stripped!r}",
+                    key="errors.tracing.bad_id_line",
+                    fields={"text": repr(stripped)},
+                ) from None
         elif stripped.startswith("field:"):
             match = _FIELD_LINE.match(stripped)
             if not match:
-                raise BadInput(f"format file of {name or 'an event'} has a bad field line: {stripped!r}")
+                raise BadInput(
+                    f"format file of {name or 'an event'} has a bad field line: {stripped!r}",
+                    key="errors.tracing.bad_field_line" if name else "errors.tracing.bad_field_line_unnamed",
+                    fields={"event": name, "text": repr(stripped)},
+                )
             try:
                 fname, ftype, array_len, data_loc, rel_loc = _parse_declaration(match.group("decl"))
             except ValueError:
-                raise BadInput(f"cannot read the field declaration {match.group('decl')!r}") from None
+                raise BadInput(
+                    f"cannot read the field declaration {match.group('decl')!r}",
+                    key="errors.tracing.bad_declaration",
+                    fields={"text": repr(match.group("decl"))},
+                ) from None
             size = int(match.group("size"))
             # "char buf[]" (or "x[0]") with size 0 is a flexible array member: its data is the
             # rest of the record, whatever its length.
@@ -444,7 +468,11 @@ def parse_header_page(text: str) -> HeaderPage:
         found.setdefault(fname, (int(match.group("offset")), int(match.group("size"))))
     missing = [n for n in ("timestamp", "commit", "data") if n not in found]
     if missing:
-        raise BadInput(f"header_page lacks the field(s) {', '.join(missing)}")
+        raise BadInput(
+            f"header_page lacks the field(s) {', '.join(missing)}",
+            key="errors.tracing.header_page_fields",
+            fields={"names": ", ".join(missing)},
+        )
     return HeaderPage(
         found["timestamp"][0],
         found["timestamp"][1],

@@ -82,6 +82,12 @@ _STATS_KEYS = {
     "read events": "read",
 }
 
+# buffer_size_kb refused (tracefs.write_text's errors): the same sentence, with the likely cause.
+_BUFFER_SIZE_KEYS = {
+    "errors.tracing.cannot_open": "errors.tracing.buffer_cannot_open",
+    "errors.tracing.cannot_write": "errors.tracing.buffer_cannot_write",
+}
+
 
 def parse_cpu_stats(cpu: int, text: str) -> CpuStats:
     """Parse the ``key: value`` lines of a per-CPU stats file (timestamps are ignored)."""
@@ -178,7 +184,12 @@ class Instance:
         try:
             self.write("buffer_size_kb", str(kb))
         except TracingError as exc:
-            raise TracingError(f"{exc} (not enough memory for {kb} KiB per CPU? try --buffer-size)") from exc
+            # The kernel's refusal (its key and fields) with the likely cause added.
+            raise TracingError(
+                f"{exc} (not enough memory for {kb} KiB per CPU? try --buffer-size)",
+                key=_BUFFER_SIZE_KEYS.get(exc.key or ""),
+                fields={**exc.fields, "kb": kb},
+            ) from exc
         text = self.read("buffer_size_kb").split()[0]
         return int(text) if text.isdigit() else kb
 
@@ -230,7 +241,10 @@ def _rmdir_retrying(path: Path) -> None:
         except OSError as exc:
             if exc.errno != errno.EBUSY or attempt == 49:
                 raise TracingError(
-                    f"cannot remove tracefs instance {path}: {exc.strerror}", path=path
+                    f"cannot remove tracefs instance {path}: {exc.strerror}",
+                    path=path,
+                    key="errors.tracing.cannot_remove_instance",
+                    fields={"path": str(path), "reason": exc.strerror},
                 ) from exc
             time.sleep(0.02)
 

@@ -37,7 +37,12 @@ def _capstone(arch: str, syntax: str, thumb: bool = False) -> Any:
     import capstone
 
     if arch not in CAPSTONE_MODES:
-        raise NotSupported(f"kernlab cannot disassemble {arch} code (it knows {', '.join(CAPSTONE_MODES)})")
+        known = ", ".join(CAPSTONE_MODES)
+        raise NotSupported(
+            f"kernlab cannot disassemble {arch} code (it knows {known})",
+            key="errors.elf.disasm_arch",
+            fields={"arch": arch, "choices": known},
+        )
     arch_name, mode_name = CAPSTONE_MODES[arch]
     mode = getattr(capstone, mode_name)
     if arch == "riscv64":
@@ -180,7 +185,9 @@ def disassemble_function(
     section = code_section(image, start)
     if size <= 0:
         raise BadInput(
-            f"{path}: {full} has size 0 and no following symbol to bound it; use --address and --length"
+            f"{path}: {full} has size 0 and no following symbol to bound it; use --address and --length",
+            key="errors.elf.disasm_size_zero",
+            fields={"path": path, "name": full},
         )
     instructions, notes = _disassemble(image, start, size, syntax, symbolizer, thumb)
     return Disassembly(
@@ -211,7 +218,11 @@ def disassemble_range(
     if length is None:
         length = size_to_next_symbol(image, address, symbolizer) or min(64, section_end - address)
     if length <= 0:
-        raise BadInput(f"length must be positive, not {length}")
+        raise BadInput(
+            f"length must be positive, not {length}",
+            key="errors.elf.disasm_length",
+            fields={"length": length},
+        )
     length = min(length, section_end - address)
     instructions, notes = _disassemble(image, address, length, syntax, symbolizer)
     return Disassembly(

@@ -96,7 +96,11 @@ def find_libc(arch: str | None = None) -> str:
         # x32's libc is EM_X86_64 too: the ELF class tells them apart.
         if image.arch == arch and (wide is None or image.is_64bit == wide):
             return os.path.realpath(path)
-    raise NotSupported(f"no {arch} libc.so.6 found in {LD_SO_CACHE} or the standard library directories")
+    raise NotSupported(
+        f"no {arch} libc.so.6 found in {LD_SO_CACHE} or the standard library directories",
+        key="errors.elf.no_libc",
+        fields={"arch": arch, "cache": LD_SO_CACHE},
+    )
 
 
 def _shell_is_64bit() -> bool | None:
@@ -173,8 +177,11 @@ def find_wrapper(call: Syscall, libc: str) -> WrapperCode:
         except BadInput:
             continue
     if dis is None:
+        tried = ", ".join(wrapper_candidates(call.name))
         raise BadInput(
-            f"{libc} exports no wrapper for {call.name} (tried {', '.join(wrapper_candidates(call.name))})"
+            f"{libc} exports no wrapper for {call.name} (tried {tried})",
+            key="errors.elf.no_wrapper",
+            fields={"path": libc, "name": call.name, "tried": tried},
         )
 
     # The wrapper may hand over to an internal function (fork -> _Fork, stat -> fstatat) and may

@@ -22,7 +22,11 @@ def find_function(image: ElfImage, name: str, symbolizer: Symbolizer) -> tuple[s
         for entry in symbolizer.plt:
             if entry.name == name:
                 return entry.name, entry.address, entry.size
-        raise BadInput(f"{image.source}: no PLT entry named {name}")
+        raise BadInput(
+            f"{image.source}: no PLT entry named {name}",
+            key="errors.elf.no_plt_entry",
+            fields={"path": image.source, "name": name},
+        )
     if symbolizer.external is not None:
         return _find_external(image, name, symbolizer)
     base, _, version = name.partition("@")
@@ -42,7 +46,9 @@ def find_function(image: ElfImage, name: str, symbolizer: Symbolizer) -> tuple[s
     if not code:
         sym = candidates[0]
         raise BadInput(
-            f"{image.source}: {name} is a data symbol (type {sym.type}) in {sym.section}, not code"
+            f"{image.source}: {name} is a data symbol (type {sym.type}) in {sym.section}, not code",
+            key="errors.elf.data_symbol",
+            fields={"path": image.source, "name": name, "type": sym.type, "section": sym.section},
         )
     code.sort(key=lambda s: (s.size == 0, objdump_rank(s)))
     sym = code[0]
@@ -63,12 +69,20 @@ def _find_external(image: ElfImage, name: str, symbolizer: Symbolizer) -> tuple[
         if sym == name
     ]
     if not found:
-        raise BadInput(f"{image.source}: no symbol named {name!r} in {external.source}")
+        raise BadInput(
+            f"{image.source}: no symbol named {name!r} in {external.source}",
+            key="errors.elf.no_table_symbol",
+            fields={"path": image.source, "name": repr(name), "table": external.source},
+        )
     rank, value = min(found)
     if rank[0] != 0:
         section = image.section_for_address(value)
         where = section.name if section is not None else "no section"
-        raise BadInput(f"{image.source}: {name} is a data symbol in {where} ({external.source}), not code")
+        raise BadInput(
+            f"{image.source}: {name} is a data symbol in {where} ({external.source}), not code",
+            key="errors.elf.table_data_symbol" if section is not None else "errors.elf.table_data_nowhere",
+            fields={"path": image.source, "name": name, "section": where, "table": external.source},
+        )
     return name, value, size_to_next_symbol(image, value, symbolizer)
 
 
@@ -85,10 +99,21 @@ def code_section(image: ElfImage, address: int) -> Section:
     """The executable section holding ``address``; BadInput when it is data or nowhere."""
     section = image.section_for_address(address)
     if section is None:
-        raise BadInput(f"{image.source}: address {address:#x} is not inside any section of the file")
+        raise BadInput(
+            f"{image.source}: address {address:#x} is not inside any section of the file",
+            key="errors.elf.address_no_section",
+            fields={"path": image.source, "address": f"{address:#x}"},
+        )
     if "X" not in section.flags:
         raise BadInput(
             f"{image.source}: address {address:#x} is in {section.name}, which is not code "
-            f"(section flags {section.flags or 'none'}, no X)"
+            f"(section flags {section.flags or 'none'}, no X)",
+            key="errors.elf.address_not_code" if section.flags else "errors.elf.address_not_code_no_flags",
+            fields={
+                "path": image.source,
+                "address": f"{address:#x}",
+                "section": section.name,
+                "flags": section.flags,
+            },
         )
     return section

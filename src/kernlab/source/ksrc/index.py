@@ -338,7 +338,12 @@ def build_index(tree: Path, *, workers: int | None = None, progress: ProgressFn 
     try:
         building.mkdir(parents=True)
     except OSError as exc:
-        raise OSFailure(f"cannot create the index folder {building}: {exc.strerror}", path=building) from exc
+        raise OSFailure(
+            f"cannot create the index folder {building}: {exc.strerror}",
+            path=building,
+            key="errors.source.cannot_create_index",
+            fields={"path": str(building), "reason": exc.strerror},
+        ) from exc
     # Every identity is taken before its file is read: a later change shows as a new identity.
     layout, names, sizes = _numbered(scan(tree))
     if not names:
@@ -375,10 +380,16 @@ def build_index(tree: Path, *, workers: int | None = None, progress: ProgressFn 
             except queue.Empty:  # nothing yet: report progress and check nobody died
                 step(counter.value, len(names))
                 if any(p.exitcode not in (None, 0) for p in procs):
-                    raise OSFailure("an index worker died (out of memory?)") from None
+                    raise OSFailure(
+                        "an index worker died (out of memory?)", key="errors.source.index_worker_died"
+                    ) from None
                 continue
             if isinstance(outcome, BaseException):
-                raise OSFailure(f"indexing failed in worker {worker}: {outcome}") from outcome
+                raise OSFailure(
+                    f"indexing failed in worker {worker}: {outcome}",
+                    key="errors.source.index_worker_failed",
+                    fields={"worker": worker, "reason": str(outcome)},
+                ) from outcome
             syscalls.extend(outcome[0])
             for number, blob in outcome[1]:
                 blobs[number * BLOB : (number + 1) * BLOB] = blob
@@ -711,7 +722,12 @@ class SourceIndex:
 def _load_state(location: Path) -> IndexState:
     state = load_pickle(location / "state.pickle")
     if not isinstance(state, IndexState):
-        raise OSFailure(f"the source index at {location} is damaged; delete it to rebuild", path=location)
+        raise OSFailure(
+            f"the source index at {location} is damaged; delete it to rebuild",
+            path=location,
+            key="errors.source.index_damaged",
+            fields={"path": str(location)},
+        )
     return state
 
 

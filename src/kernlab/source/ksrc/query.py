@@ -127,7 +127,11 @@ def _check_name(name: str, what: str) -> str:
 def _existing(index: SourceIndex, number: int) -> str:
     path = index.files[number]
     if not path or not (index.tree / path).exists():
-        raise StaleIndex(f"{path} is in the index but no longer in the tree")
+        raise StaleIndex(
+            f"{path} is in the index but no longer in the tree",
+            key="errors.source.gone_from_tree",
+            fields={"path": path},
+        )
     return path
 
 
@@ -182,7 +186,9 @@ def _source_line(index: SourceIndex, path: str, line: int) -> str:
                 if number == line:
                     return " ".join(text.decode("latin-1").split())[:200]
     except OSError:
-        raise StaleIndex(f"{path} cannot be read any more") from None
+        raise StaleIndex(
+            f"{path} cannot be read any more", key="errors.source.unreadable_now", fields={"path": path}
+        ) from None
     return ""
 
 
@@ -257,7 +263,9 @@ def _read(index: SourceIndex, path: str) -> str:
         with open(index.tree / path, "rb") as fh:
             return fh.read().decode("latin-1")
     except OSError:
-        raise StaleIndex(f"{path} cannot be read any more") from None
+        raise StaleIndex(
+            f"{path} cannot be read any more", key="errors.source.unreadable_now", fields={"path": path}
+        ) from None
 
 
 def files_using(index: SourceIndex, symbol: str) -> int:

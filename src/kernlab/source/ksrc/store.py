@@ -130,5 +130,8 @@ def load_pickle(path: Path) -> Any:
             return pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError) as exc:
         raise OSFailure(
-            f"the source index at {path.parent} is damaged ({exc}); delete it to rebuild", path=path
+            f"the source index at {path.parent} is damaged ({exc}); delete it to rebuild",
+            path=path,
+            key="errors.source.index_damaged_reason",
+            fields={"path": str(path.parent), "reason": str(exc)},
         ) from exc

@@ -57,6 +57,8 @@ def kernel_tree(where: Path | str | None) -> Path:
         f"{start} is not inside a kernel source tree: no Makefile setting VERSION and PATCHLEVEL "
         "in it or in any folder above it",
         path=start,
+        key="errors.source.not_kernel_tree",
+        fields={"path": str(start)},
     )
 
 
@@ -67,7 +69,12 @@ def _is_top(folder: Path) -> bool:
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return False
     except OSError as exc:
-        raise BadInput(f"cannot read {makefile}: {exc.strerror}", path=makefile) from exc
+        raise BadInput(
+            f"cannot read {makefile}: {exc.strerror}",
+            path=makefile,
+            key="errors.source.cannot_read",
+            fields={"path": str(makefile), "reason": exc.strerror},
+        ) from exc
     fields = dict(_ASSIGN.findall(text))
     return "VERSION" in fields and "PATCHLEVEL" in fields
 
