@@ -131,13 +131,17 @@ def test_mv_shows_rename_path(tmp_path: Path) -> None:
     assert chain is not None, call
     kallsyms = _kallsyms()
     for node in _walk(call.children):
-        assert node.kind == KERNEL and node.source == "tracepoints" and node.duration_ns is None
+        if node.kind == FAULT:  # the kernel touching the names in user memory (getname) may fault
+            continue
+        # Stacks at tracepoints, and perf samples where one landed inside the call (-K's default
+        # on a kernel that allows both); neither gives a duration below the call.
+        assert node.kind == KERNEL and node.source in ("tracepoints", "sampled") and node.duration_ns is None
         assert node.name in kallsyms, node.name
     assert max(_depth(call.children)) <= 5
 
     from kernlab.render.views.replay import kernel_header, tree_lines
 
-    assert "(at tracepoints)" in kernel_header(report)[0]
+    assert "(at tracepoints" in kernel_header(report)[0]
     text = [line.split("| ", 1)[1].strip() for line in tree_lines(report)]
     at = text.index("do_renameat2() {")
     assert text.index("vfs_rename() {") > at and "} /* do_renameat2 */" in text[at:]

@@ -126,6 +126,15 @@ def _split(values: tuple[str, ...]) -> list[str]:
     help="Also the kernel functions beneath each system call and fault, DEPTH deep (`kernlab replay`).",
 )
 @click.option(
+    "--kernel-source",
+    "kernel_source",
+    default="auto",
+    show_default=True,
+    metavar="SOURCES",
+    help="-K: how the kernel paths are seen: auto, or a comma list of function_graph, tracepoints, "
+    "sampled (perf cpu-clock samples with call chains).",
+)
+@click.option(
     "--libcall/--no-libcall",
     default=True,
     show_default=True,
@@ -166,6 +175,7 @@ def record(
     fn_depth: int | None,
     max_functions: int | None,
     kernel_depth: int | None,
+    kernel_source: str,
     libcall: bool,
     nest_libcall: bool,
     libs: tuple[str, ...],
@@ -179,6 +189,7 @@ def record(
     summary, like `strace -c` or `perf trace -s` at the end of a run.
     """
     from kernlab.errors import BadInput
+    from kernlab.recording.kernel_paths import parse_sources
     from kernlab.recording.recorder import RecordOptions
     from kernlab.recording.recorder import record as run_record
 
@@ -195,6 +206,10 @@ def record(
         raise BadInput(
             "--nest-libcall and --lib go with --functions: add --functions",
             key="errors.cli.libs_need_functions",
+        )
+    if kernel_source != "auto" and kernel_depth is None:
+        raise BadInput(
+            "--kernel-source goes with -K DEPTH: add -K", key="errors.record.kernel_source_needs_k"
         )
     if functions and (nest_libcall or libs):
         from kernlab.explain import record as explain_record
@@ -227,6 +242,7 @@ def record(
         system_wide=system_wide,
         functions=fn_filters,
         kernel_depth=kernel_depth,
+        kernel_sources=parse_sources(kernel_source),
     )
     preload = _Preload(out) if then_report else None
     # The instance's removal (~0.1 s of kernel grace periods) overlaps the summary or report.

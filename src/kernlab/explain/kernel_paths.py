@@ -50,6 +50,37 @@ def path_sentences(report: ReplayReport) -> list[str]:
 
 
 def _how(report: ReplayReport) -> list[str]:
+    """How the paths were seen: function_graph's place or why not, and the samples."""
+    return _graph(report) + _sampled(report)
+
+
+def _sampled(report: ReplayReport) -> list[str]:
+    """Samples taken, placed and lost; or why sampling was not used (where it was tried)."""
+    paths = report.kernel_paths
+    if paths is None:
+        return []
+    if paths.sample_why:
+        reason = say(f"replay.kernel.sampled.why.{paths.sample_why}", errno=paths.sample_errno)
+        return [say("replay.kernel.sampled.not_used", reason=reason)]
+    if not paths.sample_hz:
+        return []
+    out = [
+        say(
+            "replay.kernel.sampled.taken",
+            hz=paths.sample_hz,
+            samples=count("replay.kernel.n.sample", paths.samples),
+            kernel=paths.samples_kernel,
+            placed=paths.samples_placed,
+            interrupt=paths.samples_interrupt,
+            lost=paths.samples_lost,
+        )
+    ]
+    if paths.sample_offset_ns is None and paths.samples_kernel:
+        out.append(say("replay.kernel.sampled.unshifted"))
+    return out
+
+
+def _graph(report: ReplayReport) -> list[str]:
     """Where function_graph traced the paths, or why it was not used (when it was tried)."""
     paths = report.kernel_paths
     if paths is None or not paths.graph_why:

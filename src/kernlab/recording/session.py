@@ -86,6 +86,8 @@ class RecordOptions:
     """``--functions``: probe the main executable's functions (see recording/functions.py)."""
     kernel_depth: int | None = None
     """``-K DEPTH``: the kernel functions beneath system calls and faults (recording/kernel_paths.py)."""
+    kernel_sources: list[str] = field(default_factory=list)
+    """``--kernel-source``: the -K sources asked for ([]: chosen by trying, samples included)."""
 
 
 @dataclass
@@ -229,7 +231,11 @@ class RecordingSession:
         self.kernel_paths: KernelPathSource | None = None
         if options.kernel_depth is not None:  # its events join the choice, so their formats are saved
             self.kernel_paths = choose_source(
-                options.kernel_depth, available, self.root, system_wide=options.system_wide
+                options.kernel_depth,
+                available,
+                self.root,
+                system_wide=options.system_wide,
+                sources=options.kernel_sources,
             )
             extra = [e for e in self.kernel_paths.extra_events() if e not in self.choice.events]
             self.choice = EventChoice(self.choice.events + extra, self.choice.missing)
@@ -353,7 +359,8 @@ class RecordingSession:
             ]
         copy_headers(instance, self.directory)
         if self.kernel_paths is not None:
-            # Before the instance's buffer is opened: a tracer cannot change while a reader is.
+            # Before the instance's buffer is opened: a tracer cannot change while a reader is;
+            # and before the command is released: perf events opened now sample its first instruction.
             self.kernel_paths.start(instance, self.directory, self._graph_pids(), meta.clock)
             settings = self.kernel_paths.settings()
             write_settings(self.directory, settings)

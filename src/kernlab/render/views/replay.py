@@ -146,13 +146,13 @@ def kernel_header(report: ReplayReport) -> list[str]:
     paths = report.kernel_paths
     if paths is None:
         return []
-    how = _SOURCE_WORDS.get(paths.source, paths.source)
+    how = "(" + " and ".join(_SOURCE_WORDS.get(s, s) for s in (paths.sources or (paths.source,))) + ")"
     if paths.source == "function_graph":
         return [f"#   kernel functions {how}, depth {paths.depth}: durations as function_graph measured them"]
     return [f"#   kernel functions {how}, depth {paths.depth}: no durations below system calls and faults"]
 
 
-_SOURCE_WORDS = {"tracepoints": "(at tracepoints)", "function_graph": "(traced)", "sampled": "(sampled)"}
+_SOURCE_WORDS = {"tracepoints": "at tracepoints", "function_graph": "traced", "sampled": "sampled"}
 
 
 def show(report: ReplayReport, out: Output) -> None:

@@ -26,6 +26,23 @@ the exit at depth *d* closes it with ``rettime - calltime`` as its duration (a c
 was lost has none). Each graph starts at a system call's own function (placed under the call the
 thread was inside) or at ``handle_mm_fault`` (placed under the thread's last fault at or before
 it, or under the open call). Records in interrupt context are left out (counted).
+
+Source ``sampled``: the cpu-clock samples of the traced tasks (``cpus/sampled/cpu<N>.raw``,
+tracing/perf_events.py), each a call chain taken where the task was when the timer fired. A
+sample whose kernel chain is empty was taken in user mode (counted, nothing to place). The
+others are placed by the rules of the stacks above (fault entry, else between the thread's
+``sys_enter`` and ``sys_exit``; cut at the system call's own function, or below the entry code
+where the call's function is inlined, as ``do_syscall_64 → ksys_read`` on 6.18). A chain that
+passes through an interrupt's entry (``asm_sysvec_*``, ``asm_common_interrupt``, softirq
+processing) is the interrupt's time, not the call's: left out and counted. A sample is a
+*time-weighted* path: each node it passes through gets one more ``samples`` and the sample's
+period (ns of CPU time) in ``sampled_ns``.
+
+Both at once (``record -K`` with tracepoints and samples): stacks and samples of one call are
+merged in time order into one tree by the same rule (a frame joins the last child of the same
+name), so a function both saw is one node. A node's ``source`` is the source that saw it
+*first*; ``hits`` counts the stacks and samples through it, ``samples`` the samples among them.
+With function_graph (every call seen, with its duration) samples are counted, not merged.
 """
 
 from __future__ import annotations
@@ -33,20 +50,32 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from kernlab.recording.kallsyms import KernelSymbols
 from kernlab.recording.kernel_paths import (
     SOURCE_FUNCTION_GRAPH,
+    SOURCE_SAMPLED,
+    SOURCE_TRACEPOINTS,
     KernelPathSettings,
     graph_raw_dir,
     read_settings,
+    sampled_dir,
 )
 from kernlab.recording.reader import Recording, read_regular
 from kernlab.reports.recording.kstacks import KERNEL_STACK, chain_names
 from kernlab.tracing.formats import EventFormat
 from kernlab.tracing.function_graph import FAULT_FUNCTION
+from kernlab.tracing.perf_events import (
+    CALIBRATION_FILE,
+    CALIBRATION_TYPE,
+    SAMPLE_TYPE,
+    RecordCounts,
+    offset_of,
+    parse_records,
+    split_chain,
+)
 from kernlab.tracing.ringbuf import CpuEvents, decode_pages
 
 __all__ = [
@@ -56,11 +85,14 @@ __all__ = [
     "KernelPaths",
     "PathNode",
     "PathSummary",
+    "SampleSet",
     "fault_path",
     "graph_records",
     "graph_trees",
     "merge",
+    "merge_seen",
     "read_kernel_paths",
+    "read_samples",
     "syscall_path",
 ]
 
@@ -87,6 +119,11 @@ _SYSCALL_ENTRY = re.compile(
     r"|el0_svc_common\S*|invoke_syscall\S*|handle_exception|do_trap_ecall_u)$"
 )
 """Entry code around every system call (x86-64, x86-32 emulation, arm64, riscv)."""
+_INTERRUPT_ENTRY = re.compile(
+    r"^(?:asm_sysvec_\w+|sysvec_\w+|asm_common_interrupt|common_interrupt|asm_exc_nmi|exc_nmi"
+    r"|handle_softirqs|__do_softirq|do_softirq\w*|__irq_exit_rcu|irq_exit_rcu|el1_interrupt|gic_handle_irq)$"
+)
+"""Frames that say a sample was taken in an interrupt's (or softirq's) work."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +141,10 @@ class PathNode:
     duration_ns: int | None = None
     """``function_graph``: exit minus entry as the tracer measured it; None for stacks, or when
     the exit was not recorded."""
+    samples: int = 0
+    """cpu-clock samples taken in it or below it (source ``sampled``; counted in ``hits`` too)."""
+    sampled_ns: int = 0
+    """The CPU time those samples stand for: the sum of their periods."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +167,24 @@ class PathSummary:
     """The errno of the refusal behind ``graph_why`` ("" when none)."""
     lost: int = 0
     """function_graph records the top level's buffer lost before they were drained."""
+    sources: tuple[str, ...] = ()
+    """Every source that ran (``source`` first)."""
+    samples: int = 0
+    """cpu-clock samples of the traced tasks recorded (0 without sampling)."""
+    samples_kernel: int = 0
+    """Those taken in the kernel (the others were in user mode)."""
+    samples_placed: int = 0
+    """Kernel samples placed under a system call or fault."""
+    samples_interrupt: int = 0
+    """Kernel samples taken in an interrupt's work: left out."""
+    samples_lost: int = 0
+    """Samples the kernel dropped because a ring was full (``PERF_RECORD_LOST``)."""
+    sample_hz: int = 0
+    sample_why: str = ""
+    """Why sampling did not run where it was tried (recording/kernel_paths.py), "" when it ran."""
+    sample_errno: str = ""
+    sample_offset_ns: int | None = None
+    """perf's clock minus the trace clock as measured (tracing/perf_events.py); None: not measured."""
 
 
 @dataclass(frozen=True)
@@ -168,34 +227,52 @@ def fault_path(frames: list[str]) -> tuple[list[str], list[str]] | None:
 
 
 class _Building:
-    __slots__ = ("children", "duration", "hits", "name", "ts")
+    __slots__ = ("children", "duration", "hits", "name", "sampled_ns", "samples", "source", "ts")
 
-    def __init__(self, name: str, ts: int) -> None:
-        self.name, self.ts, self.hits = name, ts, 0
+    def __init__(self, name: str, ts: int, source: str = "") -> None:
+        self.name, self.ts, self.hits, self.source = name, ts, 0, source
         self.children: list[_Building] = []
         self.duration: int | None = None
+        self.samples = self.sampled_ns = 0
 
 
 def _freeze(node: _Building, source: str) -> PathNode:
     kids = [_freeze(c, source) for c in node.children]
-    return PathNode(node.name, source, node.ts, node.hits, kids, node.duration)
+    return PathNode(
+        node.name,
+        node.source or source,
+        node.ts,
+        node.hits,
+        kids,
+        node.duration,
+        node.samples,
+        node.sampled_ns,
+    )
 
 
 def merge(paths: Iterable[tuple[int, list[str]]], depth: int, source: str) -> list[PathNode]:
     """(ts, frames outermost first), in time order, merged into a tree ``depth`` deep: each frame
     joins the last child of its parent when that has the same name, else starts a new one."""
+    return merge_seen(((ts, frames, source, 0) for ts, frames in paths), depth)
+
+
+def merge_seen(paths: Iterable[tuple[int, list[str], str, int]], depth: int) -> list[PathNode]:
+    """:func:`merge` of paths from several sources: (ts, frames, source, sample period — 0 for
+    a stack). A node keeps the source that made it; samples add their count and period."""
     roots: list[_Building] = []
-    for ts, frames in paths:
+    for ts, frames, source, period in paths:
         level = roots
         for name in frames[:depth]:
             node = level[-1] if level and level[-1].name == name else None
             if node is None:
-                node = _Building(name, ts)
+                node = _Building(name, ts, source)
                 level.append(node)
             node.hits += 1
+            if source == SOURCE_SAMPLED:
+                node.samples += 1
+                node.sampled_ns += period
             level = node.children
-
-    return [_freeze(r, source) for r in roots]
+    return [_freeze(r, "") for r in roots]
 
 
 def _byte_order(endian: str) -> Literal["little", "big"]:
@@ -394,6 +471,71 @@ def _count(node: _Building) -> int:
     return 1 + sum(_count(c) for c in node.children)
 
 
+@dataclass(frozen=True)
+class SampleSet:
+    """The samples of a recording, read back (:func:`read_samples`)."""
+
+    samples: list[tuple[int, int, list[str], int]]
+    """(ts, tid, kernel frames outermost first, period ns) of each sample taken in the kernel
+    outside interrupt work, time-sorted."""
+    taken: int
+    kernel: int
+    interrupt: int
+    lost: int
+    offset_ns: int | None = None
+    """perf's clock minus the trace clock, measured on common events; None when not measured
+    (the samples are then taken as stamped)."""
+
+
+def read_samples(rec: Recording, settings: KernelPathSettings, ksyms: KernelSymbols) -> SampleSet:
+    """The samples kept in ``cpus/sampled``; none when sampling did not run (or wrote records
+    of another layout than this kernlab reads)."""
+    folder = sampled_dir(rec.root)
+    if not settings.sample_hz or settings.sample_type != SAMPLE_TYPE or not folder.is_dir():
+        return SampleSet([], 0, 0, 0, 0)
+    counts = RecordCounts()
+    out: list[tuple[int, int, list[str], int]] = []
+    named: dict[tuple[int, ...], list[str]] = {}
+    kernel = interrupt = 0
+    for path in sorted(folder.glob("cpu*.raw")):
+        for sample in parse_records(read_regular(path), counts):
+            frames, _user = split_chain(sample.callchain)
+            if not frames:
+                continue  # user mode: the task's own time
+            kernel += 1
+            key = tuple(frames)
+            names = named.get(key)
+            if names is None:
+                names = named[key] = list(reversed(chain_names(frames, ksyms)))
+            if any(_INTERRUPT_ENTRY.match(n) for n in names):
+                interrupt += 1
+                continue
+            out.append((sample.time, sample.tid, names, sample.period))
+    offset = _clock_offset(rec, settings)
+    if offset is not None and abs(offset) > _PROBE_SPACING_NS:
+        out = [(ts - offset, tid, names, period) for ts, tid, names, period in out]
+    out.sort(key=lambda s: (s[0], s[1]))
+    return SampleSet(out, counts.samples, kernel, interrupt, counts.lost, offset)
+
+
+_PROBE_SPACING_NS = 5000
+"""Below this, a measured offset is the order of the two probes on one event (perf's runs after
+ftrace's: ~0.55 µs on this machine with the ``perf`` and ``mono`` clocks, which are perf's own),
+not a difference of clocks: left alone."""
+
+
+def _clock_offset(rec: Recording, settings: KernelPathSettings) -> int | None:
+    """perf time minus trace time of the calibration task's first system-call entries."""
+    path = sampled_dir(rec.root) / CALIBRATION_FILE
+    tid = settings.sample_calibration_tid
+    if not tid or not path.is_file():
+        return None
+    stamped = [s.time for s in parse_records(read_regular(path), None, CALIBRATION_TYPE) if s.tid == tid]
+    traced = _tid_times(rec, [SYS_ENTER]).get(tid, [])
+    # The perf events were opened before tracing went on: the first entries may predate it.
+    return offset_of(stamped, traced[: len(stamped) * 2 + 8])
+
+
 def read_kernel_paths(rec: Recording, depth: int | None = None) -> KernelPaths | None:
     """The trees of a recording made with ``-K``; None when it was made without.
 
@@ -403,16 +545,25 @@ def read_kernel_paths(rec: Recording, depth: int | None = None) -> KernelPaths |
     if settings is None:
         return None
     depth = min(depth or settings.depth, settings.depth)
+    ksyms = KernelSymbols(rec.kallsyms_path)
+    sampled = read_samples(rec, settings, ksyms)
     if settings.source == SOURCE_FUNCTION_GRAPH:
-        return _graph_paths(rec, settings, depth)
-    stacks, in_interrupt = _stacks(rec, settings, KernelSymbols(rec.kallsyms_path))
+        paths = _graph_paths(rec, settings, depth)
+        return KernelPaths(_with_samples(paths.summary, settings, sampled, 0), paths.syscalls, paths.faults)
+    stacks: list[tuple[int, int, list[str]]] = []
+    in_interrupt = 0
+    if settings.source == SOURCE_TRACEPOINTS:
+        stacks, in_interrupt = _stacks(rec, settings, ksyms)
     enters = _tid_times(rec, [SYS_ENTER])
     exits = _tid_times(rec, [SYS_EXIT])
     faults = _tid_times(rec, FAULT_EVENTS)
-    by_call: dict[tuple[int, int], list[tuple[int, list[str]]]] = {}
-    by_fault: dict[tuple[int, int], list[tuple[int, list[str]]]] = {}
-    unplaced = 0
-    for ts, tid, frames in stacks:
+    by_call: dict[tuple[int, int], list[tuple[int, list[str], str, int]]] = {}
+    by_fault: dict[tuple[int, int], list[tuple[int, list[str], str, int]]] = {}
+    unplaced = placed_samples = 0
+    seen = [(ts, tid, frames, SOURCE_TRACEPOINTS, 0) for ts, tid, frames in stacks]
+    seen += [(ts, tid, frames, SOURCE_SAMPLED, period) for ts, tid, frames, period in sampled.samples]
+    seen.sort(key=lambda s: (s[0], s[1]))
+    for ts, tid, frames, source, period in seen:
         placed = False
         split = fault_path(frames)
         above = frames if split is None else split[0]
@@ -420,27 +571,48 @@ def read_kernel_paths(rec: Recording, depth: int | None = None) -> KernelPaths |
             own = faults.get(tid, [])
             k = bisect.bisect_right(own, ts) - 1
             if k >= 0 and split[1]:
-                by_fault.setdefault((tid, own[k]), []).append((ts, split[1]))
+                by_fault.setdefault((tid, own[k]), []).append((ts, split[1], source, period))
                 placed = True
         enter = _open_call(enters.get(tid, []), exits.get(tid, []), ts)
         path = syscall_path(above) if enter is not None else []
         if enter is not None and path:
-            by_call.setdefault((tid, enter), []).append((ts, path))
+            by_call.setdefault((tid, enter), []).append((ts, path, source, period))
             placed = True
-        unplaced += not placed
-    source = settings.source
+        if source == SOURCE_SAMPLED:
+            placed_samples += placed
+        else:
+            unplaced += not placed
+    summary = PathSummary(
+        settings.source,
+        depth,
+        placed_samples if settings.source == SOURCE_SAMPLED else len(stacks) - unplaced,
+        in_interrupt,
+        unplaced,
+        graph_why=settings.graph_why,
+        graph_errno=settings.graph_errno,
+    )
     return KernelPaths(
-        summary=PathSummary(
-            source,
-            depth,
-            len(stacks) - unplaced,
-            in_interrupt,
-            unplaced,
-            graph_why=settings.graph_why,
-            graph_errno=settings.graph_errno,
-        ),
-        syscalls={k: merge(v, depth, source) for k, v in by_call.items()},
-        faults={k: merge(v, depth, source) for k, v in by_fault.items()},
+        summary=_with_samples(summary, settings, sampled, placed_samples),
+        syscalls={k: merge_seen(v, depth) for k, v in by_call.items()},
+        faults={k: merge_seen(v, depth) for k, v in by_fault.items()},
+    )
+
+
+def _with_samples(
+    summary: PathSummary, settings: KernelPathSettings, sampled: SampleSet, placed: int
+) -> PathSummary:
+    return replace(
+        summary,
+        sources=tuple(settings.all_sources()),
+        samples=sampled.taken,
+        samples_kernel=sampled.kernel,
+        samples_placed=placed,
+        samples_interrupt=sampled.interrupt,
+        samples_lost=sampled.lost,
+        sample_hz=settings.sample_hz,
+        sample_why=settings.sample_why,
+        sample_errno=settings.sample_errno,
+        sample_offset_ns=sampled.offset_ns,
     )
 
 
