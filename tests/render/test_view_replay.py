@@ -139,5 +139,8 @@ def test_sentences_for_zero_one_many(lang):
                 assert ("1 function call " in text) == (n == 1)
         stripped = ReplayReport(**{**_report([]).__dict__, "symbol_table": ""})
         assert ".symtab" in empty_sentence(stripped)
+        # A stripped program's tree holds its library calls: the summary names no symbol table.
+        summary = sentences(stripped)[0]
+        assert "names from" not in summary and "()" not in summary and "에서 가져왔" not in summary
     finally:
         set_language("en")

@@ -12,18 +12,18 @@ __all__ = ["empty_sentence", "fault_words", "sentences"]
 
 def sentences(report: ReplayReport) -> list[str]:
     """How many calls, threads, system calls and faults; what was left out and why."""
-    out = [
-        say(
-            "replay.summary",
-            calls=count("replay.n.call", report.function_calls),
-            binary=report.binary,
-            threads=count("replay.n.thread", len(report.threads)),
-            syscalls=count("replay.n.syscall", report.syscalls),
-            faults=count("replay.n.fault", report.faults),
-            probed=count("replay.n.function", report.functions_probed),
-            table=report.symbol_table,
-        )
-    ]
+    figures = {
+        "calls": count("replay.n.call", report.function_calls),
+        "binary": report.binary,
+        "threads": count("replay.n.thread", len(report.threads)),
+        "syscalls": count("replay.n.syscall", report.syscalls),
+        "faults": count("replay.n.fault", report.faults),
+        "probed": count("replay.n.function", report.functions_probed),
+    }
+    if report.symbol_table:
+        out = [say("replay.summary", table=report.symbol_table, **figures)]
+    else:  # a stripped program: only its library calls (PLT stubs, call sites) have names
+        out = [say("replay.summary_stripped", **figures)]
     if report.outside_syscalls or report.outside_faults:
         out.append(
             say(
