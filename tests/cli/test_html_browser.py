@@ -102,8 +102,8 @@ def test_tour_html_renders_offline(browser, tmp_path, lang):
     seen = _open(browser, page, tmp_path / f"tour-{lang}.png")
     _check(seen, page, tmp_path / f"tour-{lang}.png")
     # the ELF layout, the address space and the meminfo breakdown, and as root the recording's
-    # system calls and fault timeline
-    assert len(seen["figures"]) == (5 if is_root() else 3)
+    # system calls, fault timeline and call tree (calltree.py's, as report --html draws it)
+    assert len(seen["figures"]) == (6 if is_root() else 3)
     if lang == "ko":
         # the page as shown and the file (figure titles and hover texts are in its scripts)
         doc = page.read_text()

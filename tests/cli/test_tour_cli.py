@@ -56,6 +56,23 @@ def test_the_whole_tour_runs_as_root_in_time(english):
     assert "needs root" not in english.stdout
 
 
+def test_the_record_step_shows_the_rename_as_replay_does(english):
+    """The seed's `uftrace record -K 5 /bin/mv` + replay: the part of the tree around the
+    rename in replay's layout, the program's call, the system call inside it and the kernel."""
+    step = english.stdout.split("== Step 6 of")[1].split("\n== ")[0]
+    lines = step.splitlines()
+    at = lines.index("# DURATION     TID     FUNCTION")
+    tree = [ln for ln in lines[at + 1 :] if re.match(r"^ [ .0-9a-z]{10} \[ *\d+\] \| ", ln)]
+    assert re.search(r'\| rename\w*\(.*"a".*"b".*\) \{$', tree[0])  # the library call, from the program
+    assert any(re.search(r'\|   rename\w*\(\w+=AT_FDCWD, oldname="a".*newname="b"', ln) for ln in tree)
+    assert tree[-1].rstrip().endswith(("/* rename */", "/* renameat */", "/* renameat2 */"))
+    assert any("__x64_sys_rename" in ln or "do_renameat2" in ln for ln in tree)
+    paragraph = next(ln for ln in lines if ln.startswith("→ "))
+    assert "Beneath it the kernel went" in paragraph and (
+        "stacks at tracepoints" in paragraph or "function_graph" in paragraph
+    )
+
+
 def _english_fragments() -> set[str]:
     """Literal pieces of every English sentence that Korean does not share (fields cut out)."""
     english, korean = catalog.sentences("en"), catalog.sentences("ko")
@@ -103,17 +120,39 @@ def test_json_is_the_same_in_both_languages():
     whole_en = json.loads(run_kernlab("--lang", "en", "tour", "--json").stdout)
     whole_ko = json.loads(run_kernlab("--lang", "ko", "tour", "--json").stdout)
 
-    def shape(doc: object) -> object:
-        if isinstance(doc, dict):
-            return {k: shape(v) for k, v in doc.items()}
-        if isinstance(doc, list):
-            return [shape(v) for v in doc[:1]]
-        return type(doc).__name__
+    def same_shape(a: object, b: object) -> bool:
+        """The same keys and types; a null (an optional figure) matches anything, and a call
+        tree's children are its own live figures (a fault inside a call or not)."""
+        if a is None or b is None:
+            return True
+        if isinstance(a, dict) and isinstance(b, dict):
+            if not all(k.isidentifier() for k in (*a, *b)):
+                # keyed by data (event names: which fired varies from run to run): its values' shape
+                return all(
+                    same_shape(x, y) for x, y in zip(list(a.values())[:1], list(b.values())[:1], strict=False)
+                )
+            return a.keys() == b.keys() and all(same_shape(a[k], b[k]) for k in a if k != "children")
+        if isinstance(a, list) and isinstance(b, list):
+            return all(same_shape(x, y) for x, y in zip(a[:1], b[:1], strict=False))
+        return type(a) is type(b)
 
     assert [(s["step"]["name"], s["status"]) for s in whole_en["steps"]] == [
         (s["step"]["name"], s["status"]) for s in whole_ko["steps"]
     ]
-    assert [shape(s) for s in whole_en["steps"]] == [shape(s) for s in whole_ko["steps"]]
+    for step_en, step_ko in zip(whole_en["steps"], whole_ko["steps"], strict=True):
+        assert same_shape(step_en, step_ko), step_en["step"]["name"]
+    # The record step carries the call tree and the part of it around the rename, in neither language.
+    trees = [
+        next(s["data"] for s in doc["steps"] if s["step"]["name"] == "record") for doc in (whole_en, whole_ko)
+    ]
+    if all(trees):
+        renames = [t["rename"] for t in trees]
+        assert all(t["replay"]["threads"] for t in trees)
+        assert len({(r["call"]["name"], r["syscall"]["name"], r["syscall"]["args"]) for r in renames}) == 1
+        assert 'oldname="a"' in renames[0]["syscall"]["args"]
+        assert (
+            renames[0]["syscall"] in renames[0]["call"]["children"] or renames[0]["call"]["kind"] == "syscall"
+        )
     hangul = re.compile("[\uac00-\ud7a3]")
     assert not hangul.search(json.dumps(whole_ko, ensure_ascii=False))
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import re
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from kernlab.errors import BadInput
 from kernlab.reports import tour
+from kernlab.reports.recording.loss import Loss
+from kernlab.reports.replay import CallNode, ReplayFilters, ReplayReport, ThreadCalls
 from tests.conftest import is_root, need_tool
 
 
@@ -190,27 +195,136 @@ def test_syscall_step_is_libcs_rename(ws):
     assert libc.load is not None and libc.load.operands == f"${data.call.syscall.syscall.number:#x},%eax"
 
 
-@pytest.mark.skipif(not is_root(), reason="needs root")
-def test_record_step_sees_mvs_rename_as_strace_does(ws):
-    strace = need_tool("strace")
+@pytest.fixture(scope="module")
+def recorded(ws):
+    """The record step, run once (it records mv with its library calls and -K 5: ~30 s)."""
     from tests.recording.rec_util import need_tracing
 
     need_tracing()
     data = _ran("record", ws)
     assert isinstance(data, tour.RecordStep)
-    assert data.exit_code == 0 and data.renamed
-    folder = ws.folder / "strace"
+    return data
+
+
+def _strace_mv(strace: str, folder: Path) -> str:
+    """strace of the rename-family calls of `mv a b` run in ``folder``, as the step runs it."""
     folder.mkdir()
     (folder / "a").write_text("x")
-    out = subprocess.run(
-        [strace, "-f", "-qq", "-e", "trace=rename,renameat,renameat2", "mv", folder / "a", folder / "b"],
+    return subprocess.run(
+        [strace, "-f", "-qq", "-e", "trace=rename,renameat,renameat2", "mv", "a", "b"],
         capture_output=True,
         text=True,
         check=True,
+        cwd=folder,
     ).stderr
+
+
+@pytest.mark.skipif(not is_root(), reason="needs root")
+def test_record_step_sees_mvs_rename_as_strace_does(ws, recorded):
+    strace = need_tool("strace")
+    data = recorded
+    assert data.exit_code == 0 and data.renamed
+    out = _strace_mv(strace, ws.folder / "strace")
     seen = re.findall(r"^(rename\w*)\(", out, re.M)
     assert dict(data.renames) == {name: seen.count(name) for name in set(seen)}
     assert data.faults > 0 and data.syscalls > 0
+
+
+def _kernel_names(node: dict) -> list[str]:
+    """The kernel functions beneath a replay --json node, in tree order (a fault's path left out)."""
+    out = []
+    for kid in node["children"]:
+        if kid["kind"] == "kernel":
+            out.append(kid["name"])
+            out += _kernel_names(kid)
+    return out
+
+
+def _rename_syscall(calls: list[dict]) -> dict | None:
+    for node in calls:
+        if node["kind"] == "syscall" and node["name"] in tour.RENAME_CALLS:
+            return node
+        found = _rename_syscall(node["children"])
+        if found is not None:
+            return found
+    return None
+
+
+@pytest.mark.skipif(not is_root(), reason="needs root")
+def test_record_step_tree_is_the_seeds_rename(ws, recorded):
+    """The program's rename-family library call, the system call inside it with the two files
+    as strace decodes them, and beneath it the kernel functions `kernlab replay` shows for a
+    separate `kernlab record --functions -K 5 -- mv a b` on the same filesystem."""
+    strace = need_tool("strace")
+    from tests.conftest import run_kernlab
+
+    data = recorded
+    assert data.kernel_depth == 5 and data.replay is not None
+    tree = data.rename
+    assert tree is not None
+    if data.functions:
+        assert tree.call.kind == "function" and tree.call.name in tour.RENAME_CALLS
+        assert tree.call.library and "libc" in Path(tree.call.library).name
+        assert '"a"' in tree.call.args and '"b"' in tree.call.args  # the fetched strings
+    else:
+        assert data.functions_error
+    syscall = tree.syscall
+    assert syscall is not None and syscall.kind == "syscall" and syscall.name in tour.RENAME_CALLS
+    assert syscall in tree.call.children or syscall is tree.call
+    # The decoded arguments name the two files, as strace shows them.
+    out = _strace_mv(strace, ws.folder / "strace-args")
+    line = next(ln for ln in out.splitlines() if ln.startswith(syscall.name + "("))
+    assert re.findall(r'"([^"]*)"', syscall.args) == re.findall(r'"([^"]*)"', line) == ["a", "b"]
+
+    # A separate recording, as a user makes it, replayed as a user reads it.
+    other = ws.folder / "separate"
+    other.mkdir()
+    (other / "a").write_text("x")
+    made = run_kernlab(
+        "record", "-d", str(other / "k.data"), "--functions", "-K", "5", "--", "mv", "a", "b", cwd=other
+    )
+    assert made.code == 0, made.stderr
+    replayed = run_kernlab("replay", "-d", str(other / "k.data"), "--json")
+    assert replayed.code == 0, replayed.stderr
+    theirs = _rename_syscall([c for t in replayed.json()["threads"] for c in t["calls"]])
+    assert theirs is not None and theirs["name"] == syscall.name
+    names = _kernel_names(theirs)
+    faulted = any(c.kind == "fault" for c in syscall.children) or any(
+        c["kind"] == "fault" for c in theirs["children"]
+    )
+    if not faulted:
+        assert set(tree.kernel_functions) == set(names)
+    # A fault inside the call (reading the names from user memory) adds the frames that took
+    # it; the way down and what the last function of it called are the same in both.
+    here = theirs
+    for name in tree.kernel_path:
+        here = next(c for c in here["children"] if c["kind"] == "kernel" and c["name"] == name)
+    assert tuple(c["name"] for c in here["children"] if c["kind"] == "kernel") == tree.below
+    for function in ("do_renameat2", "vfs_rename"):
+        if function in names:
+            assert function in tree.kernel_path
+    if any(n.startswith(("ext4_", "__ext4_")) for n in names) and data.fstype == "ext4":
+        assert tree.fs_functions and all("ext4_" in n for n in tree.fs_functions)
+    # How the nodes were seen: the recording's own source, every node counted once.
+    assert data.replay.kernel_paths is not None
+    assert dict(tree.sources) == {data.replay.kernel_paths.source: len(tour._kernel_nodes(syscall))}
+
+
+@pytest.mark.skipif(not is_root(), reason="needs root")
+def test_record_step_lines_are_replays(ws, recorded):
+    """What the step prints of the tree is a block of `kernlab replay` of its own recording."""
+    from kernlab.render.views.tour import rename_lines
+    from tests.conftest import run_kernlab
+
+    lines = rename_lines(recorded)
+    replayed = run_kernlab("replay", "-d", str(ws.folder / "mv" / "kernlab.data"))
+    assert replayed.code == 0, replayed.stderr
+    whole = replayed.stdout.splitlines()
+    head, body = lines[:2], lines[2:]
+    assert whole[:2] == head
+    start = whole.index(body[0])
+    assert whole[start : start + len(body)] == body
+    assert re.search(r'rename\w*\(.*"a".*"b"', body[0])
 
 
 def test_no_trace_and_non_root_skip_with_a_reason(ws, monkeypatch):
@@ -218,3 +332,153 @@ def test_no_trace_and_non_root_skip_with_a_reason(ws, monkeypatch):
     assert tour.run_step(record, ws, trace=False).skipped == "no_trace"
     monkeypatch.setattr(tour.os, "geteuid", lambda: 1000)
     assert tour.run_step(record, ws).skipped == "needs_root"
+
+
+# --- the part of the tree around the rename, on trees made here (any kernel, any filesystem)
+
+
+def _k(name: str, *kids: CallNode, source: str = "function_graph") -> CallNode:
+    return CallNode("kernel", name, 0, 100, list(kids), source=source)
+
+
+def _renaming(fault: bool = True, source: str = "function_graph") -> ReplayReport:
+    """A tree as replay builds it for rename("a", "b") on tmpfs traced by function_graph: a
+    fault at the PLT (its own kernel path), then the system call and, beneath it, a lookup
+    bigger than the filesystem's branch."""
+    k = functools.partial(_k, source=source)
+    lookup = k(
+        "filename_parentat",
+        k("path_parentat", k("link_path_walk", k("inode_permission"), k("walk_component"))),
+    )
+    syscall = CallNode(
+        "syscall",
+        "renameat2",
+        10,
+        50,
+        [
+            k(
+                "__x64_sys_renameat2",
+                k(
+                    "do_renameat2",
+                    k("getname_flags"),
+                    lookup,
+                    k("vfs_rename", k("shmem_rename2", k("simple_rename_timestamp"), k("shmem_mknod"))),
+                ),
+            )
+        ],
+        args='olddfd=AT_FDCWD, oldname="a", newdfd=AT_FDCWD, newname="b", flags=0',
+        ret=0,
+    )
+    kids = [syscall]
+    if fault:
+        kids.insert(
+            0, CallNode("fault", "page_fault_user", 5, None, [k("exc_page_fault", k("handle_mm_fault"))])
+        )
+    call = CallNode(
+        "function", "rename", 1, 80, kids, args='"a", "b"', library="/lib/libc.so.6", ret_kind="int", ret=0
+    )
+    threads = [ThreadCalls(7, "mv", [CallNode("function", "getopt_long", 0, 1, []), call])]
+    return ReplayReport("d", "/usr/bin/mv", "", 3, threads, 2, 1, 1, 0, 0, 0, 0, ReplayFilters(), Loss(0, 0))
+
+
+def test_rename_tree_goes_down_through_the_filesystem():
+    tree = tour.rename_tree(_renaming(), "tmpfs")
+    assert tree is not None and tree.call.name == "rename" and tree.tid == 7
+    assert tree.syscall is not None and tree.syscall.name == "renameat2"
+    # The way down follows the branch that reaches tmpfs (mm/shmem.c), not the bigger lookup.
+    assert tree.kernel_path == ("__x64_sys_renameat2", "do_renameat2", "vfs_rename", "shmem_rename2")
+    assert tree.below == ("simple_rename_timestamp", "shmem_mknod")
+    assert tree.fs_functions == ("shmem_rename2", "shmem_mknod")
+    # Only the system call's functions: the fault's path (exc_page_fault …) is the fault's.
+    assert "exc_page_fault" not in tree.kernel_functions
+    assert dict(tree.sources) == {"function_graph": len(tree.kernel_functions)}
+    # With no filesystem known, the biggest branch.
+    assert tour.rename_tree(_renaming(), None).kernel_path[2:] == (
+        "filename_parentat",
+        "path_parentat",
+        "link_path_walk",
+    )
+    assert tour.fs_function("__ext4_find_entry", "ext4") and not tour.fs_function("ext4_x", "xfs")
+    assert tour.fs_function("ext4_rename", "ext3")
+
+
+def test_rename_tree_without_a_library_call_or_a_rename():
+    report = _renaming()
+    syscall_only = dataclasses.replace(
+        report, threads=[ThreadCalls(7, "mv", [report.threads[0].calls[1].children[1]])]
+    )
+    tree = tour.rename_tree(syscall_only, "ext4")
+    assert tree is not None and tree.call is tree.syscall and tree.fs_functions == ()
+    empty = dataclasses.replace(report, threads=[ThreadCalls(7, "mv", [report.threads[0].calls[0]])])
+    assert tour.rename_tree(empty, "ext4") is None
+
+
+def _step(tree: tour.RenameTree | None, **extra: object) -> SimpleNamespace:
+    """What the record step's sentences read (a step made here, without recording)."""
+    fields = {
+        "syscalls": 12, "kinds": 3, "faults": 1, "major_faults": 0, "renames": (("renameat2", 1),),
+        "report": SimpleNamespace(fault_counter_check=None), "rename": tree, "functions_error": None,
+        "kernel_depth": 5, "fstype": "tmpfs", "mount_point": "/tmp",
+    }  # fmt: skip
+    fields.update(extra)
+    return SimpleNamespace(**fields)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_rename_sentences_say_what_the_tree_shows(lang):
+    from kernlab import explain
+    from kernlab.explain import tour as explain_tour
+
+    full = tour.rename_tree(_renaming(), "tmpfs")
+    seen_tp = tour.rename_tree(_renaming(source="tracepoints"), "tmpfs")
+    no_path = dataclasses.replace(
+        full, kernel_path=(), below=(), kernel_functions=(), fs_functions=(), sources=()
+    )
+    one_leaf = dataclasses.replace(full, below=(), sources=(("function_graph", 1),))
+    bare = tour.rename_tree(
+        dataclasses.replace(
+            _renaming(), threads=[ThreadCalls(7, "mv", [_renaming().threads[0].calls[1].children[1]])]
+        ),
+        "tmpfs",
+    )
+    explain.set_language(lang)
+    try:
+        said = {
+            name: " ".join(explain_tour._record(step))
+            for name, step in {
+                "full": _step(full),
+                "tracepoints": _step(seen_tp),
+                "other_fs": _step(tour.rename_tree(_renaming(), "xfs"), fstype="xfs"),
+                "no_path": _step(no_path),
+                "one": _step(one_leaf),
+                "no_functions": _step(bare, functions_error="uprobe_events: no such file"),
+                "syscall": _step(bare),
+                "missing": _step(None),
+            }.items()
+        }
+    finally:
+        explain.set_language("en")
+    for text in said.values():
+        assert "{" not in text
+    assert "shmem_rename2" in said["full"] and "do_renameat2 → vfs_rename" in said["full"]
+    assert 'rename("a", "b")' in said["full"] and 'oldname="a"' in said["full"]
+    assert "function_graph" in said["full"] and "function_graph" not in said["tracepoints"]
+    assert "filename_parentat" in said["other_fs"] and "xfs" in said["other_fs"]
+    assert "uprobe_events: no such file" in said["no_functions"]
+    assert said["missing"] != _record_without_tree(lang)
+    if lang == "en":
+        assert "from stacks at tracepoints" in said["tracepoints"]
+        assert "traced 1 kernel function," in said["one"]
+        assert "no xfs function appears" in said["other_fs"]
+        assert "12 kernel functions beneath the system call" in said["full"]
+
+
+def _record_without_tree(lang: str) -> str:
+    from kernlab import explain
+    from kernlab.explain import tour as explain_tour
+
+    explain.set_language(lang)
+    try:
+        return " ".join(explain_tour._record(_step(None, renames=())))
+    finally:
+        explain.set_language("en")

@@ -7,6 +7,7 @@ from typing import Any
 
 from kernlab.explain import count, say
 from kernlab.explain.ps import family_role
+from kernlab.reports.replay import FUNCTION, CallNode
 from kernlab.reports.tour import (
     FreeStep,
     HelloStep,
@@ -26,7 +27,16 @@ from kernlab.reports.tour import (
 )
 from kernlab.units import format_bytes, format_kib, percent
 
-__all__ = ["heading", "paragraph", "prompt", "skipped_line", "title", "tour_end"]
+__all__ = [
+    "call_line",
+    "heading",
+    "paging_method",
+    "paragraph",
+    "prompt",
+    "skipped_line",
+    "title",
+    "tour_end",
+]
 
 
 def title(step: StepInfo) -> str:
@@ -64,6 +74,13 @@ def paragraph(result: StepResult) -> str:
     if result.data is None:
         return skipped_line(result)
     return " ".join(_SENTENCES[type(result.data)](result.data))
+
+
+def paging_method(s: KernelStep) -> str:
+    """How the levels in use were found (mm.paging's phrase), in the current language."""
+    from kernlab.explain.vtop import paging_phrase
+
+    return paging_phrase(s.kernel.paging.method)
 
 
 def _hex(value: int) -> str:
@@ -232,7 +249,67 @@ def _record(s: RecordStep) -> list[str]:
                 events_recorded=count("tour.n.event", check.events),
             )
         )
+    return out + _rename_tree(s)
+
+
+def call_line(node: CallNode) -> str:
+    """A call as replay writes it, without its return: ``renameat2(-100, "a", -100, "b", 1)``."""
+    return f"{node.name}({node.args})"
+
+
+def _join(names: tuple[str, ...]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + say("tour.record.and") + names[-1]
+
+
+def _rename_tree(s: RecordStep) -> list[str]:
+    """What the part of the call tree around the rename shows: the call, the way down, how the
+    kernel functions were seen and which filesystem served it."""
+    tree = s.rename
+    if tree is None:
+        return [say("tour.record.tree_missing")] if s.renames else []
+    out = []
+    syscall = tree.syscall
+    shown = call_line(syscall) if syscall is not None else call_line(tree.call)
+    if s.functions_error is not None:
+        out.append(say("tour.record.tree_no_functions", reason=s.functions_error, syscall=shown))
+    elif tree.call.kind == FUNCTION and syscall is not None:
+        out.append(say("tour.record.tree_libcall", call=call_line(tree.call), syscall=shown))
+    elif tree.call.kind == FUNCTION:
+        out.append(say("tour.record.tree_libcall_only", call=call_line(tree.call)))
+    else:
+        out.append(say("tour.record.tree_syscall", syscall=shown))
+    if syscall is None:
+        return out
+    functions = count("tour.n.kfunction", sum(n for _source, n in tree.sources))
+    if not tree.kernel_path:
+        out.append(say("tour.record.no_path", depth=s.kernel_depth or 0))
+    elif tree.below:
+        out.append(
+            say(
+                "tour.record.path",
+                path=" → ".join(tree.kernel_path),
+                below=_join(tree.below),
+                functions=functions,
+            )
+        )
+    else:
+        out.append(say("tour.record.path_end", path=" → ".join(tree.kernel_path), functions=functions))
+    for source, n in tree.sources:
+        if source in SEEN:
+            out.append(say(f"tour.record.seen.{source}", functions=count("tour.n.kfunction", n)))
+    if s.fstype and tree.kernel_path:
+        where = {"fstype": s.fstype, "mount": s.mount_point or "?"}
+        if tree.fs_functions:
+            out.append(say("tour.record.fs", names=_join(tree.fs_functions), **where))
+        else:
+            out.append(say("tour.record.fs_none", depth=s.kernel_depth or 0, **where))
     return out
+
+
+SEEN = ("tracepoints", "function_graph", "sampled")
+"""The ways a kernel function is seen (recording/kernel_paths.py's sources), each worded."""
 
 
 def _maps(s: MapsStep) -> list[str]:

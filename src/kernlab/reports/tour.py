@@ -10,15 +10,16 @@ end. Whether a step runs is decided here too (root, tracing), as a key the expla
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kernlab.errors import BadInput, KernlabError
 from kernlab.reports import disasm as disasm_reports
@@ -30,6 +31,7 @@ from kernlab.reports import maps as maps_reports
 from kernlab.reports import mem as mem_reports
 from kernlab.reports import pagecache as pagecache_reports
 from kernlab.reports import ps as ps_reports
+from kernlab.reports import replay as replay_reports
 from kernlab.reports import report as report_reports
 from kernlab.reports import syscall as syscall_reports
 from kernlab.reports import vtop as vtop_reports
@@ -42,12 +44,17 @@ from kernlab.reports.maps import MapsReport
 from kernlab.reports.mem import MemReport
 from kernlab.reports.pagecache import PageCacheReport
 from kernlab.reports.ps import KthreadsReport, PsReport
+from kernlab.reports.replay import CallNode, ReplayReport
 from kernlab.reports.report import RecordingReport
 from kernlab.reports.syscall import SyscallWithWrapper
 from kernlab.reports.vtop import AddressReport
 
+if TYPE_CHECKING:
+    from kernlab.recording.recorder import RecordResult
+
 __all__ = [
     "HELLO_SOURCE",
+    "KERNEL_DEPTH",
     "LAZY_MIB",
     "PAGECACHE_MIB",
     "STEPS",
@@ -61,6 +68,7 @@ __all__ = [
     "MapsStep",
     "PagecacheStep",
     "RecordStep",
+    "RenameTree",
     "StepInfo",
     "StepResult",
     "SyscallStep",
@@ -82,6 +90,15 @@ LAZY_MIB = 64
 PAGECACHE_MIB = 8
 """Size of the file the page-cache step evicts and reads back."""
 RENAME_CALLS = ("rename", "renameat", "renameat2")
+KERNEL_DEPTH = 5
+"""The record step's ``-K``: the course's ``uftrace record -K 5 /bin/mv reallinux rlinux``."""
+FS_PREFIXES: dict[str, tuple[str, ...]] = {
+    "tmpfs": ("shmem_",),
+    "ext2": ("ext2_", "ext4_"),
+    "ext3": ("ext3_", "ext4_"),
+}
+"""Where a filesystem's functions are not named after its type (tmpfs is mm/shmem.c; an ext2 or
+ext3 mount is served by the ext4 driver on most kernels); any other type: ``<fstype>_``."""
 
 
 @dataclass(frozen=True)
@@ -136,8 +153,37 @@ class SyscallStep:
 
 
 @dataclass(frozen=True)
+class RenameTree:
+    """The program's rename-family call with everything beneath it, as `kernlab replay` nests it:
+    the library call it made (``rename("a", "b")`` at its PLT stub), the system call inside it
+    with its decoded arguments, and the kernel functions beneath that (``-K``)."""
+
+    tid: int
+    comm: str
+    call: CallNode
+    """The library call (kind ``function``) — or the system call itself when no function was
+    recorded or the program made it without a library wrapper."""
+    syscall: CallNode | None
+    """The rename-family system call (``call`` itself when that is one); None when none was seen."""
+    kernel_path: tuple[str, ...]
+    """The way down beneath the system call: at each level the kernel function with the most
+    below it (the filesystem's first), until the functions below are all leaves."""
+    below: tuple[str, ...]
+    """The kernel functions the last one of ``kernel_path`` called (leaves), in time order."""
+    kernel_functions: tuple[str, ...]
+    """Every kernel function beneath the system call, once each, in tree order."""
+    fs_functions: tuple[str, ...]
+    """Those of the folder's filesystem (``ext4_*`` on ext4; see :data:`FS_PREFIXES`)."""
+    sources: tuple[tuple[str, int], ...]
+    """How the kernel functions were seen (``tracepoints``, ``function_graph``, ``sampled``):
+    nodes per source, most first (a function called twice is two nodes)."""
+
+
+@dataclass(frozen=True)
 class RecordStep:
-    """`mv a b` recorded in a temporary folder: its system calls and page faults."""
+    """`mv a b` recorded in a temporary folder, as the course's ``uftrace record -K 5 /bin/mv``:
+    its library calls (probed at its PLT stubs), system calls, page faults and the kernel
+    functions beneath them, with the call tree `kernlab replay` shows."""
 
     command: tuple[str, ...]
     exit_code: int | None
@@ -148,6 +194,13 @@ class RecordStep:
     faults: int
     major_faults: int | None
     renamed: bool  # b exists and a does not after the run
+    functions: bool = False  # its library calls were recorded (record --functions)
+    functions_error: str | None = None  # why they were not (kernlab's English message), None: they were
+    kernel_depth: int | None = None  # -K
+    fstype: str | None = None  # the filesystem of the folder (mountinfo)
+    mount_point: str | None = None
+    replay: ReplayReport | None = None  # the whole call tree (`kernlab replay`); None without one
+    rename: RenameTree | None = None  # the part of it around the rename
 
 
 @dataclass(frozen=True)
@@ -297,7 +350,11 @@ def select_steps(which: tuple[str, ...] = ()) -> tuple[StepInfo, ...]:
             found = next((s for s in STEPS if key in (s.name, str(s.number))), None)
             if found is None:
                 names = ", ".join(f"{s.number} {s.name}" for s in STEPS)
-                raise BadInput(f"no step {part.strip()!r}; the steps are {names}")
+                raise BadInput(
+                    f"no step {part.strip()!r}; the steps are {names}",
+                    key="errors.report.no_tour_step",
+                    fields={"value": repr(part.strip()), "choices": names},
+                )
             chosen.add(found.number)
     return tuple(s for s in STEPS if s.number in chosen)
 
@@ -347,7 +404,11 @@ class Specimen:
         self.process.stdin.write(f"{nbytes}\n")
         self.process.stdin.flush()
         if self.process.stdout.readline().strip() != "done":
-            raise KernlabError(f"the live process (PID {self.pid}) stopped before touching its memory")
+            raise KernlabError(
+                f"the live process (PID {self.pid}) stopped before touching its memory",
+                key="errors.report.specimen_stopped",
+                fields={"pid": self.pid},
+            )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -400,7 +461,11 @@ class Workspace:
                     [compiler, "-o", str(program), str(source)], capture_output=True, text=True, check=False
                 )
                 if done.returncode != 0:
-                    raise KernlabError(f"{compiler} could not build hello.c: {done.stderr.strip()}")
+                    raise KernlabError(
+                        f"{compiler} could not build hello.c: {done.stderr.strip()}",
+                        key="errors.report.cannot_build_hello",
+                        fields={"compiler": compiler, "reason": done.stderr.strip()},
+                    )
                 self._hello = (compiler, str(program))
         return self._hello
 
@@ -417,7 +482,10 @@ class Workspace:
         if len(line) != 3:
             process.kill()
             process.wait()
-            raise KernlabError("the live process kernlab started did not report its addresses")
+            raise KernlabError(
+                "the live process kernlab started did not report its addresses",
+                key="errors.report.specimen_silent",
+            )
         specimen = Specimen(process, int(line[0]), size, int(line[1]), line[2] == "1")
         self._specimens.append(specimen)
         return specimen
@@ -489,21 +557,65 @@ def syscall_step(ws: Workspace) -> SyscallStep:
     return SyscallStep(result)
 
 
-def record_step(ws: Workspace) -> RecordStep:
+@contextlib.contextmanager
+def _inside(folder: Path) -> Iterator[None]:
+    """Work in ``folder`` for a while (the command recorded inherits it)."""
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = "/"  # the folder kernlab was started in is gone
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(here)
+
+
+def _record_mv(folder: Path, command: tuple[str, ...]) -> tuple[RecordResult, str | None]:
+    """`kernlab record --functions -K 5 -- mv a b` in ``folder`` (what cli/record_cmd.py makes of
+    those options); where the library calls cannot be probed (a kernel without uprobes), the
+    same without them. Returns the result and why the functions were left out (None: they were not)."""
+    from kernlab.recording.functions import DEFAULT_MAX_FUNCTIONS, FunctionFilters
     from kernlab.recording.recorder import RecordOptions, record
+
+    def options(functions: FunctionFilters | None) -> RecordOptions:
+        return RecordOptions(
+            output=folder / "kernlab.data",
+            command=list(command),
+            functions=functions,
+            kernel_depth=KERNEL_DEPTH,
+        )
+
+    with _inside(folder):
+        try:
+            filters = FunctionFilters(max_functions=DEFAULT_MAX_FUNCTIONS, libcalls=True)
+            return record(options(filters), background_removal=True), None
+        except KernlabError as exc:
+            if (folder / "b").exists():  # mv ran before the failure: the same rename again
+                (folder / "b").rename(folder / "a")
+            return record(options(None), background_removal=True), str(exc)
+
+
+def record_step(ws: Workspace) -> RecordStep:
+    from kernlab.recording.reader import open_recording
 
     folder = ws.folder / "mv"
     folder.mkdir(exist_ok=True)
     (folder / "a").write_text("hello\n")
-    command = (shutil.which("mv") or "/bin/mv", str(folder / "a"), str(folder / "b"))
-    options = RecordOptions(output=folder / "kernlab.data", command=list(command))
-    result = record(options, background_removal=True)
+    # Run in the folder, as the course's `mv reallinux rlinux`: the tree says rename("a", "b").
+    result, functions_error = _record_mv(folder, (shutil.which("mv") or "/bin/mv", "a", "b"))
     try:
-        report = report_reports.build(result.directory, per_process=False)
+        rec = open_recording(result.directory)
+        report = report_reports.build(rec, per_process=False)
+        replay: ReplayReport | None = None
+        with contextlib.suppress(BadInput):  # neither functions nor kernel paths recorded: no tree
+            replay = replay_reports.build(rec)
     finally:
         result.finish_cleanup()
     rows = report.syscalls.combined.by_name() if report.syscalls else {}
     faults = report.faults
+    mount = _mount_of(folder)
+    fstype = mount[0] if mount else None
     return RecordStep(
         command=("mv", "a", "b"),
         exit_code=result.meta.exit_code,
@@ -514,7 +626,116 @@ def record_step(ws: Workspace) -> RecordStep:
         faults=faults.total if faults else 0,
         major_faults=faults.major.count if faults else None,
         renamed=(folder / "b").exists() and not (folder / "a").exists(),
+        functions=functions_error is None,
+        functions_error=functions_error,
+        kernel_depth=KERNEL_DEPTH,
+        fstype=fstype,
+        mount_point=mount[1] if mount else None,
+        replay=replay,
+        rename=rename_tree(replay, fstype) if replay is not None else None,
     )
+
+
+def _mount_of(folder: Path) -> tuple[str, str] | None:
+    """(fstype, mount point) of the folder, as findmnt -T finds them."""
+    from kernlab.mm.mounts import mount_of
+
+    try:
+        found = mount_of(str(folder), os.stat(folder).st_dev)
+    except (OSError, KernlabError):
+        return None
+    return None if found is None else (found.fstype, found.mount_point)
+
+
+def fs_function(name: str, fstype: str | None) -> bool:
+    """Whether a kernel function is the filesystem's own code (``__ext4_find_entry`` on ext4)."""
+    if not fstype:
+        return False
+    bare = name.lstrip("_")
+    return any(bare.startswith(p) for p in FS_PREFIXES.get(fstype, (fstype + "_",)))
+
+
+def _kernel_kids(node: CallNode) -> list[CallNode]:
+    return [c for c in node.children if c.kind == replay_reports.KERNEL]
+
+
+def _kernel_nodes(node: CallNode) -> list[CallNode]:
+    """The kernel functions beneath ``node``, in tree order; a fault's own path is not the call's."""
+    out: list[CallNode] = []
+    for kid in _kernel_kids(node):
+        out.append(kid)
+        out.extend(_kernel_nodes(kid))
+    return out
+
+
+def _find_rename(calls: list[CallNode]) -> CallNode | None:
+    """The first library call of the rename family that made a rename-family system call; else
+    the first such library call; else the first such system call (tree order)."""
+    functions: list[CallNode] = []
+    syscalls: list[CallNode] = []
+    todo = list(reversed(calls))
+    while todo:
+        node = todo.pop()
+        if node.name in RENAME_CALLS:
+            if node.kind == replay_reports.FUNCTION:
+                functions.append(node)
+            elif node.kind == replay_reports.SYSCALL:
+                syscalls.append(node)
+        todo.extend(reversed(node.children))
+    with_call = [f for f in functions if _rename_syscall(f) is not None]
+    return next(iter(with_call or functions or syscalls), None)
+
+
+def _rename_syscall(node: CallNode) -> CallNode | None:
+    if node.kind == replay_reports.SYSCALL:
+        return node
+    return next(
+        (c for c in node.children if c.kind == replay_reports.SYSCALL and c.name in RENAME_CALLS), None
+    )
+
+
+def _weight(node: CallNode, fstype: str | None) -> tuple[bool, int]:
+    """Which child the way down follows: the one leading to the filesystem, then the biggest."""
+    under = _kernel_nodes(node)
+    return (any(fs_function(n.name, fstype) for n in [node, *under]), len(under))
+
+
+def rename_tree(replay: ReplayReport, fstype: str | None) -> RenameTree | None:
+    """The part of the call tree around the rename (see :class:`RenameTree`); None without one."""
+    for thread in replay.threads:
+        call = _find_rename(thread.calls)
+        if call is None:
+            continue
+        syscall = _rename_syscall(call)
+        nodes = _kernel_nodes(syscall) if syscall is not None else []
+        path: list[str] = []
+        below: tuple[str, ...] = ()
+        here = syscall
+        while here is not None:
+            kids = _kernel_kids(here)
+            if not kids:
+                break
+            if len(kids) > 1 and not any(k.children for k in kids):
+                below = tuple(k.name for k in kids)
+                break
+            here = max(kids, key=lambda k: _weight(k, fstype))  # the first of equals
+            path.append(here.name)
+        sources: dict[str, int] = {}
+        for n in nodes:
+            sources[n.source] = sources.get(n.source, 0) + 1
+        names = tuple(dict.fromkeys(n.name for n in nodes))
+        return RenameTree(
+            tid=thread.tid,
+            comm=thread.comm,
+            call=call,
+            syscall=syscall,
+            kernel_path=tuple(path),
+            below=below,
+            kernel_functions=names,
+            fs_functions=tuple(n for n in names if fs_function(n, fstype)),
+            sources=tuple(sorted(sources.items(), key=lambda kv: -kv[1])),
+        )
+    return None
 
 
 def _vma_rss(maps: MapsReport, address: int) -> int | None:

@@ -9,6 +9,7 @@ from functools import partial
 from kernlab.explain import language, text
 from kernlab.explain import tour as explain
 from kernlab.render.html import figures
+from kernlab.render.html.calltree import add_calltree
 from kernlab.render.html.capture import captured
 from kernlab.render.html.page import Page
 from kernlab.render.html.report import add_recording
@@ -61,7 +62,7 @@ def tour_page(
         elif isinstance(data, HelloStep):
             _hello(page, data, elf)
         elif isinstance(data, RecordStep):
-            add_recording(page, data.report, faults, sentences=False)
+            _record(page, data, faults)
         elif isinstance(data, MapsStep):
             _maps(page, data, va_bits)
         elif isinstance(data, FreeStep):
@@ -84,7 +85,7 @@ def _kernel(page: Page, s: KernelStep) -> None:
             ("Machine", k.release.machine),
             ("CONFIG_PGTABLE_LEVELS", "-" if p.configured_levels is None else p.configured_levels),
             ("Levels in use", "-" if p.levels_in_use is None else p.levels_in_use),
-            ("Found by", p.method),
+            ("Found by", explain.paging_method(s)),
         ],
     )
 
@@ -116,6 +117,19 @@ def _hello(page: Page, s: HelloStep, elf: ElfReport | None) -> None:
     for code in (s.start, s.main):
         if code is not None:
             page.listing(captured(partial(disasm.show, code, QUIET)))
+
+
+def _record(page: Page, s: RecordStep, faults: FaultsReport | None) -> None:
+    """The recording's system calls and faults, the part of the call tree around the rename as
+    replay prints it, and the whole call tree as calltree.py draws it for `report --html`."""
+    from kernlab.render.views.tour import rename_lines
+
+    add_recording(page, s.report, faults, sentences=False)
+    lines = rename_lines(s)
+    if lines:
+        page.listing("\n".join(lines))
+    if s.replay is not None:
+        add_calltree(page, s.replay, level=3)
 
 
 def _maps(page: Page, s: MapsStep, va_bits: int | None) -> None:

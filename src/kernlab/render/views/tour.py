@@ -34,7 +34,7 @@ from kernlab.reports.tour import (
 )
 from kernlab.units import format_kib
 
-__all__ = ["heading", "prompt", "show", "show_end", "show_list", "show_step", "show_title"]
+__all__ = ["heading", "prompt", "rename_lines", "show", "show_end", "show_list", "show_step", "show_title"]
 
 DATA_ONLY = Output(quiet=True)
 """How the tour calls the commands' views: their data, without their own sentences."""
@@ -113,7 +113,7 @@ def _kernel(s: KernelStep) -> None:
             ("Machine", k.release.machine),
             ("CONFIG_PGTABLE_LEVELS", "-" if p.configured_levels is None else p.configured_levels),
             ("Levels in use", "-" if p.levels_in_use is None else p.levels_in_use),
-            ("Found by", p.method),
+            ("Found by", explain.paging_method(s)),
         ]
     )
 
@@ -154,6 +154,25 @@ def _record(s: RecordStep) -> None:
     from kernlab.render.views import report
 
     report.show(s.report, DATA_ONLY)
+    lines = rename_lines(s)
+    if lines:
+        print_line()
+        print_heading("kernlab replay (rename)")
+        for line in lines:
+            print_line(line, wrap=False)
+
+
+def rename_lines(s: RecordStep) -> list[str]:
+    """The part of the call tree around the rename as `kernlab replay` prints it: its header,
+    how the kernel functions were seen, and the lines of the rename call and all beneath it."""
+    from kernlab.render.views import replay
+    from kernlab.reports.replay import ThreadCalls
+
+    if s.replay is None or s.rename is None:
+        return []
+    tree = s.rename
+    part = dataclasses.replace(s.replay, threads=[ThreadCalls(tree.tid, tree.comm, [tree.call])])
+    return [replay.HEADER, *replay.kernel_header(part), *replay.tree_lines(part)]
 
 
 def _maps(s: MapsStep) -> None:
