@@ -509,7 +509,8 @@ def _sched(rec: Recording, tasks: Tasks, start: int) -> dict[str, list[Any]]:
 def _tasks(tasks: Tasks, seen: set[int]) -> dict[str, list[Any]]:
     """The threads of the other tables and the processes the recorder followed, with their
     process, parent and name (saved_cmdlines' other tasks of the machine are left out)."""
-    tids = sorted(t for t in seen | tasks.processes | set(tasks.parent) if t > 0)
+    # Tid 0 (a CPU's idle task, in a sched_switch from or to it) only when a table holds it.
+    tids = sorted(t for t in seen | tasks.processes | set(tasks.parent) if t > 0 or t in seen)
     return {
         "tid": tids,
         "pid": [tasks.process_of(t) for t in tids],
