@@ -11,8 +11,11 @@ Methods:
   raw-tracefs   one uprobe + one uretprobe on leaf() defined by hand in uprobe_events and enabled
                 in a private tracefs instance filtered on nothing else: the floor of the mechanism
   raw+syscalls  the same, with raw_syscalls:sys_enter/sys_exit enabled in that instance too
-                (filtered on the return probes' own `uretprobe` system call, as kernlab does):
-                the floor of a recording that also records system calls
+                (filtered on the return probes' own `uretprobe` system call, as kernlab did
+                before): raw_syscalls still builds a record for each uretprobe call, then drops it
+  raw+percall   the same, with every per-call syscalls:* event enabled but the uretprobe pair
+                (what kernlab arms under --functions where that system call exists): the floor
+                of a recording that also records system calls
   perf-uprobe   the same pair through perf_event_open on the uprobe PMU
                 (/sys/bus/event_source/devices/uprobe), for the command's pid only: the kernel
                 plants the breakpoint in that process alone; samples go to a perf ring buffer
@@ -70,7 +73,8 @@ def _uretprobe_number() -> int | None:
     return next((nr for nr, name in syscall_namer(os.uname().machine).items() if name == "uretprobe"), None)
 
 
-def raw_tracefs(prog: str, calls: int, syscalls: bool = False) -> float:
+def raw_tracefs(prog: str, calls: int, syscalls: str = "") -> float:
+    """``syscalls``: "" (none), "raw" (raw_syscalls, uretprobe filtered out) or "per-call"."""
     root = tracefs_root()
     image = open_elf(prog)
     leaf = next(s for s in image.symbols(".symtab") if s.name == "leaf" and s.type == "FUNC")
@@ -81,7 +85,12 @@ def raw_tracefs(prog: str, calls: int, syscalls: bool = False) -> float:
         group.define([ProbeSpec("e0", prog, offset), ProbeSpec("r0", prog, offset, True)])
         with Instance.create(root, "bench") as instance:
             instance.enable_event(group.group)
-            if syscalls:
+            if syscalls == "per-call":
+                instance.enable_event("syscalls")
+                for event in ("sys_enter_uretprobe", "sys_exit_uretprobe"):
+                    if instance.file(f"events/syscalls/{event}").exists():
+                        instance.write(f"events/syscalls/{event}/enable", "0")
+            elif syscalls:
                 instance.enable_event("raw_syscalls")
                 number = _uretprobe_number()
                 for event in ("sys_enter", "sys_exit"):
@@ -190,7 +199,8 @@ def main() -> None:
         methods = {
             "plain": lambda: cpu_of([prog, str(args.calls)]),
             "raw-tracefs": lambda: raw_tracefs(prog, args.calls),
-            "raw+syscalls": lambda: raw_tracefs(prog, args.calls, syscalls=True),
+            "raw+syscalls": lambda: raw_tracefs(prog, args.calls, syscalls="raw"),
+            "raw+percall": lambda: raw_tracefs(prog, args.calls, syscalls="per-call"),
             "perf-uprobe": lambda: perf_uprobe(prog, args.calls),
             "kernlab": lambda: kernlab(prog, args.calls, folder, "kernlab"),
             "kernlab-only": lambda: kernlab(

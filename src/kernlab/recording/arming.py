@@ -9,12 +9,15 @@ clock of the maps snapshots.
 
 from __future__ import annotations
 
+import json
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from kernlab.errors import BadInput, NotSupported
+from kernlab.errors import BadInput, KernlabError, NotSupported
 from kernlab.recording import layout
+from kernlab.recording.events import SYSCALL_EVENTS_FILE
 from kernlab.tracing.instance import Instance
 from kernlab.tracing.tracefs import read_text
 
@@ -23,11 +26,13 @@ __all__ = [
     "MIN_BUFFER_KB",
     "SYNC_MARKER",
     "BufferSettings",
+    "PerCallSyscalls",
     "arm_events",
     "copy_headers",
     "default_buffer_kb",
     "exclude_pids",
     "mem_available_kb",
+    "per_call_syscalls",
     "set_up_buffers",
     "sync_marker",
 ]
@@ -105,10 +110,157 @@ def exclude_pids(instance: Instance, pids: list[int]) -> None:
         instance.write("set_event_notrace_pid", " ".join(str(p) for p in pids))
 
 
+RAW_SYSCALLS = ("raw_syscalls:sys_enter", "raw_syscalls:sys_exit")
+LEFT_OUT = ("uretprobe", "uprobe")
+"""System calls the per-call events leave out: the probes' own (x86-64: the uretprobe
+trampoline returns through ``uretprobe`` once per probed return since Linux 6.11; an optimized
+entry probe on a 5-byte nop calls ``uprobe``, 6.18)."""
+
+
+@dataclass
+class PerCallSyscalls:
+    """The per-call system-call events armed instead of ``raw_syscalls`` (see
+    :func:`per_call_syscalls`), as ``formats/syscall_events.json`` keeps them."""
+
+    enter: dict[int, str] = field(default_factory=dict)
+    """Event id of each ``sys_enter_<name>`` armed -> its name (the layouts are in the
+    recording's ``syscall_formats``: reading 720 formats here would hold the command back)."""
+    exit: dict[int, str] = field(default_factory=dict)
+    """Event id of each ``sys_exit_<name>`` armed -> its name."""
+    left_out: list[str] = field(default_factory=list)
+    no_event: list[int] = field(default_factory=list)
+    """Numbers of the syscall table with no per-call event on this kernel (not recorded)."""
+    raw_formats: dict[str, str] = field(default_factory=dict)
+    """``sys_enter``/``sys_exit`` -> the raw_syscalls format text the records are folded into."""
+
+    def note(self) -> str:
+        table = f" ({len(self.no_event)} of the table here)" if self.no_event else ""
+        return (
+            f"system calls recorded through the per-call syscalls:* events, leaving out "
+            f"{', '.join(self.left_out)} (the probes' own); not recorded: numbers with no such "
+            f"event{table} or past the table, 32-bit (compat) calls, rt_sigreturn's return"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "format": 1,
+            "enter": {str(k): v for k, v in sorted(self.enter.items())},
+            "exit": {str(k): v for k, v in sorted(self.exit.items())},
+            "left_out": self.left_out,
+            "no_event": self.no_event,
+            "raw_formats": self.raw_formats,
+            "note": self.note(),
+        }
+
+
+_CHOSEN: dict[Path, PerCallSyscalls] = {}
+"""Instance path -> what :func:`arm_events` armed instead of raw_syscalls, until
+:func:`copy_headers` writes it into the recording."""
+
+
+def _return_probes_enabled(instance: Instance) -> bool:
+    """Whether uretprobes of a group are enabled in ``instance`` (``--functions``): each return
+    makes a ``uretprobe`` system call where the kernel has one."""
+    try:
+        enabled = {line.split(":", 1)[0] for line in instance.read("set_event").split()}
+        definitions = read_text(instance.path.parent.parent / "uprobe_events")
+    except KernlabError:
+        return False
+    for line in definitions.splitlines():
+        head = line.split(" ", 1)[0]
+        if head.startswith("r") and ":" in head and head.split(":", 1)[1].split("/", 1)[0] in enabled:
+            return True
+    return False
+
+
+def _numbers_without_event(machine: str, names: set[str]) -> list[int]:
+    """Numbers of ``machine``'s syscall table whose call has no sys_enter_<name> event here
+    (the event is named after SYSCALL_DEFINE: ``umount`` for ``umount2``)."""
+    from kernlab.syscalls.tables import by_number, normalize_arch
+
+    try:
+        table = by_number(normalize_arch(machine))
+    except (KernlabError, ValueError):
+        return []
+    missing = []
+    for nr, call in table.items():
+        candidates = {call.name}
+        if call.entry and call.entry.startswith("sys_"):
+            candidates.add(call.entry[4:])
+        if not any(f"sys_enter_{c}" in names for c in candidates):
+            missing.append(nr)
+    return sorted(missing)
+
+
+def per_call_syscalls(instance: Instance, events: list[str], kstack: list[str]) -> PerCallSyscalls | None:
+    """What to arm instead of ``raw_syscalls`` when the recording probes returns, or None.
+
+    Every return through a uretprobe makes a ``uretprobe`` system call (x86-64, Linux 6.11+);
+    ``raw_syscalls`` fires for it like for any call, and an event filter drops the record only
+    after it was built (~450 ns per probed call measured here, 30% of the probe pair). The
+    per-call ``syscalls:sys_enter_<name>`` events cost a call that is not enabled one bit test,
+    so they record every other call for nothing extra. Only then: they miss what raw_syscalls
+    sees (compat calls, numbers with no event, rt_sigreturn's exit), and arming them all writes
+    one file.
+    """
+    names = set(events)
+    if not all(e in names for e in RAW_SYSCALLS) or any(e.startswith("syscalls:") for e in events):
+        return None
+    for item in (k.strip() for k in kstack):
+        # A kernel stack asked for on raw_syscalls keeps it (its trigger belongs there).
+        if item and any(
+            e == item or e.split(":", 1)[1] == item or e.startswith(item + ":") for e in RAW_SYSCALLS
+        ):
+            return None
+    base = instance.path / "events" / "syscalls"
+    if not (base / f"sys_enter_{LEFT_OUT[0]}").is_dir():
+        return None  # no uretprobe system call: raw_syscalls costs the probes nothing
+    if not _return_probes_enabled(instance):
+        return None
+    # Both trampolines' calls where the kernel has them (``uprobe``: optimized entry probes).
+    chosen = PerCallSyscalls(left_out=[n for n in LEFT_OUT if (base / f"sys_enter_{n}").is_dir()])
+    try:
+        listed = sorted(p.name for p in base.iterdir() if p.name.startswith("sys_"))
+        for name in listed:
+            if name.removeprefix("sys_enter_").removeprefix("sys_exit_") in chosen.left_out:
+                continue
+            # ``id``, not ``format``: a format read takes event_mutex, and with other tracing
+            # going on 720 of them took 4 s here; 720 ids take 10 ms.
+            event_id = int(read_text(base / name / "id"))
+            (chosen.enter if name.startswith("sys_enter_") else chosen.exit)[event_id] = name
+        for event in RAW_SYSCALLS:
+            system, name = event.split(":", 1)
+            chosen.raw_formats[name] = read_text(instance.path / "events" / system / name / "format")
+    except (KernlabError, OSError, ValueError):
+        return None
+    if not chosen.enter or not chosen.exit:
+        return None
+    chosen.no_event = _numbers_without_event(os.uname().machine, set(listed))
+    return chosen
+
+
+def _arm_per_call(instance: Instance, chosen: PerCallSyscalls) -> None:
+    """One write enables every per-call event (~1 ms here for 720), then the left-out pairs go."""
+    instance.enable_event("syscalls")
+    for name in chosen.left_out:
+        for kind in ("enter", "exit"):
+            instance.write(f"events/syscalls/sys_{kind}_{name}/enable", "0")
+
+
 def arm_events(instance: Instance, events: list[str], kstack: list[str]) -> list[str]:
-    """Enable ``events`` (``system:name``) and their kernel-stack triggers; return the latter."""
+    """Enable ``events`` (``system:name``) and their kernel-stack triggers; return the latter.
+
+    ``raw_syscalls`` is replaced by the per-call ``syscalls:*`` events when the recording's
+    return probes would make it pay for their own system call (:func:`per_call_syscalls`);
+    :func:`copy_headers` then says so in the recording (``formats/syscall_events.json``)."""
+    chosen = per_call_syscalls(instance, events, kstack)
     for event in events:
+        if chosen is not None and event in RAW_SYSCALLS:
+            continue
         instance.enable_event(*event.split(":", 1))
+    if chosen is not None:
+        _arm_per_call(instance, chosen)
+        _CHOSEN[instance.path] = chosen
     return _arm_kstacks(instance, kstack, events)
 
 
@@ -135,10 +287,17 @@ def _arm_kstacks(instance: Instance, requested: list[str], events: list[str]) ->
 
 def copy_headers(instance: Instance, directory: Path) -> None:
     """The page and event header layouts of this instance (its sub-buffer size may differ from
-    the top instance's); the events' own formats are copied by the kernel-tables copier."""
+    the top instance's); the events' own formats are copied by the kernel-tables copier. When
+    :func:`arm_events` armed the per-call system-call events, which ones (and how to fold them
+    into raw_syscalls records) go to ``formats/syscall_events.json``."""
     base = instance.path / "events"
     (directory / layout.HEADER_PAGE).write_text(read_text(base / "header_page"))
     (directory / layout.HEADER_EVENT).write_text(read_text(base / "header_event"))
+    chosen = _CHOSEN.pop(instance.path, None)
+    if chosen is not None:
+        target = directory / layout.FORMATS_DIR / SYSCALL_EVENTS_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(chosen.to_json(), indent=1) + "\n")
 
 
 def sync_marker(instance: Instance) -> int:

@@ -25,6 +25,11 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
     "kmem": ("kmem:*",),
 }
 
+SYSCALL_EVENTS_FILE = "syscall_events.json"
+"""Under ``formats/``: present when the recording took its system calls from the per-call
+``syscalls:sys_enter_<name>``/``sys_exit_<name>`` events instead of ``raw_syscalls`` (see
+recording/arming.py); the reader folds those records back into ``raw_syscalls`` ones."""
+
 # signal: a fault outside every VMA ends in SIGSEGV; the events say whether it was sent and
 # delivered. They fire only when a traced task sends or takes a signal: nearly free.
 DEFAULT_GROUPS: tuple[str, ...] = ("syscalls", "faults", "sched", "signal")

@@ -2,10 +2,10 @@
 captured during a recording by BPF programs on the raw system-call tracepoints.
 
 The trace events hold only the six argument registers; strace reads the strings from the
-tracee's memory at each stop. Here BPF tracepoint programs do that in the kernel. One, on
-``raw_syscalls:sys_enter`` (the tracepoint that also writes the trace's record of the call),
-keeps the argument registers of each call with a string argument by a traced thread; a second,
-on ``raw_syscalls:sys_exit``, reads the strings with ``bpf_probe_read_user_str`` once the
+tracee's memory at each stop. Here BPF tracepoint programs do that in the kernel. One, on the
+``sys_enter`` tracepoint (the one that also writes the trace's record of the call), keeps the
+argument registers of each call with a string argument by a traced thread; a second, on
+``sys_exit``, reads the strings with ``bpf_probe_read_user_str`` once the
 kernel's own copy has faulted their pages in, and sends ``(CLOCK_MONOTONIC ns of the entry, tid,
 tgid, pointer, syscall nr, argument index, flags, length, bytes)`` through a ring buffer; a third,
 on ``sched:sched_process_exec``, sends an execve's file name from the kernel's own copy, since a
@@ -14,6 +14,15 @@ present makes even a nofault read take a page-fault exception in the traced task
 trace would show as the program's fault. A hash map of traced thread-group ids, grown by a
 fourth program on ``sched:sched_process_fork``, limits it to the recorded command and its
 descendants, as ``set_event_pid`` + ``event-fork`` does for the trace events.
+
+The two system-call programs are *raw* tracepoint programs where the kernel takes them
+(BPF_RAW_TRACEPOINT_OPEN on ``sys_enter``/``sys_exit``: called with ``struct pt_regs *`` and the
+number or return value, the arguments read from ``pt_regs`` at the architecture's offsets, x86-64
+and arm64): a call of no interest then costs one array lookup. Otherwise (another architecture,
+or the kernel refuses) they are attached as today's programs on ``raw_syscalls:sys_enter``/
+``sys_exit`` through perf_event_open, which builds a perf record of every call first — measured
+here ~250 ns per call, paid by every return probe's own ``uretprobe`` system call under
+``record --functions``. ``path_strings.json`` says which (``attach``).
 
 Files (docs/recording-format.md): ``path_strings.bin`` (the records) and ``path_strings.json``
 (whether the capture ran and, if not, which step the kernel refused and why). Nothing is
@@ -30,7 +39,7 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
@@ -99,6 +108,31 @@ After any other error, and after success, the kernel has read the string: its pa
 MAX_NR = 1023
 """Highest system-call number looked up (the tables end near 470; x32's bit 30 numbers are not)."""
 DRAIN_INTERVAL_S = 0.05
+REGS_AT = -256
+"""Stack offset where the raw enter program copies the argument registers out of pt_regs."""
+NR_AT = -48
+"""Stack offset where the raw exit program reads the call's number out of pt_regs."""
+
+
+@dataclass(frozen=True)
+class RegsLayout:
+    """Where ``struct pt_regs`` keeps a system call's arguments and number (arch/*/ptrace.h)."""
+
+    args: tuple[int, int, int, int, int, int]
+    """Offsets of arguments 0..5 as the sys_enter tracepoint sees them."""
+    nr: int
+    """Offset of the number the call keeps up to its exit (x86 ``orig_ax``, arm64 ``syscallno``)."""
+    nr_size: int
+
+
+REGS_LAYOUTS: dict[str, RegsLayout] = {
+    # r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ...: the syscall ABI's
+    # di, si, dx, r10, r8, r9.
+    "x86_64": RegsLayout((112, 104, 96, 56, 72, 64), 120, 8),
+    # regs[31], sp, pc, pstate, orig_x0, s32 syscallno: x0..x5 are untouched until the call
+    # returns (orig_x0 keeps x0 past that).
+    "aarch64": RegsLayout((0, 8, 16, 24, 32, 40), 280, 4),
+}
 
 # `const char *` arguments that are NUL-terminated strings: paths, and the few names beside them
 # (xattr and key names, mount's type). Never `buf`: write(2)'s data is not a C string.
@@ -285,16 +319,21 @@ def _enter_program(
     pending: bpf.Map,
     args_offset: int,
     every_task: bool = False,
+    regs: RegsLayout | None = None,
 ) -> bytes:
     """On raw_syscalls:sys_enter: for a call whose number has string arguments (``masks``: bit i
     set for argument i) made by a traced process, keep the call's argument registers in
     ``pending`` under the thread's id. Nothing is read here: a string whose page is not present
     would make the read take a page-fault exception in the traced task (nofault reads still
     trap; the exception is traced as ``page_fault_kernel`` though nothing is faulted in), and
-    that fault would be counted as the program's."""
+    that fault would be counted as the program's.
+
+    With ``regs`` it is a raw tracepoint program: ``ctx`` is ``{struct pt_regs *regs, long id}``
+    and the argument registers are copied out of ``regs`` (one bpf_probe_read_kernel); without,
+    ``ctx`` is the raw_syscalls:sys_enter record (``id`` at 8, ``args[6]`` at ``args_offset``)."""
     a = bpf.Asm()
     a.mov_reg(6, 1)  # r6 = ctx
-    a.load(a.DW, 1, 6, 8)  # id
+    a.load(a.DW, 1, 6, 8)  # id (the record's field, or the raw tracepoint's second argument)
     a.jump_if_gt(1, MAX_NR, "out")  # also -1 (no system call), unsigned
     a.store_reg(a.W, 10, -8, 1)
     a.load_map_fd(1, masks.fd)
@@ -314,13 +353,25 @@ def _enter_program(
         a.add_imm(2, -4)
         a.call(bpf.Helper.MAP_LOOKUP_ELEM)
         a.jump_if_eq(0, 0, "out")  # not a traced process
+    if regs is not None:
+        low, high = min(regs.args), max(regs.args) + 8
+        a.mov_reg(1, 10)
+        a.add_imm(1, REGS_AT)
+        a.mov_imm(2, high - low)
+        a.load(a.DW, 3, 6, 0)  # struct pt_regs *
+        a.add_imm(3, low)
+        a.call(bpf.Helper.PROBE_READ_KERNEL)
+        a.jump_if_ne(0, 0, "out")
     a.call(bpf.Helper.KTIME_GET_NS)
     a.store_reg(a.DW, 10, PENDING_AT, 0)
     a.load(a.DW, 1, 6, 8)
     a.store_reg(a.W, 10, PENDING_AT + 8, 1)
     a.store_reg(a.W, 10, PENDING_AT + 12, 9)
     for index in range(6):
-        a.load(a.DW, 1, 6, args_offset + 8 * index)
+        if regs is not None:
+            a.load(a.DW, 1, 10, REGS_AT + regs.args[index] - min(regs.args))
+        else:
+            a.load(a.DW, 1, 6, args_offset + 8 * index)
         a.store_reg(a.DW, 10, PENDING_AT + 16 + 8 * index, 1)
     a.store_reg(a.W, 10, -4, 7)  # key: the tid
     a.load_map_fd(1, pending.fd)
@@ -362,7 +413,13 @@ def _emit(a: bpf.Asm, ring: bpf.Map, stats: bpf.Map, extra: int, done: str) -> N
 
 
 def _exit_program(
-    scratch: bpf.Map, ring: bpf.Map, stats: bpf.Map, pending: bpf.Map, id_offset: int, ret_offset: int
+    scratch: bpf.Map,
+    ring: bpf.Map,
+    stats: bpf.Map,
+    pending: bpf.Map,
+    id_offset: int,
+    ret_offset: int,
+    regs: RegsLayout | None = None,
 ) -> bytes:
     """On raw_syscalls:sys_exit of a thread with a pending call: read its strings now.
 
@@ -372,6 +429,9 @@ def _exit_program(
     (its exit runs in the new program: the exec program sent the name). A read stops at each page
     end, and goes on to the next page only when the string does, so it never touches a page the
     kernel's copy did not (a word-sized read past the NUL could, and trap on an unmapped one).
+
+    With ``regs`` it is a raw tracepoint program: ``ctx`` is ``{struct pt_regs *regs, long ret}``
+    (pass ``ret_offset`` 8) and the call's number is read from ``regs``.
     """
     a = bpf.Asm()
     a.mov_reg(6, 1)  # r6 = ctx until the result is read, then the record's flags
@@ -391,7 +451,18 @@ def _exit_program(
     a.call(bpf.Helper.MAP_LOOKUP_ELEM)
     a.jump_if_eq(0, 0, "forget")
     a.mov_reg(8, 0)  # r8 = this CPU's record buffer
-    a.load(a.DW, 1, 6, id_offset)  # the exit's id must be the pending call's
+    if regs is not None:
+        a.store_imm(a.DW, 10, NR_AT, 0)
+        a.mov_reg(1, 10)
+        a.add_imm(1, NR_AT)
+        a.mov_imm(2, regs.nr_size)
+        a.load(a.DW, 3, 6, 0)
+        a.add_imm(3, regs.nr)
+        a.call(bpf.Helper.PROBE_READ_KERNEL)
+        a.jump_if_ne(0, 0, "forget")
+        a.load(a.W if regs.nr_size == 4 else a.DW, 1, 10, NR_AT)
+    else:
+        a.load(a.DW, 1, 6, id_offset)  # the exit's id must be the pending call's
     a.load(a.W, 2, 9, 8)
     a.jump_if_ne_reg(1, 2, "forget")
     a.load(a.DW, 1, 6, ret_offset)
@@ -648,7 +719,7 @@ class PathStringCapture:
         self.directory = directory
         self.root_pid = root_pid
         self._objects: list[bpf.Map | bpf.Program | bpf.PerfAttachment] = []
-        self._attachments: list[bpf.PerfAttachment] = []
+        self._attachments: list[bpf.PerfAttachment | bpf.RawTracepointAttachment] = []
         self._ring: bpf.RingBuffer | None = None
         self._stats: bpf.Map | None = None
         self._out: IO[bytes] | None = None
@@ -703,26 +774,7 @@ class PathStringCapture:
         fork = self._keep(
             bpf.load_tracepoint_program(_fork_program(pids, fork_fmt.field("child_pid").offset), "kl_fork")
         )
-        enter = self._keep(
-            bpf.load_tracepoint_program(
-                _enter_program(
-                    masks,
-                    pids,
-                    pending,
-                    enter_fmt.field("args").offset,
-                    every_task=self.root_pid <= 0,  # record -a: the whole system, as its events
-                ),
-                "kl_paths",
-            )
-        )
-        leave = self._keep(
-            bpf.load_tracepoint_program(
-                _exit_program(
-                    scratch, ring, stats, pending, exit_fmt.field("id").offset, exit_fmt.field("ret").offset
-                ),
-                "kl_paths_exit",
-            )
-        )
+        attach = self._attach_calls(masks, pids, pending, scratch, ring, stats, enter_fmt, exit_fmt)
         execs = self._keep(
             bpf.load_tracepoint_program(
                 _exec_program(
@@ -738,14 +790,97 @@ class PathStringCapture:
         )
         self._attach(fork_fmt.id, fork)
         self._attach(exec_fmt.id, execs)
-        self._attach(exit_fmt.id, leave)
-        self._attach(enter_fmt.id, enter)
+        attach()
         out = open(self.directory / DATA_FILE, "wb")  # noqa: SIM115  (closed in stop())
         out.write(MAGIC)
         self._out = out
         self.status.update(captured=True, calls=len(masks_by_nr))
         self._thread = threading.Thread(target=self._drain_loop, name="kernlab-path-strings", daemon=True)
         self._thread.start()
+
+    def _attach_calls(
+        self,
+        masks: bpf.Map,
+        pids: bpf.Map,
+        pending: bpf.Map,
+        scratch: bpf.Map,
+        ring: bpf.Map,
+        stats: bpf.Map,
+        enter_fmt: EventFormat,
+        exit_fmt: EventFormat,
+    ) -> Callable[[], None]:
+        """Load the enter and exit programs, as raw tracepoint programs where the architecture's
+        pt_regs layout is known and the kernel takes them, else on the raw_syscalls events;
+        return what attaches them (exit first: no entry is kept that no exit would take)."""
+        every_task = self.root_pid <= 0  # record -a: the whole system, as its events
+        regs = REGS_LAYOUTS.get(os.uname().machine)
+        perf_args = (masks, pids, pending, scratch, ring, stats, enter_fmt, exit_fmt)
+        if regs is None:
+            return self._perf_calls(*perf_args)
+        try:
+            enter = self._keep(
+                bpf.load_raw_tracepoint_program(
+                    _enter_program(masks, pids, pending, 0, every_task, regs), "kl_paths"
+                )
+            )
+            leave = self._keep(
+                bpf.load_raw_tracepoint_program(
+                    _exit_program(scratch, ring, stats, pending, 0, 8, regs), "kl_paths_exit"
+                )
+            )
+        except bpf.BpfRefused as exc:
+            self.status["raw_refused"] = f"BPF_PROG_LOAD {errno.errorcode.get(exc.err, str(exc.err))}"
+            return self._perf_calls(*perf_args)
+
+        def attach_raw() -> None:
+            done: list[bpf.RawTracepointAttachment] = []
+            try:
+                for name, program in (("sys_exit", leave), ("sys_enter", enter)):
+                    done.append(bpf.attach_raw_tracepoint(name, program))
+            except bpf.BpfRefused as exc:
+                for attachment in done:
+                    attachment.close()
+                self.status["raw_refused"] = f"{exc.step} {errno.errorcode.get(exc.err, str(exc.err))}"
+                self._perf_calls(*perf_args)()
+                return
+            self._attachments.extend(done)
+            self.status["attach"] = "raw_tracepoint"
+
+        return attach_raw
+
+    def _perf_calls(
+        self,
+        masks: bpf.Map,
+        pids: bpf.Map,
+        pending: bpf.Map,
+        scratch: bpf.Map,
+        ring: bpf.Map,
+        stats: bpf.Map,
+        enter_fmt: EventFormat,
+        exit_fmt: EventFormat,
+    ) -> Callable[[], None]:
+        """The enter and exit programs on raw_syscalls:sys_enter/sys_exit (perf events)."""
+        enter = self._keep(
+            bpf.load_tracepoint_program(
+                _enter_program(masks, pids, pending, enter_fmt.field("args").offset, self.root_pid <= 0),
+                "kl_paths",
+            )
+        )
+        leave = self._keep(
+            bpf.load_tracepoint_program(
+                _exit_program(
+                    scratch, ring, stats, pending, exit_fmt.field("id").offset, exit_fmt.field("ret").offset
+                ),
+                "kl_paths_exit",
+            )
+        )
+
+        def attach() -> None:
+            self._attach(exit_fmt.id, leave)
+            self._attach(enter_fmt.id, enter)
+            self.status["attach"] = "perf_tracepoint"
+
+        return attach
 
     def _keep(self, obj: _Owned) -> _Owned:
         self._objects.append(obj)

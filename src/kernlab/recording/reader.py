@@ -9,15 +9,18 @@ the tracefs files that describe them; this module ties them together: the page l
 from __future__ import annotations
 
 import array
+import contextlib
 import heapq
 import itertools
 import json
 import math
 import os
 import stat
+import struct
 import sys
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +28,7 @@ from typing import Any, Literal
 
 from kernlab.errors import BadInput
 from kernlab.recording import layout
+from kernlab.recording.events import SYSCALL_EVENTS_FILE
 from kernlab.recording.layout import CpuLoss, MapsSnapshot, RecordingMeta
 from kernlab.recording.state import Completeness, completeness
 from kernlab.recording.syscall_names import exec_numbers, syscall_namer
@@ -141,11 +145,50 @@ class Recording:
         """Every CPU's records, decoded once and cached (columnar, see CpuEvents)."""
         if self._cpu_cache is None:
             decoded = []
+            folding = self._folding()
             for cpu, path in self.cpu_files():
                 raw = read_regular(path)
-                decoded.append(decode_pages(raw, self.header, cpu, self.page_size))
+                events = decode_pages(raw, self.header, cpu, self.page_size)
+                self._raw_sizes[cpu] = len(raw)
+                if folding is not None:
+                    _fold_per_call(events, *folding, self._argument_counts)
+                decoded.append(events)
             self._cpu_cache = decoded
         return self._cpu_cache
+
+    @cached_property
+    def per_call_syscalls(self) -> PerCallSyscalls | None:
+        """How the recording took its system calls from the per-call ``syscalls:*`` events
+        (``formats/syscall_events.json``); None when it recorded ``raw_syscalls`` itself."""
+        return read_per_call_syscalls(self.root)
+
+    @cached_property
+    def _raw_sizes(self) -> dict[int, int]:
+        return {}
+
+    def _argument_counts(self, event_id: int) -> int | None:
+        """Argument fields of a per-call enter event (8 bytes each at 16 + 8 * i), from its saved
+        format; None when the recording lacks it (then the record's length says)."""
+        per_call = self.per_call_syscalls
+        name = per_call.enter.get(event_id) if per_call else None
+        fmt = self.syscall_format(name) if name else None
+        if fmt is None or fmt.id != event_id:
+            return None
+        count = 0
+        for f in fmt.payload_fields:
+            if f.name != "__syscall_nr" and f.offset == 16 + 8 * count and f.size == 8 and not f.data_loc:
+                count += 1
+        return count
+
+    def _folding(self) -> tuple[PerCallSyscalls, EventFormat, EventFormat] | None:
+        """The per-call events and the raw_syscalls formats their records are folded into."""
+        per_call = self.per_call_syscalls
+        if per_call is None:
+            return None
+        enter, leave = self.by_name.get(_RAW_ENTER), self.by_name.get(_RAW_EXIT)
+        if enter is None or leave is None:
+            return None
+        return per_call, enter, leave
 
     @property
     def event_total(self) -> int:
@@ -198,7 +241,7 @@ class Recording:
                         cpu.damaged_offsets[:256],
                         cpu.torn_bytes,
                         unknown,
-                        len(cpu.raw),
+                        self._raw_sizes.get(cpu.cpu, len(cpu.raw)),
                     )
                 )
         # Every CPU buffer of the instance got a file (maybe empty): one that is gone is damage.
@@ -446,6 +489,146 @@ class Recording:
         return path if path.is_file() else None
 
 
+_RAW_ENTER = "raw_syscalls:sys_enter"
+_RAW_EXIT = "raw_syscalls:sys_exit"
+
+
+@dataclass(frozen=True)
+class PerCallSyscalls:
+    """``formats/syscall_events.json``: the recording armed ``syscalls:sys_enter_<name>`` /
+    ``sys_exit_<name>`` instead of ``raw_syscalls`` (recording/arming.py). Their records are
+    folded into ``raw_syscalls`` ones when the pages are decoded, so every reader sees one kind."""
+
+    enter: dict[int, str]
+    """Event id -> event name (``sys_enter_openat``)."""
+    exit: dict[int, str]
+    left_out: list[str]
+    no_event: list[int]
+    raw_formats: dict[str, str]
+    note: str
+
+
+def read_per_call_syscalls(root: Path) -> PerCallSyscalls | None:
+    """The recording's ``formats/syscall_events.json``; None when absent or unreadable."""
+    path = Path(root) / layout.FORMATS_DIR / SYSCALL_EVENTS_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(read_regular(path, text=True))
+        return PerCallSyscalls(
+            enter={int(k): str(v) for k, v in data["enter"].items()},
+            exit={int(k): str(v) for k, v in data["exit"].items()},
+            left_out=[str(x) for x in data.get("left_out", [])],
+            no_event=[int(x) for x in data.get("no_event", [])],
+            raw_formats={str(k): str(v) for k, v in data.get("raw_formats", {}).items()},
+            note=str(data.get("note", "")),
+        )
+    except (BadInput, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+
+
+def _add_per_call_formats(rec: Recording, per_call: PerCallSyscalls) -> None:
+    """The raw_syscalls formats the records fold into (from the marker when the copier did not
+    save them), and the per-call formats from ``syscall_formats`` (for exports of the raw pages)."""
+    for name, text in per_call.raw_formats.items():
+        if f"raw_syscalls:{name}" not in rec.by_name:
+            with contextlib.suppress(BadInput):
+                raw = parse_format(text, "raw_syscalls")
+                rec.formats.setdefault(raw.id, raw)
+    for event_id, name in [*per_call.enter.items(), *per_call.exit.items()]:
+        if event_id not in rec.formats:
+            fmt = rec.syscall_format(name)
+            if fmt is not None and fmt.id == event_id:
+                rec.formats[event_id] = fmt
+    rec.__dict__.pop("by_name", None)  # made again with the formats added
+
+
+def _fold_per_call(
+    cpu: CpuEvents,
+    per_call: PerCallSyscalls,
+    enter: EventFormat,
+    leave: EventFormat,
+    argument_count: Callable[[int], int | None],
+) -> None:
+    """Turn each per-call record of ``cpu`` into the ``raw_syscalls`` record the kernel would
+    have written for the same call at the same place: same time stamp, CPU, pid and flags; the
+    call's number as ``id``; its arguments (the rest 0) or its return value.
+
+    The new records are appended to ``cpu.raw`` and the record's offset, length and event id
+    point there; the pages of equal records (``runs``) that held one are read record by record
+    from then on.
+    """
+    ids = set(per_call.enter) | set(per_call.exit)
+    indices = cpu.indices_of(ids)
+    if not indices:
+        return
+    end = "<" if enter.endian == "<" else ">"
+    enter_id_f, args_f = enter.field("id"), enter.field("args")
+    exit_id_f, ret_f = leave.field("id"), leave.field("ret")
+    enter_size = max(f.offset + f.size for f in enter.fields)
+    exit_size = max(f.offset + f.size for f in leave.fields)
+    enter_size, exit_size = (enter_size + 3) & ~3, (exit_size + 3) & ~3
+    nr_at = struct.Struct(end + "i")
+    id_enter = struct.Struct(end + {4: "i", 8: "q"}[enter_id_f.size])
+    id_exit = struct.Struct(end + {4: "i", 8: "q"}[exit_id_f.size])
+    head_enter, head_exit = struct.pack(end + "H", enter.id), struct.pack(end + "H", leave.id)
+    raw, types, lengths = cpu.raw, cpu.types, cpu.lengths
+    offsets = cpu.offsets_for(ids)
+    pieces: list[bytes] = []
+    at = len(raw)
+    done: list[int] = []
+    counts: dict[int, int | None] = {}
+    for i in indices:
+        off, size, event = offsets[i], lengths[i], types[i]
+        if size < 16:
+            continue  # a damaged record: left as it is (its own event)
+        nr = nr_at.unpack_from(raw, off + 8)[0]
+        record = bytearray(enter_size if event in per_call.enter else exit_size)
+        record[2:8] = raw[off + 2 : off + 8]  # flags, preempt count, pid
+        if event in per_call.enter:
+            record[0:2] = head_enter
+            id_enter.pack_into(record, enter_id_f.offset, nr)
+            if event not in counts:
+                counts[event] = argument_count(event)
+            known = counts[event]
+            count = min((size - 16) // 8 if known is None else known, (size - 16) // 8, args_f.size // 8)
+            record[args_f.offset : args_f.offset + 8 * count] = raw[off + 16 : off + 16 + 8 * count]
+            types[i] = enter.id
+        else:
+            record[0:2] = head_exit
+            id_exit.pack_into(record, exit_id_f.offset, nr)
+            record[ret_f.offset : ret_f.offset + ret_f.size] = raw[off + 16 : off + 16 + ret_f.size]
+            types[i] = leave.id
+        offsets[i] = at
+        lengths[i] = len(record)
+        at += len(record)
+        pieces.append(bytes(record))
+        done.append(i)
+    cpu.raw = raw + b"".join(pieces)
+    _drop_runs_holding(cpu, done)
+
+
+def _drop_runs_holding(cpu: CpuEvents, indices: list[int]) -> None:
+    """Forget the runs (pages of equal records read with one slice) holding one of ``indices``:
+    their records are no longer equal. Their offsets and stamps were made by offsets_for()."""
+    if not indices:
+        return
+    keep_runs: list[tuple[int, int, int, int]] = []
+    keep_heads: list[int] = []
+    renumber: dict[int, int] = {}
+    for number, (run, head) in enumerate(zip(cpu.runs, cpu.run_heads, strict=True)):
+        first, count = run[0], run[1]
+        k = bisect_left(indices, first)
+        if k < len(indices) and indices[k] < first + count:
+            continue  # never pending: offsets_for() made every run that can hold such a record
+        renumber[number] = len(keep_runs)
+        keep_runs.append(run)
+        keep_heads.append(head)
+    cpu._pending = {renumber[n]: base for n, base in cpu._pending.items()}
+    cpu.runs, cpu.run_heads = keep_runs, keep_heads
+    cpu._segments = None
+
+
 MAX_PAGE_SIZE = 1 << 24
 """Larger than any sub-buffer the kernel makes (buffer_subbuf_size_kb is at most 1 MiB)."""
 
@@ -659,6 +842,11 @@ def open_recording(directory: Path | str = layout.DEFAULT_DIR) -> Recording:
             fields={"path": str(root), "file": f"{layout.FORMATS_DIR}/*/*/format"},
         )
     rec = Recording(root, meta, header, formats)
+    per_call = rec.per_call_syscalls
+    if per_call is not None:
+        _add_per_call_formats(rec, per_call)
+        if per_call.note and per_call.note not in meta.notes:
+            meta.notes.append(per_call.note)
     if not rec.cpu_files():
         raise BadInput(
             f"{root} holds no raw pages ({layout.CPUS_DIR}/cpuN.raw): the recording is incomplete",

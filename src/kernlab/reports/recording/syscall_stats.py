@@ -180,8 +180,22 @@ def syscall_statistics(
     unpaired: dict[int, int] = {}
     pending: dict[int, tuple[int, int]] = {}
     enters = exits = 0
+    # The per-call syscalls:sys_exit_* events (recording/arming.py) never fire for rt_sigreturn:
+    # it restores orig_ax = -1 before the exit tracepoint looks up the call. It did return (into
+    # the interrupted code): counted, as strace counts it, with no time.
+    no_exit = {nr for nr, name in names.items() if name == "rt_sigreturn"} if rec.per_call_syscalls else set()
+
+    def untimed(pid: int, nr: int) -> None:
+        for table in (combined, per_pid.setdefault(pid, {})):
+            acc = table.get(nr)
+            if acc is None:
+                acc = table[nr] = _Acc()
+            acc.calls += 1
 
     def never_returned(pid: int, nr: int) -> None:
+        if nr in no_exit:
+            untimed(pid, nr)
+            return
         unfinished[pid] = unfinished.get(pid, 0) + 1
         for table in (combined, per_pid.setdefault(pid, {})):
             acc = table.get(nr)
