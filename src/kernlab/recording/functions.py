@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kernlab.errors import BadInput, KernlabError
+from kernlab.errors import BadInput, KernlabError, TracingError
 from kernlab.recording import layout
 from kernlab.tracing.uprobes import ProbeSpec, UprobeGroup
 
@@ -50,6 +50,7 @@ __all__ = [
     "FunctionProbes",
     "FunctionTable",
     "ProbedFunction",
+    "SharedProbes",
     "choose_functions",
     "choose_library_calls",
     "choose_program_calls",
@@ -183,6 +184,14 @@ class FunctionTable:
     """``program``: library calls probed in the main executable only (its PLT stubs and call
     sites: no other process traps); ``library``: at their definitions in the libraries
     (``--nest-libcall``: every process mapping them traps); "" when none is probed."""
+    shared: dict[str, list[list[int]]] = field(default_factory=dict)
+    """Events holding the probes of many functions (``group:event`` -> [[address, function
+    index, 1 at the function's end / 0 at its entry], ...]): the probes of one file whose fetch
+    arguments are the same share one event (Linux 5.7+), since the kernel ends each event's
+    disabling with one RCU grace period (~40 ms here) — 280 events took 12 s to disable. A record
+    of one is told by its probe's address (``__probe_ip``; ``__probe_func`` of a return probe)
+    less the load bias (:class:`SharedProbes`). Empty when the kernel refused to add a probe to
+    an event: one event per function, as ``entry_event``/``exit_event`` say."""
 
 
 def _symbol_functions(image: Any) -> tuple[str, list[tuple[str, int, int, str]]]:
@@ -832,31 +841,74 @@ class FunctionProbes:
             "functions probed), system calls, page faults and scheduling are recorded as usual"
         )
 
-    def _specs(self) -> list[ProbeSpec]:
-        """The probe lines: two per function, or two per call site (a call site's probes are
+    def _rows(self) -> list[tuple[int, bool, ProbeSpec]]:
+        """(function index, whether the probe marks the function's end, the probe in the
+        function's own event): two per function, or two per call site (a call site's probes are
         added to its function's two events: one event, many probes)."""
-        specs = []
-        for f in self.table.functions:
+        rows: list[tuple[int, bool, ProbeSpec]] = []
+        for i, f in enumerate(self.table.functions):
             entry, exit_ = f.entry_event.split(":", 1)[1], f.exit_event.split(":", 1)[1]
             if f.probe:
                 fetch = entry_fetch(f, self.arch, caller=False)
                 valued = f.ret in RETURN_TYPES and self.arch in _RETURN_REGISTER
                 for at, back in f.sites or [[f.offset, f.offset]]:
-                    specs.append(ProbeSpec(entry, self.table.binary, at, fetch=fetch))
+                    rows.append((i, False, ProbeSpec(entry, self.table.binary, at, fetch=fetch)))
                     if back < 0:
                         continue
                     if f.probe == "call":  # a plain probe on the instruction the call returns to
                         ret = f"ret={_RETURN_REGISTER[self.arch]}:s64" if valued else ""
-                        specs.append(ProbeSpec(exit_, self.table.binary, back, fetch=ret))
+                        rows.append((i, True, ProbeSpec(exit_, self.table.binary, back, fetch=ret)))
                     else:
                         ret = "ret=$retval:s64" if valued else ""
-                        specs.append(ProbeSpec(exit_, self.table.binary, back, True, fetch=ret))
+                        rows.append((i, True, ProbeSpec(exit_, self.table.binary, back, True, fetch=ret)))
                 continue
             path = f.library or self.table.binary
             fetch = entry_fetch(f, self.arch) if f.library else ""
             value = "ret=$retval:s64" if f.library and f.ret in RETURN_TYPES else ""
-            specs.append(ProbeSpec(entry, path, f.offset, fetch=fetch))
-            specs.append(ProbeSpec(exit_, path, f.offset, True, fetch=value))
+            rows.append((i, False, ProbeSpec(entry, path, f.offset, fetch=fetch)))
+            rows.append((i, True, ProbeSpec(exit_, path, f.offset, True, fetch=value)))
+        return rows
+
+    def _share(self, rows: list[tuple[int, bool, ProbeSpec]]) -> list[ProbeSpec]:
+        """The probes regrouped: one event per (file, kind, entry or end, fetch arguments) —
+        a second event of the kind only for a probe whose place the first already holds (the
+        kernel refuses the same place twice in one event: a ``call`` site just after another
+        call's site) — with the map from each probe's address to its function."""
+        from kernlab.elf.reader import open_elf
+
+        group = self.probes.group
+        events: dict[tuple[str, bool, bool, str], list[set[int]]] = {}
+        names: dict[tuple[tuple[str, bool, bool, str], int], str] = {}
+        images: dict[str, Any] = {}
+        specs: list[ProbeSpec] = []
+        shared: dict[str, list[list[int]]] = {}
+        firsts: dict[tuple[int, bool], str] = {}
+        for fn, is_end, spec in rows:
+            image = images.get(spec.path) or images.setdefault(spec.path, open_elf(spec.path))
+            vaddr = image.vaddr_for_offset(spec.offset)
+            if vaddr is None:  # no address to tell it by: its own event, as without sharing
+                specs.append(spec)
+                continue
+            kind = (spec.path, spec.is_return, is_end, spec.fetch)
+            slots = events.setdefault(kind, [])
+            k = next((n for n, held in enumerate(slots) if spec.offset not in held), len(slots))
+            if k == len(slots):
+                slots.append(set())
+                names[(kind, k)] = f"s{len(names)}"
+            slots[k].add(spec.offset)
+            event = names[(kind, k)]
+            specs.append(replace(spec, event=event))
+            shared.setdefault(f"{group}:{event}", []).append([vaddr, fn, int(is_end)])
+            firsts.setdefault((fn, is_end), f"{group}:{event}")
+        self.table.functions = [
+            replace(
+                f,
+                entry_event=firsts.get((i, False), f.entry_event),
+                exit_event=firsts.get((i, True), f.exit_event),
+            )
+            for i, f in enumerate(self.table.functions)
+        ]
+        self.table.shared = shared
         return specs
 
     def _split_sites(self) -> None:
@@ -876,12 +928,31 @@ class FunctionProbes:
 
     def define(self, directory: Path) -> None:
         """Define every probe, save the formats of their events and ``functions.json``."""
-        many = [f for f in self.table.functions if len(f.sites) > 1]
-        if many and not self.probes.can_append(self.table.binary, many[0].sites[0][0], many[0].sites[1][0]):
-            self._split_sites()
-        specs = self._specs()
+        rows = self._rows()
+        places: dict[str, set[int]] = {}
+        for _fn, _end, spec in rows:
+            places.setdefault(spec.path, set()).add(spec.offset)
+        trial = next(((p, sorted(held)[:2]) for p, held in places.items() if len(held) > 1), None)
+        own = list(self.table.functions)
+        specs: list[ProbeSpec] = []
+        shared = False
+        if trial and self.probes.can_append(trial[0], *trial[1]):
+            specs = self._share(rows)
+            try:
+                self.probes.define(specs)
+                shared = True
+            except TracingError:
+                # Refused at some size or place the trial did not show: one event per function.
+                if self.probes.remove():
+                    raise
+                self.table.functions, self.table.shared = own, {}
+        if not shared:
+            if any(len(f.sites) > 1 for f in self.table.functions):
+                self._split_sites()
+            specs = [spec for _fn, _end, spec in self._rows()]
+            if specs:
+                self.probes.define(specs)
         if specs:
-            self.probes.define(specs)
             for event in dict.fromkeys(spec.event for spec in specs):
                 target = layout.format_path(directory, self.probes.group, event)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -913,6 +984,73 @@ class FunctionProbes:
 
     def remove(self) -> list[str]:
         return self.probes.remove()
+
+
+_BIAS_STEP = 4096
+"""A load bias is a whole number of pages, and every page size Linux uses is a multiple of 4 KiB."""
+
+
+class SharedProbes:
+    """Which function a record of a shared event (:attr:`FunctionTable.shared`) belongs to.
+
+    The record holds its probe's run-time address; the table holds the address in the file. They
+    differ by the load bias of the file in the process (0 for a non-PIE executable), found from
+    the records themselves: the bias, a multiple of 4 KiB, under which the most of a thread's
+    addresses (of that file) are probe addresses of the file — one probe address is enough when
+    no other probe lies at the same place in a page, and a thread whose few addresses leave a
+    choice takes the bias its process's other threads showed."""
+
+    def __init__(self, table: FunctionTable) -> None:
+        self.events: dict[str, dict[int, tuple[int, bool]]] = {
+            event: {vaddr: (fn, bool(end)) for vaddr, fn, end in rows} for event, rows in table.shared.items()
+        }
+        self._fixed = not table.pie
+        self._file: dict[str, str] = {}
+        self._addresses: dict[str, set[int]] = {}
+        for event, rows in table.shared.items():
+            f = table.functions[rows[0][1]]
+            path = f.library if f.library and not f.probe else table.binary
+            self._file[event] = path
+            self._addresses.setdefault(path, set()).update(vaddr for vaddr, _fn, _end in rows)
+        self._fixed_files = {path for path in self._addresses if path == table.binary and self._fixed}
+
+    def resolve(self, hits: list[tuple[str, int, int]]) -> list[tuple[int, bool] | None]:
+        """(function index, whether at its end) of each (event, thread, probe address) — None
+        for an address no probe of the event has under its thread's bias."""
+        seen: dict[tuple[int, str], set[int]] = {}
+        for event, tid, address in hits:
+            seen.setdefault((tid, self._file.get(event, "")), set()).add(address)
+        biases: dict[tuple[int, str], int] = {}
+        chosen: dict[str, list[int]] = {}
+        for key in sorted(seen, key=lambda k: -len(seen[k])):
+            path = key[1]
+            if path in self._fixed_files:
+                biases[key] = 0
+                continue
+            bias = self._bias(seen[key], self._addresses.get(path, set()), chosen.get(path, []))
+            if bias is not None:
+                biases[key] = bias
+                chosen.setdefault(path, []).append(bias)
+        out: list[tuple[int, bool] | None] = []
+        for event, tid, address in hits:
+            bias = biases.get((tid, self._file.get(event, "")))
+            out.append(None if bias is None else self.events.get(event, {}).get(address - bias))
+        return out
+
+    @staticmethod
+    def _bias(seen: set[int], probes: set[int], before: list[int]) -> int | None:
+        by_page_place: dict[int, list[int]] = {}
+        for vaddr in probes:
+            by_page_place.setdefault(vaddr % _BIAS_STEP, []).append(vaddr)
+        votes: dict[int, int] = {}
+        for address in seen:
+            for vaddr in by_page_place.get(address % _BIAS_STEP, []):
+                votes[address - vaddr] = votes.get(address - vaddr, 0) + 1
+        if not votes:
+            return None
+        most = max(votes.values())
+        best = [b for b, n in votes.items() if n == most]
+        return next((b for b in before if b in best), min(best))
 
 
 def read_function_table(root: Path) -> FunctionTable | None:

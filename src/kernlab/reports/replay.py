@@ -30,6 +30,7 @@ from kernlab.recording.functions import (
     RETURN_TYPES,
     FunctionFilters,
     FunctionTable,
+    SharedProbes,
     compile_filters,
     read_function_table,
 )
@@ -240,45 +241,66 @@ def _as_kind(value: int, kind: str) -> int:
 
 def _function_records(rec: Recording, table: FunctionTable) -> list[tuple[int, int, int, int | _LibHit]]:
     """(ts, rank, tid, function index — or a library call's :class:`_LibHit`) of every probe
-    hit, time-sorted."""
+    hit, time-sorted. A record of an event shared by many functions is told by its probe's address."""
     kinds: dict[int, tuple[int, int]] = {}
     for i, f in enumerate(table.functions):
         for event, rank in ((f.entry_event, _FN_ENTRY), (f.exit_event, _FN_EXIT)):
             event_id = rec.event_id(event)
-            if event_id is not None:
+            if event_id is not None and event not in table.shared:
                 kinds[event_id] = (rank, i)
+    shared = SharedProbes(table)
+    places: dict[int, tuple[str, int, struct.Struct]] = {}  # event id -> (event, where its probe address is)
+    for event in table.shared:
+        event_id = rec.event_id(event)
+        if event_id is not None:
+            fmt = rec.formats[event_id]
+            place = fmt.field("__probe_func" if fmt.has_field("__probe_func") else "__probe_ip")
+            word = struct.Struct(("<" if fmt.endian == "<" else ">") + ("Q" if place.size == 8 else "I"))
+            places[event_id] = (event, place.offset, word)
     out: list[tuple[int, int, int, int | _LibHit]] = []
-    if not kinds:
+    if not kinds and not places:
         return out
     # Library probes carry fields (caller, arguments, return value): decoded one by one.
-    fetched = {
-        i for i, (_rank, fn) in kinds.items() if table.functions[fn].library and rec.formats[i].payload_fields
-    }
-    any_fmt = rec.formats[next(iter(kinds))]
+    any_fmt = rec.formats[next(iter(kinds or places))]
     pid_field = any_fmt.field("common_pid")
     pid_at = struct.Struct(("<" if any_fmt.endian == "<" else ">") + "i")
     need = pid_field.offset + 4
-    ids = set(kinds)
+    ids = set(kinds) | set(places)
+    pending: list[tuple[int, int, int, bytes, int, int]] = []
+
+    def add(ts: int, rank: int, tid: int, fn: int, event_id: int, raw: bytes, at: int, length: int) -> None:
+        f = table.functions[fn]
+        if not f.library or not rec.formats[event_id].payload_fields:
+            out.append((ts, rank, tid, _LibHit(fn) if f.library else fn))
+            return
+        fields = rec.formats[event_id].decode(raw, at, length)
+        if rank == _FN_ENTRY:
+            caller = fields.get("caller")
+            hit = _LibHit(fn, caller if isinstance(caller, int) else None, _lib_args(fields, f.args))
+        else:
+            ret = fields.get("ret")
+            hit = _LibHit(fn, ret=_as_kind(ret, f.ret) if isinstance(ret, int) else None)
+        out.append((ts, rank, tid, hit))
+
     for cpu in rec.cpu_events():
         raw, types, lengths = cpu.raw, cpu.types, cpu.lengths
         offsets, stamps = cpu.offsets_for(ids), cpu.stamps_for(ids)
         for i in cpu.indices_of(ids):
             if lengths[i] < need:
                 continue
-            rank, fn = kinds[types[i]]
             tid = pid_at.unpack_from(raw, offsets[i] + pid_field.offset)[0]
-            if types[i] not in fetched:
-                out.append((stamps[i], rank, tid, _LibHit(fn) if table.functions[fn].library else fn))
+            if types[i] in places:
+                pending.append((stamps[i], types[i], tid, raw, offsets[i], lengths[i]))
                 continue
-            f = table.functions[fn]
-            fields = rec.formats[types[i]].decode(raw, offsets[i], lengths[i])
-            if rank == _FN_ENTRY:
-                caller = fields.get("caller")
-                hit = _LibHit(fn, caller if isinstance(caller, int) else None, _lib_args(fields, f.args))
-            else:
-                ret = fields.get("ret")
-                hit = _LibHit(fn, ret=_as_kind(ret, f.ret) if isinstance(ret, int) else None)
-            out.append((stamps[i], rank, tid, hit))
+            rank, fn = kinds[types[i]]
+            add(stamps[i], rank, tid, fn, types[i], raw, offsets[i], lengths[i])
+    hits = [
+        (places[e][0], tid, places[e][2].unpack_from(raw, at + places[e][1])[0])
+        for _, e, tid, raw, at, _ in pending
+    ]
+    for (ts, event_id, tid, raw, at, length), found in zip(pending, shared.resolve(hits), strict=True):
+        if found is not None:
+            add(ts, _FN_EXIT if found[1] else _FN_ENTRY, tid, found[0], event_id, raw, at, length)
     out.sort(key=lambda r: r[:3])
     return out
 
