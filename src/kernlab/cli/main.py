@@ -128,8 +128,9 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except SystemExit as exc:
         # click turns EPIPE into exit status 1 and wraps stdout so the final flush is quiet; the
-        # reader of our output went away (`| head`): not an error of ours.
-        if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        # reader of our output went away (`| head`): not an error of ours. (The wrapper is
+        # PacifyFlushWrapper up to click 8.4, _PacifyFlushWrapper from 8.5.)
+        if exc.code == 1 and type(sys.stdout).__name__.lstrip("_") == "PacifyFlushWrapper":
             sys.exit(0)
         raise
     except click.ClickException as exc:
