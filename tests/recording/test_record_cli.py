@@ -26,6 +26,10 @@ import kernlab.cli.record_cmd, kernlab.cli.doctor_cmd, kernlab.recording.recorde
 import kernlab.tracing.capabilities, kernlab.render.terminal, kernlab.render.jsonout, kernlab.source.btf
 import kernlab.catalog, kernlab.syscalls.tables, kernlab.kernel.config
 kernlab.catalog.sentences("en")
+# The packaged syscall tables are read through importlib.resources, whose reader module loads
+# lazily: load it (and a table) now, as the rest.
+import importlib.readers, platform
+kernlab.syscalls.tables.lookup("bpf", kernlab.syscalls.tables.normalize_arch(platform.machine()))
 import io
 from rich.console import Console
 from rich.table import Table
