@@ -67,11 +67,6 @@ class KernlabError(Exception):
         self._errno = errno
         self.key: str | None = key
         self.fields: dict[str, object] = dict(fields or {})
-        # The catalog sentence names the file or process the error is about as {path} / {pid}.
-        if self.path is not None:
-            self.fields.setdefault("path", self.path)
-        if pid is not None:
-            self.fields.setdefault("pid", pid)
 
     @property
     def errno(self) -> int | None:

@@ -46,13 +46,16 @@ def file_error(
         error = (
             missing(path)
             if missing is not None
-            else BadInput(f"{path}: no such file", path=path, key="errors.no_such_file")
+            else BadInput(
+                f"{path}: no such file", path=path, key="errors.no_such_file", fields={"path": path}
+            )
         )
     elif isinstance(exc, PermissionError):
         error = PermissionNeeded(
             f"{path}: permission denied (cannot open it for reading)",
             path=path,
             key="errors.permission_denied",
+            fields={"path": path},
         )
     elif isinstance(exc, IsADirectoryError):
         key, fields = _about("errors.is_directory", path, what)

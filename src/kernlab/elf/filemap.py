@@ -40,6 +40,7 @@ def map_file(path: str) -> tuple[mmap.mmap | bytes, int]:
                 f"{path}: is empty (0 bytes), not an ELF file",
                 path=path,
                 key="errors.empty_file",
+                fields={"path": path},
             )
         try:
             return mmap.mmap(fd, 0, access=mmap.ACCESS_READ), st.st_size
@@ -54,6 +55,7 @@ def map_file(path: str) -> tuple[mmap.mmap | bytes, int]:
                     f"{path}: is empty (0 bytes), not an ELF file",
                     path=path,
                     key="errors.empty_file",
+                    fields={"path": path},
                 ) from None
             return data, len(data)
     except OSError as exc:

@@ -117,7 +117,9 @@ def read_kallsyms(path: str = KALLSYMS) -> Kallsyms:
         for address, kind, name, module in _LINE.findall(_kallsyms_text(path))
     ]
     if not entries:
-        raise BadInput(f"{path} holds no symbol lines", path=path, key="errors.kernel.no_symbols")
+        raise BadInput(
+            f"{path} holds no symbol lines", path=path, key="errors.kernel.no_symbols", fields={"path": path}
+        )
     hidden = all(e.address == 0 for e in entries)
     return Kallsyms(path, entries, hidden)
 
@@ -199,6 +201,7 @@ def addresses_hidden(path: str = KALLSYMS, strict: bool = False) -> bool:
             f"{path} holds no kallsyms lines (address type name)",
             path=path,
             key="errors.kernel.no_kallsyms_lines",
+            fields={"path": path},
         )
     return True
 

@@ -104,12 +104,14 @@ def _open(path: str) -> int:
             f"reading {path} needs CAP_SYS_ADMIN (run as root)",
             path=path,
             key="errors.mm.needs_sys_admin",
+            fields={"path": path},
         ) from exc
     except FileNotFoundError as exc:
         raise NotSupported(
             f"{path} does not exist (kernel built without CONFIG_PROC_PAGE_MONITOR)",
             path=path,
             key="errors.mm.no_page_monitor",
+            fields={"path": path},
         ) from exc
     except OSError as exc:
         raise OSFailure(
@@ -144,6 +146,7 @@ def _read_words(path: str, pfns: Iterable[int]) -> dict[int, int]:
                         f"reading {path} needs CAP_SYS_ADMIN (run as root)",
                         path=path,
                         key="errors.mm.needs_sys_admin",
+                        fields={"path": path},
                     ) from exc
                 except OSError as exc:
                     raise OSFailure(

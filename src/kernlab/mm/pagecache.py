@@ -60,12 +60,15 @@ def _open_regular(path: str, flags: int = os.O_RDONLY) -> tuple[int, os.stat_res
     try:
         st = os.stat(path)
     except FileNotFoundError as exc:
-        raise BadInput(f"{path}: no such file", path=path, key="errors.no_such_file") from exc
+        raise BadInput(
+            f"{path}: no such file", path=path, key="errors.no_such_file", fields={"path": path}
+        ) from exc
     except PermissionError as exc:
         raise PermissionNeeded(
             f"{path}: permission denied (cannot look up the file)",
             path=path,
             key="errors.mm.cannot_look_up",
+            fields={"path": path},
         ) from exc
     except OSError as exc:
         raise BadInput(
@@ -79,6 +82,7 @@ def _open_regular(path: str, flags: int = os.O_RDONLY) -> tuple[int, os.stat_res
             f"{path} is a directory; give the files inside it",
             path=path,
             key="errors.mm.directory",
+            fields={"path": path},
         )
     if not (stat_mod.S_ISREG(st.st_mode) or stat_mod.S_ISBLK(st.st_mode)):
         kind, kind_key = (
@@ -106,6 +110,7 @@ def _open_regular(path: str, flags: int = os.O_RDONLY) -> tuple[int, os.stat_res
             f"{path}: permission denied (cannot open it for reading)",
             path=path,
             key="errors.permission_denied",
+            fields={"path": path},
         ) from exc
     except OSError as exc:
         raise BadInput(

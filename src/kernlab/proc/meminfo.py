@@ -75,6 +75,7 @@ def _read_regular_text(path: str) -> str:
             f"{path}: permission denied",
             path=path,
             key="errors.proc.permission_denied",
+            fields={"path": path},
         ) from None
     except OSError as exc:
         raise BadInput(
@@ -88,6 +89,7 @@ def _read_regular_text(path: str) -> str:
             f"{path} is larger than 1 MiB: it is not a copy of /proc/meminfo",
             path=path,
             key="errors.proc.meminfo_too_large",
+            fields={"path": path},
         )
     return data.decode("utf-8", "replace")
 

@@ -530,6 +530,7 @@ def _read(path: str) -> bytes:
                 f"{path} is not a regular file, so it cannot be a BTF file",
                 path=path,
                 key="errors.source.btf_not_regular",
+                fields={"path": path},
             )
         with open(path, "rb") as f:
             return f.read()
