@@ -273,6 +273,21 @@ def test_options_that_do_not_go_together(args, english):
     _check(args, BadInput.exit_code, english)
 
 
+@pytest.mark.parametrize(
+    ("args", "english"),
+    [
+        (["record", "-a", "--", "true"], "-a records the whole system"),
+        (["record", "-p", "1", "--", "true"], "not both"),
+        (["record", "--duration", "1", "--", "true"], "--duration applies to -p PID or -a"),
+        (["record", "-a", "--duration", "-1"], "--duration must be a positive number"),
+        (["record", "-a", "--functions", "--duration", "1"], "--functions probes one program"),
+        (["record", "--buffer-size", "1", "--", "true"], "--buffer-size must be at least 4 KiB"),
+    ],
+)
+def test_record_options_that_do_not_go_together(args, english, tmp_path):
+    _check([*args[:1], "-d", str(tmp_path / "rec"), *args[1:]], BadInput.exit_code, english)
+
+
 def test_disasm_options_that_do_not_go_together():
     true = shutil.which("true")
     assert true is not None

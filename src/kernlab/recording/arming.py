@@ -93,7 +93,11 @@ def _set_clock(instance: Instance, clock: str) -> str:
     clocks_text = instance.read("trace_clock")
     clocks = clocks_text.replace("[", " ").replace("]", " ").split()
     if clock not in clocks:
-        raise NotSupported(f"trace clock {clock!r} is not offered here ({', '.join(clocks)})")
+        raise NotSupported(
+            f"trace clock {clock!r} is not offered here ({', '.join(clocks)})",
+            key="errors.record.clock_not_offered",
+            fields={"clock": repr(clock), "clocks": ", ".join(clocks)},
+        )
     current = _current_clock(clocks_text)
     if current != clock:
         # Changing the clock resets the buffers (a grace period): only when it differs.
@@ -277,7 +281,11 @@ def _arm_kstacks(instance: Instance, requested: list[str], events: list[str]) ->
             continue
         matches = [e for e in events if e == item or e.split(":", 1)[1] == item or e.startswith(item + ":")]
         if not matches:
-            raise BadInput(f"--kstack {item}: not one of the recorded events (add it with -e)")
+            raise BadInput(
+                f"--kstack {item}: not one of the recorded events (add it with -e)",
+                key="errors.record.kstack_not_recorded",
+                fields={"event": item},
+            )
         for event in matches:
             system, name = event.split(":", 1)
             instance.add_trigger(system, name, "stacktrace")

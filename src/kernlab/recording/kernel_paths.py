@@ -516,7 +516,7 @@ def choose_source(
     here is refused.
     """
     if depth < 1:
-        raise BadInput("-K DEPTH must be at least 1")
+        raise BadInput("-K DEPTH must be at least 1", key="errors.record.depth_too_small")
     asked = list(sources or [])
     if asked == [SOURCE_SAMPLED]:
         return SampledPaths(depth, required=True, system_wide=system_wide)
@@ -542,7 +542,9 @@ def choose_source(
     if not source.events:
         raise BadInput(
             "-K: this kernel offers none of the tracepoints kernel paths are taken at "
-            f"({', '.join(TRACEPOINT_SPECS)})"
+            f"({', '.join(TRACEPOINT_SPECS)})",
+            key="errors.record.no_path_tracepoints",
+            fields={"events": ", ".join(TRACEPOINT_SPECS)},
         )
     if asked and SOURCE_SAMPLED not in asked:
         return source
@@ -585,7 +587,18 @@ def read_settings(root: Path | str) -> KernelPathSettings | None:
             sample_calibration_tid=int(data.get("sample_calibration_tid", 0)),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BadInput(f"{path} is damaged: {exc}") from exc
+        raise BadInput(
+            f"{path} is damaged: {exc}",
+            path=path,
+            key="errors.recording.damaged",
+            fields={"path": str(path), "reason": str(exc)},
+        ) from exc
     if settings.source not in SOURCES or settings.depth < 1 or not set(settings.sources) <= set(SOURCES):
-        raise BadInput(f"{path} is damaged: source {settings.source!r}, depth {settings.depth}")
+        reason = f"source {settings.source!r}, depth {settings.depth}"
+        raise BadInput(
+            f"{path} is damaged: {reason}",
+            path=path,
+            key="errors.recording.damaged",
+            fields={"path": str(path), "reason": reason},
+        )
     return settings

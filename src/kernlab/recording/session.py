@@ -165,24 +165,44 @@ def record(
         command_path = check_options(options)
         return RecordingSession(options, command_path).run(on_phase, background_removal, start_held)
     except OSError as exc:
-        where = f" {exc.filename}" if exc.filename else ""
-        raise TracingError(f"recording failed:{where} {exc.strerror or exc}") from exc
+        reason = str(exc.strerror or exc)
+        if exc.filename:
+            raise TracingError(
+                f"recording failed: {exc.filename} {reason}",
+                path=str(exc.filename),
+                key="errors.record.failed_on",
+                fields={"path": str(exc.filename), "reason": reason},
+            ) from exc
+        raise TracingError(
+            f"recording failed: {reason}", key="errors.record.failed", fields={"reason": reason}
+        ) from exc
 
 
 def check_options(options: RecordOptions) -> str:
     """Refuse options that do not fit together; return the command's file ("" for -p PID, -a)."""
     if options.system_wide and (options.pid is not None or options.command):
-        raise BadInput("-a records the whole system: give no -p PID and no command with it")
+        raise BadInput(
+            "-a records the whole system: give no -p PID and no command with it",
+            key="errors.record.system_wide_alone",
+        )
     if options.pid is not None and options.command:
-        raise BadInput("give either -p PID or a command, not both")
+        raise BadInput("give either -p PID or a command, not both", key="errors.record.pid_or_command")
     if options.pid is None and not options.system_wide and options.duration is not None:
-        raise BadInput("--duration applies to -p PID or -a; a command is recorded until it exits")
+        raise BadInput(
+            "--duration applies to -p PID or -a; a command is recorded until it exits",
+            key="errors.record.duration_needs_target",
+        )
     if options.duration is not None and options.duration <= 0:
-        raise BadInput("--duration must be a positive number of seconds")
+        raise BadInput(
+            "--duration must be a positive number of seconds", key="errors.record.duration_positive"
+        )
     if options.functions is not None and options.system_wide:
-        raise BadInput("--functions probes one program: give a command or -p PID, not -a")
+        raise BadInput(
+            "--functions probes one program: give a command or -p PID, not -a",
+            key="errors.record.functions_not_system_wide",
+        )
     if options.buffer_size_kb is not None and options.buffer_size_kb < 4:
-        raise BadInput("--buffer-size must be at least 4 KiB")
+        raise BadInput("--buffer-size must be at least 4 KiB", key="errors.record.buffer_too_small")
     if options.pid is not None:
         check_attachable(options.pid)
         return ""
@@ -215,7 +235,10 @@ class RecordingSession:
         self.root = tracefs_root()
         if os.geteuid() != 0 and not os.access(self.root / "instances", os.W_OK):
             raise PermissionNeeded(
-                f"recording needs root: cannot create instances in {self.root / 'instances'}"
+                f"recording needs root: cannot create instances in {self.root / 'instances'}",
+                path=self.root / "instances",
+                key="errors.record.needs_root",
+                fields={"path": str(self.root / "instances")},
             )
         clean_stale(self.root)
         self.functions: FunctionProbes | None = None

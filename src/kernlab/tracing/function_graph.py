@@ -202,7 +202,7 @@ def find_place(root: Path, *, system_wide: bool = False) -> GraphPlace:
         return GraphPlace("", NOT_OFFERED, inside_errno, detail)
     try:
         if read_setting(root, "tracing_on") != "1":
-            raise TopLevelBusy("top-level tracing is off")
+            raise TopLevelBusy("top-level tracing is off", key="errors.tracing.top_level_off")
         top = _try_top_level(root, functions)
     except OSError as exc:  # a setting the kernel refuses to show
         top = exc
@@ -247,7 +247,11 @@ class GraphTracer:
             self._instance = instance
             err = _write_all(instance.path, [*changes, ("current_tracer", TRACER)])
             if err is not None:
-                raise KernlabError(f"function_graph in the instance: {err.filename}: {err.strerror}")
+                raise KernlabError(
+                    f"function_graph in the instance: {err.filename}: {err.strerror}",
+                    key="errors.tracing.graph_in_instance",
+                    fields={"path": str(err.filename), "reason": str(err.strerror)},
+                )
             return
         changes = [(n, v) for n, v in changes if (self.root / n).exists()]
         if read_setting(self.root, "trace_clock") != clock:

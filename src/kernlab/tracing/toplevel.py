@@ -104,7 +104,11 @@ def top_level_changes(root: Path, changes: Sequence[tuple[str, str]]) -> Iterato
     """
     busy = in_use_by_others(root)
     if busy:
-        raise TopLevelBusy(f"{busy}: kernlab does not change another tool's tracing")
+        raise TopLevelBusy(
+            f"{busy}: kernlab does not change another tool's tracing",
+            key="errors.tracing.top_level_busy",
+            fields={"setting": busy},
+        )
     saved = [(name, _readable_setting(root, name)) for name, _ in changes if (root / name).exists()]
     journal = Instance.create(root, purpose=JOURNAL_PURPOSE)
     try:
@@ -112,16 +116,29 @@ def top_level_changes(root: Path, changes: Sequence[tuple[str, str]]) -> Iterato
         record = JOURNAL_TAG + json.dumps(saved)
         err = try_write(journal.file("trace_marker"), record)
         if err is not None:
-            raise TracingError(f"cannot keep a journal of top-level settings: {err.strerror}") from err
+            raise TracingError(
+                f"cannot keep a journal of top-level settings: {err.strerror}",
+                key="errors.tracing.no_journal",
+                fields={"reason": str(err.strerror)},
+            ) from err
         try:
             for name, value in changes:
                 err = try_write(root / name, value)
                 if err is not None:
-                    raise TracingError(f"cannot write {value!r} to {root / name}: {err.strerror}") from err
+                    raise TracingError(
+                        f"cannot write {value!r} to {root / name}: {err.strerror}",
+                        path=root / name,
+                        key="errors.tracing.cannot_write",
+                        fields={"value": repr(value), "path": str(root / name), "reason": str(err.strerror)},
+                    ) from err
             yield
         finally:
             failures = write_settings_back(root, saved)
             if failures:
-                raise TracingError("could not restore top-level tracefs settings: " + "; ".join(failures))
+                raise TracingError(
+                    "could not restore top-level tracefs settings: " + "; ".join(failures),
+                    key="errors.tracing.restore_failed",
+                    fields={"failures": "; ".join(failures)},
+                )
     finally:
         journal.remove()
