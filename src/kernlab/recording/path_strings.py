@@ -317,6 +317,7 @@ def _enter_program(
     masks: bpf.Map,
     pids: bpf.Map,
     pending: bpf.Map,
+    live: bpf.Map,
     args_offset: int,
     every_task: bool = False,
     regs: RegsLayout | None = None,
@@ -336,10 +337,7 @@ def _enter_program(
     a.load(a.DW, 1, 6, 8)  # id (the record's field, or the raw tracepoint's second argument)
     a.jump_if_gt(1, MAX_NR, "out")  # also -1 (no system call), unsigned
     a.store_reg(a.W, 10, -8, 1)
-    a.load_map_fd(1, masks.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -8)
-    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, masks.fd, -8)
     a.jump_if_eq(0, 0, "out")
     a.load(a.W, 9, 0, 0)  # r9 = which arguments are strings
     a.jump_if_eq(9, 0, "out")  # most calls: none
@@ -348,10 +346,7 @@ def _enter_program(
     if not every_task:
         a.rsh_imm(0, 32)
         a.store_reg(a.W, 10, -4, 0)
-        a.load_map_fd(1, pids.fd)
-        a.mov_reg(2, 10)
-        a.add_imm(2, -4)
-        a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+        a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, pids.fd, -4)
         a.jump_if_eq(0, 0, "out")  # not a traced process
     if regs is not None:
         low, high = min(regs.args), max(regs.args) + 8
@@ -373,14 +368,11 @@ def _enter_program(
         else:
             a.load(a.DW, 1, 6, args_offset + 8 * index)
         a.store_reg(a.DW, 10, PENDING_AT + 16 + 8 * index, 1)
+    _count_pending(a, live, 1, "counted")
+    a.label("counted")
     a.store_reg(a.W, 10, -4, 7)  # key: the tid
-    a.load_map_fd(1, pending.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -4)
-    a.mov_reg(3, 10)
-    a.add_imm(3, PENDING_AT)
     a.mov_imm(4, bpf.BPF_ANY)
-    a.call(bpf.Helper.MAP_UPDATE_ELEM)
+    a.map_call(bpf.Helper.MAP_UPDATE_ELEM, pending.fd, -4, PENDING_AT)
     a.label("out")
     a.mov_imm(0, 0)  # 0: no perf sample besides (nobody reads the perf event itself)
     a.exit()
@@ -403,13 +395,34 @@ def _emit(a: bpf.Asm, ring: bpf.Map, stats: bpf.Map, extra: int, done: str) -> N
     a.call(bpf.Helper.RINGBUF_OUTPUT)
     a.jump_if_eq(0, 0, done)
     a.store_imm(a.W, 10, -12, 0)  # no room: count the drop
-    a.load_map_fd(1, stats.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -12)
-    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, stats.fd, -12)
     a.jump_if_eq(0, 0, done)
     a.mov_imm(1, 1)
     a.atomic_add64(0, 0, 1)
+
+
+def _count_pending(a: bpf.Asm, live: bpf.Map, delta: int, done: str) -> None:
+    """Add ``delta`` to ``live``'s one counter: an upper bound on the entries in ``pending``
+    (raised before an entry is kept, lowered after one is deleted), so the exit program of a call
+    nobody is waiting on ends after an inlined array read instead of a hash lookup. Uses the
+    stack slot at -8 and r0-r2."""
+    a.store_imm(a.W, 10, -8, 0)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, live.fd, -8)
+    a.jump_if_eq(0, 0, done)
+    a.mov_imm(1, delta)
+    a.atomic_add64(0, 0, 1)
+
+
+def _forget_pending(a: bpf.Asm, pending: bpf.Map, live: bpf.Map) -> None:
+    """The programs' common end: at ``forget`` delete the thread's pending call (its id at -4)
+    and lower the count; at ``out`` return 0."""
+    a.label("forget")
+    a.map_call(bpf.Helper.MAP_DELETE_ELEM, pending.fd, -4)
+    a.jump_if_ne(0, 0, "out")
+    _count_pending(a, live, -1, "out")
+    a.label("out")
+    a.mov_imm(0, 0)
+    a.exit()
 
 
 def _exit_program(
@@ -417,6 +430,7 @@ def _exit_program(
     ring: bpf.Map,
     stats: bpf.Map,
     pending: bpf.Map,
+    live: bpf.Map,
     id_offset: int,
     ret_offset: int,
     regs: RegsLayout | None = None,
@@ -435,20 +449,21 @@ def _exit_program(
     """
     a = bpf.Asm()
     a.mov_reg(6, 1)  # r6 = ctx until the result is read, then the record's flags
+    # No call pending anywhere (every return probe's own uretprobe call, most calls): done.
+    a.store_imm(a.W, 10, -8, 0)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, live.fd, -8)
+    a.jump_if_eq(0, 0, "lookup")
+    a.load(a.DW, 1, 0, 0)
+    a.jump_if_eq(1, 0, "out")
+    a.label("lookup")
     a.call(bpf.Helper.GET_CURRENT_PID_TGID)
     a.mov_reg(7, 0)
     a.store_reg(a.W, 10, -4, 7)
-    a.load_map_fd(1, pending.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -4)
-    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, pending.fd, -4)
     a.jump_if_eq(0, 0, "out")
     a.mov_reg(9, 0)  # r9 = the pending entry
     a.store_imm(a.W, 10, -8, 0)
-    a.load_map_fd(1, scratch.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -8)
-    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, scratch.fd, -8)
     a.jump_if_eq(0, 0, "forget")
     a.mov_reg(8, 0)  # r8 = this CPU's record buffer
     if regs is not None:
@@ -549,14 +564,7 @@ def _exit_program(
         a.label(f"emit{index}")
         _emit(a, ring, stats, 0, nxt)
         a.label(nxt)
-    a.label("forget")
-    a.load_map_fd(1, pending.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -4)
-    a.call(bpf.Helper.MAP_DELETE_ELEM)
-    a.label("out")
-    a.mov_imm(0, 0)
-    a.exit()
+    _forget_pending(a, pending, live)
     return a.assemble()
 
 
@@ -565,6 +573,7 @@ def _exec_program(
     ring: bpf.Map,
     stats: bpf.Map,
     pending: bpf.Map,
+    live: bpf.Map,
     filename_offset: int,
     old_pid_offset: int,
 ) -> bytes:
@@ -576,17 +585,11 @@ def _exec_program(
     a.mov_reg(6, 1)
     a.load(a.W, 1, 6, old_pid_offset)
     a.store_reg(a.W, 10, -4, 1)
-    a.load_map_fd(1, pending.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -4)
-    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, pending.fd, -4)
     a.jump_if_eq(0, 0, "out")
     a.mov_reg(9, 0)
     a.store_imm(a.W, 10, -8, 0)
-    a.load_map_fd(1, scratch.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -8)
-    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, scratch.fd, -8)
     a.jump_if_eq(0, 0, "forget")
     a.mov_reg(8, 0)
     a.load(a.W, 7, 9, 12)  # r7 = the call's mask
@@ -628,14 +631,7 @@ def _exec_program(
     a.mov_imm(2, MAX_STRING)
     a.call(bpf.Helper.PROBE_READ_KERNEL_STR)
     _emit(a, ring, stats, 4, "forget")
-    a.label("forget")
-    a.load_map_fd(1, pending.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -4)
-    a.call(bpf.Helper.MAP_DELETE_ELEM)
-    a.label("out")
-    a.mov_imm(0, 0)
-    a.exit()
+    _forget_pending(a, pending, live)
     return a.assemble()
 
 
@@ -646,21 +642,13 @@ def _fork_program(pids: bpf.Map, child_pid_offset: int) -> bytes:
     a.call(bpf.Helper.GET_CURRENT_PID_TGID)
     a.rsh_imm(0, 32)
     a.store_reg(a.W, 10, -4, 0)
-    a.load_map_fd(1, pids.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -4)
-    a.call(bpf.Helper.MAP_LOOKUP_ELEM)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, pids.fd, -4)
     a.jump_if_eq(0, 0, "out")
     a.load(a.W, 1, 6, child_pid_offset)
     a.store_reg(a.W, 10, -8, 1)
     a.store_imm(a.W, 10, -12, 1)
-    a.load_map_fd(1, pids.fd)
-    a.mov_reg(2, 10)
-    a.add_imm(2, -8)
-    a.mov_reg(3, 10)
-    a.add_imm(3, -12)
     a.mov_imm(4, bpf.BPF_ANY)
-    a.call(bpf.Helper.MAP_UPDATE_ELEM)
+    a.map_call(bpf.Helper.MAP_UPDATE_ELEM, pids.fd, -8, -12)
     a.label("out")
     a.mov_imm(0, 0)
     a.exit()
@@ -769,12 +757,13 @@ class PathStringCapture:
         ring = self._keep(bpf.create_map(bpf.MapType.RINGBUF, 0, 0, RING_BYTES, "kl_strings"))
         self._stats = stats = self._keep(bpf.create_map(bpf.MapType.ARRAY, 4, 8, 1, "kl_drops"))
         pending = self._keep(bpf.create_map(bpf.MapType.HASH, 4, PENDING_SIZE, MAX_TASKS, "kl_pending"))
+        live = self._keep(bpf.create_map(bpf.MapType.ARRAY, 4, 8, 1, "kl_live"))
         pids.update(struct.pack("<I", self.root_pid), struct.pack("<I", 1))
         self._ring = bpf.RingBuffer(ring)
         fork = self._keep(
             bpf.load_tracepoint_program(_fork_program(pids, fork_fmt.field("child_pid").offset), "kl_fork")
         )
-        attach = self._attach_calls(masks, pids, pending, scratch, ring, stats, enter_fmt, exit_fmt)
+        attach = self._attach_calls(masks, pids, pending, live, scratch, ring, stats, enter_fmt, exit_fmt)
         execs = self._keep(
             bpf.load_tracepoint_program(
                 _exec_program(
@@ -782,6 +771,7 @@ class PathStringCapture:
                     ring,
                     stats,
                     pending,
+                    live,
                     exec_fmt.field("filename").offset,
                     exec_fmt.field("old_pid").offset,
                 ),
@@ -803,6 +793,7 @@ class PathStringCapture:
         masks: bpf.Map,
         pids: bpf.Map,
         pending: bpf.Map,
+        live: bpf.Map,
         scratch: bpf.Map,
         ring: bpf.Map,
         stats: bpf.Map,
@@ -814,18 +805,18 @@ class PathStringCapture:
         return what attaches them (exit first: no entry is kept that no exit would take)."""
         every_task = self.root_pid <= 0  # record -a: the whole system, as its events
         regs = REGS_LAYOUTS.get(os.uname().machine)
-        perf_args = (masks, pids, pending, scratch, ring, stats, enter_fmt, exit_fmt)
+        perf_args = (masks, pids, pending, live, scratch, ring, stats, enter_fmt, exit_fmt)
         if regs is None:
             return self._perf_calls(*perf_args)
         try:
             enter = self._keep(
                 bpf.load_raw_tracepoint_program(
-                    _enter_program(masks, pids, pending, 0, every_task, regs), "kl_paths"
+                    _enter_program(masks, pids, pending, live, 0, every_task, regs), "kl_paths"
                 )
             )
             leave = self._keep(
                 bpf.load_raw_tracepoint_program(
-                    _exit_program(scratch, ring, stats, pending, 0, 8, regs), "kl_paths_exit"
+                    _exit_program(scratch, ring, stats, pending, live, 0, 8, regs), "kl_paths_exit"
                 )
             )
         except bpf.BpfRefused as exc:
@@ -853,6 +844,7 @@ class PathStringCapture:
         masks: bpf.Map,
         pids: bpf.Map,
         pending: bpf.Map,
+        live: bpf.Map,
         scratch: bpf.Map,
         ring: bpf.Map,
         stats: bpf.Map,
@@ -862,14 +854,22 @@ class PathStringCapture:
         """The enter and exit programs on raw_syscalls:sys_enter/sys_exit (perf events)."""
         enter = self._keep(
             bpf.load_tracepoint_program(
-                _enter_program(masks, pids, pending, enter_fmt.field("args").offset, self.root_pid <= 0),
+                _enter_program(
+                    masks, pids, pending, live, enter_fmt.field("args").offset, self.root_pid <= 0
+                ),
                 "kl_paths",
             )
         )
         leave = self._keep(
             bpf.load_tracepoint_program(
                 _exit_program(
-                    scratch, ring, stats, pending, exit_fmt.field("id").offset, exit_fmt.field("ret").offset
+                    scratch,
+                    ring,
+                    stats,
+                    pending,
+                    live,
+                    exit_fmt.field("id").offset,
+                    exit_fmt.field("ret").offset,
                 ),
                 "kl_paths_exit",
             )

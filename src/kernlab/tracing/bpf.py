@@ -217,6 +217,17 @@ class Asm:
     def call(self, helper: int) -> None:
         self._items.append(_insn(0x85, imm=helper))
 
+    def map_call(self, helper: int, fd: int, key_at: int, value_at: int | None = None) -> None:
+        """``helper(map, r10 + key_at[, r10 + value_at])``: a lookup or delete of the key kept on
+        the stack, or (with ``value_at``) an update whose flags the caller put in r4."""
+        self.load_map_fd(1, fd)
+        self.mov_reg(2, 10)
+        self.add_imm(2, key_at)
+        if value_at is not None:
+            self.mov_reg(3, 10)
+            self.add_imm(3, value_at)
+        self.call(helper)
+
     def exit(self) -> None:
         self._items.append(_insn(0x95))
 
