@@ -313,11 +313,28 @@ def exec_user_name(kernel_name: bytes, dirfd: int) -> bytes:
 # the programs
 
 
+@dataclass(frozen=True)
+class _Maps:
+    """The BPF maps the programs share (each a file descriptor of this process)."""
+
+    masks: bpf.Map
+    """Array by system-call number: which arguments are strings."""
+    pids: bpf.Map
+    """Hash of the traced thread-group ids."""
+    pending: bpf.Map
+    """Hash by thread id: the call a thread is in, kept at its entry."""
+    live: bpf.Map
+    """One counter: an upper bound on the entries of ``pending``."""
+    scratch: bpf.Map
+    """Per-CPU record buffer."""
+    ring: bpf.Map
+    """The ring buffer the records go out through."""
+    stats: bpf.Map
+    """One counter: records dropped for want of room in the ring."""
+
+
 def _enter_program(
-    masks: bpf.Map,
-    pids: bpf.Map,
-    pending: bpf.Map,
-    live: bpf.Map,
+    maps: _Maps,
     args_offset: int,
     every_task: bool = False,
     regs: RegsLayout | None = None,
@@ -337,7 +354,7 @@ def _enter_program(
     a.load(a.DW, 1, 6, 8)  # id (the record's field, or the raw tracepoint's second argument)
     a.jump_if_gt(1, MAX_NR, "out")  # also -1 (no system call), unsigned
     a.store_reg(a.W, 10, -8, 1)
-    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, masks.fd, -8)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.masks.fd, -8)
     a.jump_if_eq(0, 0, "out")
     a.load(a.W, 9, 0, 0)  # r9 = which arguments are strings
     a.jump_if_eq(9, 0, "out")  # most calls: none
@@ -346,7 +363,7 @@ def _enter_program(
     if not every_task:
         a.rsh_imm(0, 32)
         a.store_reg(a.W, 10, -4, 0)
-        a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, pids.fd, -4)
+        a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.pids.fd, -4)
         a.jump_if_eq(0, 0, "out")  # not a traced process
     if regs is not None:
         low, high = min(regs.args), max(regs.args) + 8
@@ -368,18 +385,18 @@ def _enter_program(
         else:
             a.load(a.DW, 1, 6, args_offset + 8 * index)
         a.store_reg(a.DW, 10, PENDING_AT + 16 + 8 * index, 1)
-    _count_pending(a, live, 1, "counted")
+    _count_pending(a, maps.live, 1, "counted")
     a.label("counted")
     a.store_reg(a.W, 10, -4, 7)  # key: the tid
     a.mov_imm(4, bpf.BPF_ANY)
-    a.map_call(bpf.Helper.MAP_UPDATE_ELEM, pending.fd, -4, PENDING_AT)
+    a.map_call(bpf.Helper.MAP_UPDATE_ELEM, maps.pending.fd, -4, PENDING_AT)
     a.label("out")
     a.mov_imm(0, 0)  # 0: no perf sample besides (nobody reads the perf event itself)
     a.exit()
     return a.assemble()
 
 
-def _emit(a: bpf.Asm, ring: bpf.Map, stats: bpf.Map, extra: int, done: str) -> None:
+def _emit(a: bpf.Asm, maps: _Maps, extra: int, done: str) -> None:
     """Send the record in r8 (r0: the string's length with its NUL, <= 0: header alone) to the
     ring; count a drop when it has no room. ``extra``: bytes between the header and the string."""
     a.store_reg(a.H, 8, 30, 0)
@@ -389,13 +406,13 @@ def _emit(a: bpf.Asm, ring: bpf.Map, stats: bpf.Map, extra: int, done: str) -> N
     a.jump_if_gt(0, MAX_STRING, done)  # never taken; bounds the size for the verifier
     a.mov_reg(3, 0)
     a.add_imm(3, HEADER.size + extra)
-    a.load_map_fd(1, ring.fd)
+    a.load_map_fd(1, maps.ring.fd)
     a.mov_reg(2, 8)
     a.mov_imm(4, bpf.BPF_RB_NO_WAKEUP)
     a.call(bpf.Helper.RINGBUF_OUTPUT)
     a.jump_if_eq(0, 0, done)
     a.store_imm(a.W, 10, -12, 0)  # no room: count the drop
-    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, stats.fd, -12)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.stats.fd, -12)
     a.jump_if_eq(0, 0, done)
     a.mov_imm(1, 1)
     a.atomic_add64(0, 0, 1)
@@ -413,24 +430,20 @@ def _count_pending(a: bpf.Asm, live: bpf.Map, delta: int, done: str) -> None:
     a.atomic_add64(0, 0, 1)
 
 
-def _forget_pending(a: bpf.Asm, pending: bpf.Map, live: bpf.Map) -> None:
+def _forget_pending(a: bpf.Asm, maps: _Maps) -> None:
     """The programs' common end: at ``forget`` delete the thread's pending call (its id at -4)
     and lower the count; at ``out`` return 0."""
     a.label("forget")
-    a.map_call(bpf.Helper.MAP_DELETE_ELEM, pending.fd, -4)
+    a.map_call(bpf.Helper.MAP_DELETE_ELEM, maps.pending.fd, -4)
     a.jump_if_ne(0, 0, "out")
-    _count_pending(a, live, -1, "out")
+    _count_pending(a, maps.live, -1, "out")
     a.label("out")
     a.mov_imm(0, 0)
     a.exit()
 
 
 def _exit_program(
-    scratch: bpf.Map,
-    ring: bpf.Map,
-    stats: bpf.Map,
-    pending: bpf.Map,
-    live: bpf.Map,
+    maps: _Maps,
     id_offset: int,
     ret_offset: int,
     regs: RegsLayout | None = None,
@@ -451,7 +464,7 @@ def _exit_program(
     a.mov_reg(6, 1)  # r6 = ctx until the result is read, then the record's flags
     # No call pending anywhere (every return probe's own uretprobe call, most calls): done.
     a.store_imm(a.W, 10, -8, 0)
-    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, live.fd, -8)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.live.fd, -8)
     a.jump_if_eq(0, 0, "lookup")
     a.load(a.DW, 1, 0, 0)
     a.jump_if_eq(1, 0, "out")
@@ -459,11 +472,11 @@ def _exit_program(
     a.call(bpf.Helper.GET_CURRENT_PID_TGID)
     a.mov_reg(7, 0)
     a.store_reg(a.W, 10, -4, 7)
-    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, pending.fd, -4)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.pending.fd, -4)
     a.jump_if_eq(0, 0, "out")
     a.mov_reg(9, 0)  # r9 = the pending entry
     a.store_imm(a.W, 10, -8, 0)
-    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, scratch.fd, -8)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.scratch.fd, -8)
     a.jump_if_eq(0, 0, "forget")
     a.mov_reg(8, 0)  # r8 = this CPU's record buffer
     if regs is not None:
@@ -562,18 +575,14 @@ def _exit_program(
         a.load(a.DW, 1, 10, -24)
         a.add_reg(0, 1)
         a.label(f"emit{index}")
-        _emit(a, ring, stats, 0, nxt)
+        _emit(a, maps, 0, nxt)
         a.label(nxt)
-    _forget_pending(a, pending, live)
+    _forget_pending(a, maps)
     return a.assemble()
 
 
 def _exec_program(
-    scratch: bpf.Map,
-    ring: bpf.Map,
-    stats: bpf.Map,
-    pending: bpf.Map,
-    live: bpf.Map,
+    maps: _Maps,
     filename_offset: int,
     old_pid_offset: int,
 ) -> bytes:
@@ -585,11 +594,11 @@ def _exec_program(
     a.mov_reg(6, 1)
     a.load(a.W, 1, 6, old_pid_offset)
     a.store_reg(a.W, 10, -4, 1)
-    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, pending.fd, -4)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.pending.fd, -4)
     a.jump_if_eq(0, 0, "out")
     a.mov_reg(9, 0)
     a.store_imm(a.W, 10, -8, 0)
-    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, scratch.fd, -8)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.scratch.fd, -8)
     a.jump_if_eq(0, 0, "forget")
     a.mov_reg(8, 0)
     a.load(a.W, 7, 9, 12)  # r7 = the call's mask
@@ -630,8 +639,8 @@ def _exec_program(
     a.add_imm(1, HEADER.size + 4)
     a.mov_imm(2, MAX_STRING)
     a.call(bpf.Helper.PROBE_READ_KERNEL_STR)
-    _emit(a, ring, stats, 4, "forget")
-    _forget_pending(a, pending, live)
+    _emit(a, maps, 4, "forget")
+    _forget_pending(a, maps)
     return a.assemble()
 
 
@@ -763,15 +772,12 @@ class PathStringCapture:
         fork = self._keep(
             bpf.load_tracepoint_program(_fork_program(pids, fork_fmt.field("child_pid").offset), "kl_fork")
         )
-        attach = self._attach_calls(masks, pids, pending, live, scratch, ring, stats, enter_fmt, exit_fmt)
+        maps = _Maps(masks, pids, pending, live, scratch, ring, stats)
+        attach = self._attach_calls(maps, enter_fmt, exit_fmt)
         execs = self._keep(
             bpf.load_tracepoint_program(
                 _exec_program(
-                    scratch,
-                    ring,
-                    stats,
-                    pending,
-                    live,
+                    maps,
                     exec_fmt.field("filename").offset,
                     exec_fmt.field("old_pid").offset,
                 ),
@@ -790,13 +796,7 @@ class PathStringCapture:
 
     def _attach_calls(
         self,
-        masks: bpf.Map,
-        pids: bpf.Map,
-        pending: bpf.Map,
-        live: bpf.Map,
-        scratch: bpf.Map,
-        ring: bpf.Map,
-        stats: bpf.Map,
+        maps: _Maps,
         enter_fmt: EventFormat,
         exit_fmt: EventFormat,
     ) -> Callable[[], None]:
@@ -805,19 +805,15 @@ class PathStringCapture:
         return what attaches them (exit first: no entry is kept that no exit would take)."""
         every_task = self.root_pid <= 0  # record -a: the whole system, as its events
         regs = REGS_LAYOUTS.get(os.uname().machine)
-        perf_args = (masks, pids, pending, live, scratch, ring, stats, enter_fmt, exit_fmt)
+        perf_args = (maps, enter_fmt, exit_fmt)
         if regs is None:
             return self._perf_calls(*perf_args)
         try:
             enter = self._keep(
-                bpf.load_raw_tracepoint_program(
-                    _enter_program(masks, pids, pending, live, 0, every_task, regs), "kl_paths"
-                )
+                bpf.load_raw_tracepoint_program(_enter_program(maps, 0, every_task, regs), "kl_paths")
             )
             leave = self._keep(
-                bpf.load_raw_tracepoint_program(
-                    _exit_program(scratch, ring, stats, pending, live, 0, 8, regs), "kl_paths_exit"
-                )
+                bpf.load_raw_tracepoint_program(_exit_program(maps, 0, 8, regs), "kl_paths_exit")
             )
         except bpf.BpfRefused as exc:
             self.status["raw_refused"] = f"BPF_PROG_LOAD {errno.errorcode.get(exc.err, str(exc.err))}"
@@ -841,33 +837,21 @@ class PathStringCapture:
 
     def _perf_calls(
         self,
-        masks: bpf.Map,
-        pids: bpf.Map,
-        pending: bpf.Map,
-        live: bpf.Map,
-        scratch: bpf.Map,
-        ring: bpf.Map,
-        stats: bpf.Map,
+        maps: _Maps,
         enter_fmt: EventFormat,
         exit_fmt: EventFormat,
     ) -> Callable[[], None]:
         """The enter and exit programs on raw_syscalls:sys_enter/sys_exit (perf events)."""
         enter = self._keep(
             bpf.load_tracepoint_program(
-                _enter_program(
-                    masks, pids, pending, live, enter_fmt.field("args").offset, self.root_pid <= 0
-                ),
+                _enter_program(maps, enter_fmt.field("args").offset, self.root_pid <= 0),
                 "kl_paths",
             )
         )
         leave = self._keep(
             bpf.load_tracepoint_program(
                 _exit_program(
-                    scratch,
-                    ring,
-                    stats,
-                    pending,
-                    live,
+                    maps,
                     exit_fmt.field("id").offset,
                     exit_fmt.field("ret").offset,
                 ),
