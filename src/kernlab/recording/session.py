@@ -313,10 +313,12 @@ class RecordingSession:
             if self.attach_pid is None and not self.system_wide:
                 self.start_command(start_held)
             self.start_table_copier()
-            # File names behind path arguments, read by BPF while tracing is on (kept local: one hook).
+            # File names behind path arguments, read by BPF while tracing is on (kept local: one
+            # hook); only when system calls are recorded: its programs run on every call.
             from kernlab.recording.path_strings import capture
 
-            with capture(self.directory, self.meta.root_pid):
+            syscalls = any(e.startswith(("raw_syscalls:", "syscalls:")) for e in self.choice.events)
+            with capture(self.directory, self.meta.root_pid) if syscalls else contextlib.nullcontext():
                 self.arm(on_phase)
                 self.follow()
             finished_normally = True
