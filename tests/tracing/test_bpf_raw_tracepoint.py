@@ -11,7 +11,7 @@ import struct
 
 import pytest
 
-from kernlab.recording.path_strings import REGS_LAYOUTS
+from kernlab.recording.path_strings import REGS_LAYOUTS, _register_blocks
 from kernlab.tracing import bpf
 
 NOT_A_CALL = 1000
@@ -47,34 +47,10 @@ def _value(a: bpf.Asm, values: bpf.Map) -> None:
     a.mov_reg(7, 0)
 
 
-def _enter(values: bpf.Map, layout) -> bytes:
-    """On sys_enter of NOT_A_CALL by this process: the six arguments, read from pt_regs."""
-    a = bpf.Asm()
-    a.mov_reg(6, 1)
-    a.load(a.DW, 1, 6, 8)
-    a.jump_if_ne(1, NOT_A_CALL, "out")
-    _only_this_process(a)
-    _value(a, values)
-    low, high = min(layout.args), max(layout.args) + 8
-    a.mov_reg(1, 10)
-    a.add_imm(1, SLOT - 128)
-    a.mov_imm(2, high - low)
-    a.load(a.DW, 3, 6, 0)
-    a.add_imm(3, low)
-    a.call(bpf.Helper.PROBE_READ_KERNEL)
-    a.jump_if_ne(0, 0, "out")
-    for index, offset in enumerate(layout.args):
-        a.load(a.DW, 1, 10, SLOT - 128 + offset - low)
-        a.store_reg(a.DW, 7, 8 * index, 1)
-    a.label("out")
-    a.mov_imm(0, 0)
-    a.exit()
-    return a.assemble()
-
-
 def _exit(values: bpf.Map, layout) -> bytes:
-    """On sys_exit by this process of the call whose number pt_regs keeps as NOT_A_CALL: that
-    number and the return value."""
+    """On sys_exit by this process of the call whose number pt_regs keeps as NOT_A_CALL: the six
+    arguments (read from pt_regs at the exit, as the capture reads them), that number and the
+    return value."""
     a = bpf.Asm()
     a.mov_reg(6, 1)
     _only_this_process(a)
@@ -92,6 +68,18 @@ def _exit(values: bpf.Map, layout) -> bytes:
     a.store_reg(a.DW, 7, 48, 8)
     a.load(a.DW, 1, 6, 8)
     a.store_reg(a.DW, 7, 56, 1)
+    for start, size in _register_blocks(layout.args):
+        a.mov_reg(1, 10)
+        a.add_imm(1, SLOT - 128)
+        a.mov_imm(2, size)
+        a.load(a.DW, 3, 6, 0)
+        a.add_imm(3, start)
+        a.call(bpf.Helper.PROBE_READ_KERNEL)
+        a.jump_if_ne(0, 0, "out")
+        for index, offset in enumerate(layout.args):
+            if start <= offset < start + size:
+                a.load(a.DW, 1, 10, SLOT - 128 + offset - start)
+                a.store_reg(a.DW, 7, 8 * index, 1)
     a.label("out")
     a.mov_imm(0, 0)
     a.exit()
@@ -104,19 +92,16 @@ def test_raw_tracepoints_see_the_arguments_number_and_result_of_a_call():
     owned: list = [values]
     try:
         try:
-            enter = bpf.load_raw_tracepoint_program(_enter(values, layout), "kl_test_enter")
-            owned.append(enter)
             leave = bpf.load_raw_tracepoint_program(_exit(values, layout), "kl_test_exit")
             owned.append(leave)
             owned.append(bpf.attach_raw_tracepoint("sys_exit", leave))
-            owned.append(bpf.attach_raw_tracepoint("sys_enter", enter))
         except bpf.BpfRefused as exc:
             pytest.skip(f"this kernel refuses raw tracepoint programs: {exc}")
         libc = ctypes.CDLL(None, use_errno=True)
         libc.syscall.restype = ctypes.c_long
         ret = libc.syscall(ctypes.c_long(NOT_A_CALL), *(ctypes.c_ulong(v) for v in ARGS))
         assert ret == -1 and ctypes.get_errno() == errno.ENOSYS
-        for attachment in owned[3:]:
+        for attachment in owned[2:]:
             attachment.close()
         raw = values.lookup(struct.pack("<I", 0))
         assert raw is not None

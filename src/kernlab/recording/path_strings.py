@@ -1,28 +1,29 @@
 """The strings behind path arguments (``openat``'s file name, ``renameat2``'s two names ...),
-captured during a recording by BPF programs on the raw system-call tracepoints.
+captured during a recording by BPF programs on the system-call tracepoints.
 
 The trace events hold only the six argument registers; strace reads the strings from the
-tracee's memory at each stop. Here BPF tracepoint programs do that in the kernel. One, on the
-``sys_enter`` tracepoint (the one that also writes the trace's record of the call), keeps the
-argument registers of each call with a string argument by a traced thread; a second, on
-``sys_exit``, reads the strings with ``bpf_probe_read_user_str`` once the
-kernel's own copy has faulted their pages in, and sends ``(CLOCK_MONOTONIC ns of the entry, tid,
-tgid, pointer, syscall nr, argument index, flags, length, bytes)`` through a ring buffer; a third,
-on ``sched:sched_process_exec``, sends an execve's file name from the kernel's own copy, since a
-successful execve returns into the new program. Nothing is read at entry: a page that is not
+tracee's memory at each stop. Here BPF programs do that in the kernel, at the call's *exit*:
+by then the kernel's own copy (getname, strndup_user ...) has faulted the string's pages in, so
+``bpf_probe_read_user_str`` takes no exception. Nothing is read at entry: a page that is not
 present makes even a nofault read take a page-fault exception in the traced task, which the
-trace would show as the program's fault. A hash map of traced thread-group ids, grown by a
-fourth program on ``sched:sched_process_fork``, limits it to the recorded command and its
-descendants, as ``set_event_pid`` + ``event-fork`` does for the trace events.
+trace would show as the program's fault. Records ``(CLOCK_MONOTONIC ns, tid, tgid, pointer,
+syscall nr, argument index, flags, length, bytes)`` go out through a ring buffer. A successful
+execve returns into the new program, so a program on ``sched:sched_process_exec`` sends its
+file name from the kernel's own copy. A hash map of traced thread-group ids, grown by a program
+on ``sched:sched_process_fork``, limits it all to the recorded command and its descendants, as
+``set_event_pid`` + ``event-fork`` does for the trace events.
 
-The two system-call programs are *raw* tracepoint programs where the kernel takes them
-(BPF_RAW_TRACEPOINT_OPEN on ``sys_enter``/``sys_exit``: called with ``struct pt_regs *`` and the
-number or return value, the arguments read from ``pt_regs`` at the architecture's offsets, x86-64
-and arm64): a call of no interest then costs one array lookup. Otherwise (another architecture,
-or the kernel refuses) they are attached as today's programs on ``raw_syscalls:sys_enter``/
-``sys_exit`` through perf_event_open, which builds a perf record of every call first — measured
-here ~250 ns per call, paid by every return probe's own ``uretprobe`` system call under
-``record --functions``. ``path_strings.json`` says which (``attach``).
+Where the kernel takes it (x86-64 and arm64, whose ``pt_regs`` layouts are known here), one
+*raw* tracepoint program on ``sys_exit`` does the work (BPF_RAW_TRACEPOINT_OPEN: called with
+``struct pt_regs *`` and the return value; the call's number and arguments are still in
+``pt_regs``): no program runs at ``sys_enter``, since every run there costs every system call
+of every task — among them, under ``record --functions``, each return probe's own
+``uretprobe`` call (a raw tracepoint program run costs ~90 ns here). The exec program's record
+then does not know its call's pointer and dirfd: the reader pairs it with the thread's execve
+(:data:`EXEC_UNBOUND`). Otherwise (another architecture, or the kernel refuses) an enter
+program on ``raw_syscalls:sys_enter`` keeps each string call's registers for the exit program
+on ``raw_syscalls:sys_exit``, both through perf_event_open, which builds a perf record of every
+call first (~250 ns per call). ``path_strings.json`` says which (``attach``).
 
 Files (docs/recording-format.md): ``path_strings.bin`` (the records) and ``path_strings.json``
 (whether the capture ran and, if not, which step the kernel refused and why). Nothing is
@@ -40,7 +41,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -57,6 +58,7 @@ __all__ = [
     "PathStrings",
     "StringRecord",
     "capture",
+    "exec_masks",
     "exec_user_name",
     "is_string_argument",
     "read_path_strings",
@@ -69,7 +71,8 @@ MAGIC = b"KLPSTR2\n"
 MAX_STRING = 4096
 """PATH_MAX: strace prints a path whole, up to this many bytes with its NUL."""
 HEADER = struct.Struct("<QIIQiBBh")
-"""ktime_ns (of the entry), tid, tgid, pointer, syscall nr, argument index, flags (AT_EXIT ...),
+"""ktime_ns (one stamp per call: of its exit, or of its entry where a sys_enter program kept
+it), tid, tgid, pointer, syscall nr, argument index, flags (AT_EXIT ...),
 length (incl. NUL; <0: -errno of the read; 0: not read)."""
 RING_BYTES = 8 << 20
 MAX_TASKS = 16384
@@ -92,6 +95,10 @@ its arguments (reading a page the kernel never touched would fault in the traced
 EXEC_NAME = 4
 """Record flag: the kernel's own copy of an execve's file name (sched_process_exec ``filename``);
 the data starts with the call's dirfd (int32, AT_FDCWD for execve), then the name."""
+EXEC_UNBOUND = 8
+"""Record flag (with EXEC_NAME): sent without the call's entry, so its pointer, number, argument
+index and dirfd are not in the record: the reader pairs it with the thread's next execve or
+execveat in the trace and takes them from there."""
 AT_FDCWD = -100
 SKIP_ERRNOS = (
     errno.EFAULT,
@@ -109,17 +116,18 @@ MAX_NR = 1023
 """Highest system-call number looked up (the tables end near 470; x32's bit 30 numbers are not)."""
 DRAIN_INTERVAL_S = 0.05
 REGS_AT = -256
-"""Stack offset where the raw enter program copies the argument registers out of pt_regs."""
+"""Stack offset where the raw exit program copies the argument registers out of pt_regs."""
 NR_AT = -48
 """Stack offset where the raw exit program reads the call's number out of pt_regs."""
 
 
 @dataclass(frozen=True)
 class RegsLayout:
-    """Where ``struct pt_regs`` keeps a system call's arguments and number (arch/*/ptrace.h)."""
+    """Where ``struct pt_regs`` keeps a system call's arguments and number at its exit
+    (arch/*/ptrace.h)."""
 
     args: tuple[int, int, int, int, int, int]
-    """Offsets of arguments 0..5 as the sys_enter tracepoint sees them."""
+    """Offsets of arguments 0..5 at the sys_exit tracepoint."""
     nr: int
     """Offset of the number the call keeps up to its exit (x86 ``orig_ax``, arm64 ``syscallno``)."""
     nr_size: int
@@ -127,11 +135,11 @@ class RegsLayout:
 
 REGS_LAYOUTS: dict[str, RegsLayout] = {
     # r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ...: the syscall ABI's
-    # di, si, dx, r10, r8, r9.
+    # di, si, dx, r10, r8, r9 (ax holds the result by the exit).
     "x86_64": RegsLayout((112, 104, 96, 56, 72, 64), 120, 8),
-    # regs[31], sp, pc, pstate, orig_x0, s32 syscallno: x0..x5 are untouched until the call
-    # returns (orig_x0 keeps x0 past that).
-    "aarch64": RegsLayout((0, 8, 16, 24, 32, 40), 280, 4),
+    # regs[31], sp, pc, pstate, orig_x0, s32 syscallno: x1..x5 are untouched until the call
+    # returns; x0 then holds the result and orig_x0 the first argument.
+    "aarch64": RegsLayout((272, 8, 16, 24, 32, 40), 280, 4),
 }
 
 # `const char *` arguments that are NUL-terminated strings: paths, and the few names beside them
@@ -206,6 +214,22 @@ class StringRecord:
     exec_name: bool = False
     """An execve's file name as the kernel kept it (sched_process_exec), its dirfd prefix
     (execveat: ``/dev/fd/N/``) taken off."""
+    unbound: bool = False
+    """An exec name sent without the call's entry (:data:`EXEC_UNBOUND`): ``pointer``, ``nr``
+    and ``arg`` are 0 and ``data`` is the kernel's name, its dirfd prefix still on, until the
+    reader pairs it with its call (:meth:`StringRecord.bind`)."""
+
+    def bind(self, nr: int, args: tuple[int, ...], mask: int) -> StringRecord:
+        """This unbound exec name as the string argument of call ``nr`` with ``args`` (``mask``:
+        the call's :func:`string_masks` word)."""
+        arg = next((i for i in range(6) if mask & (1 << i)), 0)
+        dirfd = AT_FDCWD
+        if mask & AT_DIRFD and args:
+            dirfd = args[0] - (1 << 32) if args[0] & 0x80000000 else args[0] & 0xFFFFFFFF
+        data = exec_user_name(self.data, dirfd) if self.length > 0 else self.data
+        length = len(data) + 1 if 0 < self.length < MAX_STRING else self.length
+        pointer = args[arg] if arg < len(args) else 0
+        return replace(self, pointer=pointer, nr=nr, arg=arg, data=data, length=length, unbound=False)
 
 
 @dataclass(frozen=True)
@@ -263,7 +287,8 @@ def read_path_strings(directory: Path) -> PathStrings:
             dirfd = struct.unpack_from("<i", body, at)[0]
             at += 4
         text = bytes(body[at : at + length - 1]) if length > 0 else b""
-        if flags & EXEC_NAME and length > 0:
+        unbound = bool(flags & EXEC_NAME and flags & EXEC_UNBOUND)
+        if flags & EXEC_NAME and length > 0 and not unbound:
             text = exec_user_name(text, dirfd)
             length = len(text) + 1 if length < MAX_STRING else length
         records.append(
@@ -279,6 +304,7 @@ def read_path_strings(directory: Path) -> PathStrings:
                 bool(flags & AT_EXIT),
                 bool(flags & NOT_READ),
                 bool(flags & EXEC_NAME),
+                unbound,
             )
         )
     return PathStrings(
@@ -337,7 +363,6 @@ def _enter_program(
     maps: _Maps,
     args_offset: int,
     every_task: bool = False,
-    regs: RegsLayout | None = None,
 ) -> bytes:
     """On raw_syscalls:sys_enter: for a call whose number has string arguments (``masks``: bit i
     set for argument i) made by a traced process, keep the call's argument registers in
@@ -346,12 +371,11 @@ def _enter_program(
     trap; the exception is traced as ``page_fault_kernel`` though nothing is faulted in), and
     that fault would be counted as the program's.
 
-    With ``regs`` it is a raw tracepoint program: ``ctx`` is ``{struct pt_regs *regs, long id}``
-    and the argument registers are copied out of ``regs`` (one bpf_probe_read_kernel); without,
-    ``ctx`` is the raw_syscalls:sys_enter record (``id`` at 8, ``args[6]`` at ``args_offset``)."""
+    ``ctx`` is the raw_syscalls:sys_enter record (``id`` at 8, ``args[6]`` at ``args_offset``):
+    only where the raw sys_exit program cannot run (:meth:`PathStringCapture._attach_calls`)."""
     a = bpf.Asm()
     a.mov_reg(6, 1)  # r6 = ctx
-    a.load(a.DW, 1, 6, 8)  # id (the record's field, or the raw tracepoint's second argument)
+    a.load(a.DW, 1, 6, 8)  # id
     a.jump_if_gt(1, MAX_NR, "out")  # also -1 (no system call), unsigned
     a.store_reg(a.W, 10, -8, 1)
     a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.masks.fd, -8)
@@ -365,25 +389,13 @@ def _enter_program(
         a.store_reg(a.W, 10, -4, 0)
         a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.pids.fd, -4)
         a.jump_if_eq(0, 0, "out")  # not a traced process
-    if regs is not None:
-        low, high = min(regs.args), max(regs.args) + 8
-        a.mov_reg(1, 10)
-        a.add_imm(1, REGS_AT)
-        a.mov_imm(2, high - low)
-        a.load(a.DW, 3, 6, 0)  # struct pt_regs *
-        a.add_imm(3, low)
-        a.call(bpf.Helper.PROBE_READ_KERNEL)
-        a.jump_if_ne(0, 0, "out")
     a.call(bpf.Helper.KTIME_GET_NS)
     a.store_reg(a.DW, 10, PENDING_AT, 0)
     a.load(a.DW, 1, 6, 8)
     a.store_reg(a.W, 10, PENDING_AT + 8, 1)
     a.store_reg(a.W, 10, PENDING_AT + 12, 9)
     for index in range(6):
-        if regs is not None:
-            a.load(a.DW, 1, 10, REGS_AT + regs.args[index] - min(regs.args))
-        else:
-            a.load(a.DW, 1, 6, args_offset + 8 * index)
+        a.load(a.DW, 1, 6, args_offset + 8 * index)
         a.store_reg(a.DW, 10, PENDING_AT + 16 + 8 * index, 1)
     _count_pending(a, maps.live, 1, "counted")
     a.label("counted")
@@ -442,27 +454,11 @@ def _forget_pending(a: bpf.Asm, maps: _Maps) -> None:
     a.exit()
 
 
-def _exit_program(
-    maps: _Maps,
-    id_offset: int,
-    ret_offset: int,
-    regs: RegsLayout | None = None,
-) -> bytes:
-    """On raw_syscalls:sys_exit of a thread with a pending call: read its strings now.
-
-    By the exit the kernel's own copy (getname, strndup_user ...) has faulted the string's pages
-    in, so reading them takes no exception — unless the call failed before copying
-    (:data:`SKIP_ERRNOS`: then a header-only record says so) or was an execve that succeeded
-    (its exit runs in the new program: the exec program sent the name). A read stops at each page
-    end, and goes on to the next page only when the string does, so it never touches a page the
-    kernel's copy did not (a word-sized read past the NUL could, and trap on an unmapped one).
-
-    With ``regs`` it is a raw tracepoint program: ``ctx`` is ``{struct pt_regs *regs, long ret}``
-    (pass ``ret_offset`` 8) and the call's number is read from ``regs``.
-    """
-    a = bpf.Asm()
-    a.mov_reg(6, 1)  # r6 = ctx until the result is read, then the record's flags
-    # No call pending anywhere (every return probe's own uretprobe call, most calls): done.
+def _exit_entry_from_pending(a: bpf.Asm, maps: _Maps, id_offset: int, ret_offset: int) -> None:
+    """Prologue of the exit program on the raw_syscalls:sys_exit event (``ctx``: its record):
+    r9 = the thread's pending entry, r8 = the record buffer, r7 = pid_tgid, r1 = the result;
+    then on to ``not_exec`` (or ``out``/``forget``)."""
+    # No call pending anywhere (most calls): done.
     a.store_imm(a.W, 10, -8, 0)
     a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.live.fd, -8)
     a.jump_if_eq(0, 0, "lookup")
@@ -479,18 +475,7 @@ def _exit_program(
     a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.scratch.fd, -8)
     a.jump_if_eq(0, 0, "forget")
     a.mov_reg(8, 0)  # r8 = this CPU's record buffer
-    if regs is not None:
-        a.store_imm(a.DW, 10, NR_AT, 0)
-        a.mov_reg(1, 10)
-        a.add_imm(1, NR_AT)
-        a.mov_imm(2, regs.nr_size)
-        a.load(a.DW, 3, 6, 0)
-        a.add_imm(3, regs.nr)
-        a.call(bpf.Helper.PROBE_READ_KERNEL)
-        a.jump_if_ne(0, 0, "forget")
-        a.load(a.W if regs.nr_size == 4 else a.DW, 1, 10, NR_AT)
-    else:
-        a.load(a.DW, 1, 6, id_offset)  # the exit's id must be the pending call's
+    a.load(a.DW, 1, 6, id_offset)  # the exit's id must be the pending call's
     a.load(a.W, 2, 9, 8)
     a.jump_if_ne_reg(1, 2, "forget")
     a.load(a.DW, 1, 6, ret_offset)
@@ -498,6 +483,111 @@ def _exit_program(
     a.and_imm(2, NO_RETRY)
     a.jump_if_eq(2, 0, "not_exec")
     a.jump_if_eq(1, 0, "forget")  # an execve that succeeded: this is the new program
+
+
+def _register_blocks(offsets: tuple[int, ...], most: int = 64) -> list[tuple[int, int]]:
+    """(start, size) of the few reads that copy the registers at ``offsets`` out of pt_regs,
+    each at most ``most`` bytes (arm64's orig_x0 lies 272 bytes past x1)."""
+    blocks: list[tuple[int, int]] = []
+    for offset in sorted(set(offsets)):
+        if blocks and offset + 8 - blocks[-1][0] <= most:
+            blocks[-1] = (blocks[-1][0], offset + 8 - blocks[-1][0])
+        else:
+            blocks.append((offset, 8))
+    return blocks
+
+
+def _exit_entry_from_regs(a: bpf.Asm, maps: _Maps, regs: RegsLayout, every_task: bool) -> None:
+    """Prologue of the raw sys_exit program (``ctx``: ``{struct pt_regs *regs, long ret}``): the
+    call's number and arguments are still in ``regs``, so the entry is built here, on the stack
+    at PENDING_AT, and no program runs at sys_enter (each run there costs every system call,
+    every uretprobe return among them). Leaves r9 = that entry, r8 = the record buffer,
+    r7 = pid_tgid, r1 = the result, and goes on to ``not_exec`` (or ``out``)."""
+    a.store_imm(a.DW, 10, NR_AT, 0)
+    a.mov_reg(1, 10)
+    a.add_imm(1, NR_AT)
+    a.mov_imm(2, regs.nr_size)
+    a.load(a.DW, 3, 6, 0)
+    a.add_imm(3, regs.nr)
+    a.call(bpf.Helper.PROBE_READ_KERNEL)
+    a.jump_if_ne(0, 0, "out")
+    a.load(a.W if regs.nr_size == 4 else a.DW, 7, 10, NR_AT)  # r7 = nr (for now)
+    a.jump_if_gt(7, MAX_NR, "out")  # also -1 (no system call), unsigned
+    a.store_reg(a.W, 10, -8, 7)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.masks.fd, -8)
+    a.jump_if_eq(0, 0, "out")
+    a.load(a.W, 9, 0, 0)  # r9 = which arguments are strings
+    a.jump_if_eq(9, 0, "out")  # most calls: none
+    a.mov_reg(2, 9)
+    a.and_imm(2, NO_RETRY)
+    a.jump_if_eq(2, 0, "entry")
+    a.load(a.DW, 1, 6, 8)
+    a.jump_if_eq(1, 0, "out")  # an execve that succeeded: the exec program sent the name
+    a.label("entry")
+    a.store_reg(a.W, 10, PENDING_AT + 8, 7)  # (NR_AT lies inside the entry: read before)
+    a.store_reg(a.W, 10, PENDING_AT + 12, 9)
+    a.call(bpf.Helper.GET_CURRENT_PID_TGID)
+    a.mov_reg(7, 0)  # r7 = tgid << 32 | tid
+    if not every_task:
+        a.rsh_imm(0, 32)
+        a.store_reg(a.W, 10, -4, 0)
+        a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.pids.fd, -4)
+        a.jump_if_eq(0, 0, "out")  # not a traced process
+    stack_of: dict[int, int] = {}  # offset in pt_regs -> where its copy lies on the stack
+    at = REGS_AT
+    for start, size in _register_blocks(regs.args):
+        a.mov_reg(1, 10)
+        a.add_imm(1, at)
+        a.mov_imm(2, size)
+        a.load(a.DW, 3, 6, 0)
+        a.add_imm(3, start)
+        a.call(bpf.Helper.PROBE_READ_KERNEL)
+        a.jump_if_ne(0, 0, "out")
+        for offset in regs.args:
+            if start <= offset < start + size:
+                stack_of[offset] = at + offset - start
+        at += size
+    for index in range(6):
+        a.load(a.DW, 1, 10, stack_of[regs.args[index]])
+        a.store_reg(a.DW, 10, PENDING_AT + 16 + 8 * index, 1)
+    a.call(bpf.Helper.KTIME_GET_NS)  # one stamp for all the call's records
+    a.store_reg(a.DW, 10, PENDING_AT, 0)
+    a.store_imm(a.W, 10, -8, 0)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.scratch.fd, -8)
+    a.jump_if_eq(0, 0, "out")
+    a.mov_reg(8, 0)  # r8 = this CPU's record buffer
+    a.mov_reg(9, 10)
+    a.add_imm(9, PENDING_AT)  # r9 = the entry
+    a.load(a.DW, 1, 6, 8)  # the result
+
+
+def _exit_program(
+    maps: _Maps,
+    id_offset: int,
+    ret_offset: int,
+    regs: RegsLayout | None = None,
+    every_task: bool = False,
+) -> bytes:
+    """On raw_syscalls:sys_exit of a thread with a pending call: read its strings now.
+
+    By the exit the kernel's own copy (getname, strndup_user ...) has faulted the string's pages
+    in, so reading them takes no exception — unless the call failed before copying
+    (:data:`SKIP_ERRNOS`: then a header-only record says so) or was an execve that succeeded
+    (its exit runs in the new program: the exec program sent the name). A read stops at each page
+    end, and goes on to the next page only when the string does, so it never touches a page the
+    kernel's copy did not (a word-sized read past the NUL could, and trap on an unmapped one).
+
+    With ``regs`` it is a raw tracepoint program, the only one on the system calls
+    (:func:`_exit_entry_from_regs`): ``ctx`` is ``{struct pt_regs *regs, long ret}`` (pass
+    ``ret_offset`` 8). Without, the raw_syscalls:sys_exit record's ``id`` and ``ret`` are read at
+    ``id_offset``/``ret_offset`` and the call's entry is the one the enter program kept.
+    """
+    a = bpf.Asm()
+    a.mov_reg(6, 1)  # r6 = ctx until the result is read, then the record's flags
+    if regs is not None:
+        _exit_entry_from_regs(a, maps, regs, every_task)
+    else:
+        _exit_entry_from_pending(a, maps, id_offset, ret_offset)
     a.label("not_exec")
     a.mov_imm(6, AT_EXIT)
     for err in SKIP_ERRNOS:
@@ -577,23 +667,32 @@ def _exit_program(
         a.label(f"emit{index}")
         _emit(a, maps, 0, nxt)
         a.label(nxt)
-    _forget_pending(a, maps)
+    if regs is not None:
+        a.label("forget")  # nothing was kept at the entry
+        a.label("out")
+        a.mov_imm(0, 0)
+        a.exit()
+    else:
+        _forget_pending(a, maps)
     return a.assemble()
 
 
-def _exec_program(
-    maps: _Maps,
-    filename_offset: int,
-    old_pid_offset: int,
-) -> bytes:
-    """On sched:sched_process_exec of a thread with a pending execve: its file name, from the
-    event's ``filename`` (the kernel's copy, bprm->filename), since the call's exit runs in the
-    new program. Keyed by ``old_pid``: a thread that is not the leader takes the leader's id
-    during the exec, and its sys_enter was recorded under its own."""
+def _exec_program(maps: _Maps, filename_offset: int, old_pid_offset: int, bound: bool = True) -> bytes:
+    """On sched:sched_process_exec: the file name of the execve, from the event's ``filename``
+    (the kernel's copy, bprm->filename), since the call's exit runs in the new program. Sent
+    under ``old_pid``: a thread that is not the leader takes the leader's id during the exec, and
+    the trace has its call under its own.
+
+    ``bound``: for a thread with a pending execve (the sys_enter program kept it), with that
+    call's pointer, number and dirfd. Else (no program at sys_enter) for any traced process, as
+    an :data:`EXEC_UNBOUND` record the reader pairs with the call."""
     a = bpf.Asm()
     a.mov_reg(6, 1)
     a.load(a.W, 1, 6, old_pid_offset)
     a.store_reg(a.W, 10, -4, 1)
+    if not bound:
+        _exec_unbound(a, maps, filename_offset)
+        return a.assemble()
     a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.pending.fd, -4)
     a.jump_if_eq(0, 0, "out")
     a.mov_reg(9, 0)
@@ -642,6 +741,41 @@ def _exec_program(
     _emit(a, maps, 4, "forget")
     _forget_pending(a, maps)
     return a.assemble()
+
+
+def _exec_unbound(a: bpf.Asm, maps: _Maps, filename_offset: int) -> None:
+    """The unbound exec record: ``old_pid`` is at -4; the process must be traced."""
+    a.call(bpf.Helper.GET_CURRENT_PID_TGID)
+    a.rsh_imm(0, 32)
+    a.mov_reg(7, 0)  # r7 = tgid
+    a.store_reg(a.W, 10, -8, 0)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.pids.fd, -8)
+    a.jump_if_eq(0, 0, "out")
+    a.store_imm(a.W, 10, -8, 0)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.scratch.fd, -8)
+    a.jump_if_eq(0, 0, "out")
+    a.mov_reg(8, 0)
+    a.call(bpf.Helper.KTIME_GET_NS)
+    a.store_reg(a.DW, 8, 0, 0)
+    a.load(a.W, 1, 10, -4)
+    a.store_reg(a.W, 8, 8, 1)
+    a.store_reg(a.W, 8, 12, 7)
+    a.store_imm(a.DW, 8, 16, 0)  # pointer, number, argument: the reader's to fill
+    a.store_imm(a.W, 8, 24, 0)
+    a.store_imm(a.B, 8, 28, 0)
+    a.store_imm(a.B, 8, 29, EXEC_NAME | EXEC_UNBOUND)
+    a.store_imm(a.W, 8, HEADER.size, AT_FDCWD)
+    a.load(a.W, 3, 6, filename_offset)  # __data_loc: length << 16 | offset in the record
+    a.and_imm(3, 0xFFFF)
+    a.add_reg(3, 6)
+    a.mov_reg(1, 8)
+    a.add_imm(1, HEADER.size + 4)
+    a.mov_imm(2, MAX_STRING)
+    a.call(bpf.Helper.PROBE_READ_KERNEL_STR)
+    _emit(a, maps, 4, "out")
+    a.label("out")
+    a.mov_imm(0, 0)
+    a.exit()
 
 
 def _fork_program(pids: bpf.Map, child_pid_offset: int) -> bytes:
@@ -696,11 +830,25 @@ def string_masks(machine: str) -> dict[int, int]:
                 continue
             mask = sum(1 << index for index, _offset in string_arguments(fmt))
             if mask:
-                if name in ("execve", "execveat"):
-                    mask |= NO_RETRY | (AT_DIRFD if name == "execveat" else 0)
-                masks[nr] = mask
+                masks[nr] = mask | EXEC_MASKS.get(name, 0)
             break
     return masks
+
+
+EXEC_MASKS = {"execve": 1 | NO_RETRY, "execveat": 2 | NO_RETRY | AT_DIRFD}
+"""The exec calls' :func:`string_masks` words: execve(filename, ...), execveat(dirfd, filename, ...)."""
+
+
+def exec_masks(machine: str) -> dict[int, int]:
+    """System-call number -> mask of the exec calls of ``machine``, from kernlab's own tables (no
+    live kernel read: a recording is decoded anywhere)."""
+    from kernlab.syscalls.tables import by_number, normalize_arch
+
+    try:
+        numbers = by_number(normalize_arch(machine))
+    except (KernlabError, ValueError):
+        return {}
+    return {nr: EXEC_MASKS[call.name] for nr, call in numbers.items() if call.name in EXEC_MASKS}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -722,6 +870,8 @@ class PathStringCapture:
         self._out: IO[bytes] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._exec_id = 0
+        self._execs: dict[bool, bpf.Program] = {}
         self.status: dict[str, object] = {"format": 1, "captured": False, "clock": "CLOCK_MONOTONIC"}
 
     def start(self) -> None:
@@ -773,19 +923,16 @@ class PathStringCapture:
             bpf.load_tracepoint_program(_fork_program(pids, fork_fmt.field("child_pid").offset), "kl_fork")
         )
         maps = _Maps(masks, pids, pending, live, scratch, ring, stats)
-        attach = self._attach_calls(maps, enter_fmt, exit_fmt)
-        execs = self._keep(
-            bpf.load_tracepoint_program(
-                _exec_program(
-                    maps,
-                    exec_fmt.field("filename").offset,
-                    exec_fmt.field("old_pid").offset,
-                ),
-                "kl_paths_exec",
+        filename, old_pid = exec_fmt.field("filename").offset, exec_fmt.field("old_pid").offset
+        self._exec_id = exec_fmt.id
+        self._execs = {
+            bound: self._keep(
+                bpf.load_tracepoint_program(_exec_program(maps, filename, old_pid, bound), "kl_paths_exec")
             )
-        )
+            for bound in (True, False)
+        }
+        attach = self._attach_calls(maps, enter_fmt, exit_fmt)
         self._attach(fork_fmt.id, fork)
-        self._attach(exec_fmt.id, execs)
         attach()
         out = open(self.directory / DATA_FILE, "wb")  # noqa: SIM115  (closed in stop())
         out.write(MAGIC)
@@ -800,20 +947,19 @@ class PathStringCapture:
         enter_fmt: EventFormat,
         exit_fmt: EventFormat,
     ) -> Callable[[], None]:
-        """Load the enter and exit programs, as raw tracepoint programs where the architecture's
-        pt_regs layout is known and the kernel takes them, else on the raw_syscalls events;
-        return what attaches them (exit first: no entry is kept that no exit would take)."""
+        """Load the system-call programs: one raw tracepoint program on sys_exit where the
+        architecture's pt_regs layout is known and the kernel takes it (the call's arguments are
+        still in pt_regs there), else an enter and an exit program on the raw_syscalls events;
+        return what attaches them and the matching exec program (exit first: no entry is kept
+        that no exit would take)."""
         every_task = self.root_pid <= 0  # record -a: the whole system, as its events
         regs = REGS_LAYOUTS.get(os.uname().machine)
         perf_args = (maps, enter_fmt, exit_fmt)
         if regs is None:
             return self._perf_calls(*perf_args)
         try:
-            enter = self._keep(
-                bpf.load_raw_tracepoint_program(_enter_program(maps, 0, every_task, regs), "kl_paths")
-            )
             leave = self._keep(
-                bpf.load_raw_tracepoint_program(_exit_program(maps, 0, 8, regs), "kl_paths_exit")
+                bpf.load_raw_tracepoint_program(_exit_program(maps, 0, 8, regs, every_task), "kl_paths_exit")
             )
         except bpf.BpfRefused as exc:
             self.status["raw_refused"] = f"BPF_PROG_LOAD {errno.errorcode.get(exc.err, str(exc.err))}"
@@ -822,8 +968,7 @@ class PathStringCapture:
         def attach_raw() -> None:
             done: list[bpf.RawTracepointAttachment] = []
             try:
-                for name, program in (("sys_exit", leave), ("sys_enter", enter)):
-                    done.append(bpf.attach_raw_tracepoint(name, program))
+                done.append(bpf.attach_raw_tracepoint("sys_exit", leave))
             except bpf.BpfRefused as exc:
                 for attachment in done:
                     attachment.close()
@@ -831,6 +976,7 @@ class PathStringCapture:
                 self._perf_calls(*perf_args)()
                 return
             self._attachments.extend(done)
+            self._attach(self._exec_id, self._execs[False])
             self.status["attach"] = "raw_tracepoint"
 
         return attach_raw
@@ -861,6 +1007,7 @@ class PathStringCapture:
 
         def attach() -> None:
             self._attach(exit_fmt.id, leave)
+            self._attach(self._exec_id, self._execs[True])
             self._attach(enter_fmt.id, enter)
             self.status["attach"] = "perf_tracepoint"
 

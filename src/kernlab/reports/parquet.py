@@ -214,7 +214,9 @@ def _syscalls(rec: Recording, tasks: Tasks, start: int) -> dict[str, list[Any]]:
     names = syscall_namer(rec.meta.machine)
     execs = exec_numbers(names)
     fmt = ArgFormatter(rec, rec.meta.machine or "x86_64")
-    matcher = StringMatcher(read_path_strings(rec.root), rec.meta.start_time_ns, rec.meta.end_time_ns)
+    matcher = StringMatcher(
+        read_path_strings(rec.root), rec.meta.start_time_ns, rec.meta.end_time_ns, rec.meta.machine
+    )
     # One row per call: [ts, exit_ts, cpu, tid, nr, args, ret, returned]
     rows: list[list[Any]] = []
     pending: dict[int, int] = {}

@@ -352,7 +352,9 @@ def build(
         records.setdefault(tid, []).append((ts, rank, len(records.get(tid, ())), fn))
     traced = set(records)
     fmt = ArgFormatter(rec, rec.meta.machine or "x86_64")
-    matcher = StringMatcher(read_path_strings(rec.root), rec.meta.start_time_ns, rec.meta.end_time_ns)
+    matcher = StringMatcher(
+        read_path_strings(rec.root), rec.meta.start_time_ns, rec.meta.end_time_ns, rec.meta.machine
+    )
     for call in iter_calls(rec, with_args=True):
         wanted = [i for i in fmt.string_args(call.name) if i < len(call.args) and call.args[i]]
         strings = matcher.take(call.pid, call.nr, call.args) if wanted else None

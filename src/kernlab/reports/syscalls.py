@@ -101,7 +101,7 @@ def build(
     start = first_record_ts(rec)
     fmt = ArgFormatter(rec, rec.meta.machine or "x86_64")
     captured = read_path_strings(rec.root)
-    matcher = StringMatcher(captured, rec.meta.start_time_ns, rec.meta.end_time_ns)
+    matcher = StringMatcher(captured, rec.meta.start_time_ns, rec.meta.end_time_ns, rec.meta.machine)
     lines: list[SyscallLine] = []
     matched = unmatched = 0
     for call in iter_calls(rec, with_args=True):

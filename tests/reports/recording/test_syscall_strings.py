@@ -161,6 +161,29 @@ def test_ls_cat_and_mv_match_strace(tmp_path):
     assert listing.path_strings.status == "captured"
 
 
+def test_perf_event_capture_where_raw_tracepoints_cannot_run_matches_strace(tmp_path):
+    """The other way in (another architecture, or a kernel refusing raw tracepoint programs): the
+    enter and exit programs on raw_syscalls through perf events, the exec name bound to its call."""
+    need_tracing()
+    argv = ["sh", "-c", "cat /etc/hostname /nonexistent; exec ls -d /usr"]
+    rec = tmp_path / "rec"
+    code = (
+        "import sys, kernlab.recording.path_strings as p; p.REGS_LAYOUTS.clear(); "
+        "from kernlab.cli.main import main; sys.argv = ['kernlab'] + sys.argv[1:]; main()"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, "record", "-q", "-d", str(rec), "--", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run.returncode in (0, 1), run.stderr  # cat's missing file: status 1
+    status = json.loads((rec / STATUS_FILE).read_text())
+    assert status["captured"] and status["attach"] == "perf_tracepoint", status
+    theirs = _strace(argv, tmp_path, tmp_path / "strace.txt")
+    assert _compare(_ours(rec), theirs, True) > 0
+
+
 def test_c_program_with_many_flag_sets_matches_strace(tmp_path, sys_flags):
     _record_and_compare(tmp_path, [str(sys_flags), "."], lambda d: None)
     ours = _ours(tmp_path / "rec")
@@ -274,6 +297,37 @@ def test_matcher_pairs_in_order_and_skips_what_the_trace_lacks():
     assert both is not None and (both[1].data, both[3].data) == (b"old", b"new")
     assert matcher.take(7, 257, (0, 0x1000, 0)) is None  # dropped as before the start
     assert (matcher.matched, matcher.unmatched) == (3, 1)
+
+
+def test_unbound_exec_names_pair_with_the_threads_execs_after_a_failed_one():
+    """The raw sys_exit capture reads a failed execve's name at its exit and sends a successful
+    one's from sched_process_exec without its call (EXEC_UNBOUND): the reader takes pointer,
+    argument and dirfd from the call in the trace, and strips an execveat's /dev/fd/N/ prefix."""
+    execve, execveat = 59, 322
+    failed = _rec(7, 10, execveat, 1, 0x2000, b"nosuch")
+    unbound = [
+        StringRecord(
+            20, 7, 7, 0, 0, 0, len(b"/dev/fd/3/true") + 1, b"/dev/fd/3/true", exec_name=True, unbound=True
+        ),
+        StringRecord(30, 7, 7, 0, 0, 0, len(b"/bin/sh") + 1, b"/bin/sh", exec_name=True, unbound=True),
+    ]
+    matcher = StringMatcher(PathStrings(True, True, records=[failed, *unbound]), machine="x86_64")
+    first = matcher.take(7, execveat, (3, 0x2000, 0, 0, 0))
+    assert first is not None and first[1].data == b"nosuch"
+    second = matcher.take(7, execveat, (3, 0x2010, 0, 0, 0))
+    assert second is not None and (second[1].data, second[1].pointer, second[1].length) == (
+        b"true",
+        0x2010,
+        5,
+    )
+    third = matcher.take(7, execve, (0x3000, 0, 0))
+    assert third is not None and (third[0].data, third[0].pointer, third[0].nr) == (
+        b"/bin/sh",
+        0x3000,
+        execve,
+    )
+    assert matcher.take(7, execve, (0x3000, 0, 0)) is None  # none left
+    assert matcher.take(7, 257, (0, 0x1000, 0)) is None  # not an exec: never given an exec name
 
 
 def test_path_strings_file_round_trip(tmp_path):

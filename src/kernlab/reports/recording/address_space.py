@@ -862,7 +862,7 @@ def _string_matcher(rec: Recording) -> StringMatcher | None:
         return None
     if not strings.records:
         return None
-    return StringMatcher(strings, rec.meta.start_time_ns, rec.meta.end_time_ns)
+    return StringMatcher(strings, rec.meta.start_time_ns, rec.meta.end_time_ns, rec.meta.machine)
 
 
 @dataclass

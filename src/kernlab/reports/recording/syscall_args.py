@@ -20,7 +20,13 @@ from collections import deque
 from dataclasses import dataclass
 
 from kernlab.errors import BadInput, KernlabError
-from kernlab.recording.path_strings import MAX_STRING, PathStrings, StringRecord, is_string_argument
+from kernlab.recording.path_strings import (
+    MAX_STRING,
+    PathStrings,
+    StringRecord,
+    exec_masks,
+    is_string_argument,
+)
 from kernlab.recording.reader import Recording
 from kernlab.tracing import tracefs
 from kernlab.tracing.formats import EventFormat, parse_format
@@ -639,14 +645,21 @@ class StringMatcher:
 
     LOOKAHEAD = 8
 
-    def __init__(self, strings: PathStrings, start_ns: int = 0, end_ns: int = 0) -> None:
+    def __init__(self, strings: PathStrings, start_ns: int = 0, end_ns: int = 0, machine: str = "") -> None:
         self.matched = 0
         self.unmatched = 0
         self._queues: dict[tuple[int, int], deque[dict[int, StringRecord]]] = {}
+        # Exec names sent without their call (EXEC_UNBOUND): per thread, in order, for the
+        # thread's execve/execveat calls that no record read at the exit (a failed one) matches.
+        self._execs: dict[int, deque[StringRecord]] = {}
+        self._exec_masks = exec_masks(machine) if machine else {}
         calls: dict[tuple[int, int], dict[int, StringRecord]] = {}
         order: list[tuple[int, int]] = []
-        for rec in strings.records:
+        for rec in sorted(strings.records, key=lambda r: r.ktime_ns):
             if (start_ns and rec.ktime_ns < start_ns) or (end_ns and rec.ktime_ns > end_ns):
+                continue
+            if rec.unbound:
+                self._execs.setdefault(rec.tid, deque()).append(rec)
                 continue
             # The records of one call share its tid and its one ktime stamp.
             key = (rec.tid, rec.ktime_ns)
@@ -665,17 +678,20 @@ class StringMatcher:
     def take(self, tid: int, nr: int, args: tuple[int, ...]) -> dict[int, StringRecord] | None:
         """The strings of this call (the next of ``tid``'s calls ``nr``); None when none matches."""
         queue = self._queues.get((tid, nr))
-        if not queue:
-            self.unmatched += 1
-            return None
-        for i, call in enumerate(queue):
+        for i, call in enumerate(queue or ()):
             if i >= self.LOOKAHEAD:
                 break
             if all(index < len(args) and args[index] == rec.pointer for index, rec in call.items()):
+                assert queue is not None
                 for _ in range(i):
                     queue.popleft()  # captured for calls the trace does not have
                 queue.popleft()
                 self.matched += 1
                 return call
+        execs = self._execs.get(tid)
+        if execs and nr in self._exec_masks:
+            bound = execs.popleft().bind(nr, args, self._exec_masks[nr])
+            self.matched += 1
+            return {bound.arg: bound}
         self.unmatched += 1
         return None
