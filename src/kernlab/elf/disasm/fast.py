@@ -783,38 +783,17 @@ def _number_in(
     return found
 
 
-def _modrm_mod(raw: bytes, prefixes: int, mode64: bool) -> int | None:
-    """The mod field of the ModRM byte (None when the layout is not one of the common ones)."""
-    i = prefixes
-    if i < len(raw) and mode64 and 0x40 <= raw[i] <= 0x4F:
-        i += 1
-    if i >= len(raw):
-        return None
-    b = raw[i]
-    if b == 0xC5:
-        i += 3
-    elif b == 0xC4:
-        i += 4
-    elif b == 0x62:
-        i += 5
-    elif b == 0x0F:
-        i += 3 if i + 1 < len(raw) and raw[i + 1] in (0x38, 0x3A) else 2
-    else:
-        i += 1
-    return raw[i] >> 6 if i < len(raw) else None
-
-
-def _padding_sib(raw: bytes, prefixes: int, mode64: bool) -> bool:
-    """True when the memory operand has a SIB byte without index that no base needs (any base
-    but rsp/r12, or none): objdump then writes the index as ``%eiz``/``%riz``, capstone omits
-    it. VEX and EVEX forms say True on any SIB without index (rare; decoded with details)."""
+def _modrm_at(raw: bytes, prefixes: int, mode64: bool) -> tuple[int, int, bool] | None:
+    """(index of the ModRM byte, the REX byte or 0, VEX/EVEX-encoded) for the common layouts:
+    legacy prefixes counted already, then REX, a VEX/EVEX prefix or the 0F/0F38/0F3A escape, then
+    a one-byte opcode. None when the bytes end first."""
     i = prefixes
     rex = 0
     if i < len(raw) and mode64 and 0x40 <= raw[i] <= 0x4F:
         rex = raw[i]
         i += 1
     if i >= len(raw):
-        return False
+        return None
     b = raw[i]
     vex = b in (0xC4, 0xC5, 0x62) and mode64
     if b == 0xC5:
@@ -827,6 +806,25 @@ def _padding_sib(raw: bytes, prefixes: int, mode64: bool) -> bool:
         i += 3 if i + 1 < len(raw) and raw[i + 1] in (0x38, 0x3A) else 2
     else:
         i += 1
+    return i, rex, vex
+
+
+def _modrm_mod(raw: bytes, prefixes: int, mode64: bool) -> int | None:
+    """The mod field of the ModRM byte (None when the layout is not one of the common ones)."""
+    at = _modrm_at(raw, prefixes, mode64)
+    if at is None or at[0] >= len(raw):
+        return None
+    return raw[at[0]] >> 6
+
+
+def _padding_sib(raw: bytes, prefixes: int, mode64: bool) -> bool:
+    """True when the memory operand has a SIB byte without index that no base needs (any base
+    but rsp/r12, or none): objdump then writes the index as ``%eiz``/``%riz``, capstone omits
+    it. VEX and EVEX forms say True on any SIB without index (rare; decoded with details)."""
+    at = _modrm_at(raw, prefixes, mode64)
+    if at is None:
+        return False
+    i, rex, vex = at
     if i + 1 >= len(raw):
         return False
     modrm, sib = raw[i], raw[i + 1]

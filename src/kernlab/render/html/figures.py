@@ -431,32 +431,34 @@ def syscalls(summary: SyscallSummary, title: str) -> go.Figure:
         horizontal_spacing=0.03,
         subplot_titles=(text("report.html.time_share"), text("report.html.calls")),
     )
-    fig.add_trace(
-        go.Bar(
-            y=names,
-            x=[r.percent_time for r in rows],
-            orientation="h",
-            name=text("report.html.time_share"),
-            marker={"color": "#636EFA"},
-            hovertext=[f"{r.name}: {r.percent_time:.2f} %, {r.total_ns / 1000:,.0f} µs" for r in rows],
-            hoverinfo="text",
+    panels = (
+        (
+            "report.html.time_share",
+            [r.percent_time for r in rows],
+            "#636EFA",
+            [f"{r.name}: {r.percent_time:.2f} %, {r.total_ns / 1000:,.0f} µs" for r in rows],
         ),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Bar(
-            y=names,
-            x=[r.calls for r in rows],
-            orientation="h",
-            name=text("report.html.calls"),
-            marker={"color": "#EF553B"},
-            hovertext=[f"{r.name}: {r.calls:,} / {r.errors:,}" for r in rows],
-            hoverinfo="text",
+        (
+            "report.html.calls",
+            [r.calls for r in rows],
+            "#EF553B",
+            [f"{r.name}: {r.calls:,} / {r.errors:,}" for r in rows],
         ),
-        row=1,
-        col=2,
     )
+    for col, (key, values, colour, hover) in enumerate(panels, start=1):
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=values,
+                orientation="h",
+                name=text(key),
+                marker={"color": colour},
+                hovertext=hover,
+                hoverinfo="text",
+            ),
+            row=1,
+            col=col,
+        )
     fig.update_yaxes(autorange="reversed", tickfont={"family": "monospace"})
     fig.update_layout(title_text=title, height=160 + 18 * len(rows), showlegend=False)
     return fig
