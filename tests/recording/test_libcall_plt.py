@@ -116,6 +116,45 @@ def test_probes_are_objdumps_stubs_and_call_sites(tmp_path, build):
         assert {f.probe for f in calls} == {"plt"}
 
 
+def test_dash_n_leaves_matching_library_calls_unprobed(tmp_path):
+    """-N at record time: an import it matches gets no probe (a library call is a leaf of the
+    program's tree, so this is what hiding it shows, two traps per call cheaper); the rest stay."""
+    prog = _build(tmp_path, "lib_calls", "pie")
+    every, _, _ = choose_program_calls(str(prog), "g", process_environment(None))
+    narrowed, _, left = choose_program_calls(
+        str(prog), "g", process_environment(None), exclude=[re.compile("^puts$"), re.compile("^str")]
+    )
+    names = {f.name for f in every}
+    assert {"puts", "strlen"} <= names
+    assert {f.name for f in narrowed} == {n for n in names if n != "puts" and not n.startswith("str")}
+    assert left == []  # left out on purpose, not "unprobed"
+
+
+def test_dash_n_at_record_time_probes_nothing_it_names(tmp_path):
+    need_tracing()
+    prog = _build(tmp_path, "lib_calls", "pie")
+    rec = tmp_path / "rec"
+    result = run_kernlab(
+        "record", "--functions", "-N", "^puts$", "-q", "-d", str(rec), "--", str(prog), cwd=tmp_path
+    )
+    assert result.code == 0, result.stderr
+    table = read_function_table(rec)
+    assert table is not None
+    libs = {f.name for f in table.functions if f.library}
+    assert "puts" not in libs and {"rename", "malloc"} <= libs
+    report = reports.build(rec)
+    seen = {c.name for t in report.threads for c in _walk(t.calls)}
+    assert "puts" not in seen and "rename" in seen
+
+
+def _walk(calls: list[CallNode]) -> list[CallNode]:
+    out: list[CallNode] = []
+    for c in calls:
+        out.append(c)
+        out.extend(_walk(c.children))
+    return out
+
+
 def _names_only(report: ReplayReport) -> list[list[str]]:
     """Function lines per thread as uftrace prints them without -A/-R."""
 

@@ -227,3 +227,21 @@ def test_recording_again_keeps_the_previous_as_old(tmp_path):
         result = run_kernlab("record", "--functions", "-q", "-d", str(out), "--", str(prog), "10")
         assert result.code == 0, result.stderr
     assert read_function_table(tmp_path / "rec.old") is not None
+
+
+def test_dash_n_leaves_out_the_probes_of_leaves_only(tmp_path):
+    """-N at record time drops the probes of a matched function that calls nothing (its whole
+    subtree is itself: a hot leaf then costs nothing); a matched function that calls others stays
+    probed, so replay can hide what it calls."""
+    prog = _build(tmp_path, "fn_calls")
+    every = {f.name for f in choose_functions(str(prog), FunctionFilters(), "g").functions}
+    assert {"leaf", "middle", "fib"} <= every
+    no_leaf = {
+        f.name for f in choose_functions(str(prog), FunctionFilters(exclude=["^leaf$"]), "g").functions
+    }
+    assert no_leaf == every - {"leaf"}
+    kept = {
+        f.name
+        for f in choose_functions(str(prog), FunctionFilters(exclude=["^middle$", "^fib$"]), "g").functions
+    }
+    assert kept == every  # middle calls leaf, fib calls itself: hidden by replay, not unprobed

@@ -101,7 +101,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
     "fn_exclude",
     multiple=True,
     metavar="REGEX",
-    help="--functions: not these (nor what they call).",
+    help="--functions: not these (nor what they call); matched leaves and library calls are not probed.",
 )
 @click.option(
     "-D",

@@ -30,7 +30,7 @@ import json
 import os
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -221,6 +221,44 @@ def _one_per_address(rows: list[tuple[str, int, int, str]]) -> dict[int, tuple[s
     return {a: (n, s) for a, (_, n, s) in best.items()}
 
 
+def _leaves(image: Any, functions: dict[int, tuple[str, int]], addresses: set[int]) -> set[int]:
+    """Those of ``addresses`` whose code calls nothing: no call, no system call or trap, no jump
+    out of the function (a tail call) and no indirect jump. Such a function is its whole subtree,
+    so ``-N`` can leave its probes out and show what hiding it would (a hot leaf then costs
+    nothing); a function that may call others stays probed, for replay to hide what it calls."""
+    import capstone
+
+    from kernlab.elf.disasm.decode import CAPSTONE_MODES
+
+    if image.arch not in CAPSTONE_MODES:
+        return set()
+    arch_name, mode_name = CAPSTONE_MODES[image.arch]
+    md = capstone.Cs(getattr(capstone, arch_name), getattr(capstone, mode_name))
+    md.detail = True
+    out: set[int] = set()
+    for address in addresses:
+        size = functions[address][1]
+        if size <= 0:
+            continue
+        try:
+            code = image.read(address, size)
+        except KernlabError:
+            continue
+        leaf, seen = True, 0
+        for insn in md.disasm(code, address):
+            seen += insn.size
+            if insn.group(capstone.CS_GRP_CALL) or insn.group(capstone.CS_GRP_INT):
+                leaf = False
+            elif insn.group(capstone.CS_GRP_JUMP) or insn.group(capstone.CS_GRP_BRANCH_RELATIVE):
+                targets = [op.imm for op in insn.operands if op.type == capstone.CS_OP_IMM]
+                leaf = bool(targets) and all(address <= a < address + size for a in targets)
+            if not leaf:
+                break
+        if leaf and seen == size:  # decoded to its end: nothing hidden in undecodable bytes
+            out.add(address)
+    return out
+
+
 def _reachable(image: Any, functions: dict[int, tuple[str, int]], roots: set[int]) -> set[int]:
     """Addresses of the functions reached from ``roots`` by direct calls, plus every function
     whose address the code or the data takes (a pointer to it may be called from anywhere)."""
@@ -299,7 +337,7 @@ def choose_functions(path: str, filters: FunctionFilters, group: str) -> Functio
     from kernlab.elf.reader import open_elf
 
     include = compile_filters(filters.include, "-F")
-    compile_filters(filters.exclude, "-N")
+    exclude = compile_filters(filters.exclude, "-N")
     image = open_elf(path)
     table, rows = _symbol_functions(image)
     pie = bool(image.header.type.startswith("DYN"))
@@ -337,6 +375,9 @@ def choose_functions(path: str, filters: FunctionFilters, group: str) -> Functio
                 },
             )
         chosen = _reachable(image, candidates, roots) & set(candidates)
+    if exclude:
+        named = {a for a in chosen if any(p.search(candidates[a][0]) for p in exclude)}
+        chosen -= _leaves(image, candidates, named)
     if len(chosen) > filters.max_functions:
         raise BadInput(
             f"{path}: functions to probe: {len(chosen)}, more than --max-functions "
@@ -607,9 +648,11 @@ def choose_library_calls(
     from kernlab.elf.reader import open_elf
 
     wanted: dict[str, str | None] = {}
+    exclude = compile_filters(filters.exclude, "-N")
     if filters.libcalls:
         for sym in open_elf(path).symbols(".dynsym"):
-            if sym.shndx == "UND" and sym.type in ("FUNC", "IFUNC") and sym.name not in RUNTIME_IMPORTS:
+            imported = sym.shndx == "UND" and sym.type in ("FUNC", "IFUNC")
+            if imported and sym.name not in RUNTIME_IMPORTS and not any(p.search(sym.name) for p in exclude):
                 wanted.setdefault(sym.name, sym.version)
     explicit = _parse_lib_options(filters.libs)
     if not wanted and not explicit:
@@ -699,7 +742,7 @@ def _imports(path: str) -> dict[str, str | None]:
 
 
 def choose_program_calls(
-    path: str, group: str, env: dict[str, str], first: int = 0
+    path: str, group: str, env: dict[str, str], first: int = 0, exclude: Sequence[re.Pattern[str]] = ()
 ) -> tuple[list[ProbedFunction], list[str], list[str]]:
     """(the program's library calls to probe, the libraries defining them, the imports left
     unprobed), every probe in the main executable ``path`` itself.
@@ -714,13 +757,15 @@ def choose_program_calls(
     semantics). Functions that return twice or read their return address
     (:data:`UNSAFE_RETURNS`) get no uretprobe: they are probed at their call sites.
     The defining library (ld.so's lookup order) is found only to name it and to know which calls
-    are the C library's (whose arguments are fetched).
+    are the C library's (whose arguments are fetched). Imports ``exclude`` (``-N``) matches are
+    not probed: a library call is a leaf of the program's tree, so leaving its probes out is
+    exactly what hiding it would show, for two traps a call less.
     """
     from kernlab.elf.callsites import CALL, got_call_sites
     from kernlab.elf.plt import plt_entries
     from kernlab.elf.reader import open_elf
 
-    wanted = _imports(path)
+    wanted = {n: v for n, v in _imports(path).items() if not any(p.search(n) for p in exclude)}
     if not wanted:
         return [], [], []
     image = open_elf(path)
@@ -796,7 +841,8 @@ class FunctionProbes:
         env = process_environment(pid)
         if filters.libcalls and not filters.nest_libcall:
             # The program's side only; --lib's named functions still go in their library.
-            calls, libraries, unresolved = choose_program_calls(path, self.probes.group, env)
+            exclude = compile_filters(filters.exclude, "-N")
+            calls, libraries, unresolved = choose_program_calls(path, self.probes.group, env, exclude=exclude)
             named, named_libs, _ = choose_library_calls(
                 path, replace(filters, libcalls=False), self.probes.group, env, self.arch
             )
