@@ -22,7 +22,8 @@ Methods:
   kernlab       kernlab record --functions -q -d TMP -- prog N (its rusage from meta.json), which
                 probes main() and leaf() (and the program's PLT stub of atol, called once) and
                 records system calls, faults and scheduling too
-  kernlab-only  the same with --only -e sched:sched_process_exit: the probes without the
+  kernlab-only  the same with --only -e sched:sched_process_fork,sched_process_exit (the fork
+                events let the probes keep their own unfiltered buffer): the probes without the
                 system-call events
 
 Besides the command's CPU, kernlab's own CPU (the `kernlab record` process: arming, the
@@ -204,7 +205,11 @@ def main() -> None:
             "perf-uprobe": lambda: perf_uprobe(prog, args.calls),
             "kernlab": lambda: kernlab(prog, args.calls, folder, "kernlab"),
             "kernlab-only": lambda: kernlab(
-                prog, args.calls, folder, "kernlab-only", ("--only", "-e", "sched:sched_process_exit")
+                prog,
+                args.calls,
+                folder,
+                "kernlab-only",
+                ("--only", "-e", "sched:sched_process_fork", "-e", "sched:sched_process_exit"),
             ),
         }
         times: dict[str, list[float]] = {name: [] for name in methods}

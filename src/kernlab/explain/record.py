@@ -20,7 +20,7 @@ def summary_sentences(report: RecordReport) -> list[str]:
         what = say("record.what_command", command=" ".join(meta.command))
     else:
         what = say("record.what_pid", pid=meta.root_pid)
-    lost_cpus = [str(c.cpu) for c in meta.loss if c.lost]
+    lost_cpus = [c.label for c in meta.loss if c.lost]
     loss = (
         count("record.loss", meta.lost_events, cpus=", ".join(lost_cpus))
         if meta.lost_events

@@ -196,7 +196,9 @@ def _numbers_without_event(machine: str, names: set[str]) -> list[int]:
     return sorted(missing)
 
 
-def per_call_syscalls(instance: Instance, events: list[str], kstack: list[str]) -> PerCallSyscalls | None:
+def per_call_syscalls(
+    instance: Instance, events: list[str], kstack: list[str], probes: Instance | None = None
+) -> PerCallSyscalls | None:
     """What to arm instead of ``raw_syscalls`` when the recording probes returns, or None.
 
     Every return through a uretprobe makes a ``uretprobe`` system call (x86-64, Linux 6.11+);
@@ -219,7 +221,7 @@ def per_call_syscalls(instance: Instance, events: list[str], kstack: list[str]) 
     base = instance.path / "events" / "syscalls"
     if not (base / f"sys_enter_{LEFT_OUT[0]}").is_dir():
         return None  # no uretprobe system call: raw_syscalls costs the probes nothing
-    if not _return_probes_enabled(instance):
+    if not _return_probes_enabled(probes or instance):
         return None
     # Both trampolines' calls where the kernel has them (``uprobe``: optimized entry probes).
     chosen = PerCallSyscalls(left_out=[n for n in LEFT_OUT if (base / f"sys_enter_{n}").is_dir()])
@@ -251,13 +253,16 @@ def _arm_per_call(instance: Instance, chosen: PerCallSyscalls) -> None:
             instance.write(f"events/syscalls/sys_{kind}_{name}/enable", "0")
 
 
-def arm_events(instance: Instance, events: list[str], kstack: list[str]) -> list[str]:
+def arm_events(
+    instance: Instance, events: list[str], kstack: list[str], probes: Instance | None = None
+) -> list[str]:
     """Enable ``events`` (``system:name``) and their kernel-stack triggers; return the latter.
 
     ``raw_syscalls`` is replaced by the per-call ``syscalls:*`` events when the recording's
-    return probes would make it pay for their own system call (:func:`per_call_syscalls`);
+    return probes would make it pay for their own system call (:func:`per_call_syscalls`; the
+    probes are enabled in ``probes`` when they have their own instance, else in ``instance``);
     :func:`copy_headers` then says so in the recording (``formats/syscall_events.json``)."""
-    chosen = per_call_syscalls(instance, events, kstack)
+    chosen = per_call_syscalls(instance, events, kstack, probes)
     for event in events:
         if chosen is not None and event in RAW_SYSCALLS:
             continue

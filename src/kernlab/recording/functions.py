@@ -192,6 +192,21 @@ class FunctionTable:
     of one is told by its probe's address (``__probe_ip``; ``__probe_func`` of a return probe)
     less the load bias (:class:`SharedProbes`). Empty when the kernel refused to add a probe to
     an event: one event per function, as ``entry_event``/``exit_event`` say."""
+    buffer: str = ""
+    """``functions``: the probes' events went to their own instance, with no pid filter
+    (recording/probe_buffer.py): read from ``cpus/functions/``, keeping the traced tasks'
+    records only. "": in the recording's own buffer."""
+    buffer_page_size: int = 0
+    """Ring-buffer page size of that instance."""
+    traced_at_start: list[int] = field(default_factory=list)
+    """Thread ids traced from the start (the command's first task, or every thread of a ``-p``
+    process): with the children ``sched_process_fork`` names, the tasks whose probe records
+    count."""
+
+    def only_in_program(self) -> bool:
+        """Every probe is in the main executable (its functions, PLT stubs and call sites): only
+        the processes running it can hit them."""
+        return all(not f.library or f.probe for f in self.functions)
 
 
 def _symbol_functions(image: Any) -> tuple[str, list[tuple[str, int, int, str]]]:
@@ -1007,20 +1022,23 @@ class FunctionProbes:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(asdict(self.table), indent=1) + "\n")
 
-    def enable(self, instance: Any) -> None:
-        """Enable the group's events in the recording's instance only, and keep the return
-        probes' own ``uretprobe`` system call (x86-64, Linux 6.11+: one per probed return) out
-        of ``raw_syscalls``: two records per call that say nothing about the program."""
+    def enable(self, instance: Any, syscalls: Any = None) -> None:
+        """Enable the group's events in ``instance`` only (the recording's, or the probes' own:
+        recording/probe_buffer.py), and keep the return probes' own ``uretprobe`` system call
+        (x86-64, Linux 6.11+: one per probed return) out of ``raw_syscalls`` in ``syscalls``
+        (the recording's instance; ``instance`` when None): two records per call that say
+        nothing about the program."""
         if not self.table.functions:
             return
         instance.enable_event(self.probes.group)
         from kernlab.recording.syscall_names import syscall_namer
 
+        syscalls = syscalls if syscalls is not None else instance
         numbers = [nr for nr, name in syscall_namer(os.uname().machine).items() if name == "uretprobe"]
         for event in ("sys_enter", "sys_exit"):
-            if numbers and instance.file(f"events/raw_syscalls/{event}/filter").exists():
+            if numbers and syscalls.file(f"events/raw_syscalls/{event}/filter").exists():
                 with contextlib.suppress(KernlabError):
-                    instance.write(f"events/raw_syscalls/{event}/filter", f"id != {numbers[0]}")
+                    syscalls.write(f"events/raw_syscalls/{event}/filter", f"id != {numbers[0]}")
 
     def disable(self, instance: Any) -> None:
         """Disable them there (a probe enabled anywhere cannot be removed)."""

@@ -90,9 +90,17 @@ class CpuLoss:
     """Bytes of raw pages kernlab saved for this CPU (size of cpus/cpu<N>.raw)."""
     lost: int = 0
     """overrun + commit_overrun + dropped: events this CPU's buffer lost."""
+    buffer: str = ""
+    """Which instance's buffer: "" the recording's own, ``functions`` the function probes'
+    (recording/probe_buffer.py)."""
 
     def __post_init__(self) -> None:
         self.lost = self.overrun + self.commit_overrun + self.dropped
+
+    @property
+    def label(self) -> str:
+        """The CPU as views name it: ``1``, or ``1 (--functions)`` for the probes' buffer."""
+        return f"{self.cpu} (--{self.buffer})" if self.buffer else str(self.cpu)
 
 
 @dataclass

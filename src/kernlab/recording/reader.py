@@ -116,6 +116,7 @@ class Recording:
     formats: dict[int, EventFormat]
     """Event id -> format, for every format file in the recording."""
     _cpu_cache: list[CpuEvents] | None = field(default=None, repr=False)
+    _probe_cache: list[CpuEvents] | None = field(default=None, repr=False)
 
     @cached_property
     def by_name(self) -> dict[str, EventFormat]:
@@ -155,6 +156,18 @@ class Recording:
                 decoded.append(events)
             self._cpu_cache = decoded
         return self._cpu_cache
+
+    def probe_events(self, page_size: int = 0) -> list[CpuEvents]:
+        """Every CPU's records of the function probes' own buffer (recording/probe_buffer.py),
+        decoded once; empty when the recording has none. ``page_size``: that buffer's."""
+        if self._probe_cache is None:
+            from kernlab.recording.probe_buffer import probe_buffer_files
+
+            self._probe_cache = [
+                decode_pages(read_regular(path), self.header, cpu, page_size or self.page_size)
+                for cpu, path in probe_buffer_files(self.root)
+            ]
+        return self._probe_cache
 
     @cached_property
     def per_call_syscalls(self) -> PerCallSyscalls | None:
@@ -197,7 +210,7 @@ class Recording:
     def event_counts(self) -> dict[str, int]:
         """How many records of each event the pages hold, by ``system:event``."""
         counts: Counter[int] = Counter()
-        for cpu in self.cpu_events():
+        for cpu in [*self.cpu_events(), *self.probe_events()]:
             # A few distinct ids: one C-level count per id beats a dict update per record.
             counts.update(cpu.type_counts())
         return {self._name_of(t): n for t, n in sorted(counts.items(), key=lambda kv: -kv[1])}

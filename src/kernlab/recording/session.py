@@ -29,6 +29,7 @@ from kernlab.recording.functions import FunctionFilters, FunctionProbes
 from kernlab.recording.kernel_paths import KernelPathSource, choose_source, write_settings
 from kernlab.recording.kernel_tables import TablesCopied, TablesCopier
 from kernlab.recording.layout import RecordingMeta, TracedProcess
+from kernlab.recording.probe_buffer import BUFFER_NAME, ProbeBuffer
 from kernlab.recording.signals import Signals
 from kernlab.recording.snapshot import process_faults
 from kernlab.recording.spawn import (
@@ -123,8 +124,8 @@ class BackgroundRemoval:
     program unwinds through ``finally`` and joins) instead of killing the process mid-removal.
     """
 
-    def __init__(self, instance: Instance, signals: Signals) -> None:
-        self._instance = instance
+    def __init__(self, instances: list[Instance], signals: Signals) -> None:
+        self._instances = instances
         self._signals = signals
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="kernlab-remove-instance")
@@ -132,7 +133,7 @@ class BackgroundRemoval:
 
     def _run(self) -> None:
         try:
-            self._instance.remove()
+            _remove_all(self._instances)
         except BaseException as exc:  # broad on purpose: whatever ends the thread, join() re-raises it
             self._error = exc
 
@@ -143,6 +144,18 @@ class BackgroundRemoval:
             self._signals.restore()
         if self._error is not None:
             raise self._error
+
+
+def _remove_all(instances: list[Instance]) -> None:
+    """Remove each instance; the first failure is raised once all were tried."""
+    failure: BaseException | None = None
+    for instance in instances:
+        try:
+            instance.remove()
+        except BaseException as exc:  # re-raised below, after the others were tried
+            failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 def record(
@@ -272,6 +285,8 @@ class RecordingSession:
         self.tables = TablesCopier(self.root, self.directory, self.choice.events, prepared.to_delete)
         self.signals = Signals()
         self.instance: Instance | None = None
+        self.probe_buffer: ProbeBuffer | None = None
+        """The function probes' own instance (recording/probe_buffer.py), when they have one."""
         self.drainer: Drainer | None = None
         self.child: Child | None = None
         self.tids: list[int] = []
@@ -370,13 +385,20 @@ class RecordingSession:
         else:
             instance.set_event_pids(self._filter_pids())
         if self.functions is not None:  # defined before the command is released, enabled here only
+            table = self.functions.table
+            if self._probes_apart():
+                self.probe_buffer = ProbeBuffer(self.root, self.directory, options.buffer_size_kb, meta.clock)
+                table.buffer, table.buffer_page_size = BUFFER_NAME, self.probe_buffer.page_size
+                table.traced_at_start = self._filter_pids()
             self.functions.define(self.directory)
-            self.functions.enable(instance)
+            probes_in = self.probe_buffer.instance if self.probe_buffer is not None else instance
+            self.functions.enable(probes_in, syscalls=instance)
             if self.functions.note:
                 meta.notes.append(self.functions.note)
         # A kernel thread has no user stack and no maps: its kernel stacks say where it works.
         kstack = ["all"] if self.kernel_thread and not options.kstack else options.kstack
-        meta.kstack_events = arm_events(instance, self.choice.events, kstack)
+        probes = self.probe_buffer.instance if self.probe_buffer is not None else None
+        meta.kstack_events = arm_events(instance, self.choice.events, kstack, probes)
         if self.kernel_paths is not None:
             stacked = meta.kstack_events
             meta.kstack_events = stacked + [
@@ -396,12 +418,26 @@ class RecordingSession:
             instance, self.directory, meta.page_size, meta.buffer_size_kb, options.drain_interval
         )
         self.drainer.start()
+        if self.probe_buffer is not None:
+            self.probe_buffer.start(options.drain_interval)
         meta.start_time_ns = time.monotonic_ns()
         meta.wall_start = time.time()
         instance.tracing_on(True)
         meta.clock_sync_ns.append(sync_marker(instance))
         if on_phase:
             on_phase("armed")
+
+    def _probes_apart(self) -> bool:
+        """Whether the function probes get their own unfiltered instance: every probe in the
+        program's file (only processes running it hit them), and fork events recorded (the reader
+        follows the traced tasks through them)."""
+        assert self.functions is not None
+        return (
+            not self.system_wide
+            and "sched:sched_process_fork" in self.choice.events
+            and bool(self.functions.table.functions)
+            and self.functions.table.only_in_program()
+        )
 
     def _graph_pids(self) -> list[int]:
         """The tasks function_graph follows (their children through options/function-fork)."""
@@ -476,6 +512,8 @@ class RecordingSession:
             finally:
                 meta.loss = read_loss(instance, drainer)
                 drainer.close()
+        if self.probe_buffer is not None:
+            meta.loss += self.probe_buffer.stop()
         if self.child is not None:
             self.child.close()
             wait_for_interrupted(self.child.pid, self.watcher)
@@ -485,18 +523,21 @@ class RecordingSession:
     def remove_probes(self) -> None:
         """Disable the function probes in the instance, then remove them (before the instance)."""
         if self.functions is not None:
-            self.functions.disable(self.instance)
+            self.functions.disable(
+                self.probe_buffer.instance if self.probe_buffer is not None else self.instance
+            )
             self.meta.notes.extend(self.functions.remove())
 
     def remove_instance(self, in_background: bool) -> BackgroundRemoval | None:
         """Remove the instance, now or in a thread (returned), and wait for the table copier."""
         cleanup: BackgroundRemoval | None = None
+        instances = [i for i in (self.instance, self.probe_buffer and self.probe_buffer.instance) if i]
         try:
-            if self.instance is not None:
+            if instances:
                 if in_background:
-                    cleanup = BackgroundRemoval(self.instance, self.signals)
+                    cleanup = BackgroundRemoval(instances, self.signals)
                 else:
-                    self.instance.remove()
+                    _remove_all(instances)
         finally:
             if cleanup is None:
                 self.signals.restore()

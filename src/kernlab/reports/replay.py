@@ -239,6 +239,28 @@ def _as_kind(value: int, kind: str) -> int:
     return value
 
 
+def traced_tids(rec: Recording, table: FunctionTable) -> set[int] | None:
+    """The tasks whose probe records count when the probes had their own unfiltered buffer
+    (recording/probe_buffer.py): those traced from the start and every child a recorded
+    ``sched_process_fork`` names (the recording's instance records only the traced tasks'
+    forks). None when the probes were in the recording's own, pid-filtered buffer."""
+    if table.buffer != "functions":
+        return None
+    tids = set(table.traced_at_start)
+    event_id = rec.event_id("sched:sched_process_fork")
+    if event_id is None:
+        return tids
+    fmt = rec.formats[event_id]
+    child = fmt.field("child_pid")
+    word = struct.Struct(("<" if fmt.endian == "<" else ">") + "i")
+    for cpu in rec.cpu_events():
+        offsets = cpu.offsets_for({event_id})
+        for i in cpu.indices_of({event_id}):
+            if cpu.lengths[i] >= child.offset + 4:
+                tids.add(word.unpack_from(cpu.raw, offsets[i] + child.offset)[0])
+    return tids
+
+
 def _function_records(rec: Recording, table: FunctionTable) -> list[tuple[int, int, int, int | _LibHit]]:
     """(ts, rank, tid, function index — or a library call's :class:`_LibHit`) of every probe
     hit, time-sorted. A record of an event shared by many functions is told by its probe's address."""
@@ -282,13 +304,17 @@ def _function_records(rec: Recording, table: FunctionTable) -> list[tuple[int, i
             hit = _LibHit(fn, ret=_as_kind(ret, f.ret) if isinstance(ret, int) else None)
         out.append((ts, rank, tid, hit))
 
-    for cpu in rec.cpu_events():
+    traced = traced_tids(rec, table)
+    sources = rec.probe_events(table.buffer_page_size) if traced is not None else rec.cpu_events()
+    for cpu in sources:
         raw, types, lengths = cpu.raw, cpu.types, cpu.lengths
         offsets, stamps = cpu.offsets_for(ids), cpu.stamps_for(ids)
         for i in cpu.indices_of(ids):
             if lengths[i] < need:
                 continue
             tid = pid_at.unpack_from(raw, offsets[i] + pid_field.offset)[0]
+            if traced is not None and tid not in traced:
+                continue  # another process running the same program
             if types[i] in places:
                 pending.append((stamps[i], types[i], tid, raw, offsets[i], lengths[i]))
                 continue

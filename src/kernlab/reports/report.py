@@ -83,7 +83,7 @@ def summarize(rec: Recording) -> RecordingSummary:
         clock=rec.meta.clock,
         cpus=len(cpus),
         pages=sum(c.pages for c in cpus),
-        events_total=sum(len(c) for c in cpus),
+        events_total=sum(len(c) for c in cpus) + sum(len(c) for c in rec.probe_events()),
         duration_ns=(max(lasts) - min(firsts)) if firsts else 0,
         event_counts=rec.event_counts(),
     )

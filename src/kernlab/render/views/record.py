@@ -43,7 +43,7 @@ def show(report: RecordReport, out: Output) -> None:
         table.add_column(name, justify="right")
     for cpu in meta.loss:
         table.add_row(
-            str(cpu.cpu),
+            cpu.label,
             f"{cpu.bytes_raw:,}",
             f"{cpu.read:,}",
             str(cpu.overrun),

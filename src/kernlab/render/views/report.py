@@ -56,7 +56,14 @@ def show(report: RecordingReport, out: Output) -> None:
 def show_loss(loss: LossSummary, report: RecordingReport, out: Output) -> None:
     print_heading("Lost events")
     rows = [
-        (c.cpu, f"{c.entries:,}", f"{c.overrun:,}", f"{c.dropped:,}", f"{c.commit_overrun:,}", f"{c.lost:,}")
+        (
+            c.label,
+            f"{c.entries:,}",
+            f"{c.overrun:,}",
+            f"{c.dropped:,}",
+            f"{c.commit_overrun:,}",
+            f"{c.lost:,}",
+        )
         for c in loss.per_cpu
     ]
     if rows:
