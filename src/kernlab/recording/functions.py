@@ -30,7 +30,7 @@ import json
 import os
 import re
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -236,21 +236,24 @@ def _one_per_address(rows: list[tuple[str, int, int, str]]) -> dict[int, tuple[s
     return {a: (n, s) for a, (_, n, s) in best.items()}
 
 
-def _leaves(image: Any, functions: dict[int, tuple[str, int]], addresses: set[int]) -> set[int]:
-    """Those of ``addresses`` whose code calls nothing: no call, no system call or trap, no jump
-    out of the function (a tail call) and no indirect jump. Such a function is its whole subtree,
-    so ``-N`` can leave its probes out and show what hiding it would (a hot leaf then costs
-    nothing); a function that may call others stays probed, for replay to hide what it calls."""
+def _disassembler(image: Any) -> Any:
+    """A capstone decoder with details for the image's architecture; None when it has none."""
     import capstone
 
     from kernlab.elf.disasm.decode import CAPSTONE_MODES
 
     if image.arch not in CAPSTONE_MODES:
-        return set()
+        return None
     arch_name, mode_name = CAPSTONE_MODES[image.arch]
     md = capstone.Cs(getattr(capstone, arch_name), getattr(capstone, mode_name))
     md.detail = True
-    out: set[int] = set()
+    return md
+
+
+def _function_code(
+    image: Any, functions: dict[int, tuple[str, int]], addresses: Iterable[int]
+) -> Iterator[tuple[int, int, bytes]]:
+    """(address, size, code) of each of ``addresses`` that has a size and readable bytes."""
     for address in addresses:
         size = functions[address][1]
         if size <= 0:
@@ -259,6 +262,21 @@ def _leaves(image: Any, functions: dict[int, tuple[str, int]], addresses: set[in
             code = image.read(address, size)
         except KernlabError:
             continue
+        yield address, size, code
+
+
+def _leaves(image: Any, functions: dict[int, tuple[str, int]], addresses: set[int]) -> set[int]:
+    """Those of ``addresses`` whose code calls nothing: no call, no system call or trap, no jump
+    out of the function (a tail call) and no indirect jump. Such a function is its whole subtree,
+    so ``-N`` can leave its probes out and show what hiding it would (a hot leaf then costs
+    nothing); a function that may call others stays probed, for replay to hide what it calls."""
+    import capstone
+
+    md = _disassembler(image)
+    if md is None:
+        return set()
+    out: set[int] = set()
+    for address, size, code in _function_code(image, functions, addresses):
         leaf, seen = True, 0
         for insn in md.disasm(code, address):
             seen += insn.size
@@ -280,24 +298,13 @@ def _reachable(image: Any, functions: dict[int, tuple[str, int]], roots: set[int
     import capstone
     from capstone import x86
 
-    from kernlab.elf.disasm.decode import CAPSTONE_MODES
-
-    arch = image.arch
-    if arch not in CAPSTONE_MODES:
+    md = _disassembler(image)
+    if md is None:
         return set(functions)  # no disassembler for it: probe everything rather than miss calls
-    arch_name, mode_name = CAPSTONE_MODES[arch]
-    md = capstone.Cs(getattr(capstone, arch_name), getattr(capstone, mode_name))
-    md.detail = True
-    is_x86 = arch in ("x86_64", "i386")
+    is_x86 = image.arch in ("x86_64", "i386")
     edges: dict[int, set[int]] = {}
     taken: set[int] = set()
-    for address, (_name, size) in functions.items():
-        if size <= 0:
-            continue
-        try:
-            code = image.read(address, size)
-        except KernlabError:
-            continue
+    for address, _size, code in _function_code(image, functions, functions):
         targets: set[int] = set()
         for insn in md.disasm(code, address):
             for op in insn.operands:

@@ -377,18 +377,8 @@ def _enter_program(
     a.mov_reg(6, 1)  # r6 = ctx
     a.load(a.DW, 1, 6, 8)  # id
     a.jump_if_gt(1, MAX_NR, "out")  # also -1 (no system call), unsigned
-    a.store_reg(a.W, 10, -8, 1)
-    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.masks.fd, -8)
-    a.jump_if_eq(0, 0, "out")
-    a.load(a.W, 9, 0, 0)  # r9 = which arguments are strings
-    a.jump_if_eq(9, 0, "out")  # most calls: none
-    a.call(bpf.Helper.GET_CURRENT_PID_TGID)
-    a.mov_reg(7, 0)  # r7 = tgid << 32 | tid
-    if not every_task:
-        a.rsh_imm(0, 32)
-        a.store_reg(a.W, 10, -4, 0)
-        a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.pids.fd, -4)
-        a.jump_if_eq(0, 0, "out")  # not a traced process
+    _string_mask(a, maps, 1)
+    _traced_task(a, maps, every_task)
     a.call(bpf.Helper.KTIME_GET_NS)
     a.store_reg(a.DW, 10, PENDING_AT, 0)
     a.load(a.DW, 1, 6, 8)
@@ -406,6 +396,28 @@ def _enter_program(
     a.mov_imm(0, 0)  # 0: no perf sample besides (nobody reads the perf event itself)
     a.exit()
     return a.assemble()
+
+
+def _string_mask(a: bpf.Asm, maps: _Maps, nr: int) -> None:
+    """r9 = which arguments of the call whose number is in register ``nr`` are strings; to
+    ``out`` when none (most calls). Uses the stack slot at -8."""
+    a.store_reg(a.W, 10, -8, nr)
+    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.masks.fd, -8)
+    a.jump_if_eq(0, 0, "out")
+    a.load(a.W, 9, 0, 0)
+    a.jump_if_eq(9, 0, "out")
+
+
+def _traced_task(a: bpf.Asm, maps: _Maps, every_task: bool) -> None:
+    """r7 = tgid << 32 | tid; to ``out`` unless the process is traced (or ``every_task``). Uses
+    the stack slot at -4."""
+    a.call(bpf.Helper.GET_CURRENT_PID_TGID)
+    a.mov_reg(7, 0)
+    if not every_task:
+        a.rsh_imm(0, 32)
+        a.store_reg(a.W, 10, -4, 0)
+        a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.pids.fd, -4)
+        a.jump_if_eq(0, 0, "out")
 
 
 def _emit(a: bpf.Asm, maps: _Maps, extra: int, done: str) -> None:
@@ -513,11 +525,7 @@ def _exit_entry_from_regs(a: bpf.Asm, maps: _Maps, regs: RegsLayout, every_task:
     a.jump_if_ne(0, 0, "out")
     a.load(a.W if regs.nr_size == 4 else a.DW, 7, 10, NR_AT)  # r7 = nr (for now)
     a.jump_if_gt(7, MAX_NR, "out")  # also -1 (no system call), unsigned
-    a.store_reg(a.W, 10, -8, 7)
-    a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.masks.fd, -8)
-    a.jump_if_eq(0, 0, "out")
-    a.load(a.W, 9, 0, 0)  # r9 = which arguments are strings
-    a.jump_if_eq(9, 0, "out")  # most calls: none
+    _string_mask(a, maps, 7)
     a.mov_reg(2, 9)
     a.and_imm(2, NO_RETRY)
     a.jump_if_eq(2, 0, "entry")
@@ -526,13 +534,7 @@ def _exit_entry_from_regs(a: bpf.Asm, maps: _Maps, regs: RegsLayout, every_task:
     a.label("entry")
     a.store_reg(a.W, 10, PENDING_AT + 8, 7)  # (NR_AT lies inside the entry: read before)
     a.store_reg(a.W, 10, PENDING_AT + 12, 9)
-    a.call(bpf.Helper.GET_CURRENT_PID_TGID)
-    a.mov_reg(7, 0)  # r7 = tgid << 32 | tid
-    if not every_task:
-        a.rsh_imm(0, 32)
-        a.store_reg(a.W, 10, -4, 0)
-        a.map_call(bpf.Helper.MAP_LOOKUP_ELEM, maps.pids.fd, -4)
-        a.jump_if_eq(0, 0, "out")  # not a traced process
+    _traced_task(a, maps, every_task)
     stack_of: dict[int, int] = {}  # offset in pt_regs -> where its copy lies on the stack
     at = REGS_AT
     for start, size in _register_blocks(regs.args):
@@ -731,6 +733,15 @@ def _exec_program(maps: _Maps, filename_offset: int, old_pid_offset: int, bound:
     a.load(a.DW, 1, 9, 16)
     a.label("fd_known")
     a.store_reg(a.W, 8, HEADER.size, 1)
+    _copy_exec_name(a, filename_offset)
+    _emit(a, maps, 4, "forget")
+    _forget_pending(a, maps)
+    return a.assemble()
+
+
+def _copy_exec_name(a: bpf.Asm, filename_offset: int) -> None:
+    """Copy the event's ``filename`` (r6: the sched_process_exec record) after the dirfd in the
+    record at r8; r0: its length with the NUL, or -errno."""
     a.load(a.W, 3, 6, filename_offset)  # __data_loc: length << 16 | offset in the record
     a.and_imm(3, 0xFFFF)
     a.add_reg(3, 6)
@@ -738,9 +749,6 @@ def _exec_program(maps: _Maps, filename_offset: int, old_pid_offset: int, bound:
     a.add_imm(1, HEADER.size + 4)
     a.mov_imm(2, MAX_STRING)
     a.call(bpf.Helper.PROBE_READ_KERNEL_STR)
-    _emit(a, maps, 4, "forget")
-    _forget_pending(a, maps)
-    return a.assemble()
 
 
 def _exec_unbound(a: bpf.Asm, maps: _Maps, filename_offset: int) -> None:
@@ -765,13 +773,7 @@ def _exec_unbound(a: bpf.Asm, maps: _Maps, filename_offset: int) -> None:
     a.store_imm(a.B, 8, 28, 0)
     a.store_imm(a.B, 8, 29, EXEC_NAME | EXEC_UNBOUND)
     a.store_imm(a.W, 8, HEADER.size, AT_FDCWD)
-    a.load(a.W, 3, 6, filename_offset)  # __data_loc: length << 16 | offset in the record
-    a.and_imm(3, 0xFFFF)
-    a.add_reg(3, 6)
-    a.mov_reg(1, 8)
-    a.add_imm(1, HEADER.size + 4)
-    a.mov_imm(2, MAX_STRING)
-    a.call(bpf.Helper.PROBE_READ_KERNEL_STR)
+    _copy_exec_name(a, filename_offset)
     _emit(a, maps, 4, "out")
     a.label("out")
     a.mov_imm(0, 0)
