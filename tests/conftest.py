@@ -87,6 +87,19 @@ def compile_c(source: Path | str, out: Path, flags: Sequence[str] = (), compiler
     return out
 
 
+def compile_or_skip(
+    source: Path, out: Path, flags: Sequence[str], build: str, libs: Sequence[str] = ()
+) -> Path:
+    """gcc ``flags`` -o ``out`` ``source`` ``libs``; skip the test when this toolchain cannot
+    make that ``build`` (a linker without -z ibtplt, no multilib …)."""
+    need_tool("gcc")
+    command = ["gcc", *flags, "-o", str(out), str(source), *libs]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"gcc cannot make the {build} build here: {done.stderr.strip()[:200]}")
+    return out
+
+
 @pytest.fixture
 def build_c(tmp_path: Path) -> Callable[..., Path]:
     """Compile a program from tests/programs/NAME.c (or C text) into the test's temp dir."""

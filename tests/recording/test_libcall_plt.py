@@ -19,7 +19,7 @@ from kernlab.recording.functions import choose_program_calls, process_environmen
 from kernlab.render.views.replay import tree_lines
 from kernlab.reports import replay as reports
 from kernlab.reports.replay import FUNCTION, CallNode, ReplayReport
-from tests.conftest import need_tool, run_kernlab
+from tests.conftest import compile_or_skip, need_tool, run_kernlab
 from tests.recording.rec_util import TRACEFS, need_tracing
 
 PROGRAMS = Path(__file__).parents[1] / "programs"
@@ -36,16 +36,8 @@ the linker for it anyway (where the linker does not know it, the build is skippe
 
 
 def _build(tmp_path: Path, name: str, build: str) -> Path:
-    need_tool("gcc")
     out = tmp_path / f"{name}-{build}"
-    done = subprocess.run(
-        ["gcc", "-O0", *BUILDS[build], "-o", str(out), str(PROGRAMS / f"{name}.c"), "-lpthread"],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"gcc cannot make the {build} build here: {done.stderr.strip()[:200]}")
-    return out
+    return compile_or_skip(PROGRAMS / f"{name}.c", out, ["-O0", *BUILDS[build]], build, ["-lpthread"])
 
 
 def _ours(prog: Path) -> list[str]:

@@ -17,7 +17,7 @@ import pytest
 
 from kernlab.recording.functions import read_function_table
 from kernlab.reports import replay as reports
-from tests.conftest import need_tool
+from tests.conftest import compile_or_skip
 from tests.recording.rec_util import TRACEFS, need_tracing
 from tests.recording.test_libcall_plt import _names_only, _per_thread
 
@@ -77,18 +77,10 @@ PER_EVENT = (
 
 
 def _build(tmp_path: Path, build: str) -> Path:
-    need_tool("gcc")
     source = tmp_path / "many_calls.c"
     source.write_text(CALLS)
-    out = tmp_path / f"many_calls-{build}"
-    done = subprocess.run(
-        ["gcc", "-O0", "-fno-builtin", *BUILDS[build], "-o", str(out), str(source)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"gcc cannot make the {build} build here: {done.stderr.strip()[:200]}")
-    return out
+    flags = ["-O0", "-fno-builtin", *BUILDS[build]]
+    return compile_or_skip(source, tmp_path / f"many_calls-{build}", flags, build)
 
 
 def _lines_of(prog: Path) -> list[str]:

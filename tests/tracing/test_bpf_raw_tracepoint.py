@@ -11,7 +11,7 @@ import struct
 
 import pytest
 
-from kernlab.recording.path_strings import REGS_LAYOUTS, _register_blocks
+from kernlab.recording.path_strings import REGS_LAYOUTS, copy_syscall_args, read_syscall_nr
 from kernlab.tracing import bpf
 
 NOT_A_CALL = 1000
@@ -49,37 +49,20 @@ def _value(a: bpf.Asm, values: bpf.Map) -> None:
 
 def _exit(values: bpf.Map, layout) -> bytes:
     """On sys_exit by this process of the call whose number pt_regs keeps as NOT_A_CALL: the six
-    arguments (read from pt_regs at the exit, as the capture reads them), that number and the
-    return value."""
+    arguments and that number (read from pt_regs at the exit by the capture's own code: what is
+    checked is REGS_LAYOUTS' offsets) and the return value."""
     a = bpf.Asm()
     a.mov_reg(6, 1)
     _only_this_process(a)
-    a.store_imm(a.DW, 10, SLOT, 0)
-    a.mov_reg(1, 10)
-    a.add_imm(1, SLOT)
-    a.mov_imm(2, layout.nr_size)
-    a.load(a.DW, 3, 6, 0)
-    a.add_imm(3, layout.nr)
-    a.call(bpf.Helper.PROBE_READ_KERNEL)
-    a.jump_if_ne(0, 0, "out")
-    a.load(a.DW, 8, 10, SLOT)
+    read_syscall_nr(a, layout, SLOT, 8)
     a.jump_if_ne(8, NOT_A_CALL, "out")
     _value(a, values)
     a.store_reg(a.DW, 7, 48, 8)
     a.load(a.DW, 1, 6, 8)
     a.store_reg(a.DW, 7, 56, 1)
-    for start, size in _register_blocks(layout.args):
-        a.mov_reg(1, 10)
-        a.add_imm(1, SLOT - 128)
-        a.mov_imm(2, size)
-        a.load(a.DW, 3, 6, 0)
-        a.add_imm(3, start)
-        a.call(bpf.Helper.PROBE_READ_KERNEL)
-        a.jump_if_ne(0, 0, "out")
-        for index, offset in enumerate(layout.args):
-            if start <= offset < start + size:
-                a.load(a.DW, 1, 10, SLOT - 128 + offset - start)
-                a.store_reg(a.DW, 7, 8 * index, 1)
+    for index, at in enumerate(copy_syscall_args(a, layout, SLOT - 128)):
+        a.load(a.DW, 1, 10, at)
+        a.store_reg(a.DW, 7, 8 * index, 1)
     a.label("out")
     a.mov_imm(0, 0)
     a.exit()

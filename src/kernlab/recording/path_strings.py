@@ -509,34 +509,24 @@ def _register_blocks(offsets: tuple[int, ...], most: int = 64) -> list[tuple[int
     return blocks
 
 
-def _exit_entry_from_regs(a: bpf.Asm, maps: _Maps, regs: RegsLayout, every_task: bool) -> None:
-    """Prologue of the raw sys_exit program (``ctx``: ``{struct pt_regs *regs, long ret}``): the
-    call's number and arguments are still in ``regs``, so the entry is built here, on the stack
-    at PENDING_AT, and no program runs at sys_enter (each run there costs every system call,
-    every uretprobe return among them). Leaves r9 = that entry, r8 = the record buffer,
-    r7 = pid_tgid, r1 = the result, and goes on to ``not_exec`` (or ``out``)."""
-    a.store_imm(a.DW, 10, NR_AT, 0)
+def read_syscall_nr(a: bpf.Asm, regs: RegsLayout, slot: int, dst: int) -> None:
+    """Register ``dst`` = the number of the call whose ``struct pt_regs *`` is ``ctx``'s first
+    argument (r6 = ctx), read through the stack ``slot``; to ``out`` when the read fails."""
+    a.store_imm(a.DW, 10, slot, 0)
     a.mov_reg(1, 10)
-    a.add_imm(1, NR_AT)
+    a.add_imm(1, slot)
     a.mov_imm(2, regs.nr_size)
     a.load(a.DW, 3, 6, 0)
     a.add_imm(3, regs.nr)
     a.call(bpf.Helper.PROBE_READ_KERNEL)
     a.jump_if_ne(0, 0, "out")
-    a.load(a.W if regs.nr_size == 4 else a.DW, 7, 10, NR_AT)  # r7 = nr (for now)
-    a.jump_if_gt(7, MAX_NR, "out")  # also -1 (no system call), unsigned
-    _string_mask(a, maps, 7)
-    a.mov_reg(2, 9)
-    a.and_imm(2, NO_RETRY)
-    a.jump_if_eq(2, 0, "entry")
-    a.load(a.DW, 1, 6, 8)
-    a.jump_if_eq(1, 0, "out")  # an execve that succeeded: the exec program sent the name
-    a.label("entry")
-    a.store_reg(a.W, 10, PENDING_AT + 8, 7)  # (NR_AT lies inside the entry: read before)
-    a.store_reg(a.W, 10, PENDING_AT + 12, 9)
-    _traced_task(a, maps, every_task)
+    a.load(a.W if regs.nr_size == 4 else a.DW, dst, 10, slot)
+
+
+def copy_syscall_args(a: bpf.Asm, regs: RegsLayout, at: int) -> list[int]:
+    """Copy the call's six argument registers out of pt_regs (r6 = ctx, as above) to the stack
+    from ``at`` up, in a few reads; to ``out`` when one fails. Returns each argument's stack offset."""
     stack_of: dict[int, int] = {}  # offset in pt_regs -> where its copy lies on the stack
-    at = REGS_AT
     for start, size in _register_blocks(regs.args):
         a.mov_reg(1, 10)
         a.add_imm(1, at)
@@ -549,8 +539,29 @@ def _exit_entry_from_regs(a: bpf.Asm, maps: _Maps, regs: RegsLayout, every_task:
             if start <= offset < start + size:
                 stack_of[offset] = at + offset - start
         at += size
-    for index in range(6):
-        a.load(a.DW, 1, 10, stack_of[regs.args[index]])
+    return [stack_of[offset] for offset in regs.args]
+
+
+def _exit_entry_from_regs(a: bpf.Asm, maps: _Maps, regs: RegsLayout, every_task: bool) -> None:
+    """Prologue of the raw sys_exit program (``ctx``: ``{struct pt_regs *regs, long ret}``): the
+    call's number and arguments are still in ``regs``, so the entry is built here, on the stack
+    at PENDING_AT, and no program runs at sys_enter (each run there costs every system call,
+    every uretprobe return among them). Leaves r9 = that entry, r8 = the record buffer,
+    r7 = pid_tgid, r1 = the result, and goes on to ``not_exec`` (or ``out``)."""
+    read_syscall_nr(a, regs, NR_AT, 7)  # r7 = nr (for now)
+    a.jump_if_gt(7, MAX_NR, "out")  # also -1 (no system call), unsigned
+    _string_mask(a, maps, 7)
+    a.mov_reg(2, 9)
+    a.and_imm(2, NO_RETRY)
+    a.jump_if_eq(2, 0, "entry")
+    a.load(a.DW, 1, 6, 8)
+    a.jump_if_eq(1, 0, "out")  # an execve that succeeded: the exec program sent the name
+    a.label("entry")
+    a.store_reg(a.W, 10, PENDING_AT + 8, 7)  # (NR_AT lies inside the entry: read before)
+    a.store_reg(a.W, 10, PENDING_AT + 12, 9)
+    _traced_task(a, maps, every_task)
+    for index, at in enumerate(copy_syscall_args(a, regs, REGS_AT)):
+        a.load(a.DW, 1, 10, at)
         a.store_reg(a.DW, 10, PENDING_AT + 16 + 8 * index, 1)
     a.call(bpf.Helper.KTIME_GET_NS)  # one stamp for all the call's records
     a.store_reg(a.DW, 10, PENDING_AT, 0)

@@ -332,16 +332,22 @@ def create_map(map_type: int, key_size: int, value_size: int, max_entries: int, 
 
 
 @dataclass
-class Program:
-    """A loaded BPF program, owned by its file descriptor."""
+class _OwnedFd:
+    """Something the kernel keeps for as long as its file descriptor stays open."""
 
     fd: int
-    name: str
 
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+@dataclass
+class Program(_OwnedFd):
+    """A loaded BPF program, owned by its file descriptor."""
+
+    name: str
 
 
 def load_tracepoint_program(code: bytes, name: str = "") -> Program:
@@ -436,16 +442,10 @@ def attach_tracepoint(event_id: int, program: Program) -> PerfAttachment:
 
 
 @dataclass
-class RawTracepointAttachment:
+class RawTracepointAttachment(_OwnedFd):
     """A program attached to a raw tracepoint; closing the fd detaches it."""
 
-    fd: int
     name: str
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
 
 
 def attach_raw_tracepoint(name: str, program: Program) -> RawTracepointAttachment:
