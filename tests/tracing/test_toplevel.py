@@ -73,3 +73,27 @@ def test_busy_top_level_is_left_alone(monkeypatch):
     with pytest.raises(TopLevelBusy), top_level_changes(root, [(SETTING, "3")]):
         pass
     assert read_setting(root, SETTING) == before
+
+
+def test_a_setting_the_kernel_hides_is_said_as_refused_not_as_unrestorable():
+    """Where lockdown hides a setting (reading it is refused), writing it is refused too: the
+    error says the write was refused, and nothing is 'restored' that was never changed."""
+    from kernlab.errors import TracingError
+
+    root = need_tracing()
+    hidden = None
+    for name in ("set_ftrace_pid", "set_ftrace_filter", "set_graph_function"):
+        try:
+            read_setting(root, name)
+        except PermissionError:
+            hidden = name
+            break
+        except FileNotFoundError:
+            continue
+    if hidden is None:
+        pytest.skip("this kernel shows its function-tracing settings")
+    state = global_state()
+    with pytest.raises(TracingError) as caught, top_level_changes(root, [(hidden, "1")]):
+        pass
+    assert caught.value.key == "errors.tracing.cannot_write", caught.value
+    assert global_state() == state

@@ -86,11 +86,11 @@ def in_use_by_others(root: Path) -> str | None:
     return None
 
 
-def _readable_setting(root: Path, name: str) -> str:
+def _readable_setting(root: Path, name: str) -> str | None:
     try:
         return read_setting(root, name)
     except PermissionError:
-        return ""  # hidden by lockdown: the write that follows will be refused the same way
+        return None  # hidden by lockdown: the write that follows will be refused the same way
 
 
 @contextmanager
@@ -109,7 +109,9 @@ def top_level_changes(root: Path, changes: Sequence[tuple[str, str]]) -> Iterato
             key="errors.tracing.top_level_busy",
             fields={"setting": busy},
         )
-    saved = [(name, _readable_setting(root, name)) for name, _ in changes if (root / name).exists()]
+    readings = {name: _readable_setting(root, name) for name, _ in changes if (root / name).exists()}
+    saved = [(name, value) for name, value in readings.items() if value is not None]
+    written: list[str] = []
     journal = Instance.create(root, purpose=JOURNAL_PURPOSE)
     try:
         try_write(journal.file("buffer_size_kb"), "4")
@@ -131,9 +133,15 @@ def top_level_changes(root: Path, changes: Sequence[tuple[str, str]]) -> Iterato
                         key="errors.tracing.cannot_write",
                         fields={"value": repr(value), "path": str(root / name), "reason": str(err.strerror)},
                     ) from err
+                written.append(name)
             yield
         finally:
-            failures = write_settings_back(root, saved)
+            # Only what was written is written back: a setting the kernel hid was not changed
+            # (its write is refused the same way), and writing "" there would fail for nothing.
+            back = [(name, readings[name]) for name in dict.fromkeys(written) if name in readings]
+            failures = [f"{name}: hidden, cannot be restored" for name, value in back if value is None]
+            known = [(name, value) for name, value in back if value is not None]
+            failures += write_settings_back(root, known)
             if failures:
                 raise TracingError(
                     "could not restore top-level tracefs settings: " + "; ".join(failures),
