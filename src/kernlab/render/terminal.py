@@ -60,6 +60,8 @@ def print_table(
     right_set = set(right)
     table = Table(
         title=title,
+        # A title is one line: a table narrower than its title would fold it mid-word.
+        min_width=len(title) if title else None,
         caption=caption,
         box=box.SIMPLE_HEAD,
         title_justify="left",
@@ -77,22 +79,54 @@ def print_table(
 def print_renderable(renderable: Any) -> None:
     """Print a rich table (or other renderable) without splitting any token.
 
-    On a terminal, prose cells wrap at spaces; when even one word per line does not fit, the
-    table is printed at its minimum width (the terminal folds whole lines, never a cell's word).
-    Off a terminal it is printed at natural width with no trailing blanks.
+    On a terminal, prose cells wrap at spaces; when that is not enough and rich would cut a
+    cell, the table is printed at its natural width (the terminal folds whole lines, never a
+    cell's word). Off a terminal it is printed at natural width with no trailing blanks.
     """
     con = console()
     if con.is_terminal:
+        # rich squeezes a table wider than the terminal by cutting cells ("GNU_ST…") once
+        # wrapping prose at spaces is not enough; then the table is printed whole, at its
+        # natural width, and the terminal folds its long lines instead.
+        with con.capture() as captured:
+            con.print(renderable)
+        text = captured.get()
+        if "…" not in text or "…" in _plain_text(renderable):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
         from rich.measure import Measurement
 
-        need = Measurement.get(con, con.options, renderable).minimum
-        con.print(renderable, width=max(need, con.width))
+        width = con.width
+        con.width = Measurement.get(con, con.options.update_width(NATURAL_WIDTH), renderable).maximum
+        try:
+            con.print(renderable)
+        finally:
+            con.width = width
         return
     with con.capture() as captured:
         con.print(renderable)
     text = "\n".join(line.rstrip() for line in captured.get().split("\n"))
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def _plain_text(renderable: Any) -> str:
+    """The text a renderable holds, without layout (to tell rich's ellipsis from the data's)."""
+    from rich.console import Console
+
+    plain = Console(width=NATURAL_WIDTH, file=_Discard(), color_system=None)
+    with plain.capture() as captured:
+        plain.print(renderable)
+    return captured.get()
+
+
+class _Discard:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def _cell(cell: Any) -> Any:
