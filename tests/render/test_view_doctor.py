@@ -6,9 +6,24 @@ import dataclasses
 
 from kernlab.render.output import Output
 from kernlab.render.views import doctor as view
-from kernlab.reports.doctor import DoctorReport
+from kernlab.reports.doctor import DoctorReport, MachineFacts
 from kernlab.tracing.capabilities import Capability
 from kernlab.tracing.instance import StaleCleanup
+
+MACHINE = MachineFacts(
+    architecture="x86_64",
+    cpu_model="AMD EPYC 9R14",
+    cpus_online=4,
+    cpus_usable=2,
+    memory_total=8 * 1024**3,
+    virtual_machine=True,
+    hypervisor="KVM",
+    hypervisor_source="clocksource kvm-clock",
+    cpu_features=("avx2", "avx512f", "pdpe1gb"),
+    cpu_features_absent=("la57", "intel_pt", "vmx", "svm"),
+    paging_levels=4,
+    paging_method="mmap probe above 2^47",
+)
 
 
 def _report() -> DoctorReport:
@@ -31,9 +46,17 @@ def _report() -> DoctorReport:
                 ("kprobe events",),
             ),
             Capability("BTF", True, "/sys/kernel/btf/vmlinux", ("kernlab struct", "BPF CO-RE"), area="files"),
+            Capability(
+                "KVM",
+                True,
+                "a vCPU ran guest code to its hlt",
+                ("Firecracker, qemu",),
+                area="virtualization",
+            ),
         ),
         can_record=True,
         reason="",
+        machine=MACHINE,
     )
 
 
@@ -42,15 +65,25 @@ kernlab doctor
   kernel:  6.1.0-test
   user id: 0
   tracefs: /sys/kernel/tracing
+machine
+  architecture:      x86_64
+  CPU model:         AMD EPYC 9R14
+  CPUs:              4 online, 2 usable by this process
+  memory:            8.0 GiB
+  virtual machine:   yes: KVM (named by clocksource kvm-clock)
+  CPU features:      avx2 avx512f pdpe1gb
+  CPU lacks:         la57 intel_pt vmx svm
+  page-table levels: 4 levels (mmap probe above 2^47)
 
- area      feature            works   found by trying                  enables
- ───────────────────────────────────────────────────────────────────────────────────────────────
- tracing   tracefs            yes     mounted at /sys/kernel/tracing   kernlab record
- tracing   events: syscalls   yes     enabled raw_syscalls:sys_enter   record
- tracing   kprobes            NO      kprobe_events is absent          kprobe events
- files     BTF                yes     /sys/kernel/btf/vmlinux          kernlab struct; BPF CO-RE
+ area             feature            works   found by trying                    enables
+ ────────────────────────────────────────────────────────────────────────────────────────────────────────
+ tracing          tracefs            yes     mounted at /sys/kernel/tracing     kernlab record
+ tracing          events: syscalls   yes     enabled raw_syscalls:sys_enter     record
+ tracing          kprobes            NO      kprobe_events is absent            kprobe events
+ files            BTF                yes     /sys/kernel/btf/vmlinux            kernlab struct; BPF CO-RE
+ virtualization   KVM                yes     a vCPU ran guest code to its hlt   Firecracker, qemu
 
-→ Recording works here: 3 of 4 features answered yes; 1 did not \
+→ Recording works here: 4 of 5 features answered yes; 1 did not \
 (kprobes), so the features it enables are off.
 """
 
@@ -90,3 +123,42 @@ def test_quiet_view_keeps_the_table(capsys):
     view.show(_report(), Output(quiet=True))
     out = capsys.readouterr().out
     assert "→" not in out and "kprobe_events is absent" in out
+
+
+def test_machine_facts_that_are_unknown_or_absent(capsys):
+    bare = dataclasses.replace(
+        MACHINE,
+        cpu_model=None,
+        cpus_online=None,
+        memory_total=None,
+        virtual_machine=None,
+        hypervisor=None,
+        hypervisor_source=None,
+        cpu_features=(),
+        cpu_features_absent=(),
+        paging_levels=None,
+        paging_method=None,
+    )
+    view.show(dataclasses.replace(_report(), machine=bare), Output())
+    out = capsys.readouterr().out
+    for line in (
+        "  CPU model:         -\n",
+        "  CPUs:              -\n",
+        "  memory:            -\n",
+        "  virtual machine:   unknown\n",
+        "  CPU features:      -\n",
+        "  page-table levels: -\n",
+    ):
+        assert line in out, line
+    bare_metal = dataclasses.replace(MACHINE, virtual_machine=False, hypervisor=None, hypervisor_source=None)
+    view.show(dataclasses.replace(_report(), machine=bare_metal), Output())
+    assert "  virtual machine:   no (no hypervisor CPU flag)\n" in capsys.readouterr().out
+    unnamed = dataclasses.replace(MACHINE, hypervisor=None, hypervisor_source=None)
+    view.show(dataclasses.replace(_report(), machine=unnamed), Output())
+    assert "  virtual machine:   yes (the hypervisor does not name itself)\n" in capsys.readouterr().out
+
+
+def test_report_without_machine_facts_prints_no_machine_section(capsys):
+    view.show(dataclasses.replace(_report(), machine=None), Output())
+    out = capsys.readouterr().out
+    assert "machine\n" not in out and "architecture" not in out and "KVM" in out

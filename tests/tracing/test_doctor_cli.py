@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -98,11 +99,38 @@ def test_every_capability_says_what_it_enables(doctor_json):
     assert all(cap["enables"] for name, cap in caps.items() if name != "perf_event_paranoid")
 
 
+def test_json_machine_section_is_plain_keys_and_values(doctor_json):
+    caps, report, _, _ = doctor_json
+    machine = report["machine"]
+    assert set(machine) == {
+        "architecture",
+        "cpu_model",
+        "cpus_online",
+        "cpus_usable",
+        "memory_total",
+        "virtual_machine",
+        "hypervisor",
+        "hypervisor_source",
+        "cpu_features",
+        "cpu_features_absent",
+        "paging_levels",
+        "paging_method",
+    }
+    assert machine["architecture"] == os.uname().machine
+    assert machine["cpus_usable"] == len(os.sched_getaffinity(0))
+    memtotal = next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal:"))
+    assert machine["memory_total"] == int(memtotal.split()[1]) * 1024
+    assert all(isinstance(flag, str) for flag in machine["cpu_features"] + machine["cpu_features_absent"])
+    for name in ("/proc/kcore", "kernel image in /boot", "LBR branch stacks", "Intel PT", "KVM"):
+        assert isinstance(caps[name]["ok"], bool) and caps[name]["detail"], name
+
+
 def test_human_output_ends_with_a_sentence():
     need_tracing()
     result = run_kernlab("doctor")
     assert result.code == 0, result.stderr
     assert "feature" in result.stdout
+    assert f"  architecture:      {os.uname().machine}\n" in result.stdout
     flat = " ".join(result.stdout.split())
     assert re.search(r"Recording works here", flat)
 

@@ -34,6 +34,7 @@ __all__ = [
     "bpf_load",
     "elf_entry_offset",
     "guarded",
+    "perf_event_open",
     "probe_bpf",
     "probe_bpf_fentry",
     "probe_paranoid",
@@ -169,6 +170,9 @@ def _try_top_level_tracer(root: Path, tracer: str) -> str | None:
     except OSError as exc:
         return f"{why_refused(exc)} reading {Path(exc.filename or '').name or 'a setting'}"
     except KernlabError as exc:
+        if isinstance(exc.__cause__, OSError) and exc.path is not None:
+            # The file and the kernel's answer, not the value written (our own pid).
+            return f"{why_refused(exc.__cause__)} writing {Path(exc.path).name}"
         return str(exc)
     return None if err is None else why_refused(err)
 
@@ -400,15 +404,26 @@ ATTR_EXCLUDE_KERNEL = 1 << 5
 PERF_ATTR_SIZE_VER0 = 64
 
 
-def _perf_open(flags: int) -> OSError | None:
+def perf_event_open(attr: bytes) -> OSError | None:
+    """Open a perf event on this process (any CPU) with the packed ``perf_event_attr`` and close
+    it at once; None when the kernel accepted it, else the error it answered with."""
     number = _syscall_number("perf_event_open")
     if number is None:
         return OSError(errno.ENOSYS, "no perf_event_open number known for this architecture")
-    attr = ctypes.create_string_buffer(PERF_ATTR_SIZE_VER0)
-    struct.pack_into(
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    fd = libc().syscall(
+        ctypes.c_long(number), buf, ctypes.c_int(0), ctypes.c_int(-1), ctypes.c_int(-1), ctypes.c_ulong(0)
+    )
+    if fd < 0:
+        err = ctypes.get_errno()
+        return OSError(err, os.strerror(err))
+    os.close(fd)
+    return None
+
+
+def _perf_open(flags: int) -> OSError | None:
+    attr = struct.pack(
         "=IIQQQQQ",
-        attr,
-        0,
         PERF_TYPE_SOFTWARE,
         PERF_ATTR_SIZE_VER0,
         PERF_COUNT_SW_CPU_CLOCK,
@@ -417,14 +432,7 @@ def _perf_open(flags: int) -> OSError | None:
         0,
         flags,
     )
-    fd = libc().syscall(
-        ctypes.c_long(number), attr, ctypes.c_int(0), ctypes.c_int(-1), ctypes.c_int(-1), ctypes.c_ulong(0)
-    )
-    if fd < 0:
-        err = ctypes.get_errno()
-        return OSError(err, os.strerror(err))
-    os.close(fd)
-    return None
+    return perf_event_open(attr.ljust(PERF_ATTR_SIZE_VER0, b"\0"))
 
 
 def probe_perf_callchain() -> Capability:

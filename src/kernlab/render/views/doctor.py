@@ -1,4 +1,5 @@
-"""`kernlab doctor` for a person: one line per feature probed, then the verdict on recording."""
+"""`kernlab doctor` for a person: the machine, one line per feature probed, then the verdict on
+recording."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def show(report: DoctorReport, out: Output) -> None:
         ],
         title="kernlab doctor",
     )
+    if report.machine is not None:
+        print_fields(explain.machine_fields(report.machine), title=text("doctor.view.machine"))
     yes, no = text("common.view.yes"), text("doctor.view.no")
     rows = [
         (cap.area, cap.name, yes if cap.ok else no, cap.detail, "; ".join(cap.enables))
