@@ -613,6 +613,7 @@ def _fold_per_call(
             record[ret_f.offset : ret_f.offset + ret_f.size] = raw[off + 16 : off + 16 + ret_f.size]
             types[i] = leave.id
         offsets[i] = at
+        cpu.relocated[at] = i
         lengths[i] = len(record)
         at += len(record)
         pieces.append(bytes(record))

@@ -86,6 +86,9 @@ class CpuEvents:
         """Byte offset in the file of each damaged page, in file order."""
         self.torn_bytes = 0
         """Bytes after the last whole page: a page cut short (a crash, a full disk)."""
+        self.relocated: dict[int, int] = {}
+        """Offset -> index of the records rewritten after ``raw``'s pages (per-call system-call
+        records folded into raw_syscalls ones): ``offsets`` is no longer sorted there."""
         self.runs: list[tuple[int, int, int, int]] = []
         """(first record index, count, stride, event id or -1) of pages made only of same-length
         small records: record ``first + k`` starts at ``offsets[first] + k * stride``; the id is

@@ -603,6 +603,7 @@ class AddressSpaces:
         for pid, tl in self.timelines.items():
             last_vmas = ends.get(pid)
             if last_vmas:
+                _add_kernel_made_areas(tl, last_vmas)
                 self._name_files(tl, last_vmas)
                 self._grow_stack(tl, last_vmas)
             else:
@@ -840,6 +841,30 @@ class AddressSpaces:
         if i < 0 or address >= state[i].end:
             return NO_VMA, ""
         return self.kinds(tl, index)[i], _write_cause(state[i])
+
+
+KERNEL_MADE = frozenset({"[uprobes]"})
+"""Areas the kernel maps with no system call of the task: ``[uprobes]`` (the page where a hit
+uprobe's instruction runs out of line) appears at the first hit of one of kernlab's probes."""
+
+
+def _add_kernel_made_areas(tl: ProcessTimeline, end: list[Vma]) -> None:
+    """Put the kernel-made areas of the exit snapshot into every state of the last address
+    space (from its exec or fork on) that does not hold them: no call says when they came, and
+    nothing else can be mapped there before they do."""
+    made = [v for v in end if v.name in KERNEL_MADE]
+    if not made or not tl.states:
+        return
+    first = tl.bases[-1] if tl.bases else 0
+    for index in range(first, len(tl.states)):
+        state = tl.states[index]
+        new = [
+            Area(v.start, v.end, v.perms, 0, None, v.name, tl.times[first], "kernel")
+            for v in made
+            if _find(state, v.start) is None and _find(state, v.end - 1) is None
+        ]
+        if new:
+            tl.states[index] = _insert(state, new)
 
 
 def _write_cause(area: Area) -> str:
@@ -1130,6 +1155,8 @@ def _wanted_records(
                 break
             at = m.start() - type_field.offset
             i = bisect.bisect_left(offsets, at)
+            if i >= len(offsets) or offsets[i] != at:
+                i = cpu.relocated.get(at, len(offsets))  # a folded per-call record
             if i >= len(offsets) or offsets[i] != at or types[i] != fmt.id or lengths[i] < layout.size:
                 pos = m.start() + 1  # inside another record's data: look again one byte on
                 continue
