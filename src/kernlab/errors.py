@@ -62,11 +62,16 @@ class KernlabError(Exception):
         fields: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
+        self.fields: dict[str, object] = dict(fields or {})
+        # A message's own path or pid field is what the error is about, when not said apart.
+        if path is None and isinstance(self.fields.get("path"), (str, os.PathLike)):
+            path = self.fields["path"]  # type: ignore[assignment]
+        if pid is None and type(self.fields.get("pid")) is int and self.fields["pid"] > 0:  # type: ignore[operator]
+            pid = self.fields["pid"]  # type: ignore[assignment]
         self.path: str | None = os.fspath(path) if path is not None else None
         self.pid: int | None = pid
         self._errno = errno
         self.key: str | None = key
-        self.fields: dict[str, object] = dict(fields or {})
 
     @property
     def errno(self) -> int | None:

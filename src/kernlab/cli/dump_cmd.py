@@ -1,5 +1,10 @@
 """`kernlab dump`: export a recording to trace-cmd's trace.dat or ftrace's text form, its call
-tree to Chrome/Perfetto traces and folded stacks, and its tables to Parquet."""
+tree to Chrome/Perfetto traces and folded stacks, and its tables to Parquet.
+
+Over 100 lines because six export formats each need their options and their one-line checks
+(which go together, which need a --functions recording); the exports themselves live in
+kernlab.recording.export and kernlab.reports.dump.
+"""
 
 from __future__ import annotations
 

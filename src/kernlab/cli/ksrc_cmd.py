@@ -1,6 +1,6 @@
 """`kernlab ksrc`: navigate a kernel source tree (system calls, operations tables, symbols).
 
-Six subcommands, each only its options, one build and one emit: about 160 lines in all.
+Six subcommands, each only its options, one build and one emit: about 190 lines in all.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""`kernlab lab …`: guided experiments measured live (mmap-vs-read, lazy-alloc, syscall-path)."""
+"""`kernlab lab …`: guided experiments measured live (mmap-vs-read, lazy-alloc, syscall-path).
+
+Over 100 lines because it holds three subcommands, each with its options, its progress line
+and its --html page; each is one build and one emit (the labs are kernlab.reports.labs).
+"""
 
 from __future__ import annotations
 

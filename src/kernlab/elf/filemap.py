@@ -45,19 +45,19 @@ def map_file(path: str) -> tuple[mmap.mmap | bytes, int]:
         try:
             return mmap.mmap(fd, 0, access=mmap.ACCESS_READ), st.st_size
         except (OSError, ValueError):
-            # Some filesystems cannot be mapped; read the file instead.
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-            data = b"".join(chunks)
-            if not data:
-                raise BadInput(
-                    f"{path}: is empty (0 bytes), not an ELF file",
-                    path=path,
-                    key="errors.empty_file",
-                    fields={"path": path},
-                ) from None
-            return data, len(data)
+            pass  # some filesystems cannot be mapped: read the file instead
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        if not data:
+            raise BadInput(
+                f"{path}: is empty (0 bytes), not an ELF file",
+                path=path,
+                key="errors.empty_file",
+                fields={"path": path},
+            )
+        return data, len(data)
     except OSError as exc:
         raise file_error(exc, path, "an ELF file") from exc
     finally:

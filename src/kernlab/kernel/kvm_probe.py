@@ -33,7 +33,14 @@ from typing import Any
 
 from kernlab.libc import MAP_FAILED, libc
 
-__all__ = ["KVM_DEVICE", "KvmProbe", "probe_kvm"]
+__all__ = [
+    "KVM_DEVICE",
+    "STEP_ARCHITECTURE",
+    "STEP_CHILD",
+    "STEP_NOT_A_FEATURE_MSR",
+    "KvmProbe",
+    "probe_kvm",
+]
 
 KVM_DEVICE = "/dev/kvm"
 KVM_API_VERSION = 12
@@ -43,6 +50,12 @@ MSR_IA32_ARCH_CAPABILITIES = 0x10A
 GUEST_ADDRESS = 0x1000
 PAGE = 0x1000
 HLT = b"\xf4"
+
+# Steps that are not an ioctl or a system call (``KvmProbe.failed_step`` names those as they are
+# spelt: "open /dev/kvm", "KVM_RUN", "mmap kvm_run"):
+STEP_ARCHITECTURE = "architecture"  # the guest code is x86; this machine is not (ENOSYS)
+STEP_CHILD = "child"  # the child that ran the probe sent no answer that could be read (EIO)
+STEP_NOT_A_FEATURE_MSR = "not a feature MSR"  # 0x10a is not among KVM's feature MSRs
 
 
 def _ioc(direction: int, number: int, size: int) -> int:
@@ -76,7 +89,8 @@ _CPUID_ENTRY_SIZE, _MAX_CPUID_ENTRIES = 40, 256
 @dataclass(frozen=True)
 class KvmProbe:
     """What running one vCPU showed. ``failed_step`` names the ioctl (or other step) that failed
-    and ``error`` its errno; both are None when the vCPU ran to its ``hlt``."""
+    and ``error`` its errno; both are None when the vCPU ran to its ``hlt``. A KVM_RUN that did
+    not come back is ``failed_step`` "KVM_RUN" with ``error`` ETIME and ``timeout`` set."""
 
     ran: bool
     failed_step: str | None = None
@@ -88,6 +102,7 @@ class KvmProbe:
     msr_failed_step: str | None = None  # the step of that check that failed
     msr_error: int | None = None
     msr_value: int | None = None  # the IA32_ARCH_CAPABILITIES value KVM offers
+    timeout: float | None = None  # seconds waited for a KVM_RUN that did not come back
 
     @property
     def error_name(self) -> str | None:
@@ -103,7 +118,7 @@ class _StepFailed(Exception):
 def probe_kvm(timeout: float = 5.0, device: str = KVM_DEVICE) -> KvmProbe:
     """Run the probe in a child and return what it saw (a timeout is a failed KVM_RUN)."""
     if os.uname().machine not in ("x86_64", "i686", "i386"):
-        return KvmProbe(False, "x86 guest code on this architecture", errno.ENOSYS)
+        return KvmProbe(False, STEP_ARCHITECTURE, errno.ENOSYS)
     try:
         os.stat(device)
     except OSError as exc:
@@ -130,11 +145,11 @@ def probe_kvm(timeout: float = 5.0, device: str = KVM_DEVICE) -> KvmProbe:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
     if data is None:
-        return KvmProbe(False, f"KVM_RUN (no answer within {timeout:g} s)", errno.ETIME)
+        return KvmProbe(False, "KVM_RUN", errno.ETIME, timeout=timeout)
     try:
         return KvmProbe(**json.loads(data))
     except (ValueError, TypeError):
-        return KvmProbe(False, "the probe's child process", errno.EIO)
+        return KvmProbe(False, STEP_CHILD, errno.EIO)
 
 
 def _wait_for_child(pid: int, fd: int, timeout: float) -> bytes | None:
@@ -184,7 +199,7 @@ def _guest_page() -> Iterator[int]:
     prot, flags = mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
     address = lib.mmap(None, PAGE, prot, flags, -1, 0)
     if address is None or address == MAP_FAILED:
-        raise _StepFailed("mmap of guest memory", ctypes.get_errno())
+        raise _StepFailed("mmap", ctypes.get_errno())
     try:
         yield int(address)
     finally:
@@ -198,11 +213,11 @@ def _probe(device: str) -> KvmProbe:
         try:
             kvm_fd = os.open(device, os.O_RDWR | os.O_CLOEXEC)
         except OSError as exc:
-            raise _StepFailed(f"open {device}", exc.errno) from None
+            raise _StepFailed(f"open {device}", exc.errno) from exc
         with _fd(kvm_fd) as kvm:
             api = _ioctl(kvm, KVM_GET_API_VERSION, 0, "KVM_GET_API_VERSION")
-            if api != KVM_API_VERSION:
-                raise _StepFailed(f"KVM_GET_API_VERSION (answered {api}, not {KVM_API_VERSION})", None)
+            if api != KVM_API_VERSION:  # api_version says what it answered
+                raise _StepFailed("KVM_GET_API_VERSION", None)
             with _fd(_ioctl(kvm, KVM_CREATE_VM, 0, "KVM_CREATE_VM")) as vm, _guest_page() as page:
                 run_size = _ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0, "KVM_GET_VCPU_MMAP_SIZE")
                 ctypes.memmove(page, HLT, len(HLT))
@@ -223,7 +238,7 @@ def _run_to_hlt(vcpu: int, run_size: int) -> int:
     try:
         run = mmap.mmap(vcpu, run_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
     except OSError as exc:
-        raise _StepFailed("mmap of kvm_run", exc.errno) from None
+        raise _StepFailed("mmap kvm_run", exc.errno) from exc
     try:
         sregs = bytearray(312)
         _ioctl(vcpu, KVM_GET_SREGS, sregs, "KVM_GET_SREGS")
@@ -254,7 +269,7 @@ def _arch_capabilities_msr(kvm: int, vcpu: int) -> dict[str, Any]:
         _ioctl(vcpu, KVM_SET_CPUID2, cpuid, step)
         step = "KVM_GET_MSR_FEATURE_INDEX_LIST"
         if MSR_IA32_ARCH_CAPABILITIES not in _feature_msrs(kvm, step):
-            return {"msr_set": False, "msr_failed_step": "0x10a is not among KVM's feature MSRs"}
+            return {"msr_set": False, "msr_failed_step": STEP_NOT_A_FEATURE_MSR}
         step = "KVM_GET_MSRS"
         msrs = bytearray(struct.pack("=IIIIQ", 1, 0, MSR_IA32_ARCH_CAPABILITIES, 0, 0))
         if _ioctl(kvm, KVM_GET_MSRS, msrs, step) != 1:

@@ -18,7 +18,7 @@ import bisect
 import struct
 from dataclasses import dataclass
 
-from kernlab.errors import KernlabError
+from kernlab.errors import BadInput, KernlabError
 from kernlab.kernel.config import read_kernel_config
 from kernlab.kernel.kallsyms import Kallsyms, KallsymsAccess, kallsyms_access, read_kallsyms
 
@@ -110,7 +110,7 @@ def read_kcore_word(address: int, path: str = KCORE) -> int:
     with open(path, "rb") as f:
         ident = f.read(64)
         if ident[:4] != b"\x7fELF" or ident[4] != 2:
-            raise KernlabError(
+            raise BadInput(
                 f"{path} is not a 64-bit ELF core file", key="errors.kernel.not_core", fields={"path": path}
             )
         (phoff,) = struct.unpack_from("<Q", ident, 32)
@@ -122,7 +122,7 @@ def read_kcore_word(address: int, path: str = KCORE) -> int:
             if p_type == 1 and p_vaddr <= address and address + 8 <= p_vaddr + p_filesz:
                 f.seek(p_offset + address - p_vaddr)
                 return int.from_bytes(f.read(8), "little")
-    raise KernlabError(
+    raise BadInput(
         f"{address:#x} is in no segment of {path}",
         key="errors.kernel.no_kcore_segment",
         fields={"address": f"{address:#x}", "path": path},

@@ -70,13 +70,13 @@ def _read_regular_text(path: str) -> str:
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_MEMINFO_BYTES + 1)
-    except PermissionError:
+    except PermissionError as exc:
         raise PermissionNeeded(
             f"{path}: permission denied",
             path=path,
             key="errors.proc.permission_denied",
             fields={"path": path},
-        ) from None
+        ) from exc
     except OSError as exc:
         raise BadInput(
             f"{path}: {exc.strerror}",
@@ -100,12 +100,12 @@ def read_meminfo(path: str | Path | None = None) -> Meminfo:
         try:
             with open(MEMINFO_PATH, "rb") as handle:
                 text = handle.read().decode("ascii", "replace")
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
             raise NotSupported(
                 f"{MEMINFO_PATH} does not exist (is /proc mounted?)",
                 key="errors.proc.no_proc",
                 fields={"path": MEMINFO_PATH},
-            ) from None
+            ) from exc
         except OSError as exc:
             raise OSFailure(
                 f"cannot read {MEMINFO_PATH}: {exc.strerror}",

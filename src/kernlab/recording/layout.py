@@ -295,12 +295,12 @@ def read_meta(root: Path) -> RecordingMeta:
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise BadInput(
             f"{root} has no {META}: not a kernlab recording, or the recording was cut short",
             key="errors.recording.no_meta_cut_short",
             fields={"path": str(root), "meta": META},
-        ) from None
+        ) from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInput(
             f"cannot read {path}: {exc}",

@@ -794,12 +794,12 @@ def _load_meta(root: Path) -> RecordingMeta:
         data = json.loads(read_regular(path, text=True)) if path.exists() else None
         if data is None:
             raise FileNotFoundError
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise BadInput(
             f"{root} has no {layout.META}: not a kernlab recording (make one with `kernlab record`)",
             key="errors.recording.no_meta",
             fields={"path": str(root), "meta": layout.META},
-        ) from None
+        ) from exc
     except (OSError, json.JSONDecodeError) as exc:
         raise BadInput(
             f"cannot read {path}: {exc}",

@@ -216,7 +216,7 @@ def _key(directory: Path) -> str:
 def _lock(fd: int, directory: Path) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    except BlockingIOError as exc:
         os.close(fd)
         owner = read_state(directory)
         who = f" (pid {owner.pid})" if owner is not None and owner.pid else ""
@@ -226,7 +226,7 @@ def _lock(fd: int, directory: Path) -> None:
             path=directory,
             key="errors.recording.busy_pid" if who else "errors.recording.busy",
             fields={"path": str(directory), "pid": owner.pid if owner is not None else 0},
-        ) from None
+        ) from exc
 
 
 @contextlib.contextmanager
@@ -259,13 +259,13 @@ def _create(directory: Path) -> int:
         os.unlink(path)  # a killed run's file: the new one gets a fresh inode and lock
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    except FileExistsError:
+    except FileExistsError as exc:
         raise BadInput(
             f"{directory} is being claimed by another kernlab record at this moment",
             path=directory,
             key="errors.recording.being_claimed",
             fields={"path": str(directory)},
-        ) from None
+        ) from exc
     except OSError as exc:
         if exc.errno in DISK_FULL_ERRNOS:
             raise _no_room(directory, exc) from exc

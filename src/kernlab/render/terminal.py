@@ -113,20 +113,14 @@ def print_renderable(renderable: Any) -> None:
 
 def _plain_text(renderable: Any) -> str:
     """The text a renderable holds, without layout (to tell rich's ellipsis from the data's)."""
+    import io
+
     from rich.console import Console
 
-    plain = Console(width=NATURAL_WIDTH, file=_Discard(), color_system=None)
+    plain = Console(width=NATURAL_WIDTH, file=io.StringIO(), color_system=None)
     with plain.capture() as captured:
         plain.print(renderable)
     return captured.get()
-
-
-class _Discard:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def _cell(cell: Any) -> Any:

@@ -316,12 +316,12 @@ def _syscall_events() -> Path:
     base = tracefs_root() / "events" / "syscalls"
     try:
         present = base.is_dir()
-    except PermissionError:
+    except PermissionError as exc:
         raise PermissionNeeded(
             f"cannot read {base}: tracefs needs root",
             key="errors.report.tracefs_read_root",
             fields={"path": str(base)},
-        ) from None
+        ) from exc
     if not present:
         raise NotSupported(
             f"{base} does not exist: this kernel lacks CONFIG_FTRACE_SYSCALLS",
@@ -360,12 +360,12 @@ def running_kernel_syscalls() -> set[str]:
     base = _syscall_events()
     try:
         entries = os.listdir(base)
-    except PermissionError:
+    except PermissionError as exc:
         raise PermissionNeeded(
             f"cannot list {base}: tracefs needs root",
             key="errors.report.tracefs_list_root",
             fields={"path": str(base)},
-        ) from None
+        ) from exc
     return {e[len("sys_enter_") :] for e in entries if e.startswith("sys_enter_")}
 
 

@@ -122,12 +122,12 @@ def table_is_newer(info: TableInfo, release: str) -> bool | None:
 def _load(arch: str) -> tuple[TableInfo, tuple[Syscall, ...]]:
     try:
         text = resources.files("kernlab.syscalls").joinpath("data", f"{arch}.json").read_text()
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise BadInput(
             f"no system-call table for {arch!r}; kernlab ships {', '.join(ARCHES)}",
             key="errors.syscalls.no_table",
             fields={"arch": repr(arch), "choices": ", ".join(ARCHES)},
-        ) from None
+        ) from exc
     doc = json.loads(text)
     rows = tuple(
         Syscall(arch, r["number"], r["name"], r["abi"], r.get("entry"), r.get("symbol"))

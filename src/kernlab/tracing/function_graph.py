@@ -28,7 +28,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from kernlab.errors import KernlabError
+from kernlab.errors import KernlabError, TracingError
 from kernlab.tracing.instance import Instance
 from kernlab.tracing.toplevel import TopLevelBusy, read_setting, top_level_changes
 from kernlab.tracing.tracefs import try_write
@@ -247,7 +247,7 @@ class GraphTracer:
             self._instance = instance
             err = _write_all(instance.path, [*changes, ("current_tracer", TRACER)])
             if err is not None:
-                raise KernlabError(
+                raise TracingError(
                     f"function_graph in the instance: {err.filename}: {err.strerror}",
                     key="errors.tracing.graph_in_instance",
                     fields={"path": str(err.filename), "reason": str(err.strerror)},

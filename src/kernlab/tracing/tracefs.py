@@ -114,10 +114,10 @@ def read_text(path: Path) -> str:
         raise PermissionNeeded(
             describe_oserror(path, exc, "read") + " (run as root)", **_about(path, exc, "read_root")
         ) from exc
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise NotSupported(
             f"{path} does not exist on this kernel", key="errors.tracing.missing", fields={"path": str(path)}
-        ) from None
+        ) from exc
     except OSError as exc:
         raise TracingError(describe_oserror(path, exc, "read"), **_about(path, exc, "read")) from exc
 
@@ -136,10 +136,10 @@ def write_text(path: Path, value: str, *, append: bool = False) -> None:
         raise PermissionNeeded(
             describe_oserror(path, exc, "open") + " (run as root)", **_about(path, exc, "open_root")
         ) from exc
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise NotSupported(
             f"{path} does not exist on this kernel", key="errors.tracing.missing", fields={"path": str(path)}
-        ) from None
+        ) from exc
     except OSError as exc:
         raise TracingError(describe_oserror(path, exc, "open"), **_about(path, exc, "open")) from exc
     try:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kernlab.errors import KernlabError
+from kernlab.errors import OSFailure
 from kernlab.recording.reader import Recording, open_recording
 
 __all__ = [
@@ -120,7 +120,7 @@ def run_child(
     try:
         result = json.loads(result_path.read_text())
     except (OSError, ValueError) as exc:
-        raise KernlabError(
+        raise OSFailure(
             f"the lab's child ({name}) exited with status {code} before reporting",
             key="errors.report.lab_child_exited",
             fields={"name": name, "status": code},

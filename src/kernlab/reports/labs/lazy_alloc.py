@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kernlab.errors import KernlabError
+from kernlab.errors import OSFailure
 from kernlab.mm.pagemap import read_pagemap_raw
 from kernlab.mm.strip import runs_from_flags, strip_fractions
 
@@ -139,7 +139,7 @@ class _Child:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            raise KernlabError(
+            raise OSFailure(
                 "the lab's child process stopped before answering", key="errors.report.lab_child_silent"
             )
         return line.strip()
@@ -185,7 +185,7 @@ def _region(
     vsz0, rss0, _, _ = _status(child.pid)
     address, applied = (int(w) for w in child.ask(kind, size).split())
     if not address:
-        raise KernlabError(
+        raise OSFailure(
             f"{kind} of {size} bytes failed in the lab's child",
             key="errors.report.lab_child_failed",
             fields={"kind": kind, "size": size},

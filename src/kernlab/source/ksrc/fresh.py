@@ -129,12 +129,12 @@ def scan(tree: Path, known: Mapping[str, Folder] | None = None) -> Scan:
             else:
                 fd = os.open(where, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
                 st = fstat(fd)
-        except PermissionError:
+        except PermissionError as exc:
             raise PermissionNeeded(
                 f"cannot read {where}: permission denied",
                 key="errors.source.folder_denied",
                 fields={"path": str(where)},
-            ) from None
+            ) from exc
         except OSError:
             if not relative:
                 raise

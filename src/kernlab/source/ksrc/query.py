@@ -185,10 +185,10 @@ def _source_line(index: SourceIndex, path: str, line: int) -> str:
             for number, text in enumerate(fh, start=1):
                 if number == line:
                     return " ".join(text.decode("latin-1").split())[:200]
-    except OSError:
+    except OSError as exc:
         raise StaleIndex(
             f"{path} cannot be read any more", key="errors.source.unreadable_now", fields={"path": path}
-        ) from None
+        ) from exc
     return ""
 
 
@@ -262,10 +262,10 @@ def _read(index: SourceIndex, path: str) -> str:
     try:
         with open(index.tree / path, "rb") as fh:
             return fh.read().decode("latin-1")
-    except OSError:
+    except OSError as exc:
         raise StaleIndex(
             f"{path} cannot be read any more", key="errors.source.unreadable_now", fields={"path": path}
-        ) from None
+        ) from exc
 
 
 def files_using(index: SourceIndex, symbol: str) -> int:
