@@ -78,3 +78,80 @@ def test_a_closed_pipe_ends_quietly():
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert err == b""
+
+
+def test_a_message_path_or_pid_is_what_the_error_is_about(tmp_path):
+    """Raised with its path only among the message's fields, an error still says it in .path
+    (and a pid field in .pid): a program catching it needs no catalog knowledge."""
+    import kernlab
+
+    missing = tmp_path / "no-recording-here"
+    with pytest.raises(errors.BadInput) as info:
+        kernlab.open_recording(missing)
+    assert info.value.path == str(missing)
+    error = errors.OSFailure("x stopped", key="errors.report.specimen_stopped", fields={"pid": 7})
+    assert error.pid == 7
+
+
+_OS_ERRORS = {
+    "OSError",
+    "IOError",
+    "FileNotFoundError",
+    "FileExistsError",
+    "PermissionError",
+    "NotADirectoryError",
+    "IsADirectoryError",
+    "InterruptedError",
+    "BlockingIOError",
+    "ProcessLookupError",
+    "ChildProcessError",
+}
+
+
+def _raise_sites():
+    import ast
+    from pathlib import Path
+
+    import kernlab
+
+    package = Path(kernlab.__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        yield path.relative_to(package), tree
+
+
+def test_errors_raised_while_handling_an_os_error_keep_it_as_their_cause():
+    """``raise … from None`` inside ``except OSError`` drops the errno a program may need."""
+    import ast
+
+    found = []
+    for rel, tree in _raise_sites():
+        for handler in ast.walk(tree):
+            if not isinstance(handler, ast.ExceptHandler) or handler.type is None:
+                continue
+            types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+            names = {t.id if isinstance(t, ast.Name) else getattr(t, "attr", "") for t in types}
+            if not names & _OS_ERRORS:
+                continue
+            for node in ast.walk(handler):
+                if not isinstance(node, ast.Raise):
+                    continue
+                if isinstance(node.cause, ast.Constant) and node.cause.value is None:
+                    found.append(f"{rel}:{node.lineno}")
+    assert not found, found
+
+
+def test_no_error_is_raised_as_the_bare_base_class():
+    """Each error says what kind it is (BadInput, OSFailure, TracingError, ...): the exit code
+    and a program's except clauses follow from it."""
+    import ast
+
+    found = []
+    for rel, tree in _raise_sites():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                func = node.exc.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if name == "KernlabError":
+                    found.append(f"{rel}:{node.lineno}")
+    assert not found, found

@@ -15,6 +15,7 @@ from tests.recording.rec_util import TRACEFS, need_tracing
 
 SOURCE = Path(__file__).parents[1] / "programs" / "fn_calls.c"
 
+
 def run_graph(*args: str) -> CliResult:
     return run_kernlab(*args)
 

@@ -166,6 +166,26 @@ def test_interactive_waits_and_shows_where_it_is():
     assert len(_headings(stopped.stdout)) == 1
 
 
+def test_step_mmap_vs_read_runs_alone():
+    """`--step mmap-vs-read` (or its number) runs that step only: the lab's four runs."""
+    number = next(s.number for s in STEPS if s.name == "mmap_vs_read")
+    result = run_kernlab("tour", "--step", "mmap-vs-read", "--no-trace")
+    assert result.code == 0, result.stderr
+    assert _headings(result.stdout) == [
+        f"Step {number} of {len(STEPS)}: mmap() against read(), cold and warm: page faults and the page cache"
+    ]
+    for run in ("read() cold", "read() warm", "mmap cold", "mmap warm"):
+        assert run in result.stdout
+    assert "--no-trace: nothing was recorded" in result.stdout
+    doc = json.loads(run_kernlab("tour", "--step", str(number), "--no-trace", "--json").stdout)
+    (step,) = doc["steps"]
+    assert step["step"]["name"] == "mmap_vs_read" and step["status"] == "ran"
+    runs = step["data"]["lab"]["runs"]
+    assert [(r["method"], r["temperature"]) for r in runs] == [
+        ("read", "cold"), ("read", "warm"), ("mmap", "cold"), ("mmap", "warm"),
+    ]  # fmt: skip
+
+
 def test_no_trace_skips_the_recording_in_one_line():
     result = run_kernlab("tour", "--step", "record", "--no-trace")
     assert result.code == 0

@@ -63,3 +63,72 @@ def test_tour_page_draws_the_call_tree_of_the_recording():
     assert 'class="calltree"' in html  # and its text tree
     assert "renameat2(olddfd=AT_FDCWD, oldname=&quot;a&quot;" in html or 'oldname="a"' in html
     assert "do_renameat2 → vfs_rename → shmem_rename2" in html  # the step's paragraph
+
+
+def _mmap_result() -> tour.StepResult:
+    """The mmap-vs-read step, measured here without a recording (a third of a second)."""
+    from kernlab.reports.labs import mmap_read
+
+    step = next(s for s in tour.STEPS if s.name == "mmap_vs_read")
+    lab = mmap_read.build(size=1 << 20, no_trace=True, shared_write=False)
+    return tour.StepResult(step, "ran", data=tour.MmapStep(lab))
+
+
+def test_mmap_step_shows_the_labs_table_and_sentences():
+    from functools import partial
+
+    from kernlab.explain import labs as lab_explain
+    from kernlab.explain import tour as explain_tour
+    from kernlab.render.html.capture import captured
+    from kernlab.render.output import Output
+    from kernlab.render.views import tour as view
+
+    result = _mmap_result()
+    assert isinstance(result.data, tour.MmapStep)
+    lab = result.data.lab
+    printed = captured(partial(view.show_step, result, Output()))
+    # the lab's four runs, as the lab's own table labels them, and its sentences as the paragraph
+    for run in lab.runs:
+        assert lab_explain.run_name(run) in printed
+    assert lab_explain.label("data_faults") in printed
+    assert " ".join(lab_explain.mmap_sentences(lab)) == explain_tour.paragraph(result)
+
+    page = tour_page([result])
+    html = "\n".join(page.parts)
+    assert page.figures == 1  # the lab's figure of the four runs
+    assert all(lab_explain.run_name(r) in html for r in lab.runs)
+    assert lab_explain.mmap_sentences(lab)[0].split(" (")[0] in html
+
+
+def test_tour_page_draws_kernlabs_own_hello(tmp_path):
+    """Without a compiler the hello step reads kernlab's tiny ELF: no sections, one segment."""
+    from kernlab.elf import tiny
+    from kernlab.reports import elf as elf_reports
+
+    program = tiny.write_tiny_hello(tmp_path / "hello")
+    report = elf_reports.build(program, ("header", "segments"))
+    assert report.header is not None and report.segments is not None
+    hello = tour.HelloStep(
+        compiler=None,
+        source=None,
+        program=str(program),
+        output="hello, world\n",
+        elf=report,
+        entry=report.header.entry,
+        start=None,
+        main=None,
+        entry_is_start=False,
+        interpreter=None,
+        load_flags=("R E",),
+        origin="kernlab",
+        size=program.stat().st_size,
+    )
+    step = next(s for s in tour.STEPS if s.name == "hello")
+    page = tour_page(
+        [tour.StepResult(step, "ran", data=hello)],
+        elf=elf_reports.build(program, ("header", "segments", "sections")),
+    )
+    html = "\n".join(page.parts)
+    assert page.figures == 1  # the ELF layout, its one segment alone
+    assert "kernlab wrote a hello world itself" in html and f"{report.header.entry:#x}" in html
+    assert "0x0000000000400000" in html  # the segment's VirtAddr, as readelf -lW writes it

@@ -37,6 +37,12 @@ def test_steps_are_selected_by_number_or_name():
     assert [s.name for s in tour.select_steps(("2", "lazy"))] == ["hello", "lazy"]
     assert [s.number for s in tour.select_steps(("vsz-rss,1",))] == [1, 8]
     assert tour.select_steps(()) == tour.STEPS
+    # mmap vs read: its own step, right after lazy allocation, by either spelling or number
+    for which in ("mmap-vs-read", "mmap_vs_read", "12"):
+        (chosen,) = tour.select_steps((which,))
+        assert (chosen.number, chosen.name) == (12, "mmap_vs_read")
+    names = [s.name for s in tour.STEPS]
+    assert names.index("mmap_vs_read") == names.index("lazy") + 1
     assert [s.number for s in tour.STEPS] == list(range(1, len(tour.STEPS) + 1))
     with pytest.raises(BadInput):
         tour.select_steps(("no-such-step",))
@@ -58,6 +64,56 @@ def test_hello_entry_point_is_readelfs_and_main_calls_puts(ws):
         nm = subprocess.run(["nm", data.program], capture_output=True, text=True, check=True).stdout
         main = int(next(line.split()[0] for line in nm.splitlines() if line.endswith(" main")), 16)
         assert data.main.start == main
+
+
+def _no_compiler(monkeypatch, tmp_path) -> None:
+    """No cc, gcc or clang on PATH (an empty folder): the hello step's fallback."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def test_hello_without_a_compiler_is_kernlabs_own_static_hello(monkeypatch, tmp_path):
+    from kernlab.elf import tiny
+    from kernlab.explain import tour as explain_tour
+
+    if not tiny.supported():
+        pytest.skip("kernlab's own hello is x86-64 code")
+    readelf = need_tool("readelf")
+    _no_compiler(monkeypatch, tmp_path)
+    with tour.Workspace() as workspace:
+        result = tour.run_step(next(s for s in tour.STEPS if s.name == "hello"), workspace)
+        assert result.status == "ran", result.error
+        data = result.data
+        assert isinstance(data, tour.HelloStep)
+        assert (data.compiler, data.source, data.origin) == (None, None, "kernlab")
+        assert data.program != tour.FALLBACK_PROGRAM and Path(data.program).parent == workspace.folder
+        assert data.output == "hello, world\n"  # it ran, and wrote its line with write(1, …)
+        header = subprocess.run(
+            [readelf, "-hlW", data.program], capture_output=True, text=True, check=True
+        ).stdout
+        entry = int(re.search(r"Entry point address:\s+(0x[0-9a-f]+)", header).group(1), 16)
+        assert data.entry == entry and data.load_flags == ("R E",)
+        assert data.interpreter is None and data.start is None and data.main is None
+        assert data.size == Path(data.program).stat().st_size
+        paragraph = explain_tour.paragraph(result)
+    assert "kernlab wrote a hello world itself" in paragraph and '"hello, world"' in paragraph
+    assert "statically linked" in paragraph and f"{entry:#x}" in paragraph
+    assert "No C compiler" in paragraph and "a program already on this machine" not in paragraph
+
+
+def test_hello_without_a_compiler_elsewhere_is_a_shipped_program(monkeypatch, tmp_path):
+    """Not x86-64: no tiny hello; the step looks at a program the machine has, and says so."""
+    from kernlab.explain import tour as explain_tour
+
+    _no_compiler(monkeypatch, tmp_path)
+    monkeypatch.setattr(tour.tiny, "supported", lambda machine=None: False)
+    with tour.Workspace() as workspace:
+        result = tour.run_step(next(s for s in tour.STEPS if s.name == "hello"), workspace)
+    assert result.status == "ran", result.error
+    assert isinstance(result.data, tour.HelloStep)
+    assert (result.data.program, result.data.origin) == (tour.FALLBACK_PROGRAM, "system")
+    assert "a program already on this machine" in explain_tour.paragraph(result)
 
 
 def test_free_step_matches_free(ws):
@@ -114,6 +170,110 @@ def test_pagecache_step_matches_fincore(ws):
     if evicted.residency.file.fstype not in ("tmpfs", "ramfs"):
         assert evicted.residency.resident_pages == 0
         assert evicted.before_resident_pages == loaded.pages
+
+
+def _mmap_run(data: tour.MmapStep, method: str, temperature: str):
+    return next(r for r in data.lab.runs if (r.method, r.temperature) == (method, temperature))
+
+
+@pytest.mark.parametrize("traced", [True, False], ids=["traced", "untraced"])
+def test_mmap_vs_read_step_shows_the_labs_effects(ws, traced):
+    """The lab's own checks (tests/reports/test_labs.py), on the step's small file: a cold mmap
+    takes major faults and fills the page cache, a warm one takes none major, read() takes no
+    fault on the data pages — or, where the machine kept the file cached, the step says so."""
+    from kernlab.explain import count, say
+    from kernlab.explain import tour as explain_tour
+
+    if traced:
+        from tests.recording.rec_util import need_tracing
+
+        need_tracing()
+    step = next(s for s in tour.STEPS if s.name == "mmap_vs_read")
+    assert step.may_trace and not step.needs_root and not step.traces
+    result = tour.run_step(step, ws, trace=traced)
+    assert result.status == "ran", (result.skipped, result.error)
+    data = result.data
+    assert isinstance(data, tour.MmapStep) and data.trace_error is None
+    lab = data.lab
+    assert lab.traced is traced and lab.shared_write is None and lab.free is None
+    assert lab.file.size == tour.MMAP_MIB << 20 and not Path(lab.file.path).exists()  # removed
+    pages = lab.file.pages
+    assert [(r.method, r.temperature) for r in lab.runs] == [
+        ("read", "cold"), ("read", "warm"), ("mmap", "cold"), ("mmap", "warm"),
+    ]  # fmt: skip
+    paragraph = explain_tour.paragraph(result)
+    assert "{" not in paragraph
+
+    cold = _mmap_run(data, "mmap", "cold")
+    assert cold.eviction is not None
+    if cold.eviction.resident_after or cold.resident_before:
+        # The machine kept the file's pages (tmpfs, a mapping elsewhere): the step says so.
+        assert "stayed in the page cache after the eviction" in paragraph
+    else:
+        assert cold.rusage_major > 0  # the kernel's own counter, getrusage of the child
+        assert say("lab.mmap.major_meaning") in paragraph
+        if cold.resident_after == pages:  # nothing reclaimed meanwhile
+            assert cold.pages_added is not None and cold.pages_added >= pages
+        if traced:
+            assert cold.data_major is not None and cold.data_major > 0
+            assert cold.data_faults is not None and cold.faults is not None
+            assert cold.faults - 4 <= cold.data_faults <= cold.faults
+            assert cold.kernel_path and "filemap_fault" in cold.kernel_path
+            assert "filemap_fault" in paragraph
+    if not cold.rusage_major:
+        resident = count("lab.n.page", cold.resident_before)
+        assert say("lab.mmap.no_major", resident=resident) in paragraph
+
+    warm = _mmap_run(data, "mmap", "warm")
+    if warm.resident_before == pages and not warm.pages_added:  # still cached when it ran
+        assert warm.rusage_major == 0
+        assert warm.rusage_minor > 0  # the new process's page tables were empty
+        if traced:
+            assert warm.data_major == 0 and warm.major == 0
+            assert warm.data_faults and warm.data_faults == warm.data_minor
+
+    for temperature in ("cold", "warm"):
+        run = _mmap_run(data, "read", temperature)
+        assert run.rusage_major == 0 and run.bytes == lab.file.size
+        if traced:
+            assert run.data_faults == 0 and run.major == 0  # the process never maps the file
+            assert run.copied_bytes == lab.file.size  # but the kernel copies every byte
+        else:
+            assert run.rusage_minor <= 8  # the buffer was touched before the work
+            assert run.syscalls is None and run.pages_added_source == "mincore"
+    if traced:
+        assert "vfs_read" in _mmap_run(data, "read", "cold").kernel_path
+    else:
+        assert say("lab.mmap.no_trace") in paragraph
+
+
+def test_mmap_vs_read_untraced_when_the_recording_fails(ws, monkeypatch):
+    """As root with a kernel that refuses the recording: the runs are measured without it, and
+    the step says why instead of the lab's --no-trace sentence."""
+    from kernlab.errors import KernlabError
+    from kernlab.explain import say
+    from kernlab.explain import tour as explain_tour
+
+    real = tour.mmap_read_lab.build
+    asked: list[bool] = []
+
+    def build(**kwargs):
+        asked.append(kwargs["no_trace"])
+        if not kwargs["no_trace"]:
+            raise KernlabError("tracefs is not mounted", key="errors.report.specimen_silent")
+        return real(**kwargs)
+
+    monkeypatch.setattr(tour.mmap_read_lab, "build", build)
+    monkeypatch.setattr(tour.os, "geteuid", lambda: 0)
+    step = next(s for s in tour.STEPS if s.name == "mmap_vs_read")
+    result = tour.run_step(step, ws)
+    assert result.status == "ran" and asked == [False, True]
+    data = result.data
+    assert isinstance(data, tour.MmapStep) and data.trace_error == "tracefs is not mounted"
+    assert not data.lab.traced and data.lab.trace_note is None
+    paragraph = explain_tour.paragraph(result)
+    assert paragraph.startswith("Recording failed here (tracefs is not mounted)")
+    assert say("lab.mmap.no_trace") not in paragraph and say("lab.mmap.not_root") not in paragraph
 
 
 def test_maps_and_vsz_rss_of_the_live_process(ws):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kernlab.elf import tiny
 from kernlab.explain import count, say
 from kernlab.explain.ps import family_role
 from kernlab.reports.replay import FUNCTION, CallNode
@@ -17,6 +18,7 @@ from kernlab.reports.tour import (
     LazyStep,
     LibrariesStep,
     MapsStep,
+    MmapStep,
     PagecacheStep,
     RecordStep,
     StepInfo,
@@ -114,7 +116,11 @@ def _kernel(s: KernelStep) -> list[str]:
 def _hello(s: HelloStep) -> list[str]:
     out = []
     size = s.elf.summary
-    if s.compiler is None:
+    if s.origin == "kernlab":
+        printed = (s.output or "").strip()
+        key = "tour.hello.tiny" if printed else "tour.hello.tiny_silent"
+        out.append(say(key, path=s.program, size=count("tour.n.byte", s.size), output=printed))
+    elif s.compiler is None:
         out.append(say("tour.hello.no_compiler", path=s.program))
     else:
         printed = (s.output or "").strip()
@@ -136,7 +142,9 @@ def _hello(s: HelloStep) -> list[str]:
         out.append(say("tour.hello.entry_start", entry=_hex(s.entry), function=libc_start))
     else:
         out.append(say("tour.hello.entry", entry=_hex(s.entry)))
-    if s.main is None:
+    if s.origin == "kernlab":
+        out.append(say("tour.hello.tiny_code", write=tiny.SYS_WRITE, exit=tiny.SYS_EXIT))
+    elif s.main is None:
         out.append(say("tour.hello.no_main"))
     elif "puts@plt" in s.main.plt_calls:
         out.append(say("tour.hello.puts", address=_hex(s.main.start)))
@@ -423,6 +431,15 @@ def _lazy(s: LazyStep) -> list[str]:
     return out
 
 
+def _mmap(s: MmapStep) -> list[str]:
+    """The lab's own conclusions, computed from the four runs; first why nothing was recorded
+    when the recording failed here."""
+    from kernlab.explain.labs import mmap_sentences
+
+    out = [say("tour.mmap_vs_read.trace_failed", reason=s.trace_error)] if s.trace_error else []
+    return out + mmap_sentences(s.lab)
+
+
 def _pagecache(s: PagecacheStep) -> list[str]:
     evicted = s.evicted.files[0]
     loaded = s.loaded.files[0]
@@ -484,6 +501,7 @@ _SENTENCES: dict[type, Callable[[Any], list[str]]] = {
     FreeStep: _free,
     VtopStep: _vtop,
     LazyStep: _lazy,
+    MmapStep: _mmap,
     PagecacheStep: _pagecache,
     KsrcStep: _source,
 }

@@ -11,6 +11,7 @@ end. Whether a step runs is decided here too (root, tracing), as a key the expla
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kernlab.errors import BadInput, KernlabError
+from kernlab.elf import tiny
+from kernlab.errors import BadInput, KernlabError, OSFailure
 from kernlab.reports import disasm as disasm_reports
 from kernlab.reports import elf as elf_reports
 from kernlab.reports import kernel as kernel_reports
@@ -39,6 +41,8 @@ from kernlab.reports.disasm import DisasmReport
 from kernlab.reports.elf import ElfReport
 from kernlab.reports.kernel import KernelReport
 from kernlab.reports.ksrc import DefReport, InfoReport, SyscallReport
+from kernlab.reports.labs import mmap_read as mmap_read_lab
+from kernlab.reports.labs.mmap_read import MmapReadReport
 from kernlab.reports.ldd import LddReport
 from kernlab.reports.maps import MapsReport
 from kernlab.reports.mem import MemReport
@@ -48,14 +52,17 @@ from kernlab.reports.replay import CallNode, ReplayReport
 from kernlab.reports.report import RecordingReport
 from kernlab.reports.syscall import SyscallWithWrapper
 from kernlab.reports.vtop import AddressReport
+from kernlab.source.ksrc.trees import kernel_trees
 
 if TYPE_CHECKING:
     from kernlab.recording.recorder import RecordResult
 
 __all__ = [
+    "FALLBACK_PROGRAM",
     "HELLO_SOURCE",
     "KERNEL_DEPTH",
     "LAZY_MIB",
+    "MMAP_MIB",
     "PAGECACHE_MIB",
     "STEPS",
     "FreeStep",
@@ -66,6 +73,7 @@ __all__ = [
     "LazyStep",
     "LibrariesStep",
     "MapsStep",
+    "MmapStep",
     "PagecacheStep",
     "RecordStep",
     "RenameTree",
@@ -85,10 +93,15 @@ HELLO_SOURCE = '#include <stdio.h>\n\nint main(void)\n{\n\tprintf("hello\\n");\n
 """The course's hello.c (with ``int main``, so that it compiles without a warning)."""
 COMPILERS = ("cc", "gcc", "clang")
 FALLBACK_PROGRAM = "/bin/true"
+"""What the hello step looks at with no compiler where kernlab cannot write its own hello
+(:mod:`kernlab.elf.tiny` is x86-64 only): a program already on the machine."""
 LAZY_MIB = 64
 """The live process maps this many MiB and the lazy-allocation step touches half of them."""
 PAGECACHE_MIB = 8
 """Size of the file the page-cache step evicts and reads back."""
+MMAP_MIB = 8
+"""Size of the file the mmap-vs-read step reads and maps, cold and warm (the lab's default is
+64 MiB; 8 keeps the four recorded runs near three seconds)."""
 RENAME_CALLS = ("rename", "renameat", "renameat2")
 KERNEL_DEPTH = 5
 """The record step's ``-K``: the course's ``uftrace record -K 5 /bin/mv reallinux rlinux``."""
@@ -108,7 +121,8 @@ class StepInfo:
     number: int
     name: str
     needs_root: bool = False
-    traces: bool = False
+    traces: bool = False  # needs tracing: skipped with --no-trace and as a user
+    may_trace: bool = False  # traces when it can (root, no --no-trace); measures without otherwise
 
 
 @dataclass(frozen=True)
@@ -118,7 +132,8 @@ class KernelStep:
 
 @dataclass(frozen=True)
 class HelloStep:
-    """hello.c compiled here (or /bin/true without a compiler), its ELF layout and first code."""
+    """hello.c compiled here, its ELF layout and first code. Without a compiler: kernlab's own
+    static hello (:mod:`kernlab.elf.tiny`, x86-64), else a program already on the machine."""
 
     compiler: str | None  # the compiler that built it; None: no compiler, a shipped program instead
     source: str | None  # the C text compiled (None with no compiler)
@@ -131,6 +146,8 @@ class HelloStep:
     entry_is_start: bool
     interpreter: str | None
     load_flags: tuple[str, ...]  # the flags of each LOAD segment, in file order ("R", "R E", "RW")
+    origin: str = "compiler"  # "compiler"; "kernlab": written by elf.tiny; "system": FALLBACK_PROGRAM
+    size: int = 0  # bytes of the file
 
 
 @dataclass(frozen=True)
@@ -277,6 +294,15 @@ class PagecacheStep:
 
 
 @dataclass(frozen=True)
+class MmapStep:
+    """The lab `kernlab lab mmap-vs-read` on a small file: read() and mmap touches, each cold
+    (just evicted) and warm, recorded when root and tracing works, else from getrusage and mincore."""
+
+    lab: MmapReadReport
+    trace_error: str | None = None  # why the recording failed (then the runs are untraced)
+
+
+@dataclass(frozen=True)
 class KsrcStep:
     """Where the kernel's source defines rename and do_renameat2, in a tree found on this machine."""
 
@@ -297,6 +323,7 @@ StepData = (
     | FreeStep
     | VtopStep
     | LazyStep
+    | MmapStep
     | PagecacheStep
     | KsrcStep
 )
@@ -332,8 +359,9 @@ STEPS: tuple[StepInfo, ...] = (
     StepInfo(9, "free"),
     StepInfo(10, "vtop"),
     StepInfo(11, "lazy"),
-    StepInfo(12, "pagecache"),
-    StepInfo(13, "source"),
+    StepInfo(12, "mmap_vs_read", may_trace=True),
+    StepInfo(13, "pagecache"),
+    StepInfo(14, "source"),
 )
 
 
@@ -404,7 +432,7 @@ class Specimen:
         self.process.stdin.write(f"{nbytes}\n")
         self.process.stdin.flush()
         if self.process.stdout.readline().strip() != "done":
-            raise KernlabError(
+            raise OSFailure(
                 f"the live process (PID {self.pid}) stopped before touching its memory",
                 key="errors.report.specimen_stopped",
                 fields={"pid": self.pid},
@@ -448,10 +476,13 @@ class Workspace:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def hello(self) -> tuple[str | None, str]:
-        """(compiler, program): hello.c built here, or (None, /bin/true) with no compiler."""
+        """(compiler, program): hello.c built here; with no compiler, (None, kernlab's own static
+        hello) on x86-64 and (None, /bin/true) elsewhere."""
         if self._hello is None:
             compiler = next((found for name in COMPILERS if (found := shutil.which(name))), None)
-            if compiler is None:
+            if compiler is None and tiny.supported():
+                self._hello = (None, str(tiny.write_tiny_hello(self.folder / "hello")))
+            elif compiler is None:
                 self._hello = (None, FALLBACK_PROGRAM)
             else:
                 source = self.folder / "hello.c"
@@ -461,7 +492,7 @@ class Workspace:
                     [compiler, "-o", str(program), str(source)], capture_output=True, text=True, check=False
                 )
                 if done.returncode != 0:
-                    raise KernlabError(
+                    raise OSFailure(
                         f"{compiler} could not build hello.c: {done.stderr.strip()}",
                         key="errors.report.cannot_build_hello",
                         fields={"compiler": compiler, "reason": done.stderr.strip()},
@@ -482,7 +513,7 @@ class Workspace:
         if len(line) != 3:
             process.kill()
             process.wait()
-            raise KernlabError(
+            raise OSFailure(
                 "the live process kernlab started did not report its addresses",
                 key="errors.report.specimen_silent",
             )
@@ -531,6 +562,8 @@ def hello_step(ws: Workspace) -> HelloStep:
         entry_is_start=start is not None and start.start == elf.header.entry,
         interpreter=interp,
         load_flags=tuple(s.flags.strip() for s in elf.segments if s.type == "LOAD"),
+        origin="compiler" if compiler else "system" if program == FALLBACK_PROGRAM else "kernlab",
+        size=os.path.getsize(program),
     )
 
 
@@ -810,6 +843,21 @@ def pagecache_step(ws: Workspace) -> PagecacheStep:
     return PagecacheStep(str(path), size, evicted, loaded)
 
 
+def mmap_step(ws: Workspace, *, trace: bool = True) -> MmapStep:
+    """The lab's four runs on a :data:`MMAP_MIB` file (without its hello_mmap write): recorded as
+    root unless ``trace`` is off; a recording that fails here (no tracefs, a locked-down kernel)
+    leaves the runs measured without it, and the step says why."""
+    size = MMAP_MIB << 20
+    try:
+        return MmapStep(mmap_read_lab.build(size=size, no_trace=not trace, shared_write=False))
+    except KernlabError as exc:
+        if not trace or os.geteuid() != 0:
+            raise
+        error = str(exc)
+    lab = mmap_read_lab.build(size=size, no_trace=True, shared_write=False)
+    return MmapStep(dataclasses.replace(lab, trace_note=None), trace_error=error)
+
+
 class SkipStep(Exception):
     """A step that cannot run here, and why (a key the explanation words)."""
 
@@ -817,21 +865,6 @@ class SkipStep(Exception):
         super().__init__(reason)
         self.reason = reason
         self.detail = detail
-
-
-def kernel_trees(given: str | None = None) -> list[Path]:
-    """Kernel source trees at hand: the one given, /usr/src/linux*, and those kernlab extracted."""
-    from kernlab.source.ksrc.index import cache_dir
-
-    candidates: list[Path] = []
-    if given:
-        candidates.append(Path(given))
-    for base in (Path("/usr/src"), cache_dir() / "ksrc-src"):
-        try:
-            candidates += sorted(p for p in base.iterdir() if p.name.startswith("linux") and p.is_dir())
-        except OSError:
-            continue
-    return [p for p in candidates if (p / "Makefile").is_file()]
 
 
 def source_step(ws: Workspace) -> KsrcStep:
@@ -852,7 +885,7 @@ def source_step(ws: Workspace) -> KsrcStep:
     )
 
 
-_RUNNERS: dict[str, Callable[[Workspace], Any]] = {
+_RUNNERS: dict[str, Callable[..., Any]] = {
     "kernel": kernel_step,
     "hello": hello_step,
     "libraries": libraries_step,
@@ -864,6 +897,7 @@ _RUNNERS: dict[str, Callable[[Workspace], Any]] = {
     "free": free_step,
     "vtop": vtop_step,
     "lazy": lazy_step,
+    "mmap_vs_read": mmap_step,
     "pagecache": pagecache_step,
     "source": source_step,
 }
@@ -876,7 +910,8 @@ def run_step(step: StepInfo, ws: Workspace, *, trace: bool = True) -> StepResult
     if step.needs_root and os.geteuid() != 0:
         return StepResult(step, "skipped", skipped="needs_root")
     try:
-        data = _RUNNERS[step.name](ws)
+        runner = _RUNNERS[step.name]
+        data = runner(ws, trace=trace) if step.may_trace else runner(ws)
     except SkipStep as skip:
         return StepResult(step, "skipped", skipped=skip.reason, detail=skip.detail)
     except KernlabError as exc:

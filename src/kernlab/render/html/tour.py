@@ -21,11 +21,12 @@ from kernlab.reports.tour import (
     HelloStep,
     KernelStep,
     MapsStep,
+    MmapStep,
     RecordStep,
     StepResult,
     VtopStep,
 )
-from kernlab.units import format_kib
+from kernlab.units import format_bytes, format_kib
 
 __all__ = ["tour_page", "written_line"]
 
@@ -67,6 +68,8 @@ def tour_page(
             _maps(page, data, va_bits)
         elif isinstance(data, FreeStep):
             _free(page, data)
+        elif isinstance(data, MmapStep):
+            _mmap(page, data)
         else:
             from kernlab.render.views import tour as terminal
 
@@ -155,6 +158,31 @@ def _maps(page: Page, s: MapsStep, va_bits: int | None) -> None:
         right=("size", "RSS"),
         caption=f"/proc/{m.pid}/smaps",
     )
+
+
+def _mmap(page: Page, s: MmapStep) -> None:
+    """The lab's figure of the four runs, its table, and the kernel path recorded for each run
+    (the lab's page shows the same; the step's paragraph is the lab's sentences)."""
+    from kernlab.explain import labs as lab_explain
+    from kernlab.render.html.labs import mmap_runs_figure
+    from kernlab.render.views import labs as lab_view
+
+    columns = [lab_explain.label(k) for k in lab_view.MMAP_COLUMNS]
+    page.figure(mmap_runs_figure(s.lab))
+    page.table(
+        columns,
+        [lab_view.run_row(r) for r in s.lab.runs],
+        right=columns[1:],
+        caption=f"{s.lab.file.path} ({format_bytes(s.lab.file.size)}, {s.lab.file.fstype or '?'})",
+    )
+    paths = [r for r in s.lab.runs if r.kernel_path]
+    if paths:
+        page.listing(
+            "\n\n".join(
+                f"{lab_explain.run_name(r)} ({r.kernel_path_event}):\n  " + "\n  → ".join(r.kernel_path)
+                for r in paths
+            )
+        )
 
 
 def _free(page: Page, s: FreeStep) -> None:

@@ -23,6 +23,7 @@ from kernlab.reports.tour import (
     LazyStep,
     LibrariesStep,
     MapsStep,
+    MmapStep,
     PagecacheStep,
     RecordStep,
     StepInfo,
@@ -32,7 +33,7 @@ from kernlab.reports.tour import (
     VszRssStep,
     VtopStep,
 )
-from kernlab.units import format_kib
+from kernlab.units import format_bytes, format_kib
 
 __all__ = ["heading", "prompt", "rename_lines", "show", "show_end", "show_list", "show_step", "show_title"]
 
@@ -61,17 +62,17 @@ def show_list(steps: tuple[StepInfo, ...], out: Output) -> None:
     """``--list``: number, name (for --step) and title of each step, and what it needs."""
     print_table(
         ["#", "name", "step", "needs"],
-        [
-            (
-                s.number,
-                s.name,
-                explain.title(s),
-                "root, tracing" if s.traces else "root" if s.needs_root else "",
-            )
-            for s in steps
-        ],
+        [(s.number, s.name, explain.title(s), _needs(s)) for s in steps],
         right=["#"],
     )
+
+
+def _needs(step: StepInfo) -> str:
+    if step.traces:
+        return "root, tracing"
+    if step.needs_root:
+        return "root"
+    return "(traced as root)" if step.may_trace else ""
 
 
 def heading(step: StepInfo, total: int) -> str:
@@ -233,6 +234,21 @@ def _lazy(s: LazyStep) -> None:
     )
 
 
+def _mmap(s: MmapStep) -> None:
+    """The lab's table of the four runs (its own columns and labels), under the file's name."""
+    from kernlab.explain import labs as lab_explain
+    from kernlab.render.views import labs
+
+    columns = [lab_explain.label(k) for k in labs.MMAP_COLUMNS]
+    f = s.lab.file
+    print_table(
+        columns,
+        [labs.run_row(r) for r in s.lab.runs],
+        right=columns[1:],
+        title=f"{f.path} ({format_bytes(f.size)}, {f.fstype or '?'})",
+    )
+
+
 def _pagecache(s: PagecacheStep) -> None:
     from kernlab.render.views import pagecache
 
@@ -259,6 +275,7 @@ _VIEWS: dict[type, Callable[[Any], None]] = {
     FreeStep: _free,
     VtopStep: _vtop,
     LazyStep: _lazy,
+    MmapStep: _mmap,
     PagecacheStep: _pagecache,
     KsrcStep: _source,
 }

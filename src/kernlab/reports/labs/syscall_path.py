@@ -295,8 +295,8 @@ def _source(
     name: str, tree_given: str | None, build_index: bool, ops_function: str | None
 ) -> tuple[SourceFacts | None, str | None, str | None]:
     from kernlab.reports import ksrc as ksrc_reports
-    from kernlab.reports.tour import kernel_trees
     from kernlab.source.ksrc.index import index_location
+    from kernlab.source.ksrc.trees import kernel_trees
 
     trees = kernel_trees(tree_given)
     if not trees:
