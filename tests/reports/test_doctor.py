@@ -20,7 +20,7 @@ from kernlab.errors import NotSupported, PermissionNeeded
 from kernlab.kernel.kvm_probe import KvmProbe
 from kernlab.kernel.machine import RELEVANT_CPU_FLAGS, count_cpu_list, hypervisor_from_dmi
 from kernlab.reports import doctor
-from kernlab.tracing.capabilities import Capability
+from kernlab.tracing.capabilities import Capability, Phrase
 from tests.conftest import need_tool
 from tests.recording.rec_util import global_state, instances_of, need_tracing
 
@@ -50,14 +50,17 @@ def test_event_groups_are_probed_in_order_against_available_events(probed):
     caps = {cap.name: cap for cap in report.capabilities}
     assert caps["events: syscalls"].ok == ("raw_syscalls:sys_enter" in available)
     assert caps["events: kmem"].ok == ("kmem" in systems)
-    assert caps["events: syscalls"].enables == ("record (syscalls, default)",)
-    assert caps["events: kmem"].enables == ("record -e kmem",)
+    assert caps["events: syscalls"].enables == (
+        Phrase("doctor.enables.record_default", {"group": "syscalls"}),
+    )
+    assert caps["events: kmem"].enables == (Phrase("doctor.enables.record_group", {"group": "kmem"}),)
 
 
 def test_recording_verdict_follows_the_system_call_events(probed):
     report, _, _ = probed
     syscalls = next(cap for cap in report.capabilities if cap.name == "events: syscalls")
     assert report.can_record == syscalls.ok and (report.reason == "") == syscalls.ok
+    assert (report.reason_key == "") == syscalls.ok
     assert doctor.recording_refusal(report) is None
     assert report.missing == tuple(cap.name for cap in report.capabilities if not cap.ok)
 
@@ -174,6 +177,7 @@ def test_kcore_answer_matches_a_plain_read(probed):
             head = fh.read(18)
     except OSError as exc:
         assert not cap.ok and os.strerror(exc.errno or 0) in cap.detail, cap
+        assert cap.detail_fields["errno"] == errno.errorcode[exc.errno or 0], cap
         return
     assert cap.ok == (head[:4] == b"\x7fELF" and head[16] == 4), cap
 
@@ -184,7 +188,12 @@ def test_boot_image_answer_matches_the_files(probed):
     present = any(os.path.exists(f"/boot/{kind}-{release}") for kind in ("vmlinuz", "vmlinux"))
     assert cap.ok == present, cap
     if os.path.exists(f"/boot/System.map-{release}"):
-        assert f"System.map-{release}" in cap.detail and "no System.map" not in cap.detail
+        assert cap.detail_fields["map"] == f"System.map-{release}", cap
+        assert cap.detail_key in (
+            "doctor.detail.boot_image_map",
+            "doctor.detail.no_boot_image_map",
+            "doctor.detail.no_boot_image_map_others",
+        ), cap
 
 
 def test_boot_image_in_a_directory_of_our_own(tmp_path):
@@ -192,21 +201,31 @@ def test_boot_image_in_a_directory_of_our_own(tmp_path):
     (tmp_path / "vmlinuz-6.12.0-other").write_bytes(b"MZ")
     found = doctor.probe_boot_image(str(tmp_path), "6.1.0-test")
     assert found.ok and found.detail.endswith("no System.map-6.1.0-test"), found
+    assert found.detail_key == "doctor.detail.boot_image_no_map"
+    assert found.detail_fields == {"path": f"{tmp_path}/vmlinuz-6.1.0-test", "map": "System.map-6.1.0-test"}
     (tmp_path / "System.map-6.1.0-test").write_text("")
-    assert doctor.probe_boot_image(str(tmp_path), "6.1.0-test").detail.endswith(
-        "System.map-6.1.0-test present"
-    )
+    with_map = doctor.probe_boot_image(str(tmp_path), "6.1.0-test")
+    assert with_map.detail.endswith("System.map-6.1.0-test present")
+    assert with_map.detail_key == "doctor.detail.boot_image_map"
     missing = doctor.probe_boot_image(str(tmp_path), "6.2.0")
     assert not missing.ok
     assert missing.detail == f"no {tmp_path}/vmlinuz-6.2.0; {tmp_path} holds 6.1.0-test, 6.12.0-other"
+    assert missing.detail_key == "doctor.detail.no_boot_image_others"
+    assert missing.detail_fields == {
+        "path": f"{tmp_path}/vmlinuz-6.2.0",
+        "map": "System.map-6.2.0",
+        "boot": str(tmp_path),
+        "others": "6.1.0-test, 6.12.0-other",
+    }
 
 
 def test_intel_pt_answer_matches_sysfs(probed, tmp_path):
     cap = _caps(probed[0])["Intel PT"]
     if not Path(doctor.INTEL_PT_TYPE).exists():
         assert not cap.ok and "no intel_pt PMU" in cap.detail, cap
+        assert cap.detail_key == "doctor.detail.no_pmu" and cap.detail_fields["pmu"] == "intel_pt", cap
     else:
-        assert "intel_pt" in cap.detail, cap
+        assert "intel_pt" in cap.detail and cap.detail_fields["pmu"] == "intel_pt", cap
     assert not doctor.probe_intel_pt(str(tmp_path / "absent")).ok
 
 
@@ -247,6 +266,7 @@ def test_kvm_answer_matches_a_bare_create_vm(probed):
     assert kvm.area == msr.area == "virtualization"
     if not os.path.exists("/dev/kvm"):
         assert not kvm.ok and "no /dev/kvm" in kvm.detail, kvm
+        assert kvm.detail_key == "doctor.detail.kvm_no_device", kvm
         return
     assert kvm.ok == (_kvm_create_vm() is None), kvm
     if not kvm.ok:
@@ -271,28 +291,46 @@ def test_kvm_msr_answer_matches_qemu(probed):
     assert msr.ok == (not refused), (msr, run.stderr)
     if refused:
         assert "qemu -enable-kvm fails here" in msr.detail
+        assert msr.detail_key.startswith("doctor.detail.kvm_msr_refused"), msr
 
 
 def test_kvm_details_name_the_failing_step():
-    assert doctor.kvm_detail(KvmProbe(False, "open /dev/kvm", errno.ENOENT))[1].startswith("no /dev/kvm")
-    ok, detail = doctor.kvm_detail(KvmProbe(False, "KVM_CREATE_VM", errno.EACCES))
-    assert not ok and detail == "KVM_CREATE_VM refused: Permission denied (EACCES)"
-    assert "exit reason 2" in doctor.kvm_detail(KvmProbe(False, "KVM_RUN", None, 12, 2))[1]
+    def said(result: tuple[bool, Phrase]) -> tuple[bool, str, str, dict]:
+        ok, why = result
+        return ok, str(why), why.key.removeprefix("doctor.detail."), dict(why.fields)
+
+    ok, text, key, _ = said(doctor.kvm_detail(KvmProbe(False, "open /dev/kvm", errno.ENOENT)))
+    assert not ok and text.startswith("no /dev/kvm") and key == "kvm_no_device"
+    assert said(doctor.kvm_detail(KvmProbe(False, "KVM_CREATE_VM", errno.EACCES))) == (
+        False,
+        "KVM_CREATE_VM refused: Permission denied (EACCES)",
+        "step_refused",
+        {"step": "KVM_CREATE_VM", "errno": "EACCES", "strerror": "Permission denied"},
+    )
+    ok, text, key, fields = said(doctor.kvm_detail(KvmProbe(False, "KVM_RUN", None, 12, 2)))
+    assert not ok and "exit reason 2" in text and key == "kvm_exit_reason" and fields["reason"] == 2
+    ok, text, key, fields = said(doctor.kvm_detail(KvmProbe(False, "KVM_GET_API_VERSION", None, 11)))
+    assert not ok and text == "KVM_GET_API_VERSION answered 11, not 12" and fields["version"] == 11
+    timed_out = doctor.kvm_detail(KvmProbe(False, "KVM_RUN", errno.ETIME, timeout=5.0))
+    assert str(timed_out[1]) == "KVM_RUN gave no answer within 5 s"
     refused = KvmProbe(True, msr_set=False, msr_failed_step="KVM_SET_MSRS", msr_value=0x69)
-    assert doctor.kvm_detail(refused) == (
+    assert said(doctor.kvm_detail(refused))[:2] == (
         True,
         "a vCPU ran guest code to its hlt (KVM_RUN exit KVM_EXIT_HLT)",
     )
-    assert doctor.kvm_msr_detail(refused) == (
+    assert said(doctor.kvm_msr_detail(refused))[:3] == (
         False,
         "vCPUs run, but setting MSR 0x10a (IA32_ARCH_CAPABILITIES) to 0x69 (what KVM offers) is refused: "
         "qemu -enable-kvm fails here",
+        "kvm_msr_refused",
     )
-    assert doctor.kvm_msr_detail(KvmProbe(False, "KVM_CREATE_VM", errno.EACCES)) == (
+    assert said(doctor.kvm_msr_detail(KvmProbe(False, "KVM_CREATE_VM", errno.EACCES)))[:2] == (
         False,
         "not tried: no vCPU to set it on",
     )
     assert doctor.kvm_msr_detail(KvmProbe(True, msr_set=True, msr_value=0x69))[0]
+    not_listed = KvmProbe(True, msr_set=False, msr_failed_step="not a feature MSR")
+    assert doctor.kvm_msr_detail(not_listed)[1].key == "doctor.detail.kvm_msr_not_offered"
 
 
 def test_new_probes_stay_fast():

@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from kernlab import explain
+from kernlab.explain import doctor as explain_doctor
+from kernlab.tracing.capabilities import Phrase
 from tests.conftest import need_tool, run_kernlab
 from tests.recording.rec_util import global_state, need_tracing
 from tests.recording.test_record_cli import run_as_nobody
+from tests.tracing.test_capability_phrases import english_words
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +55,7 @@ def test_paranoid_matches_sysctl(doctor_json):
         or Path("/proc/sys/kernel/perf_event_paranoid").read_text().strip()
     )
     assert caps["perf_event_paranoid"]["detail"].startswith(f"{value}:")
+    assert caps["perf_event_paranoid"]["detail_fields"]["value"] == int(value)
 
 
 def test_event_groups_match_available_events(doctor_json):
@@ -92,11 +97,17 @@ def test_perf_callchain_matches_perf_record(doctor_json, tmp_path):
 
 def test_every_capability_says_what_it_enables(doctor_json):
     caps, report, _, _ = doctor_json
-    assert report["can_record"] is True and report["reason"] == ""
+    assert report["can_record"] is True and report["reason"] == "" and report["reason_key"] == ""
     for cap in caps.values():
         assert cap["detail"]
         assert isinstance(cap["ok"], bool)
+        # What trying found and what it enables, as keys and fields (the JSON is the same in
+        # every language; the English detail is kept beside them).
+        assert cap["detail_key"] and isinstance(cap["detail_fields"], dict), cap
+        assert all(use["key"].startswith("doctor.enables.") for use in cap["enables"]), cap
     assert all(cap["enables"] for name, cap in caps.items() if name != "perf_event_paranoid")
+    if caps["kprobes"]["ok"] is False and caps["kprobes"]["detail_key"] == "doctor.detail.probe_file_absent":
+        assert caps["kprobes"]["detail_fields"] == {"file": "kprobe_events", "config": "CONFIG_KPROBE_EVENTS"}
 
 
 def test_json_machine_section_is_plain_keys_and_values(doctor_json):
@@ -133,6 +144,39 @@ def test_human_output_ends_with_a_sentence():
     assert f"  architecture:      {os.uname().machine}\n" in result.stdout
     flat = " ".join(result.stdout.split())
     assert re.search(r"Recording works here", flat)
+
+
+def _phrase(data: dict) -> Phrase:
+    """A phrase read back from the JSON (a nested one is an object with a key and fields)."""
+    fields = {
+        name: _phrase(value) if isinstance(value, dict) else value for name, value in data["fields"].items()
+    }
+    return Phrase(data["key"], fields)
+
+
+def test_korean_doctor_prints_no_english_detail_or_use(doctor_json):
+    """`kernlab --lang ko doctor`: each cell of "found by trying" and "enables" is the catalog's
+    Korean for the key and fields the JSON holds, and no word of it is English (outside fields:
+    paths, events, errno names, files, and the tools and kernel features it names)."""
+    caps, _, _, _ = doctor_json
+    result = run_kernlab("--lang", "ko", "doctor")
+    assert result.code == 0, result.stderr
+    explain.set_language("ko")
+    try:
+        for name, cap in caps.items():
+            why = Phrase(cap["detail_key"], _phrase({"key": "", "fields": cap["detail_fields"]}).fields)
+            detail = explain_doctor.phrase_text(why)
+            assert detail in result.stdout, (name, detail)
+            assert cap["detail"] not in result.stdout or detail == cap["detail"], (name, cap["detail"])
+            assert not english_words(detail, why.fields), (name, detail)
+            for use in cap["enables"]:
+                said = explain_doctor.phrase_text(_phrase(use))
+                assert said in result.stdout, (name, said)
+                assert not english_words(said, use["fields"]), (name, said)
+    finally:
+        explain.set_language("en")
+    for english in ("refused:", "works in a private instance", "readable", "function call tracing"):
+        assert english not in result.stdout, english
 
 
 def test_not_root_cannot_record():

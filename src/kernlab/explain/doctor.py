@@ -1,13 +1,65 @@
 """What `kernlab doctor` found, in one sentence each: the cleanup, and whether recording works;
-and the machine section's labels and values in the current language."""
+the machine section's labels and values; and each capability's area, what trying it found and
+what it enables — all in the current language, from the keys and fields the probes return."""
 
 from __future__ import annotations
 
-from kernlab.explain import count, say, text
+from collections.abc import Mapping
+
+from kernlab.explain import count, has, say, text
 from kernlab.reports.doctor import DoctorReport, MachineFacts
+from kernlab.tracing.capabilities import Capability, FieldValue, Phrase
 from kernlab.units import format_bytes
 
-__all__ = ["cleaned_sentence", "machine_fields", "verdict"]
+__all__ = ["area", "cleaned_sentence", "detail", "enables", "machine_fields", "phrase_text", "verdict"]
+
+
+def phrase_text(phrase: Phrase) -> str:
+    """A probe's phrase in the current language.
+
+    Its fields are facts, given as they are, except: a field that is a phrase itself is said the
+    same way; a ``strerror`` (the C library's English text for ``errno``) is said as the catalog's
+    ``oserror.<ERRNO>`` where it has one; a field named ``<name>_key`` holds a catalog key, said
+    as ``{name}`` (the convention of kernlab errors, whose keys and fields a probe passes on). A
+    phrase without a key, or one whose key or fields the catalog cannot fill, is its English.
+    """
+    if not phrase.key:
+        return str(phrase)
+    try:
+        return say(phrase.key, **_said_fields(phrase.fields))
+    except (KeyError, IndexError, ValueError):
+        return str(phrase) or phrase.key
+
+
+def _said_fields(fields: Mapping[str, FieldValue]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name, value in fields.items():
+        if isinstance(value, Phrase):
+            out[name] = phrase_text(value)
+        elif name.endswith("_key") and isinstance(value, str):
+            out[name.removesuffix("_key")] = say(value)
+        else:
+            out[name] = value
+    errno = fields.get("errno")
+    if "strerror" in fields and isinstance(errno, str) and has(f"oserror.{errno}"):
+        out["strerror"] = say(f"oserror.{errno}")
+    return out
+
+
+def detail(cap: Capability) -> str:
+    """What trying the feature found (the table's "found by trying")."""
+    return phrase_text(cap.why)
+
+
+def enables(cap: Capability) -> str:
+    """What the feature enables, "; " between the uses (the table's "enables")."""
+    return "; ".join(phrase_text(use) for use in cap.enables)
+
+
+def area(cap: Capability) -> str:
+    """The feature's area (tracing, perf, files, …) in the current language."""
+    key = f"doctor.area.{cap.area}"
+    return say(key) if has(key) else cap.area
 
 
 def machine_fields(machine: MachineFacts) -> list[tuple[str, str]]:
@@ -61,7 +113,7 @@ def verdict(report: DoctorReport) -> str:
     total = len(report.capabilities)
     missing = report.missing
     if not report.can_record:
-        return say("doctor.cannot_record", reason=report.reason)
+        return say("doctor.cannot_record", reason=phrase_text(report.why_not))
     if missing:
         return count(
             "doctor.can_record",

@@ -17,10 +17,20 @@ import mmap
 import os
 import signal
 import struct
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from kernlab.errors import KernlabError, NotSupported, PermissionNeeded
-from kernlab.kernel.kvm_probe import KVM_DEVICE, KvmProbe, probe_kvm
+from kernlab.kernel.kvm_probe import (
+    KVM_API_VERSION,
+    KVM_DEVICE,
+    KVM_EXIT_HLT,
+    STEP_ARCHITECTURE,
+    STEP_CHILD,
+    STEP_NOT_A_FEATURE_MSR,
+    KvmProbe,
+    probe_kvm,
+)
 from kernlab.kernel.machine import (
     RELEVANT_CPU_FLAGS,
     MachineInfo,
@@ -36,8 +46,14 @@ from kernlab.source.btf import VMLINUX_BTF, load_btf
 from kernlab.tracing.capabilities import (
     Capability,
     EventGroup,
+    FieldValue,
+    Phrase,
+    enabling,
+    error_phrase,
     guarded,
+    os_fields,
     perf_event_open,
+    phrase,
     probe_bpf,
     probe_paranoid,
     probe_perf_callchain,
@@ -80,10 +96,18 @@ class DoctorReport:
     capabilities: tuple[Capability, ...]
     can_record: bool
     reason: str
-    """Why recording is impossible ("" when it is possible)."""
+    """Why recording is impossible ("" when it is possible), in English (``reason_key`` with
+    ``reason_fields`` is the same reason for explain/ to word)."""
     cleaned: StaleCleanup | None = None
     machine: MachineFacts | None = None
     """None only in reports built by hand (tests); build() always fills it."""
+    reason_key: str = ""
+    reason_fields: Mapping[str, FieldValue] = field(default_factory=dict)
+
+    @property
+    def why_not(self) -> Phrase:
+        """The reason as a phrase (key "" when it was given as text only)."""
+        return Phrase(self.reason_key, self.reason_fields, self.reason)
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -118,10 +142,12 @@ def build(clean: bool = False) -> DoctorReport:
         kernel_release=os.uname().release,
         tracefs=tracing.tracefs,
         capabilities=tuple(caps),
-        can_record=not reason,
-        reason=reason,
+        can_record=reason is None,
+        reason="" if reason is None else str(reason),
         cleaned=cleaned,
         machine=machine_facts(),
+        reason_key="" if reason is None else reason.key,
+        reason_fields={} if reason is None else reason.fields,
     )
 
 
@@ -190,17 +216,19 @@ def _event_groups() -> tuple[EventGroup, ...]:
         EventGroup(
             group,
             EVENT_GROUPS[group],
-            (f"record ({group}, default)",) if group in DEFAULT_GROUPS else (f"record -e {group}",),
+            (enabling("record_default" if group in DEFAULT_GROUPS else "record_group", group=group),),
         )
         for group in PROBED_GROUPS
     )
 
 
-def _required_events_refused(caps: list[Capability]) -> str:
+def _required_events_refused(caps: list[Capability]) -> Phrase | None:
     needed = next((cap for cap in caps if cap.name == f"events: {REQUIRED_GROUP}"), None)
     if needed is None or needed.ok:
-        return ""
-    return f"system-call events cannot be enabled: {needed.detail}"
+        return None
+    return phrase(
+        "doctor.detail.no_syscall_events", "system-call events cannot be enabled: {reason}", reason=needed.why
+    )
 
 
 def _btf_function_id(name: str) -> int | None:
@@ -214,7 +242,7 @@ def _btf_function_id(name: str) -> int | None:
 
 def probe_ptrace() -> Capability:
     """Seize a child of ours the way the recorder does (yama ptrace_scope 3 forbids it)."""
-    enables = ("maps snapshots at exec and exit in recordings",)
+    enables = (enabling("maps_snapshots"),)
     pid = os.fork()
     if pid == 0:
         try:
@@ -223,41 +251,66 @@ def probe_ptrace() -> Capability:
             os._exit(0)
     try:
         ptrace.seize(pid)
-        detail, ok = "PTRACE_SEIZE with exec/fork/clone/exit stops works", True
+        why = phrase(
+            "doctor.detail.ptrace_works",
+            "{request} with exec/fork/clone/exit stops works",
+            request="PTRACE_SEIZE",
+        )
+        ok = True
     except OSError as exc:
-        detail, ok = why_refused(exc), False
+        why, ok = why_refused(exc), False
     finally:
         os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
-    return Capability("ptrace", ok, detail, enables, area="process")
+    return Capability.found("ptrace", ok, why, enables, area="process")
 
 
 def probe_btf() -> Capability:
-    enables = ("kernlab struct (kernel structure layouts)", "BPF CO-RE")
+    enables = (enabling("struct"), enabling("bpf_core"))
     path = VMLINUX_BTF
     try:
         with open(path, "rb") as fh:
             magic = fh.read(2)
     except OSError as exc:
-        return Capability("BTF", False, f"{path}: {exc.strerror}", enables, area="files")
-    ok = magic in (b"\x9f\xeb", b"\xeb\x9f")
-    return Capability("BTF", ok, path if ok else f"{path} has no BTF magic", enables, area="files")
+        return Capability.found("BTF", False, _path_error(path, exc), enables, area="files")
+    if magic in (b"\x9f\xeb", b"\xeb\x9f"):
+        return Capability.found(
+            "BTF",
+            True,
+            phrase("doctor.detail.btf_found", "{path} holds BTF", path=path),
+            enables,
+            area="files",
+        )
+    why = phrase("doctor.detail.no_btf_magic", "{path} has no BTF magic", path=path)
+    return Capability.found("BTF", False, why, enables, area="files")
+
+
+def _path_error(path: str, exc: OSError) -> Phrase:
+    return phrase("doctor.detail.path_error", "{path}: {strerror} ({errno})", path=path, **os_fields(exc))
+
+
+def _readable() -> Phrase:
+    return phrase("doctor.detail.readable", "readable")
 
 
 def probe_config() -> Capability:
-    enables = ("kernlab kernel (config facts)", "config facts in recordings")
+    enables = (enabling("kernel_config"), enabling("config_in_recordings"))
     path = "/proc/config.gz"
     try:
         with gzip.open(path, "rb") as fh:
             head = fh.read(64)
     except OSError as exc:
-        return Capability("/proc/config.gz", False, f"{exc.strerror or exc}", enables, area="files")
-    return Capability("/proc/config.gz", bool(head), "readable", enables, area="files")
+        return Capability.found(path, False, error_phrase(exc), enables, area="files")
+    if not head:
+        return Capability.found(
+            path, False, phrase("doctor.detail.empty", "{path} is empty", path=path), enables, area="files"
+        )
+    return Capability.found(path, True, _readable(), enables, area="files")
 
 
 def probe_pagemap() -> Capability:
-    enables = ("kernlab vtop (physical frame numbers)",)
+    enables = (enabling("vtop_frames"),)
     page = mmap.mmap(-1, mmap.PAGESIZE)
     try:
         page[0:1] = b"x"  # touch it so it has a frame
@@ -266,58 +319,82 @@ def probe_pagemap() -> Capability:
             fh.seek(address // mmap.PAGESIZE * 8)
             (entry,) = struct.unpack("<Q", fh.read(8))
     except OSError as exc:
-        return Capability("pagemap PFNs", False, f"/proc/self/pagemap: {exc.strerror}", enables, area="files")
+        why = _path_error("/proc/self/pagemap", exc)
+        return Capability.found("pagemap PFNs", False, why, enables, area="files")
     finally:
         with contextlib.suppress(BufferError):
             page.close()
     pfn = entry & ((1 << 55) - 1)
     if entry >> 63 and pfn:
-        return Capability("pagemap PFNs", True, "frame numbers visible", enables, area="files")
-    return Capability(
-        "pagemap PFNs", False, "frame numbers read as 0 (needs CAP_SYS_ADMIN)", enables, area="files"
+        why = phrase("doctor.detail.frames_visible", "frame numbers visible")
+        return Capability.found("pagemap PFNs", True, why, enables, area="files")
+    why = phrase(
+        "doctor.detail.frames_hidden",
+        "frame numbers read as 0 (needs {capability})",
+        capability="CAP_SYS_ADMIN",
     )
+    return Capability.found("pagemap PFNs", False, why, enables, area="files")
 
 
 def probe_kpageflags() -> Capability:
-    enables = ("page flags in kernlab vtop",)
+    enables = (enabling("vtop_page_flags"),)
+    path = "/proc/kpageflags"
     try:
-        with open("/proc/kpageflags", "rb") as fh:
+        with open(path, "rb") as fh:
             ok = len(fh.read(8)) == 8
     except OSError as exc:
-        return Capability("/proc/kpageflags", False, f"{exc.strerror}", enables, area="files")
-    return Capability("/proc/kpageflags", ok, "readable", enables, area="files")
+        return Capability.found(path, False, _os_error(exc), enables, area="files")
+    if not ok:
+        return Capability.found(
+            path, False, phrase("doctor.detail.empty", "{path} is empty", path=path), enables, area="files"
+        )
+    return Capability.found(path, True, _readable(), enables, area="files")
+
+
+def _os_error(exc: OSError) -> Phrase:
+    return phrase("doctor.detail.os_error", "{strerror} ({errno})", **os_fields(exc))
 
 
 # ------------------------------------------------------------------------------------------------
 # the kernel's memory, its image, hardware branch records and tracing, KVM
 
 
-def _errno_name(exc: OSError) -> str:
-    return errno.errorcode.get(exc.errno or 0, "error")
-
-
 def probe_kcore() -> Capability:
     """Open /proc/kcore and read its ELF header: it must be an ELF core file (e_type ET_CORE)."""
-    enables = ("reading live kernel memory (gdb or drgn on /proc/kcore)",)
+    enables = (enabling("kcore"),)
     path = "/proc/kcore"
     try:
         with open(path, "rb") as fh:
             head = fh.read(64)
     except OSError as exc:
-        detail = f"{exc.strerror} ({_errno_name(exc)})"
+        why = _os_error(exc)
         if exc.errno == errno.ENOENT:
-            detail += ": the kernel is built without CONFIG_PROC_KCORE"
+            why = phrase(
+                "doctor.detail.kcore_not_built",
+                "{strerror} ({errno}): the kernel is built without {config}",
+                config="CONFIG_PROC_KCORE",
+                **os_fields(exc),
+            )
         elif exc.errno in (errno.EPERM, errno.EACCES):
             lockdown = _lockdown()
             if lockdown and lockdown != "none":
-                detail += f": kernel lockdown is {lockdown}"
-        return Capability(path, False, detail, enables, area="files")
+                why = phrase(
+                    "doctor.detail.kcore_lockdown",
+                    "{strerror} ({errno}): kernel lockdown is {mode}",
+                    mode=lockdown,
+                    **os_fields(exc),
+                )
+        return Capability.found(path, False, why, enables, area="files")
     if head[:4] != b"\x7fELF" or len(head) < 18:
-        return Capability(path, False, "readable, but not an ELF file", enables, area="files")
+        why = phrase("doctor.detail.not_elf", "readable, but not an ELF file")
+        return Capability.found(path, False, why, enables, area="files")
     (e_type,) = struct.unpack_from("<H" if head[5] == 1 else ">H", head, 16)
     if e_type != 4:
-        return Capability(path, False, f"readable, but ELF type {e_type}, not a core", enables, area="files")
-    return Capability(path, True, "readable ELF core", enables, area="files")
+        why = phrase("doctor.detail.not_core", "readable, but ELF type {type}, not a core", type=e_type)
+        return Capability.found(path, False, why, enables, area="files")
+    return Capability.found(
+        path, True, phrase("doctor.detail.elf_core", "readable ELF core"), enables, area="files"
+    )
 
 
 def _lockdown() -> str | None:
@@ -337,7 +414,7 @@ BOOT = "/boot"
 def probe_boot_image(boot: str = BOOT, release: str | None = None) -> Capability:
     """Read the first bytes of /boot/vmlinuz-<release> (or vmlinux-) and look for System.map."""
     name = "kernel image in /boot"
-    enables = ("kernlab kernel --image and kernlab disasm on the running kernel's image",)
+    enables = (enabling("boot_image"),)
     release = os.uname().release if release is None else release
     system_map = os.path.join(boot, f"System.map-{release}")
     has_map = os.path.exists(system_map)
@@ -352,22 +429,45 @@ def probe_boot_image(boot: str = BOOT, release: str | None = None) -> Capability
         except OSError as exc:
             refused = exc
             continue
-        maps = f"System.map-{release} present" if has_map else f"no System.map-{release}"
-        return Capability(name, True, f"{path} readable; {maps}", enables, area="files")
+        map_name = f"System.map-{release}"
+        if has_map:
+            why = phrase(
+                "doctor.detail.boot_image_map", "{path} readable; {map} present", path=path, map=map_name
+            )
+        else:
+            why = phrase(
+                "doctor.detail.boot_image_no_map", "{path} readable; no {map}", path=path, map=map_name
+            )
+        return Capability.found(name, True, why, enables, area="files")
     if refused is not None:
-        detail = f"{refused.filename}: {why_refused(refused)}"
-        return Capability(name, False, detail, enables, area="files")
+        why = phrase(
+            "doctor.detail.path_refused",
+            "{path}: refused: {strerror} ({errno})",
+            path=os.fsdecode(refused.filename or ""),
+            **os_fields(refused),
+        )
+        return Capability.found(name, False, why, enables, area="files")
     others = sorted(
         entry.removeprefix("vmlinuz-")
         for entry in _listdir(boot)
         if entry.startswith("vmlinuz-") and not entry.endswith(".old")
     )
-    detail = f"no {boot}/vmlinuz-{release}"
-    if has_map:
-        detail += f" (System.map-{release} is there)"
+    fields: dict[str, FieldValue] = {"path": f"{boot}/vmlinuz-{release}", "map": f"System.map-{release}"}
     if others:
-        detail += f"; {boot} holds {', '.join(others)}"
-    return Capability(name, False, detail, enables, area="files")
+        fields.update(boot=boot, others=", ".join(others))
+        if has_map:
+            why = phrase(
+                "doctor.detail.no_boot_image_map_others",
+                "no {path} ({map} is there); {boot} holds {others}",
+                **fields,
+            )
+        else:
+            why = phrase("doctor.detail.no_boot_image_others", "no {path}; {boot} holds {others}", **fields)
+    elif has_map:
+        why = phrase("doctor.detail.no_boot_image_map", "no {path} ({map} is there)", **fields)
+    else:
+        why = phrase("doctor.detail.no_boot_image", "no {path}", path=fields["path"])
+    return Capability.found(name, False, why, enables, area="files")
 
 
 def _listdir(path: str) -> list[str]:
@@ -386,14 +486,15 @@ PERF_SAMPLE_BRANCH_ANY = 1 << 3
 PERF_ATTR_SIZE_VER2 = 80  # the first size with branch_sample_type
 ATTR_DISABLED, ATTR_EXCLUDE_KERNEL, ATTR_EXCLUDE_HV = 1 << 0, 1 << 5, 1 << 6
 
-# What perf_event_open's errno means for a hardware event (kernel/events/core.c, arch/x86/events).
+# What perf_event_open's errno means for a hardware event (kernel/events/core.c, arch/x86/events):
+# a doctor.perf_errno key, and its English as the catalog says it.
 PERF_ERRNO_MEANING = {
-    errno.ENOENT: "no hardware PMU event of this kind here",
-    errno.ENODEV: "no PMU for it on this CPU",
-    errno.EOPNOTSUPP: "this CPU or hypervisor has no branch stack",
-    errno.EINVAL: "the kernel rejects the request",
-    errno.EACCES: "not permitted (perf_event_paranoid or missing CAP_PERFMON)",
-    errno.EPERM: "not permitted (perf_event_paranoid or missing CAP_PERFMON)",
+    errno.ENOENT: ("no_event", "no hardware PMU event of this kind here"),
+    errno.ENODEV: ("no_pmu", "no PMU for it on this CPU"),
+    errno.EOPNOTSUPP: ("no_branch_stack", "this CPU or hypervisor has no branch stack"),
+    errno.EINVAL: ("rejected", "the kernel rejects the request"),
+    errno.EACCES: ("not_permitted", "not permitted (perf_event_paranoid or missing CAP_PERFMON)"),
+    errno.EPERM: ("not_permitted", "not permitted (perf_event_paranoid or missing CAP_PERFMON)"),
 }
 
 
@@ -419,22 +520,36 @@ def _perf_attr(
     )
 
 
-def _perf_refusal(err: OSError) -> str:
-    meaning = PERF_ERRNO_MEANING.get(err.errno or 0)
-    return why_refused(err) + (f": {meaning}" if meaning else "")
+def _perf_refusal(err: OSError, meaning: tuple[str, str] | None = None) -> Phrase:
+    """refused: strerror (ERRNO), with what that errno means for a hardware event where known."""
+    meaning = meaning or PERF_ERRNO_MEANING.get(err.errno or 0)
+    if meaning is None:
+        return why_refused(err)
+    return phrase(
+        "doctor.detail.perf_refused",
+        "refused: {strerror} ({errno}): {meaning}",
+        meaning=Phrase(f"doctor.perf_errno.{meaning[0]}", {}, meaning[1]),
+        **os_fields(err),
+    )
 
 
 def probe_lbr() -> Capability:
     """Open a hardware cycles event on this process sampling the branch stack (any branch in user
     space), as `perf record -b` does; first the plain cycles event, to tell a missing PMU apart."""
     name = "LBR branch stacks"
-    enables = ("taken-branch records (perf record -b, AutoFDO and BOLT profiles)",)
+    enables = (enabling("lbr"),)
     plain = perf_event_open(_perf_attr(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES))
     if plain is not None:
-        detail = f"the hardware cycles event is {_perf_refusal(plain)}"
-        if plain.errno == errno.ENOENT:
-            detail = f"the hardware cycles event is {why_refused(plain)}: no hardware PMU is exposed here"
-        return Capability(name, False, detail, enables, area="perf")
+        no_pmu = (
+            ("no_pmu_exposed", "no hardware PMU is exposed here") if plain.errno == errno.ENOENT else None
+        )
+        why = phrase(
+            "doctor.detail.cycles_refused",
+            "the hardware {event} event is {refusal}",
+            event="cycles",
+            refusal=_perf_refusal(plain, no_pmu),
+        )
+        return Capability.found(name, False, why, enables, area="perf")
     err = perf_event_open(
         _perf_attr(
             PERF_TYPE_HARDWARE,
@@ -444,10 +559,14 @@ def probe_lbr() -> Capability:
         )
     )
     if err is None:
-        return Capability(
-            name, True, "cycles sampling with a user-space branch stack works", enables, area="perf"
+        why = phrase(
+            "doctor.detail.branch_stack_works",
+            "{event} sampling with a user-space branch stack works",
+            event="cycles",
         )
-    return Capability(name, False, f"branch stack {_perf_refusal(err)}", enables, area="perf")
+        return Capability.found(name, True, why, enables, area="perf")
+    why = phrase("doctor.detail.branch_stack_refused", "branch stack {refusal}", refusal=_perf_refusal(err))
+    return Capability.found(name, False, why, enables, area="perf")
 
 
 INTEL_PT_TYPE = "/sys/bus/event_source/devices/intel_pt/type"
@@ -456,22 +575,37 @@ INTEL_PT_TYPE = "/sys/bus/event_source/devices/intel_pt/type"
 def probe_intel_pt(type_file: str = INTEL_PT_TYPE) -> Capability:
     """The intel_pt PMU's type from sysfs, then a perf event of that type on this process."""
     name = "Intel PT"
-    enables = ("instruction-level control-flow traces (perf record -e intel_pt//)",)
+    enables = (enabling("intel_pt"),)
     try:
         with open(type_file, encoding="ascii") as fh:
             pmu_type = int(fh.read().strip())
     except FileNotFoundError:
-        return Capability(
-            name, False, "no intel_pt PMU (not in /sys/bus/event_source/devices)", enables, area="perf"
+        why = phrase(
+            "doctor.detail.no_pmu",
+            "no {pmu} PMU (not in {path})",
+            pmu="intel_pt",
+            path="/sys/bus/event_source/devices",
         )
-    except (OSError, ValueError) as exc:
-        return Capability(name, False, f"{type_file}: {exc}", enables, area="perf")
+        return Capability.found(name, False, why, enables, area="perf")
+    except OSError as exc:
+        return Capability.found(name, False, _path_error(type_file, exc), enables, area="perf")
+    except ValueError:
+        why = phrase("doctor.detail.not_a_number", "{path} does not hold a number", path=type_file)
+        return Capability.found(name, False, why, enables, area="perf")
     err = perf_event_open(_perf_attr(pmu_type, 0, sample_type=0))
     if err is not None:
-        return Capability(
-            name, False, f"intel_pt PMU (type {pmu_type}) {_perf_refusal(err)}", enables, area="perf"
+        why = phrase(
+            "doctor.detail.pmu_refused",
+            "{pmu} PMU (type {type}) {refusal}",
+            pmu="intel_pt",
+            type=pmu_type,
+            refusal=_perf_refusal(err),
         )
-    return Capability(name, True, f"opened an intel_pt event (PMU type {pmu_type})", enables, area="perf")
+        return Capability.found(name, False, why, enables, area="perf")
+    why = phrase(
+        "doctor.detail.pmu_opened", "opened an {pmu} event (PMU type {type})", pmu="intel_pt", type=pmu_type
+    )
+    return Capability.found(name, True, why, enables, area="perf")
 
 
 KVM_MSR_CHECK = "KVM MSR 0x10a (qemu)"
@@ -481,41 +615,119 @@ def probe_kvm_capabilities() -> list[Capability]:
     """Run one vCPU to a hlt, and set MSR 0x10a as qemu does (kernlab.kernel.kvm_probe)."""
     probe = probe_kvm()
     return [
-        Capability("KVM", *kvm_detail(probe), KVM_ENABLES, area="virtualization"),
-        Capability(KVM_MSR_CHECK, *kvm_msr_detail(probe), QEMU_ENABLES, area="virtualization"),
+        Capability.found("KVM", *kvm_detail(probe), KVM_ENABLES, area="virtualization"),
+        Capability.found(KVM_MSR_CHECK, *kvm_msr_detail(probe), QEMU_ENABLES, area="virtualization"),
     ]
 
 
-KVM_ENABLES = ("hardware-accelerated virtual machines (Firecracker, cloud-hypervisor, qemu)",)
-QEMU_ENABLES = ("qemu -enable-kvm (it sets IA32_ARCH_CAPABILITIES on every vCPU)",)
+KVM_ENABLES = (enabling("kvm"),)
+QEMU_ENABLES = (enabling("qemu_kvm"),)
 
 
-def kvm_detail(probe: KvmProbe) -> tuple[bool, str]:
+def _errno_fields(number: int) -> dict[str, FieldValue]:
+    return os_fields(OSError(number, os.strerror(number)))
+
+
+def kvm_detail(probe: KvmProbe) -> tuple[bool, Phrase]:
     """Whether a vCPU ran, and if not, which step failed and why."""
     if probe.ran:
-        return True, "a vCPU ran guest code to its hlt (KVM_RUN exit KVM_EXIT_HLT)"
-    if probe.exit_reason is not None:
-        return False, f"KVM_RUN stopped with exit reason {probe.exit_reason}, not KVM_EXIT_HLT (5)"
-    if probe.error is None:
-        return False, f"{probe.failed_step} failed"
-    if probe.failed_step == f"open {KVM_DEVICE}" and probe.error == errno.ENOENT:
-        return False, f"no {KVM_DEVICE} (kvm module not loaded, or no VT-x/AMD-V here)"
-    return False, f"{probe.failed_step} refused: {os.strerror(probe.error)} ({probe.error_name})"
-
-
-def kvm_msr_detail(probe: KvmProbe) -> tuple[bool, str]:
-    """Whether the vCPU took the IA32_ARCH_CAPABILITIES value KVM offers, as qemu sets it."""
-    if probe.msr_set:
-        return True, f"KVM_SET_MSRS took 0x10a = {probe.msr_value:#x}, the value KVM offers"
-    if probe.msr_set is None:
-        return False, "not tried: no vCPU to set it on"
-    step = probe.msr_failed_step or "?"
-    if step == "KVM_SET_MSRS" and probe.msr_error is None:
-        value = "" if probe.msr_value is None else f" to {probe.msr_value:#x} (what KVM offers)"
-        prefix = "vCPUs run, but" if probe.ran else "even before a vCPU runs,"
-        return False, (
-            f"{prefix} setting MSR 0x10a (IA32_ARCH_CAPABILITIES){value} is refused: "
-            "qemu -enable-kvm fails here"
+        return True, phrase(
+            "doctor.detail.kvm_ran",
+            "a vCPU ran guest code to its hlt ({ioctl} exit {exit})",
+            ioctl="KVM_RUN",
+            exit="KVM_EXIT_HLT",
         )
-    why = "" if probe.msr_error is None else f": {os.strerror(probe.msr_error)}"
-    return False, f"{step} failed{why}"
+    if probe.exit_reason is not None:
+        return False, phrase(
+            "doctor.detail.kvm_exit_reason",
+            "{ioctl} stopped with exit reason {reason}, not {exit} ({hlt})",
+            ioctl="KVM_RUN",
+            reason=probe.exit_reason,
+            exit="KVM_EXIT_HLT",
+            hlt=KVM_EXIT_HLT,
+        )
+    step = probe.failed_step or "?"
+    if step == "KVM_GET_API_VERSION" and probe.error is None and probe.api_version is not None:
+        return False, phrase(
+            "doctor.detail.kvm_api_version",
+            "{ioctl} answered {version}, not {expected}",
+            ioctl=step,
+            version=probe.api_version,
+            expected=KVM_API_VERSION,
+        )
+    if probe.error is None:
+        return False, phrase("doctor.detail.step_failed", "{step} failed", step=step)
+    if step == f"open {KVM_DEVICE}" and probe.error == errno.ENOENT:
+        return False, phrase(
+            "doctor.detail.kvm_no_device",
+            "no {device} (kvm module not loaded, or no VT-x/AMD-V here)",
+            device=KVM_DEVICE,
+        )
+    if step == STEP_ARCHITECTURE:
+        return False, phrase("doctor.detail.kvm_not_x86", "the probe runs x86 guest code only")
+    if step == STEP_CHILD:
+        return False, phrase(
+            "doctor.detail.kvm_child_failed",
+            "the probe's child process gave no answer ({errno})",
+            errno=_errno_fields(probe.error)["errno"],
+        )
+    if probe.error == errno.ETIME and probe.timeout is not None:
+        return False, phrase(
+            "doctor.detail.kvm_timeout",
+            "{ioctl} gave no answer within {seconds} s",
+            ioctl=step,
+            seconds=f"{probe.timeout:g}",
+        )
+    return False, phrase(
+        "doctor.detail.step_refused",
+        "{step} refused: {strerror} ({errno})",
+        step=step,
+        **_errno_fields(probe.error),
+    )
+
+
+def kvm_msr_detail(probe: KvmProbe) -> tuple[bool, Phrase]:
+    """Whether the vCPU took the IA32_ARCH_CAPABILITIES value KVM offers, as qemu sets it."""
+    value = "?" if probe.msr_value is None else f"{probe.msr_value:#x}"
+    if probe.msr_set:
+        return True, phrase(
+            "doctor.detail.kvm_msr_set",
+            "{ioctl} took 0x10a = {value}, the value KVM offers",
+            ioctl="KVM_SET_MSRS",
+            value=value,
+        )
+    if probe.msr_set is None:
+        return False, phrase("doctor.detail.kvm_msr_no_vcpu", "not tried: no vCPU to set it on")
+    step = probe.msr_failed_step or "?"
+    if step == STEP_NOT_A_FEATURE_MSR:
+        return False, phrase(
+            "doctor.detail.kvm_msr_not_offered",
+            "0x10a is not among the feature MSRs KVM lists ({ioctl})",
+            ioctl="KVM_GET_MSR_FEATURE_INDEX_LIST",
+        )
+    if step == "KVM_SET_MSRS" and probe.msr_error is None:
+        if probe.ran:
+            return False, phrase(
+                "doctor.detail.kvm_msr_refused",
+                "vCPUs run, but setting MSR 0x10a ({msr}) to {value} (what KVM offers) is refused: "
+                "{command} fails here",
+                msr="IA32_ARCH_CAPABILITIES",
+                value=value,
+                command="qemu -enable-kvm",
+            )
+        return False, phrase(
+            "doctor.detail.kvm_msr_refused_before_run",
+            "even before a vCPU runs, setting MSR 0x10a ({msr}) to {value} (what KVM offers) is refused: "
+            "{command} fails here",
+            msr="IA32_ARCH_CAPABILITIES",
+            value=value,
+            command="qemu -enable-kvm",
+        )
+    if probe.msr_error is None:
+        return False, phrase("doctor.detail.step_failed", "{step} failed", step=step)
+    return False, phrase(
+        "doctor.detail.step_failed_errno",
+        "{step} failed: {strerror} ({errno})",
+        step=step,
+        **_errno_fields(probe.msr_error),
+    )

@@ -7,6 +7,12 @@ Probes work in a private instance or with kernlab-named probes, never on global 
 
 These are the tracing facts only; ``kernlab doctor`` (:mod:`kernlab.reports.doctor`) adds the
 probes of other layers (ptrace, BTF, /proc files) and decides whether recording can work.
+
+What a probe found is a :class:`Phrase`: a catalog key (``doctor.detail.*``) and its fields —
+paths, event names, numbers, errno names — which explain/ words in the language asked for. Each
+phrase also keeps its English wording (the catalog's English sentence, repeated here and checked
+against the catalog by tests/tracing/test_capability_phrases.py), which is the ``detail`` of the
+JSON and of logs. What a feature enables is a phrase too (``doctor.enables.*``), without English.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ import errno
 import os
 import platform
 import struct
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 from kernlab.errors import KernlabError, NotSupported, PermissionNeeded
 from kernlab.libc import libc
@@ -30,10 +37,15 @@ from kernlab.tracing.tracefs import available_events, read_text, tracefs_root, t
 __all__ = [
     "Capability",
     "EventGroup",
+    "FieldValue",
+    "Phrase",
     "TracingProbes",
     "bpf_load",
     "elf_entry_offset",
+    "enabling",
+    "error_phrase",
     "guarded",
+    "os_fields",
     "perf_event_open",
     "probe_bpf",
     "probe_bpf_fentry",
@@ -43,20 +55,85 @@ __all__ = [
     "why_refused",
 ]
 
+FieldValue: TypeAlias = "str | int | Phrase"
+"""A fact a phrase is said with: a path, a name, a number, or a part said in its own words."""
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A catalog key and the facts it is said with; explain/ words it in the language asked for.
+
+    ``str(phrase)`` is its English wording (empty for phrases that have none here, such as what a
+    feature enables); the JSON holds only the key and the fields.
+    """
+
+    key: str
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    _english: str = field(default="", compare=False, repr=False)
+
+    def __str__(self) -> str:
+        return self._english
+
+
+def phrase(key: str, english: str, /, **fields: FieldValue) -> Phrase:
+    """The phrase ``key`` with ``fields``; ``english`` is the catalog's English sentence for it."""
+    return Phrase(key, fields, english.format(**fields))
+
+
+def enabling(name: str, /, **fields: FieldValue) -> Phrase:
+    """What a feature enables: the catalog's ``doctor.enables.<name>``."""
+    return Phrase(f"doctor.enables.{name}", fields)
+
 
 @dataclass(frozen=True)
 class Capability:
-    """One feature, whether it works here, why (or why not), and what kernlab gets from it."""
+    """One feature, whether it works here, why (or why not), and what kernlab gets from it.
+
+    ``detail`` is the English wording of ``detail_key`` with ``detail_fields`` (a detail given
+    as text only, with no key, is said as it is in every language).
+    """
 
     name: str
     ok: bool
     detail: str
-    enables: tuple[str, ...] = ()
+    enables: tuple[Phrase, ...] = ()
     area: str = "tracing"
     in_instance: bool | None = None
     """Works inside a private tracefs instance (None: not a question for this feature)."""
     top_level: bool | None = None
     """Works at the top level of tracefs (None: not tried, e.g. because an instance sufficed)."""
+    detail_key: str = ""
+    detail_fields: Mapping[str, FieldValue] = field(default_factory=dict)
+
+    @classmethod
+    def found(
+        cls,
+        name: str,
+        ok: bool,
+        why: Phrase,
+        enables: Sequence[Phrase] = (),
+        *,
+        area: str = "tracing",
+        in_instance: bool | None = None,
+        top_level: bool | None = None,
+    ) -> Capability:
+        """The capability whose detail is the phrase ``why``."""
+        return cls(
+            name,
+            ok,
+            str(why),
+            tuple(enables),
+            area,
+            in_instance,
+            top_level,
+            detail_key=why.key,
+            detail_fields=why.fields,
+        )
+
+    @property
+    def why(self) -> Phrase:
+        """The detail as a phrase (key "" when it was given as text only)."""
+        return Phrase(self.detail_key, self.detail_fields, self.detail)
 
 
 @dataclass(frozen=True)
@@ -65,7 +142,7 @@ class EventGroup:
 
     name: str
     specs: tuple[str, ...]
-    enables: tuple[str, ...]
+    enables: tuple[Phrase, ...]
 
 
 @dataclass(frozen=True)
@@ -74,15 +151,43 @@ class TracingProbes:
 
     capabilities: tuple[Capability, ...]
     tracefs: str  # "" when tracefs could not be found
-    failure: str  # why tracefs or its instances are unusable ("" when they work)
+    failure: Phrase | None  # why tracefs or its instances are unusable (None when they work)
 
 
-def why_refused(exc: OSError | None) -> str:
-    """The word "works", or the errno the kernel answered a probe with."""
+def os_fields(exc: OSError) -> dict[str, FieldValue]:
+    """The errno name (``EPERM``) and the C library's English text for it (``strerror``), which
+    explain/ replaces by the catalog's wording of that errno where it has one."""
+    number = exc.errno or 0
+    return {
+        "errno": errno.errorcode.get(number, str(number)),
+        "strerror": exc.strerror or os.strerror(number),
+    }
+
+
+def why_refused(exc: OSError | None) -> Phrase:
+    """ "works", or the errno the kernel answered a probe with."""
     if exc is None:
-        return "works"
-    name = errno.errorcode.get(exc.errno or 0, "error")
-    return f"refused: {exc.strerror} ({name})"
+        return phrase("doctor.detail.works", "works")
+    return phrase("doctor.detail.refused", "refused: {strerror} ({errno})", **os_fields(exc))
+
+
+def error_phrase(exc: BaseException) -> Phrase:
+    """A failure as a phrase: a kernlab error's own catalog key and fields, an OS error's errno."""
+    if isinstance(exc, KernlabError) and exc.key:
+        fields: dict[str, FieldValue] = {
+            name: value if isinstance(value, int) else str(value) for name, value in exc.fields.items()
+        }
+        return Phrase(exc.key, fields, str(exc))
+    if isinstance(exc, OSError) and exc.errno:
+        if exc.filename:
+            return phrase(
+                "doctor.detail.path_error",
+                "{path}: {strerror} ({errno})",
+                path=os.fsdecode(exc.filename),
+                **os_fields(exc),
+            )
+        return phrase("doctor.detail.os_error", "{strerror} ({errno})", **os_fields(exc))
+    return phrase("doctor.detail.text", "{text}", text=str(exc))
 
 
 def guarded(name: str, probe: Callable[[], Capability | list[Capability]]) -> list[Capability]:
@@ -90,7 +195,7 @@ def guarded(name: str, probe: Callable[[], Capability | list[Capability]]) -> li
     try:
         result = probe()
     except (KernlabError, OSError) as exc:
-        return [Capability(name, False, str(exc))]
+        return [Capability.found(name, False, error_phrase(exc))]
     return result if isinstance(result, list) else [result]
 
 
@@ -109,14 +214,26 @@ def _probe_group(instance: Instance, group: EventGroup, available: dict[str, lis
             events.append((system, event))
     name = f"events: {group.name}"
     if not events:
-        return Capability(name, False, f"no such events on this kernel ({', '.join(specs)})", enables)
+        why = phrase(
+            "doctor.detail.no_events", "no such events on this kernel ({events})", events=", ".join(specs)
+        )
+        return Capability.found(name, False, why, enables)
     for system, event in events:
         path = instance.file(f"events/{system}/{event}/enable")
         err = try_write(path, "1")
         try_write(path, "0")
         if err is not None:
-            return Capability(name, False, f"{system}:{event} {why_refused(err)}", enables)
-    return Capability(name, True, f"enabled {', '.join(f'{s}:{e}' for s, e in events)}", enables)
+            why = phrase(
+                "doctor.detail.event_refused",
+                "{event} refused: {strerror} ({errno})",
+                event=f"{system}:{event}",
+                **os_fields(err),
+            )
+            return Capability.found(name, False, why, enables)
+    listed = ", ".join(f"{s}:{e}" for s, e in events)
+    return Capability.found(
+        name, True, phrase("doctor.detail.events_enabled", "enabled {events}", events=listed), enables
+    )
 
 
 def _probe_write_restore(path: Path, value: str, restore: str) -> OSError | None:
@@ -125,7 +242,7 @@ def _probe_write_restore(path: Path, value: str, restore: str) -> OSError | None
     return err
 
 
-def _probe_tracer(instance: Instance, root: Path, tracer: str, enables: tuple[str, ...]) -> Capability:
+def _probe_tracer(instance: Instance, root: Path, tracer: str, enables: tuple[Phrase, ...]) -> Capability:
     """A tracer in a private instance first; where the instance lacks it, at the top level.
 
     Debian's 6.1 offers function_graph only at the top level. There it is tried fenced in (a
@@ -137,24 +254,40 @@ def _probe_tracer(instance: Instance, root: Path, tracer: str, enables: tuple[st
     in_instance = tracer in instance.read("available_tracers").split()
     err = _probe_write_restore(instance.file("current_tracer"), tracer, "nop") if in_instance else None
     if in_instance and err is None:
-        return Capability(name, True, "works in a private instance", enables, in_instance=True)
-    instance_said = why_refused(err) if in_instance else "not offered in a private instance"
+        works = phrase("doctor.detail.works_in_instance", "works in a private instance")
+        return Capability.found(name, True, works, enables, in_instance=True)
+    instance_said = (
+        why_refused(err)
+        if in_instance
+        else phrase("doctor.detail.not_in_instance", "not offered in a private instance")
+    )
     if tracer not in read_text(root / "available_tracers").split():
-        suffix = "" if in_instance else " (not in available_tracers)"
-        detail = (why_refused(err) if in_instance else "refused") + suffix
-        return Capability(name, False, detail, enables, in_instance=False, top_level=False)
+        why = (
+            instance_said
+            if in_instance
+            else phrase(
+                "doctor.detail.tracer_not_available", "not offered (not in {file})", file="available_tracers"
+            )
+        )
+        return Capability.found(name, False, why, enables, in_instance=False, top_level=False)
     top = _try_top_level_tracer(root, tracer)
     if top is None:
-        detail = (
-            f"available at the top level only ({instance_said}); tried there with a pid and function filter"
+        why = phrase(
+            "doctor.detail.top_level_only",
+            "available at the top level only ({instance}); tried there with a pid and function filter",
+            instance=instance_said,
         )
-        return Capability(name, True, detail, enables, in_instance=False, top_level=True)
-    return Capability(
-        name, False, f"{instance_said}; at the top level: {top}", enables, in_instance=False, top_level=False
+        return Capability.found(name, True, why, enables, in_instance=False, top_level=True)
+    why = phrase(
+        "doctor.detail.refused_everywhere",
+        "{instance}; at the top level: {top}",
+        instance=instance_said,
+        top=top,
     )
+    return Capability.found(name, False, why, enables, in_instance=False, top_level=False)
 
 
-def _try_top_level_tracer(root: Path, tracer: str) -> str | None:
+def _try_top_level_tracer(root: Path, tracer: str) -> Phrase | None:
     """Switch the top-level tracer on and off, fenced in; None when it worked, else why not."""
     function = _one_filter_function(root)
     changes = [("set_ftrace_pid", str(os.getpid()))]
@@ -166,14 +299,24 @@ def _try_top_level_tracer(root: Path, tracer: str) -> str | None:
         with top_level_changes(root, changes):
             err = _probe_write_restore(root / "current_tracer", tracer, "nop")
     except TopLevelBusy as exc:
-        return f"not tried: {exc}"
+        return phrase("doctor.detail.not_tried", "not tried: {reason}", reason=error_phrase(exc))
     except OSError as exc:
-        return f"{why_refused(exc)} reading {Path(exc.filename or '').name or 'a setting'}"
+        return phrase(
+            "doctor.detail.refused_reading",
+            "refused: {strerror} ({errno}) reading {file}",
+            file=Path(exc.filename or "").name or "-",
+            **os_fields(exc),
+        )
     except KernlabError as exc:
         if isinstance(exc.__cause__, OSError) and exc.path is not None:
             # The file and the kernel's answer, not the value written (our own pid).
-            return f"{why_refused(exc.__cause__)} writing {Path(exc.path).name}"
-        return str(exc)
+            return phrase(
+                "doctor.detail.refused_writing",
+                "refused: {strerror} ({errno}) writing {file}",
+                file=Path(exc.path).name,
+                **os_fields(exc.__cause__),
+            )
+        return error_phrase(exc)
     return None if err is None else why_refused(err)
 
 
@@ -185,39 +328,57 @@ def _one_filter_function(root: Path) -> str | None:
 
 
 def _probe_ftrace_filter(instance: Instance, root: Path) -> Capability:
-    enables = ("limiting the function tracer to chosen functions",)
+    enables = (enabling("ftrace_filter"),)
     path = instance.file("set_ftrace_filter")
     if not path.exists():
-        return Capability("set_ftrace_filter", False, "absent (no dynamic ftrace)", enables)
+        why = phrase("doctor.detail.no_dynamic_ftrace", "absent (no dynamic ftrace)")
+        return Capability.found("set_ftrace_filter", False, why, enables)
     name = "schedule"
     with contextlib.suppress(OSError), open(root / "available_filter_functions", encoding="utf-8") as fh:
         first = fh.readline().split()
         name = first[0] if first else name
     err = try_write(path, name)
     try_write(path, "")
-    return Capability("set_ftrace_filter", err is None, why_refused(err), enables)
+    return Capability.found("set_ftrace_filter", err is None, why_refused(err), enables)
 
 
 def _probe_stacktrace(instance: Instance) -> Capability:
-    enables = ("record --kstack (kernel stack of chosen events)",)
+    name = "kernel stack traces"
+    enables = (enabling("kstack"),)
     err = _probe_write_restore(instance.file("options/stacktrace"), "1", "0")
     if err is not None:
-        return Capability("kernel stack traces", False, f"options/stacktrace {why_refused(err)}", enables)
+        why = phrase(
+            "doctor.detail.file_refused",
+            "{file} refused: {strerror} ({errno})",
+            file="options/stacktrace",
+            **os_fields(err),
+        )
+        return Capability.found(name, False, why, enables)
     trigger = instance.file("events/sched/sched_switch/trigger")
     if trigger.exists():
         err = try_write(trigger, "stacktrace", append=True)
         try_write(trigger, "!stacktrace", append=True)
         if err is not None:
-            return Capability("kernel stack traces", False, f"stacktrace trigger {why_refused(err)}", enables)
-    return Capability(
-        "kernel stack traces", True, "options/stacktrace and the stacktrace trigger work", enables
+            why = phrase(
+                "doctor.detail.trigger_refused",
+                "the {trigger} trigger refused: {strerror} ({errno})",
+                trigger="stacktrace",
+                **os_fields(err),
+            )
+            return Capability.found(name, False, why, enables)
+    why = phrase(
+        "doctor.detail.stacktrace_works",
+        "{option} and the {trigger} trigger work",
+        option="options/stacktrace",
+        trigger="stacktrace",
     )
+    return Capability.found(name, True, why, enables)
 
 
 def _probe_event_fork(instance: Instance) -> Capability:
-    enables = ("following children of a recorded command",)
+    enables = (enabling("follow_children"),)
     err = _probe_write_restore(instance.file("options/event-fork"), "1", "0")
-    return Capability("options/event-fork", err is None, why_refused(err), enables)
+    return Capability.found("options/event-fork", err is None, why_refused(err), enables)
 
 
 def elf_entry_offset(path: str) -> int | None:
@@ -250,7 +411,7 @@ def elf_entry_offset(path: str) -> int | None:
 
 
 def _probe_dynamic(
-    root: Path, kind: str, target: str, enables: tuple[str, ...], instance: Instance | None = None
+    root: Path, kind: str, target: str, enables: tuple[Phrase, ...], instance: Instance | None = None
 ) -> Capability:
     """Add and delete a kernlab-named kprobe or uprobe in the global *_events file.
 
@@ -260,15 +421,19 @@ def _probe_dynamic(
     path = root / f"{kind}_events"
     name = f"{kind[0]}probes"
     if not path.exists():
-        return Capability(
-            name, False, f"{path.name} is absent (CONFIG_{kind.upper()}_EVENTS off)", enables, top_level=False
+        why = phrase(
+            "doctor.detail.probe_file_absent",
+            "{file} is absent ({config} off)",
+            file=path.name,
+            config=f"CONFIG_{kind.upper()}_EVENTS",
         )
+        return Capability.found(name, False, why, enables, top_level=False)
     pid, start = owner_tag()
     group = f"kernlab_{pid}_{start}"
     spec = f"{group}/doctor"
     err = try_write(path, f"p:{spec} {target}", append=True)
     if err is not None:
-        return Capability(name, False, why_refused(err), enables, top_level=False)
+        return Capability.found(name, False, why_refused(err), enables, top_level=False)
     in_instance: bool | None = None
     try:
         if instance is not None:
@@ -276,23 +441,46 @@ def _probe_dynamic(
             in_instance = _probe_write_restore(enable, "1", "0") is None if enable.exists() else False
     finally:
         try_write(path, f"-:{spec}", append=True)
-    detail = f"added and removed a probe on {target} (defined at the top level, in {path.name})"
-    if in_instance is not None:
-        detail += "; enabled in a private instance" if in_instance else "; cannot be enabled in an instance"
-    return Capability(name, True, detail, enables, in_instance=in_instance, top_level=True)
+    if in_instance is None:
+        why = phrase(
+            "doctor.detail.probe_added",
+            "added and removed a probe on {target} (defined at the top level, in {file})",
+            target=target,
+            file=path.name,
+        )
+    elif in_instance:
+        why = phrase(
+            "doctor.detail.probe_added_instance",
+            "added and removed a probe on {target} (defined at the top level, in {file}); "
+            "enabled in a private instance",
+            target=target,
+            file=path.name,
+        )
+    else:
+        why = phrase(
+            "doctor.detail.probe_added_not_instance",
+            "added and removed a probe on {target} (defined at the top level, in {file}); "
+            "cannot be enabled in an instance",
+            target=target,
+            file=path.name,
+        )
+    return Capability.found(name, True, why, enables, in_instance=in_instance, top_level=True)
 
 
 def _probe_uprobes(root: Path) -> Capability:
-    enables = ("user-space function entry events (uprobes)",)
+    enables = (enabling("uprobes"),)
     binary = next((p for p in ("/bin/true", "/usr/bin/true") if os.path.exists(p)), None)
     offset = elf_entry_offset(binary) if binary else None
     if binary is None or offset is None:
-        return Capability("uprobes", False, "no ELF /bin/true to place a test probe on", enables)
+        why = phrase(
+            "doctor.detail.no_probe_target", "no ELF {path} to place a test probe on", path="/bin/true"
+        )
+        return Capability.found("uprobes", False, why, enables)
     return _probe_dynamic(root, "uprobe", f"{binary}:0x{offset:x}", enables)
 
 
 def _probe_kprobes(root: Path, instance: Instance | None = None) -> Capability:
-    enables = ("kernel function entry events (kprobes)",)
+    enables = (enabling("kprobes"),)
     return _probe_dynamic(root, "kprobe", "vfs_read", enables, instance)
 
 
@@ -309,13 +497,13 @@ def _syscall_number(name: str) -> int | None:
         return None
 
 
-# prog type -> (name, expected_attach_type, what it enables)
+# prog type -> (name, what it enables: a doctor.enables key)
 BPF_PROG_TYPES: dict[int, tuple[str, str]] = {
-    1: ("socket_filter", "BPF at all (the simplest program type)"),
-    2: ("kprobe", "BPF on kprobes/uprobes"),
-    5: ("tracepoint", "BPF on trace events"),
-    7: ("perf_event", "BPF sampling programs"),
-    17: ("raw_tracepoint", "BPF on raw tracepoints"),
+    1: ("socket_filter", "bpf_any"),
+    2: ("kprobe", "bpf_kprobe"),
+    5: ("tracepoint", "bpf_tracepoint"),
+    7: ("perf_event", "bpf_perf_event"),
+    17: ("raw_tracepoint", "bpf_raw_tracepoint"),
 }
 BPF_PROG_LOAD = 5
 
@@ -375,23 +563,29 @@ def probe_bpf(btf_function_id: BtfFunctionId) -> list[Capability]:
     out = []
     for prog_type, (name, enables) in BPF_PROG_TYPES.items():
         err = bpf_load(prog_type)
-        out.append(Capability(f"BPF {name} programs", err is None, why_refused(err), (enables,), area="bpf"))
+        out.append(
+            Capability.found(
+                f"BPF {name} programs", err is None, why_refused(err), (enabling(enables),), area="bpf"
+            )
+        )
     out.append(probe_bpf_fentry(btf_function_id))
     return out
 
 
 def probe_bpf_fentry(btf_function_id: BtfFunctionId) -> Capability:
     """Load an fentry program on vfs_read, whose BTF id comes from the kernel's BTF."""
-    enables = ("BPF fentry/fexit (cheap function entry hooks, bpftrace kfunc:)",)
+    enables = (enabling("bpf_fentry"),)
     name = "BPF fentry programs"
     try:
         func_id = btf_function_id("vfs_read")
     except (KernlabError, OSError) as exc:
-        return Capability(name, False, f"no kernel BTF to attach to: {exc}", enables, area="bpf")
+        why = phrase("doctor.detail.no_btf", "no kernel BTF to attach to: {reason}", reason=error_phrase(exc))
+        return Capability.found(name, False, why, enables, area="bpf")
     if func_id is None:
-        return Capability(name, False, "vfs_read is not in the kernel's BTF", enables, area="bpf")
+        why = phrase("doctor.detail.not_in_btf", "{function} is not in the kernel's BTF", function="vfs_read")
+        return Capability.found(name, False, why, enables, area="bpf")
     err = bpf_load(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, func_id)
-    return Capability(name, err is None, why_refused(err), enables, area="bpf")
+    return Capability.found(name, err is None, why_refused(err), enables, area="bpf")
 
 
 PERF_TYPE_SOFTWARE = 1
@@ -436,42 +630,53 @@ def _perf_open(flags: int) -> OSError | None:
 
 
 def probe_perf_callchain() -> Capability:
-    enables = ("CPU-clock sampling with call chains (perf record -g)",)
+    name = "perf sampling + call chains"
+    enables = (enabling("perf_callchains"),)
     err = _perf_open(ATTR_DISABLED)
     if err is None:
-        return Capability("perf sampling + call chains", True, "user and kernel stacks", enables, area="perf")
+        why = phrase("doctor.detail.user_and_kernel_stacks", "user and kernel stacks")
+        return Capability.found(name, True, why, enables, area="perf")
     user_only = _perf_open(ATTR_DISABLED | ATTR_EXCLUDE_KERNEL)
     if user_only is None:
-        return Capability(
-            "perf sampling + call chains",
-            True,
-            f"user stacks only; with kernel {why_refused(err)}",
-            enables,
-            area="perf",
+        why = phrase(
+            "doctor.detail.user_stacks_only",
+            "user stacks only; with kernel refused: {strerror} ({errno})",
+            **os_fields(err),
         )
-    return Capability("perf sampling + call chains", False, why_refused(err), enables, area="perf")
+        return Capability.found(name, True, why, enables, area="perf")
+    return Capability.found(name, False, why_refused(err), enables, area="perf")
 
 
-PARANOID_MEANING: dict[int, str] = {
-    -1: "no restrictions",
-    0: "unprivileged users may trace CPUs, not raw tracepoints",
-    1: "unprivileged users may profile their own processes, kernel included",
-    2: "unprivileged users may profile their own processes, user space only",
+# perf_event_paranoid -> (its meaning, a doctor.paranoid key; English as the catalog says it)
+PARANOID_MEANING: dict[int, tuple[str, str]] = {
+    -1: ("no_restrictions", "no restrictions"),
+    0: ("cpus", "unprivileged users may trace CPUs, not raw tracepoints"),
+    1: ("kernel", "unprivileged users may profile their own processes, kernel included"),
+    2: ("user", "unprivileged users may profile their own processes, user space only"),
 }
+PARANOID_NONE = ("none", "unprivileged users may not use perf events at all")
 
 
 def probe_paranoid() -> Capability:
+    name = "perf_event_paranoid"
     path = "/proc/sys/kernel/perf_event_paranoid"
     try:
         value = int(Path(path).read_text().strip())
     except (OSError, ValueError):
-        return Capability("perf_event_paranoid", False, f"{path} unreadable", (), area="perf")
-    meaning = PARANOID_MEANING.get(value, "unprivileged users may not use perf events at all")
+        why = phrase("doctor.detail.unreadable", "{path} unreadable", path=path)
+        return Capability.found(name, False, why, (), area="perf")
+    key, english = PARANOID_MEANING.get(value, PARANOID_NONE)
+    meaning = Phrase(f"doctor.paranoid.{key}", {}, english)
     if os.geteuid() == 0:
-        meaning += "; root is not limited by it"
-    return Capability(
-        "perf_event_paranoid", True, f"{value}: {meaning}", ("perf for non-root users",), area="perf"
-    )
+        why = phrase(
+            "doctor.detail.paranoid_root",
+            "{value}: {meaning}; root is not limited by it",
+            value=value,
+            meaning=meaning,
+        )
+    else:
+        why = phrase("doctor.detail.paranoid", "{value}: {meaning}", value=value, meaning=meaning)
+    return Capability.found(name, True, why, (enabling("perf_non_root"),), area="perf")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -480,31 +685,37 @@ def probe_paranoid() -> Capability:
 def probe_tracing(groups: Sequence[EventGroup]) -> TracingProbes:
     """tracefs, its instances, each event group, tracers, triggers and dynamic probes."""
     caps: list[Capability] = []
+    record = (enabling("record"),)
     try:
         root = tracefs_root()
     except (PermissionNeeded, NotSupported) as exc:
-        caps.append(Capability("tracefs", False, str(exc), ("kernlab record", "every report")))
-        return TracingProbes(tuple(caps), "", str(exc))
-    caps.append(Capability("tracefs", True, f"mounted at {root}", ("kernlab record",)))
+        failure = error_phrase(exc)
+        caps.append(Capability.found("tracefs", False, failure, (*record, enabling("every_report"))))
+        return TracingProbes(tuple(caps), "", failure)
+    mounted = phrase("doctor.detail.mounted", "mounted at {path}", path=str(root))
+    caps.append(Capability.found("tracefs", True, mounted, record))
     try:
         instance = Instance.create(root, purpose="doctor")
     except KernlabError as exc:
-        caps.append(Capability("tracefs instances", False, str(exc), ("kernlab record",)))
-        return TracingProbes(tuple(caps), str(root), str(exc))
+        failure = error_phrase(exc)
+        caps.append(Capability.found("tracefs instances", False, failure, record))
+        return TracingProbes(tuple(caps), str(root), failure)
     with instance:
-        caps.append(Capability("tracefs instances", True, "created and removed one", ("kernlab record",)))
+        created = phrase("doctor.detail.instance_created", "created and removed one")
+        caps.append(Capability.found("tracefs instances", True, created, record))
         available = available_events(root)
         caps += [_probe_group(instance, group, available) for group in groups]
         caps.append(_probe_event_fork(instance))
         caps += guarded("kernel stack traces", lambda: _probe_stacktrace(instance))
         caps += guarded(
-            "function tracer", lambda: _probe_tracer(instance, root, "function", ("function call tracing",))
+            "function tracer",
+            lambda: _probe_tracer(instance, root, "function", (enabling("function_calls"),)),
         )
         caps += guarded(
             "function_graph tracer",
-            lambda: _probe_tracer(instance, root, "function_graph", ("function call graphs with durations",)),
+            lambda: _probe_tracer(instance, root, "function_graph", (enabling("function_graphs"),)),
         )
         caps += guarded("set_ftrace_filter", lambda: _probe_ftrace_filter(instance, root))
         caps += guarded("kprobes", lambda: _probe_kprobes(root, instance))
     caps += guarded("uprobes", lambda: _probe_uprobes(root))
-    return TracingProbes(tuple(caps), str(root), "")
+    return TracingProbes(tuple(caps), str(root), None)

@@ -25,7 +25,7 @@ def show(report: DoctorReport, out: Output) -> None:
         print_fields(explain.machine_fields(report.machine), title=text("doctor.view.machine"))
     yes, no = text("common.view.yes"), text("doctor.view.no")
     rows = [
-        (cap.area, cap.name, yes if cap.ok else no, cap.detail, "; ".join(cap.enables))
+        (explain.area(cap), cap.name, yes if cap.ok else no, explain.detail(cap), explain.enables(cap))
         for cap in report.capabilities
     ]
     columns = ["area", "feature", "works", "found_by_trying", "enables"]
