@@ -40,3 +40,19 @@ def global_state() -> dict[str, str]:
 
 def instances_of(pid: int) -> list[str]:
     return [p.name for p in (TRACEFS / "instances").iterdir() if p.name.startswith(f"kernlab-{pid}-")]
+
+
+def record_fn_calls(tmp: Path, kernel_depth: int) -> Path:
+    """tests/programs/fn_calls.c (nested calls, recursion, libc calls, a second thread) built in
+    ``tmp`` and recorded with its functions and kernel paths ``kernel_depth`` deep: the
+    recording. Checks that no probe of it is left (other tests' recordings may run beside it)."""
+    from tests.conftest import PROGRAMS, compile_c, run_kernlab
+
+    binary = compile_c(PROGRAMS / "fn_calls.c", tmp / "fn_calls", ["-O0", "-lpthread"])
+    rec = tmp / "kernlab.data"
+    result = run_kernlab(
+        "record", "--functions", "-K", str(kernel_depth), "-q", "-d", str(rec), "--", str(binary)
+    )
+    assert result.code == 0, result.stderr
+    assert str(binary) not in (TRACEFS / "uprobe_events").read_text()
+    return rec

@@ -249,3 +249,198 @@ def test_an_export_to_a_full_disk_leaves_no_half_file(recording, small_disk):
     assert sorted(os.listdir(small_disk)) == ["filler"]  # no out.dat, no temporary file
     text = run_kernlab("dump", "-d", str(recording), "--text", str(small_disk / "out.txt"))
     assert text.code == 9 and sorted(os.listdir(small_disk)) == ["filler"]
+
+
+def _fill_but(disk: Path, room: int) -> None:
+    """Fill ``disk`` but for ``room`` bytes."""
+    filler = disk / "filler"
+    with open(filler, "wb") as fh, contextlib.suppress(OSError):
+        while True:
+            fh.write(b"\0" * 65536)
+    os.truncate(filler, filler.stat().st_size - room)
+
+
+def test_an_html_report_to_a_full_disk_leaves_no_half_file(recording, small_disk):
+    _fill_but(small_disk, 16384)  # the page embeds plotly.js: megabytes
+    target = small_disk / "report.html"
+    result = run_kernlab("report", "--no-symbols", "-q", "-d", str(recording), "--html", str(target))
+    assert result.code == 9, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kernlab: ") and "is full" in lines[0], result.stderr
+    assert "the HTML page was not written" in lines[0]
+    assert sorted(os.listdir(small_disk)) == ["filler"]  # no report.html, no temporary file
+
+
+def _as_killed(rec: Path) -> None:
+    """state.json as a recorder killed mid-run leaves it: still ``recording``, nobody holds it."""
+    state = json.loads((rec / layout.STATE).read_bytes())
+    state.update(state="recording", ended=0.0, cause="", detail="")
+    (rec / layout.STATE).write_text(json.dumps(state))
+
+
+def _tear(rec: Path) -> tuple[Path, int]:
+    """Cut the largest raw file half a page into its last page; (the file, the bytes cut off)."""
+    raw = max(rec.glob("cpus/cpu*.raw"), key=lambda p: p.stat().st_size)
+    page = open_recording(rec).page_size
+    os.truncate(raw, raw.stat().st_size - page // 2)
+    return raw, page // 2
+
+
+def test_the_html_report_says_first_that_the_recording_is_cut_short_and_damaged(recording, tmp_path):
+    rec = _copy(recording, tmp_path / "killed-torn")
+    _as_killed(rec)
+    raw, _cut = _tear(rec)
+    page = tmp_path / "report.html"
+    result = run_kernlab("report", "--no-symbols", "-q", "-d", str(rec), "--html", str(page))
+    assert result.code == 0, result.stderr
+    html = page.read_text()
+    name = str(raw.relative_to(rec))
+    cut = html.index('<p class="warning">This recording was CUT SHORT: kernlab record (pid')
+    damaged = html.index('<p class="warning">This recording is DAMAGED')
+    torn = html.index(f'<p class="warning">{name} ends in a torn page')
+    # before the recording's own sentence and every figure, in the order the text report says them
+    first_sentence = html.index('<p class="sentence">')
+    assert cut < damaged < torn < first_sentence < html.index('<div class="figure">')
+    assert "No events were lost" not in html
+
+
+def _manifest(directory: Path) -> dict:
+    return json.loads((directory / "manifest.json").read_text())
+
+
+def test_dump_parquet_and_sql_say_a_recording_is_not_whole(recording, tmp_path):
+    pytest.importorskip("pyarrow")
+    pytest.importorskip("duckdb")
+    whole = _copy(recording, tmp_path / "whole")
+    rec = _copy(recording, tmp_path / "killed-torn")
+    _as_killed(rec)
+    raw, cut = _tear(rec)
+    name = str(raw.relative_to(rec))
+    # dump --parquet says it first, as every other export does
+    out = tmp_path / "rec.pq"
+    result = run_kernlab("dump", "-d", str(rec), "--parquet", str(out))
+    assert result.code == 0, result.stderr
+    flat = " ".join(result.stdout.split())
+    assert flat.startswith("→ This recording was CUT SHORT: kernlab record (pid")
+    assert "This recording is DAMAGED" in flat and f"{name} ends in a torn page" in flat
+    manifest = _manifest(out)
+    assert manifest["complete"] is False and manifest["cause"] == "killed"
+    (damage,) = manifest["damage"]
+    assert damage["file"] == name and damage["torn_bytes"] == cut and damage["missing"] is False
+    doc = json.loads(run_kernlab("dump", "-d", str(rec), "--parquet", str(out), "--json").stdout)
+    assert doc["completeness"]["complete"] is False and doc["completeness"]["cause"] == "killed"
+    assert [d["file"] for d in doc["damage"]] == [name]
+    # a whole recording's export says it is whole, and says nothing more
+    whole_out = tmp_path / "whole.pq"
+    result = run_kernlab("dump", "-d", str(whole), "--parquet", str(whole_out))
+    assert result.code == 0 and "CUT SHORT" not in result.stdout and "DAMAGED" not in result.stdout
+    manifest = _manifest(whole_out)
+    assert manifest["complete"] is True and manifest["cause"] is None and manifest["damage"] == []
+    # kernlab sql: one warning line on stderr per input that is not whole, --json or not
+    query = "SELECT count(*) AS n FROM faults"
+    for extra in ((), ("--json",)):
+        result = run_kernlab("sql", *extra, query, str(rec), str(whole), "--parquet", str(out))
+        assert result.code == 0, result.stderr
+        warnings = result.stderr.strip().splitlines()
+        assert len(warnings) == 2, result.stderr
+        assert warnings[0].startswith(f"kernlab: warning: {rec} was cut short (kernlab record was killed")
+        assert f"{name} could not be read whole" in warnings[0]
+        assert warnings[1].startswith(f"kernlab: warning: {out} was cut short")
+        if extra:
+            doc = json.loads(result.stdout)  # stdout is the JSON alone
+            assert doc["incomplete"] == [str(rec), str(out)]
+            by_dir = {s["directory"]: s for s in doc["sources"]}
+            assert by_dir[str(rec)]["complete"] is False and by_dir[str(rec)]["cause"] == "killed"
+            assert by_dir[str(rec)]["damaged_files"] == [name]
+            assert by_dir[str(whole)]["complete"] is True and by_dir[str(whole)]["damaged_files"] == []
+    # a whole recording (its cached export read as it is) and a whole export: no warning
+    result = run_kernlab("sql", query, str(whole), "--parquet", str(whole_out))
+    assert result.code == 0 and result.stderr == ""
+
+
+def test_record_functions_on_a_full_disk_leaves_no_instance_or_probe(small_disk, tmp_path):
+    loop = compile_c(PROGRAMS / "fn_loop.c", tmp_path / "fn_loop", ["-O0"])
+    directory = small_disk / "rec"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernlab", "record", "--functions", "-d", str(directory), "--",
+         str(loop), "5000000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    with _reaped(proc):
+        _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 9, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("kernlab: ")]
+    assert len(lines) == 1 and "is full" in lines[0], err
+    assert "Traceback" not in err
+    # the main instance and the probes' own (kernlab-<pid>-<start>-fn1) are both gone
+    assert not instances_of(proc.pid), instances_of(proc.pid)
+    probes = (TRACEFS / "uprobe_events").read_text()
+    assert f"kernlab_{proc.pid}_" not in probes, probes
+    state = read_state(directory)
+    assert state is not None and state.state == "cut_short" and state.cause == "disk_full"
+
+
+def test_a_recording_whose_machine_stopped_says_so(recording, tmp_path):
+    rec = _copy(recording, tmp_path / "rebooted")
+    state = json.loads((rec / layout.STATE).read_bytes())
+    other = "00000000-0000-4000-8000-000000000000"
+    assert state["boot_id"] and state["boot_id"] != other
+    state.update(state="recording", ended=0.0, cause="", detail="", boot_id=other)
+    (rec / layout.STATE).write_text(json.dumps(state))
+    code, text, doc = _report(rec)
+    assert code == 0
+    completeness = doc["loss"]["completeness"]
+    assert completeness["complete"] is False and completeness["cause"] == "machine_stopped"
+    flat = " ".join(text.split())
+    assert flat.startswith("→ This recording was CUT SHORT: the machine stopped while it was being made")
+    assert "No events were lost" not in flat
+
+
+def test_a_recording_still_being_made_says_so(tmp_path):
+    need_tracing()
+    directory = tmp_path / "ongoing"
+    with _reaped(_spawn_record(directory, "sleep", "5")) as proc:
+        _wait_recording(directory, proc)
+        code, text, doc = _report(directory)
+        assert proc.poll() is None, "the recorder ended before the report was made"
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    assert code == 0
+    completeness = doc["loss"]["completeness"]
+    assert completeness["complete"] is False and completeness["cause"] == "still_recording"
+    assert completeness["recorder_pid"] == proc.pid
+    flat = " ".join(text.split())
+    assert flat.startswith(f"→ This recording is STILL BEING MADE by kernlab record (pid {proc.pid})")
+    assert "No events were lost" not in flat
+    # once it ended, the same recording is complete
+    code, _text, doc = _report(directory)
+    assert code == 0 and doc["loss"]["completeness"]["complete"] is True
+
+
+def test_bad_pages_in_the_middle_of_a_file_are_said_with_their_count_and_offset(recording, tmp_path):
+    rec = _copy(recording, tmp_path / "bad-pages")
+    raw = max(rec.glob("cpus/cpu*.raw"), key=lambda p: p.stat().st_size)
+    page = open_recording(recording).page_size
+    pages = raw.stat().st_size // page
+    assert pages >= 6, pages
+    first = pages // 2 - 1
+    with open(raw, "r+b") as fh:
+        for k in (first, first + 1):
+            # the commit length (after the page's 8-byte time stamp) far larger than a page
+            fh.seek(k * page + 8)
+            fh.write((page * 4).to_bytes(8, "little"))
+    code, text, doc = _report(rec)
+    assert code == 0
+    name = str(raw.relative_to(rec))
+    flat = " ".join(text.split())
+    assert flat.startswith("→ This recording is DAMAGED")
+    assert (
+        f"{name}: 2 pages could not be read and were skipped (the first at byte {first * page:,}); "
+        "the rest of the file was read." in flat
+    )
+    (damage,) = doc["loss"]["damage"]
+    assert damage["file"] == name and damage["damaged_pages"] == 2
+    assert damage["damaged_offsets"] == [first * page, (first + 1) * page]
+    assert "No events were lost" not in flat

@@ -10,15 +10,12 @@ import json
 import re
 import subprocess
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import compile_c, need_tool, run_kernlab
-from tests.recording.rec_util import TRACEFS, need_tracing
-
-PROGRAM = Path(__file__).parents[1] / "programs" / "fn_calls.c"
+from tests.conftest import need_tool, run_kernlab
+from tests.recording.rec_util import need_tracing, record_fn_calls
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +24,7 @@ def exported(tmp_path_factory) -> dict[str, Any]:
     functions and kernel paths, the three files dumped, and the tree replay prints."""
     need_tracing()
     tmp = tmp_path_factory.mktemp("exports")
-    binary = compile_c(PROGRAM, tmp / "fn_calls", ["-O0", "-lpthread"])
-    rec = tmp / "kernlab.data"
-    result = run_kernlab("record", "--functions", "-K", "4", "-q", "-d", str(rec), "--", str(binary))
-    assert result.code == 0, result.stderr
-    # no probe of this recording is left (other tests' recordings may be running beside it)
-    assert str(binary) not in (TRACEFS / "uprobe_events").read_text()
+    rec = record_fn_calls(tmp, 4)
     files = {"chrome": tmp / "t.json", "perfetto": tmp / "t.pftrace", "folded": tmp / "t.folded"}
     args = [x for k, p in files.items() for x in (f"--{k}", str(p))]
     dumped = run_kernlab("dump", "-d", str(rec), *args, "--json")

@@ -142,3 +142,68 @@ def test_linux_ops_on_a_name_that_occurs_nowhere(linux_tree):
     result = run_kernlab("ksrc", "--tree", str(linux_tree), "ops", name, "--json")
     assert result.code == 8, result.stderr  # an empty answer, as grep's status 1
     assert result.json()["used_in_files"] == 0
+
+
+def test_linux_one_edited_file_is_reparsed_alone_within_2_s(linux_tree):
+    """Issue 15's goal: after editing one file of linux-source-6.1, the next query updates the
+    index by parsing that file alone and answers in under 2 s. The file is then put back byte
+    for byte with its mtime, and the answers are the original ones again. The shared tree is
+    never left edited."""
+    from kernlab.source.ksrc.query import find_definitions
+
+    edited = linux_tree / "fs" / "namei.c"
+    name = f"kernlab_test_appended_{os.getpid()}"
+    ksrc = ("ksrc", "--tree", str(linux_tree))
+
+    def ask(*args: str) -> dict:
+        result = run_kernlab(*ksrc, *args, "--json")
+        assert result.code in (0, 8), result.stderr  # 8: nothing found, as grep's status 1
+        return result.json()
+
+    def answers() -> dict[str, dict]:
+        """What the index says of the new name and of names fs/namei.c defines, without the
+        index's own facts."""
+        out = {}
+        for args in (("def", name), ("def", "page_symlink"), ("syscall", "rename"), ("refs", "vfs_rename")):
+            report = ask(*args)
+            report.pop("index")
+            out[" ".join(args)] = report
+        return out
+
+    # The index current before the edit (any earlier change to the tree is taken in now).
+    assert find_definitions(linux_tree, name).definitions == []
+    before = answers()
+    assert before[f"def {name}"]["definitions"] == []
+    assert ("fs/namei.c", grep_line(linux_tree, "fs/namei.c", r"^int page_symlink\(")[0]) in [
+        (d["file"], d["line"]) for d in before["def page_symlink"]["definitions"]
+    ]
+    original = edited.read_bytes()
+    st = edited.stat()
+    try:
+        with open(edited, "ab") as fh:
+            fh.write(f"\nint {name}(void)\n{{\n\treturn 0;\n}}\n".encode())
+        line = original.count(b"\n") + 2
+        # In-process, so interpreter start-up is not counted: as a whole process the same query
+        # takes 0.6-0.7 s here, but over 2 s at times on a loaded CI machine (docs/BENCHMARKS.md).
+        # The modules are loaded already, by the query before the edit.
+        started = time.perf_counter()
+        answer = find_definitions(linux_tree, name)
+        wall = time.perf_counter() - started
+        index = answer.index
+        assert index.reparsed_files == 1 and index.removed_files == 0, index
+        assert index.updated is True
+        assert [(d.kind, d.file, d.line) for d in answer.definitions] == [("function", "fs/namei.c", line)]
+        assert wall < 2.0, f"query after one edited file took {wall:.2f} s (update {index.update_seconds} s)"
+        # And as a user runs it, on the index that update wrote: nothing more to parse.
+        report = ask("def", name)
+        assert report["index"]["reparsed_files"] == 0
+        assert [(d["file"], d["line"]) for d in report["definitions"]] == [("fs/namei.c", line)]
+    finally:
+        edited.write_bytes(original)
+        os.utime(edited, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert edited.read_bytes() == original and edited.stat().st_mtime_ns == st.st_mtime_ns
+    # The restored file is parsed again (its content is not the one the index last saw) ...
+    report = ask("def", name)
+    assert report["index"]["reparsed_files"] == 1 and report["definitions"] == []
+    # ... and every answer is the original one.
+    assert answers() == before

@@ -43,4 +43,5 @@ def sql(query: str, directories: tuple[Path, ...], exports: tuple[Path, ...], ou
 
     with progress("exporting recordings and running the query"):
         report = reports.build(query, list(directories), list(exports))
+    view.warn_sources(report)
     out.emit(report, view.show)

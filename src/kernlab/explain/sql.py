@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from kernlab.explain import count, say
 from kernlab.reports.parquet import ParquetExport
-from kernlab.reports.sql import SqlReport
+from kernlab.reports.sql import SqlReport, SqlSource
 
-__all__ = ["export_sentences", "result_sentences"]
+__all__ = ["export_sentences", "result_sentences", "source_warning", "source_warnings"]
 
 
 def result_sentences(report: SqlReport) -> list[str]:
@@ -41,3 +41,23 @@ def export_sentences(report: ParquetExport) -> list[str]:
             version=report.schema_version,
         )
     ]
+
+
+def source_warning(source: SqlSource) -> str | None:
+    """One line for a source cut short or damaged (its rows are not all there); None when whole."""
+    if source.whole:
+        return None
+    cause = say(f"sql.cause.{source.cause or 'unknown'}") if not source.complete else ""
+    files = ", ".join(source.damaged_files)
+    if not source.complete and source.damaged_files:
+        message = say("sql.warning.cut_short_damaged", directory=source.directory, cause=cause, files=files)
+    elif not source.complete:
+        message = say("sql.warning.cut_short", directory=source.directory, cause=cause)
+    else:
+        message = say("sql.warning.damaged", directory=source.directory, files=files)
+    return say("sql.warning.line", message=message)
+
+
+def source_warnings(report: SqlReport) -> list[str]:
+    """A line for each source the query read that is cut short or damaged, in their order."""
+    return [line for line in map(source_warning, report.sources) if line is not None]

@@ -506,19 +506,33 @@ class RecordingSession:
             with contextlib.suppress(KernlabError):
                 instance.tracing_on(False)
         meta.end_time_ns = time.monotonic_ns()
+        # Every step runs whatever the one before it raised (a full disk fails the main drain
+        # first): the probe buffer left running keeps its trace_pipe_raw files open and its
+        # instance could not be removed. The first error is raised once all have run.
+        first: BaseException | None = None
         if drainer is not None:
             try:
                 drainer.finish()
+            except BaseException as exc:  # re-raised below, after the other steps
+                first = exc
             finally:
                 meta.loss = read_loss(instance, drainer)
                 drainer.close()
         if self.probe_buffer is not None:
-            meta.loss += self.probe_buffer.stop()
-        if self.child is not None:
-            self.child.close()
-            wait_for_interrupted(self.child.pid, self.watcher)
-        if self.watcher.tasks:
-            self.watcher.detach_all()
+            try:
+                meta.loss += self.probe_buffer.stop()
+            except BaseException as exc:  # re-raised below, after the other steps
+                first = first or exc
+        try:
+            if self.child is not None:
+                self.child.close()
+                wait_for_interrupted(self.child.pid, self.watcher)
+            if self.watcher.tasks:
+                self.watcher.detach_all()
+        except BaseException as exc:  # re-raised below
+            first = first or exc
+        if first is not None:
+            raise first
 
     def remove_probes(self) -> None:
         """Disable the function probes in the instance, then remove them (before the instance)."""

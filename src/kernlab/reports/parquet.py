@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ from kernlab.recording.functions import read_function_table
 from kernlab.recording.kallsyms import KernelSymbols
 from kernlab.recording.layout import DEFAULT_DIR
 from kernlab.recording.path_strings import read_path_strings
-from kernlab.recording.reader import Recording
+from kernlab.recording.reader import FileDamage, Recording
+from kernlab.recording.state import Completeness
 from kernlab.recording.syscall_names import MAX_ERRNO, RESTART_CODES, errno_name, exec_numbers, syscall_namer
 from kernlab.reports.recording.address_space import NO_VMA, TimelineMaps, address_spaces
 from kernlab.reports.recording.clock import first_record_ts
@@ -43,7 +44,15 @@ from kernlab.reports.recording.syscall_args import ArgFormatter, StringMatcher
 from kernlab.reports.recording.syscall_calls import syscall_records
 from kernlab.reports.recording.tasks import Tasks, read_tasks
 
-__all__ = ["SCHEMA_VERSION", "TABLES", "ParquetExport", "arrow_tables", "build", "schemas"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "TABLES",
+    "ParquetExport",
+    "arrow_tables",
+    "build",
+    "damage_summary",
+    "schemas",
+]
 
 SCHEMA_VERSION = 1
 """Raised whenever a column changes meaning or type, or is removed (adding one is compatible)."""
@@ -74,6 +83,10 @@ class ParquetExport:
     kernel_release: str
     schema_version: int
     tables: list[WrittenTable]
+    completeness: Completeness | None = None
+    """Whether the recording exported was complete (cut short: why, and the span)."""
+    damage: list[FileDamage] = field(default_factory=list)
+    """Raw files that could not be read whole (their unreadable pages are not in the tables)."""
 
     @property
     def rows(self) -> int:
@@ -158,6 +171,7 @@ def schemas() -> dict[str, Any]:
             ("name", s),
             ("library", s),
             ("duration_ns", i64),
+            ("exit_ts_ns", i64),
             ("args", s),
             ("ret", i64),
         ],
@@ -522,9 +536,13 @@ def _tasks(tasks: Tasks, seen: set[int]) -> dict[str, list[Any]]:
     }
 
 
-def _functions(rec: Recording, start: int) -> dict[str, list[Any]]:
+def _functions(rec: Recording, tasks: Tasks, start: int) -> dict[str, list[Any]]:
     """The call tree of `kernlab replay` (function, system-call, fault and kernel nodes),
-    flattened: each node with its parent's id; empty without ``record --functions``."""
+    flattened: each node with its parent's id; empty without ``record --functions``.
+
+    Replay's times count from the recording's first record (``start``, the base replay.build
+    uses): ``ts_ns`` puts them back on the trace clock of the other tables. ``duration_ns`` is
+    replay's (kernlab's ptrace stops left out); ``exit_ts_ns`` is when the call returned."""
     out = _Columns([f.name for f in schemas()["functions"] if f.name not in _COMMON])
     if read_function_table(rec.root) is None:
         return out.data
@@ -544,9 +562,10 @@ def _functions(rec: Recording, start: int) -> dict[str, list[Any]]:
             for node in nodes:
                 node_id = next(counter)
                 out.add(
-                    ts_ns=node.time_ns,
-                    time_s=(node.time_ns - start) / 1e9,
+                    ts_ns=start + node.time_ns,
+                    time_s=node.time_ns / 1e9,
                     tid=tid,
+                    pid=tasks.process_of(tid),
                     comm=comm,
                     node_id=node_id,
                     parent_id=parent,
@@ -555,6 +574,11 @@ def _functions(rec: Recording, start: int) -> dict[str, list[Any]]:
                     name=node.name,
                     library=node.library or None,
                     duration_ns=node.duration_ns,
+                    exit_ts_ns=(
+                        start + node.time_ns + node.duration_ns + node.stopped_ns
+                        if node.duration_ns is not None
+                        else None
+                    ),
                     args=node.args or None,
                     ret=node.ret,
                 )
@@ -565,11 +589,14 @@ def _functions(rec: Recording, start: int) -> dict[str, list[Any]]:
 
 
 def _kernel_paths(rec: Recording) -> dict[str, list[Any]]:
-    """The kernel functions below each system call and fault (``record -K``), as tree nodes."""
+    """The kernel functions below each system call and fault (``record -K``), as tree nodes:
+    those of the calls and faults from execve on, the rows of ``syscalls`` and ``faults`` (the
+    recorder's child before it, getting ready, is not the command)."""
     out = _Columns([f.name for f in schemas()["kernel_paths"] if f.name not in _COMMON])
     paths = read_kernel_paths(rec)
     if paths is None:
         return out.data
+    since = rec.command_start_ts
     counter = iter(range(1 << 62))
 
     def walk(nodes: list[PathNode], parent: int | None, depth: int, tid: int, origin: str, at: int) -> None:
@@ -591,7 +618,8 @@ def _kernel_paths(rec: Recording) -> dict[str, list[Any]]:
 
     for origin, trees in (("syscall", paths.syscalls), ("fault", paths.faults)):
         for (tid, at), nodes in sorted(trees.items()):
-            walk(nodes, None, 0, tid, origin, at)
+            if at >= since:
+                walk(nodes, None, 0, tid, origin, at)
     return out.data
 
 
@@ -619,7 +647,7 @@ def arrow_tables(rec: Recording) -> Iterator[tuple[str, Any, Any]]:
         "syscalls": lambda: _syscalls(rec, tasks, start),
         "faults": lambda: _faults(rec, tasks, start),
         "sched": lambda: _sched(rec, tasks, start),
-        "functions": lambda: _functions(rec, start),
+        "functions": lambda: _functions(rec, tasks, start),
         "kernel_paths": lambda: _kernel_paths(rec),
     }
     all_schemas = schemas()
@@ -632,10 +660,29 @@ def arrow_tables(rec: Recording) -> Iterator[tuple[str, Any, Any]]:
     yield "tasks", all_schemas["tasks"], _batch(all_schemas["tasks"], common, data, len(data["tid"]))
 
 
+def damage_summary(damage: list[FileDamage]) -> list[dict[str, Any]]:
+    """What manifest.json says of each raw file that could not be read whole."""
+    return [
+        {
+            "file": d.file,
+            "missing": d.missing,
+            "pages": d.pages,
+            "damaged_pages": d.damaged_pages,
+            "first_damaged_offset": d.damaged_offsets[0] if d.damaged_offsets else None,
+            "torn_bytes": d.torn_bytes,
+            "unknown_records": d.unknown_records,
+            "size": d.size,
+        }
+        for d in damage
+    ]
+
+
 def build(recording: RecordingSource = DEFAULT_DIR, *, out_dir: Path | str) -> ParquetExport:
-    """Write every table of the recording to ``out_dir`` (atomically) and say what went in."""
+    """Write every table of the recording to ``out_dir`` (atomically) and say what went in,
+    and whether the recording was complete and whole (the manifest says it too)."""
     rec = as_recording(recording)
     rid = recording_id(rec.root)
+    state, damage = rec.completeness(), rec.damage()
     batches = {name: (schema, [batch]) for name, schema, batch in arrow_tables(rec)}
     metadata = {"schema_version": str(SCHEMA_VERSION), "recording_id": rid}
     manifest = {
@@ -647,8 +694,20 @@ def build(recording: RecordingSource = DEFAULT_DIR, *, out_dir: Path | str) -> P
         "kernel_release": rec.meta.kernel_release,
         "machine": rec.meta.machine,
         "command": list(rec.meta.command),
+        # A recording cut short or damaged gives tables that hold only what could be read.
+        "complete": state.complete,
+        "cause": state.cause,
+        "damage": damage_summary(damage),
     }
     written = write_tables(Path(out_dir), batches, metadata, manifest)
     return ParquetExport(
-        str(out_dir), str(rec.root), rid, host_of(rec), rec.meta.kernel_release, SCHEMA_VERSION, written
+        str(out_dir),
+        str(rec.root),
+        rid,
+        host_of(rec),
+        rec.meta.kernel_release,
+        SCHEMA_VERSION,
+        written,
+        state,
+        damage,
     )

@@ -28,7 +28,8 @@ from typing import Any
 from kernlab.errors import BadInput, DiskFull, NotSupported
 from kernlab.recording.export.parquet import read_manifest, recording_id
 from kernlab.recording.layout import DEFAULT_DIR
-from kernlab.recording.reader import open_recording
+from kernlab.recording.reader import Recording, open_recording
+from kernlab.recording.state import completeness
 from kernlab.reports import parquet
 
 __all__ = ["CACHE_DIR", "SqlReport", "SqlSource", "build", "connect", "to_value"]
@@ -49,6 +50,18 @@ class SqlSource:
     schema_version: int
     exported: bool
     """Exported by this run (False: a current cache, or a ``--parquet`` export)."""
+    complete: bool = True
+    """False when the recording was cut short: its tables hold only what was recorded before it
+    stopped (an export made before kernlab wrote this into manifest.json counts as complete)."""
+    cause: str | None = None
+    """Why it is not complete (state.CAUSES); None when complete."""
+    damaged_files: list[str] = field(default_factory=list)
+    """Raw files of the recording that could not be read whole (their rows are missing)."""
+
+    @property
+    def whole(self) -> bool:
+        """Complete and undamaged: nothing to warn about."""
+        return self.complete and not self.damaged_files
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,8 @@ class SqlReport:
     sources: list[SqlSource] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
     """The views the query could use."""
+    incomplete: list[str] = field(default_factory=list)
+    """The ``directory`` of each source cut short or damaged (each said on stderr too)."""
 
 
 def duckdb_module() -> Any:
@@ -97,6 +112,25 @@ def to_value(value: Any) -> Any:
     return str(value)
 
 
+def _damaged_files(manifest: dict[str, Any]) -> list[str]:
+    """The files manifest.json says could not be read whole."""
+    damage = manifest.get("damage")
+    if not isinstance(damage, list):
+        return []
+    return [str(d.get("file", "?")) for d in damage if isinstance(d, dict)]
+
+
+def _truth(rec: Recording, manifest: dict[str, Any] | None) -> tuple[bool, str | None, list[str]]:
+    """(complete, cause, damaged files) of a recording. A current cache's manifest says what was
+    damaged when its tables were made (decoding again would cost what the cache saves); the
+    state file is read each time, as a recorder still at work may have ended since."""
+    if manifest is not None and "damage" in manifest:
+        state = completeness(rec.root, rec.meta)
+        return state.complete, state.cause, _damaged_files(manifest)
+    state = rec.completeness()
+    return state.complete, state.cause, [d.file for d in rec.damage()]
+
+
 def _cached_export(directory: Path) -> tuple[SqlSource, Any]:
     """The recording's Parquet directory (exported now unless a current one exists), or, when
     the directory cannot be written, its tables in memory."""
@@ -109,14 +143,17 @@ def _cached_export(directory: Path) -> tuple[SqlSource, Any]:
         and manifest.get("recording_id") == rid
         and manifest.get("schema_version") == parquet.SCHEMA_VERSION
     ):
-        return SqlSource(str(directory), str(cache), rid, parquet.SCHEMA_VERSION, False), None
+        truth = _truth(rec, manifest)
+        return SqlSource(str(directory), str(cache), rid, parquet.SCHEMA_VERSION, False, *truth), None
     try:
         parquet.build(rec, out_dir=cache)
     except (BadInput, DiskFull):
         # A recording on read-only media (or a full disk): query it from memory, write nothing.
         tables = {name: batch for name, _schema, batch in parquet.arrow_tables(rec)}
-        return SqlSource(str(directory), None, rid, parquet.SCHEMA_VERSION, True), tables
-    return SqlSource(str(directory), str(cache), rid, parquet.SCHEMA_VERSION, True), None
+        truth = _truth(rec, None)
+        return SqlSource(str(directory), None, rid, parquet.SCHEMA_VERSION, True, *truth), tables
+    truth = _truth(rec, None)  # the events are decoded already: no second pass
+    return SqlSource(str(directory), str(cache), rid, parquet.SCHEMA_VERSION, True, *truth), None
 
 
 def _export_dir(directory: Path) -> SqlSource:
@@ -136,7 +173,12 @@ def _export_dir(directory: Path) -> SqlSource:
             key="errors.report.parquet_too_new",
             fields={"path": str(directory), "version": version, "most": parquet.SCHEMA_VERSION},
         )
-    return SqlSource(str(directory), str(directory), str(manifest.get("recording_id", "")), version, False)
+    complete = manifest.get("complete") is not False
+    cause = None if complete else str(manifest.get("cause") or "unknown")
+    rid = str(manifest.get("recording_id", ""))
+    return SqlSource(
+        str(directory), str(directory), rid, version, False, complete, cause, _damaged_files(manifest)
+    )
 
 
 def _quote(path: str) -> str:
@@ -193,11 +235,12 @@ def build(
         if tables is not None:
             memory.append(tables)
     sources += [_export_dir(Path(d)) for d in exports]
+    incomplete = [s.directory for s in sources if not s.whole]
     con = connect(sources, memory)
     try:
         cursor = con.execute(query)
         if cursor.description is None:
-            return SqlReport(query, [], [], [], sources, list(parquet.TABLES))
+            return SqlReport(query, [], [], [], sources, list(parquet.TABLES), incomplete)
         columns = [d[0] for d in cursor.description]
         types = [str(d[1]) for d in cursor.description]
         rows = [[to_value(v) for v in row] for row in cursor.fetchall()]
@@ -207,4 +250,4 @@ def build(
         ) from None
     finally:
         con.close()
-    return SqlReport(query, columns, types, rows, sources, list(parquet.TABLES))
+    return SqlReport(query, columns, types, rows, sources, list(parquet.TABLES), incomplete)

@@ -25,6 +25,7 @@ _WHAT_KEYS = {
     "the Chrome trace": "errors.what.chrome_trace",
     "the Perfetto trace": "errors.what.perfetto_trace",
     "the folded stacks": "errors.what.folded_stacks",
+    "the HTML page": "errors.what.html_page",
 }
 
 

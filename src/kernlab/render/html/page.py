@@ -42,6 +42,8 @@ h1 {{ font-size: 1.6em; }} h2 {{ font-size: 1.25em; margin-top: 2em; border-bott
 h3 {{ font-size: 1.05em; }}
 p.sentence {{ max-width: 60em; }}
 p.skipped {{ color: #805; }}
+p.warning {{ max-width: 60em; color: #8a1c00; background: #fff3e8; border-left: 4px solid #d9480f;
+            padding: 0.4em 0.8em; font-weight: bold; }}
 pre {{ font-family: {MONO}; font-size: 0.85em; background: #f6f7f9; padding: 0.6em; overflow-x: auto; }}
 table {{ border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1em; }}
 caption {{ text-align: left; font-weight: bold; padding: 0.2em 0; }}
@@ -77,6 +79,11 @@ class Page:
     def paragraphs(self, texts: Iterable[str]) -> None:
         for text in texts:
             self.paragraph(text)
+
+    def warnings(self, texts: Iterable[str]) -> None:
+        """Sentences a reader must not miss (a recording cut short or damaged), set apart."""
+        for text in texts:
+            self.paragraph(text, css="warning")
 
     def listing(self, text: str) -> None:
         """Fixed-width text (a disassembly, a page-table walk) as it prints on a terminal."""
@@ -135,7 +142,12 @@ class Page:
         )
 
     def write(self, path: str | Path) -> Path:
-        """Write the page to ``path``; returns the absolute path, for saying where it is."""
+        """Write the page to ``path``, whole or not at all (a full disk leaves no half page:
+        DiskFull, exit 9); returns the absolute path, for saying where it is."""
+        from kernlab.recording.export.atomic import atomic_output
+
         target = Path(path).expanduser().resolve()
-        target.write_text(self.html(), encoding="utf-8")
+        document = self.html()  # made first: an error while drawing touches no file
+        with atomic_output(target, "the HTML page", binary=False) as fh:
+            fh.write(document)
         return target

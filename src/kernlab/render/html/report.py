@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kernlab.explain import completeness as explain_state
 from kernlab.explain import report as explain
 from kernlab.explain import text
 from kernlab.render.html import figures
@@ -32,6 +33,8 @@ def report_page(
     from kernlab.explain import language
 
     page = Page(text("report.html.title", command=" ".join(report.recording.command)), language())
+    # First, as the text report says it: a recording cut short (why, the span) or damaged.
+    page.warnings(explain_state.truth_sentences(report.loss.completeness, report.loss.damage))
     page.paragraph(explain.recording_sentence(report))
     page.paragraphs(explain.loss_sentences(report))
     add_recording(page, report, faults, sentences=True)

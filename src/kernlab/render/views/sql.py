@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from kernlab.explain import sql as explain
@@ -10,7 +11,7 @@ from kernlab.render.output import Output
 from kernlab.reports.parquet import ParquetExport
 from kernlab.reports.sql import SqlReport
 
-__all__ = ["cell", "show", "show_export"]
+__all__ = ["cell", "show", "show_export", "warn_sources"]
 
 _NUMERIC = ("INT", "FLOAT", "DOUBLE", "DECIMAL", "REAL", "NUMERIC")
 
@@ -24,6 +25,13 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}" if abs(value) < 1e15 else repr(value)
     return str(value)
+
+
+def warn_sources(report: SqlReport) -> None:
+    """One line on stderr per source cut short or damaged, with --json too (stdout stays the
+    result; the JSON lists them in ``incomplete``) and with --quiet (a warning, not a sentence)."""
+    for line in explain.source_warnings(report):
+        sys.stderr.write(line + "\n")
 
 
 def show(report: SqlReport, out: Output) -> None:
@@ -40,9 +48,12 @@ def show(report: SqlReport, out: Output) -> None:
 
 
 def show_export(report: ParquetExport, out: Output) -> None:
-    """``dump --parquet``: each table's file and rows, then the sentence."""
+    """``dump --parquet``: first, as every export says it, a recording cut short or damaged;
+    then each table's file and rows, then the sentence."""
     from kernlab.render.terminal import print_table
+    from kernlab.render.views.recording_text import show_truth
 
+    show_truth(report.completeness, report.damage)
     print_table(
         ["table", "rows", "row groups", "bytes", "file"],
         ([t.name, f"{t.rows:,}", t.row_groups, f"{t.bytes:,}", t.path] for t in report.tables),
