@@ -144,18 +144,18 @@ kernlab doctor
   가상 머신:      예: KVM (clocksource kvm-clock에서 확인)
   CPU 기능:     avx2 avx512f pdpe1gb
   CPU에 없는 기능: la57 intel_pt vmx svm
-  페이지 테이블 단계: 4단계 (mmap probe above 2^47)
+  페이지 테이블 단계: 4단계 (2^47 위로 mmap 시험)
 
- 영역       기능               동작    시도해서 알아낸 것                                                                                             가능해지는 것
- ─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
- 트레이싱   tracefs            예      /sys/kernel/tracing에 마운트되어 있습니다                                                                      kernlab record
- 트레이싱   events: syscalls   예      raw_syscalls:sys_enter 이벤트를 켰습니다                                                                       record (syscalls, 기본)
- 트레이싱   kprobes            안 됨   kprobe_events가 없습니다(CONFIG_KPROBE_EVENTS가 꺼져 있음)                                                     커널 함수 진입 이벤트(kprobes)
- 트레이싱   function tracer    안 됨   거부됨: 허용되지 않는 작업 (EPERM); 최상위에서는: set_ftrace_pid에 쓰다가 거부됨: 허용되지 않는 작업 (EPERM)   함수 호출 트레이싱
- 파일       BTF                예      /sys/kernel/btf/vmlinux에 BTF가 있습니다                                                                       kernlab struct (커널 구조체 레이아웃); BPF CO-RE
- 가상화     KVM                예      vCPU가 게스트 코드를 hlt까지 실행했습니다(KVM_RUN 종료 KVM_EXIT_HLT)                                           하드웨어 가속 가상 머신(Firecracker, cloud-hypervisor, qemu)
+ 영역       기능                동작    시도해서 알아낸 것                                                                                             가능해지는 것
+ ──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+ 트레이싱   tracefs             예      /sys/kernel/tracing에 마운트되어 있습니다                                                                      kernlab record
+ 트레이싱   이벤트: syscalls    예      raw_syscalls:sys_enter 이벤트를 켰습니다                                                                       record (syscalls, 기본)
+ 트레이싱   kprobes             안 됨   kprobe_events가 없습니다(CONFIG_KPROBE_EVENTS가 꺼져 있음)                                                     커널 함수 진입 이벤트(kprobes)
+ 트레이싱   function 트레이서   안 됨   거부됨: 허용되지 않는 작업 (EPERM); 최상위에서는: set_ftrace_pid에 쓰다가 거부됨: 허용되지 않는 작업 (EPERM)   함수 호출 트레이싱
+ 파일       BTF                 예      /sys/kernel/btf/vmlinux에 BTF가 있습니다                                                                       kernlab struct (커널 구조체 레이아웃); BPF CO-RE
+ 가상화     KVM                 예      vCPU가 게스트 코드를 hlt까지 실행했습니다(KVM_RUN 종료 KVM_EXIT_HLT)                                           하드웨어 가속 가상 머신(Firecracker, cloud-hypervisor, qemu)
 
-→ 여기서 기록할 수 있습니다. 기능 6개 중 4개가 동작했고 2개(kprobes, function tracer)는 동작하지 않아, 그 기능들이 여는 일은 꺼져 있습니다.
+→ 여기서 기록할 수 있습니다. 기능 6개 중 4개가 동작했고 2개(kprobes, function 트레이서)는 동작하지 않아, 그 기능들이 여는 일은 꺼져 있습니다.
 """
 
 

@@ -343,3 +343,43 @@ def test_new_probes_stay_fast():
     start = time.monotonic()
     doctor.probe_kvm_capabilities()
     assert time.monotonic() - start < 0.5
+
+
+def test_the_refusal_is_said_whole_in_korean():
+    """`kernlab --lang ko doctor` where recording is impossible: the error line's reason is
+    Korean too (a phrase with its own fields, errno worded by the catalog), not English inside
+    a Korean sentence; in English the line is the error's own text."""
+    from kernlab import explain
+    from kernlab.explain.errors import message
+    from kernlab.tracing.capabilities import Phrase, phrase
+
+    why = Phrase(
+        "doctor.detail.refused",
+        {"errno": "EACCES", "strerror": "Permission denied"},
+        "refused: Permission denied (EACCES)",
+    )
+    reason = phrase(
+        "doctor.detail.no_syscall_events", "system-call events cannot be enabled: {reason}", reason=why
+    )
+    events = Capability("events: syscalls", False, str(why))
+    report = doctor.DoctorReport(
+        euid=0,
+        kernel_release="6.1.0",
+        tracefs="/sys/kernel/tracing",
+        capabilities=(events,),
+        can_record=False,
+        reason=str(reason),
+        reason_key=reason.key,
+        reason_fields=reason.fields,
+    )
+    error = doctor.recording_refusal(report)
+    assert error is not None
+    assert message(error) == (
+        "recording is impossible: system-call events cannot be enabled: refused: Permission denied (EACCES)"
+    )
+    explain.set_language("ko")
+    try:
+        said = message(error)
+    finally:
+        explain.set_language("en")
+    assert "cannot" not in said and "Permission" not in said and "EACCES" in said, said

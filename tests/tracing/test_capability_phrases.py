@@ -217,3 +217,18 @@ def test_no_live_answer_is_english_in_korean(probed, korean):
         fields = {f"{i}.{name}": v for i, use in enumerate(cap.enables) for name, v in use.fields.items()}
         assert not english_words(uses, fields), (cap.name, uses)
         assert not english_words(said.area(cap)), cap.area
+
+
+def test_feature_names_and_the_verdict_are_korean(probed, korean):
+    """The table's feature column and the verdict's list of features that did not work: the
+    JSON keeps each feature's name, a Korean reader sees it in Korean."""
+    for cap in probed.capabilities:
+        label = said.feature_name(cap.name)
+        assert not english_words(label), (cap.name, label)
+    verdict = said.verdict(probed)
+    assert not english_words(verdict, {"reason": probed.reason}), verdict
+
+
+def test_feature_names_are_themselves_in_english(probed):
+    for cap in probed.capabilities:
+        assert said.feature_name(cap.name) == cap.name

@@ -4,14 +4,25 @@ what it enables — all in the current language, from the keys and fields the pr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from kernlab.explain import count, has, say, text
+from kernlab.explain.vtop import paging_phrase
 from kernlab.reports.doctor import DoctorReport, MachineFacts
 from kernlab.tracing.capabilities import Capability, FieldValue, Phrase
 from kernlab.units import format_bytes
 
-__all__ = ["area", "cleaned_sentence", "detail", "enables", "machine_fields", "phrase_text", "verdict"]
+__all__ = [
+    "area",
+    "cleaned_sentence",
+    "detail",
+    "enables",
+    "feature_name",
+    "machine_fields",
+    "phrase_text",
+    "verdict",
+]
 
 
 def phrase_text(phrase: Phrase) -> str:
@@ -62,6 +73,16 @@ def area(cap: Capability) -> str:
     return say(key) if has(key) else cap.area
 
 
+def feature_name(name: str) -> str:
+    """A feature's name in the current language (the report and --json keep ``name``)."""
+    if name.startswith("events: "):
+        return say("doctor.feature.events", group=name.removeprefix("events: "))
+    if name.startswith("BPF ") and name.endswith(" programs"):
+        return say("doctor.feature.bpf_programs", kind=name.removeprefix("BPF ").removesuffix(" programs"))
+    key = "doctor.feature." + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    return say(key) if has(key) else name
+
+
 def machine_fields(machine: MachineFacts) -> list[tuple[str, str]]:
     """(label, value) of each machine fact, as `kernlab doctor` prints them before its table."""
     cpus = "-" if machine.cpus_online is None else str(machine.cpus_online)
@@ -69,7 +90,8 @@ def machine_fields(machine: MachineFacts) -> list[tuple[str, str]]:
         cpus = text("doctor.machine.cpus", n=machine.cpus_online, cpus=machine.cpus_usable)
     paging = "-"
     if machine.paging_levels is not None:
-        paging = count("doctor.machine.paging", machine.paging_levels, method=machine.paging_method or "-")
+        method = paging_phrase(machine.paging_method) if machine.paging_method else "-"
+        paging = count("doctor.machine.paging", machine.paging_levels, method=method)
     return [
         (text("doctor.view.architecture"), machine.architecture),
         (text("doctor.view.cpu_model"), machine.cpu_model or "-"),
@@ -120,6 +142,6 @@ def verdict(report: DoctorReport) -> str:
             len(missing),
             ok=total - len(missing),
             features=count("doctor.n.feature", total),
-            missing=", ".join(missing),
+            missing=", ".join(feature_name(name) for name in missing),
         )
     return count("doctor.can_record_all", total)

@@ -204,11 +204,11 @@ def recording_refusal(report: DoctorReport) -> KernlabError | None:
     if report.can_record:
         return None
     message = f"recording is impossible: {report.reason}"
+    # The reason as a phrase, so that the error line says it in the language asked for too.
+    fields = {"reason": report.why_not}
     if report.euid != 0 and ("root" in report.reason or "permission" in report.reason.lower()):
-        return PermissionNeeded(
-            message, key="errors.report.recording_impossible", fields={"reason": report.reason}
-        )
-    return NotSupported(message, key="errors.report.recording_impossible", fields={"reason": report.reason})
+        return PermissionNeeded(message, key="errors.report.recording_impossible", fields=fields)
+    return NotSupported(message, key="errors.report.recording_impossible", fields=fields)
 
 
 def _event_groups() -> tuple[EventGroup, ...]:

@@ -25,7 +25,13 @@ def show(report: DoctorReport, out: Output) -> None:
         print_fields(explain.machine_fields(report.machine), title=text("doctor.view.machine"))
     yes, no = text("common.view.yes"), text("doctor.view.no")
     rows = [
-        (explain.area(cap), cap.name, yes if cap.ok else no, explain.detail(cap), explain.enables(cap))
+        (
+            explain.area(cap),
+            explain.feature_name(cap.name),
+            yes if cap.ok else no,
+            explain.detail(cap),
+            explain.enables(cap),
+        )
         for cap in report.capabilities
     ]
     columns = ["area", "feature", "works", "found_by_trying", "enables"]
