@@ -21,7 +21,16 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kernlab.errors import BadInput, KernlabError, NoSuchProcess, NotSupported, PermissionNeeded, TracingError
+from kernlab.errors import (
+    BadInput,
+    DiskFull,
+    KernlabError,
+    NoSuchProcess,
+    NotSupported,
+    OSFailure,
+    PermissionNeeded,
+    TracingError,
+)
 
 if TYPE_CHECKING:
     from kernlab.elf.reader import ElfImage
@@ -50,9 +59,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BadInput",
+    "DiskFull",
     "KernlabError",
     "NoSuchProcess",
     "NotSupported",
+    "OSFailure",
     "PermissionNeeded",
     "TracingError",
     "__version__",
