@@ -13,18 +13,23 @@ from collections.abc import Mapping
 from kernlab.catalog import DEFAULT_LANGUAGE, has, language, say
 from kernlab.errors import KernlabError
 
-__all__ = ["error_line", "interrupted_line", "message"]
+__all__ = ["error_line", "interrupted_line", "keyed_message", "message"]
 
 
 def message(error: KernlabError) -> str:
     """What went wrong, without the "kernlab: error:" prefix."""
-    if error.key is None or language() == DEFAULT_LANGUAGE:
-        return str(error)
+    return keyed_message(str(error), error.key, error.fields)
+
+
+def keyed_message(english: str, key: str | None, fields: Mapping[str, object]) -> str:
+    """An error kept in a report (its English text, key and fields) in the current language."""
+    if key is None or language() == DEFAULT_LANGUAGE:
+        return english
     try:
-        return say(error.key, **_said(error.fields))
+        return say(key, **_said(fields))
     except (KeyError, IndexError, ValueError):
         # A key or field the catalog lacks must not hide the error itself: say it in English.
-        return str(error)
+        return english
 
 
 def _is_phrase(value: object) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernlab.explain import count, say, text
+from kernlab.explain.errors import keyed_message
 from kernlab.reports.labs.lazy_alloc import LazyAllocReport, Region
 from kernlab.reports.labs.mmap_read import MmapReadReport, RunFigures
 from kernlab.reports.labs.syscall_path import RECIPES, StackAt, SyscallPathReport
@@ -342,7 +343,9 @@ def path_sentences(report: SyscallPathReport) -> list[str]:
             say(
                 "lab.path.no_wrapper",
                 name=report.name,
-                error=report.wrapper_error or "?",
+                error=keyed_message(
+                    report.wrapper_error or "?", report.wrapper_error_key, report.wrapper_error_fields
+                ),
                 number=report.number,
             )
         )

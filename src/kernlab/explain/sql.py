@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from kernlab.explain import count, say
+from kernlab.explain import count, say, text
 from kernlab.reports.parquet import ParquetExport
 from kernlab.reports.sql import SqlReport, SqlSource
 
-__all__ = ["export_sentences", "result_sentences", "source_warning", "source_warnings"]
+__all__ = ["export_sentences", "label", "result_sentences", "source_warning", "source_warnings"]
 
 
 def result_sentences(report: SqlReport) -> list[str]:
@@ -61,3 +61,8 @@ def source_warning(source: SqlSource) -> str | None:
 def source_warnings(report: SqlReport) -> list[str]:
     """A line for each source the query read that is cut short or damaged, in their order."""
     return [line for line in map(source_warning, report.sources) if line is not None]
+
+
+def label(key: str) -> str:
+    """A column header of `dump --parquet`'s table of files."""
+    return text(f"sql.label.{key}")

@@ -36,9 +36,24 @@ def console() -> Console:
 
 @cache
 def error_console() -> Console:
+    """The console for stderr: like :func:`console`, natural width off a terminal."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    if sys.stderr.isatty():
+        return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, width=NATURAL_WIDTH)
+
+
+def print_error_text(renderable: Any, **options: Any) -> None:
+    """Print on stderr; off a terminal without the blanks rich pads lines with."""
+    con = error_console()
+    if con.is_terminal:
+        con.print(renderable, **options)
+        return
+    with con.capture() as captured:
+        con.print(renderable, **options)
+    sys.stderr.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+    sys.stderr.flush()
 
 
 def format_hex(value: int) -> str:

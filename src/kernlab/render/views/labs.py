@@ -135,7 +135,7 @@ def show_path(report: SyscallPathReport, out: Output) -> None:
         ]
         print_table([w.libc.function, ""], [(line, "") for line in lines[:12]])
     print_table(
-        ["symbol", "address", "type"],
+        [explain.label("symbol"), explain.label("address"), explain.label("type")],
         [(s.name, "" if s.address is None else f"{s.address:#x}", s.type or "") for s in report.symbols],
     )
     live = report.live

@@ -24,10 +24,9 @@ def show(report: RecordReport, out: Output) -> None:
     from rich import box
     from rich.table import Table
 
-    from kernlab.render.terminal import error_console
+    from kernlab.render.terminal import print_error_text
 
     meta = report.meta
-    console = error_console()
     title = text("record.view.title", directory=report.directory)
     table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
     # overrun, dropped and lost are the names of ftrace's own per_cpu/stats counters.
@@ -50,8 +49,8 @@ def show(report: RecordReport, out: Output) -> None:
             str(cpu.dropped),
             str(cpu.lost),
         )
-    console.print(table)
-    console.print(
+    print_error_text(table)
+    print_error_text(
         "  "
         + text("record.view.events", events=", ".join(meta.events))
         + "\n  "
@@ -60,8 +59,8 @@ def show(report: RecordReport, out: Output) -> None:
         highlight=False,
     )
     for note in meta.notes:
-        console.print("  " + text("record.view.note", note=note), markup=False, highlight=False)
+        print_error_text("  " + text("record.view.note", note=note), markup=False, highlight=False)
     if out.quiet:
         return
     for sentence in explain.summary_sentences(report):
-        console.print(f"[italic cyan]→ {sentence}[/italic cyan]", highlight=False)
+        print_error_text(f"[italic cyan]→ {sentence}[/italic cyan]", highlight=False)

@@ -54,9 +54,10 @@ def show_export(report: ParquetExport, out: Output) -> None:
     from kernlab.render.views.recording_text import show_truth
 
     show_truth(report.completeness, report.damage)
+    columns = [explain.label(c) for c in ("table", "rows", "row_groups", "bytes", "file")]
     print_table(
-        ["table", "rows", "row groups", "bytes", "file"],
+        columns,
         ([t.name, f"{t.rows:,}", t.row_groups, f"{t.bytes:,}", t.path] for t in report.tables),
-        right=["rows", "row groups", "bytes"],
+        right=columns[1:4],
     )
     out.sentences(explain.export_sentences(report))

@@ -177,6 +177,7 @@ class SyscallPathReport:
     description: SyscallDescription
     wrapper: SyscallWithWrapper | None
     wrapper_error: str | None
+    """Why libc's wrapper was not found, in English (its key and fields are at the end)."""
     instruction: str
     number_register: str
     argument_registers: tuple[str, ...]
@@ -190,6 +191,8 @@ class SyscallPathReport:
     source_skipped: str | None  # "no_tree", "no_index"
     source_tree: str | None = None  # the tree looked at (the one without an index, too)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    wrapper_error_key: str | None = None
+    wrapper_error_fields: dict[str, object] = field(default_factory=dict)
 
 
 def _symbols(names: list[str]) -> dict[str, KernelSymbol]:
@@ -346,10 +349,12 @@ def build(
     arch = call.arch
     wrapper = None
     wrapper_error = None
+    wrapper_error_key: str | None = None
+    wrapper_error_fields: dict[str, object] = {}
     try:
         wrapper = syscall_reports.with_libc(description)
     except KernlabError as exc:
-        wrapper_error = str(exc)
+        wrapper_error, wrapper_error_key, wrapper_error_fields = str(exc), exc.key, dict(exc.fields)
     step()
     instruction, number_register, registers = CONVENTIONS.get(arch, ("?", "?", ()))
     names = list(ENTRY_PATHS.get(arch, ()))
@@ -394,6 +399,8 @@ def build(
         description=description,
         wrapper=wrapper,
         wrapper_error=wrapper_error,
+        wrapper_error_key=wrapper_error_key,
+        wrapper_error_fields=wrapper_error_fields,
         instruction=instruction,
         number_register=number_register,
         argument_registers=tuple(registers),
