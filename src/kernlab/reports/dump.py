@@ -11,9 +11,11 @@ from typing import TypeAlias
 
 from kernlab.errors import BadInput
 from kernlab.recording.export.atomic import atomic_output
-from kernlab.recording.export.ftrace_text import ftrace_lines
+from kernlab.recording.export.ftrace_text import ProbeRecords, ftrace_lines, kept_probe_records
 from kernlab.recording.export.tracedat import TraceDatResult, write_trace_dat
+from kernlab.recording.functions import read_function_table
 from kernlab.recording.layout import DEFAULT_DIR
+from kernlab.recording.probe_buffer import BUFFER_NAME, probe_buffer_files
 from kernlab.recording.reader import FileDamage, Recording
 from kernlab.recording.state import Completeness
 from kernlab.reports.exports.chrome import ChromeExport, write_chrome
@@ -21,7 +23,7 @@ from kernlab.reports.exports.folded import FoldedExport, fold, folded_lines, wri
 from kernlab.reports.exports.perfetto import PerfettoExport, write_perfetto
 from kernlab.reports.recording.source import RecordingSource, as_recording
 from kernlab.reports.recording.tasks import read_tasks
-from kernlab.reports.replay import ReplayReport
+from kernlab.reports.replay import ReplayReport, traced_tids
 
 __all__ = [
     "ChromeExport",
@@ -33,6 +35,7 @@ __all__ = [
     "TraceDatResult",
     "build",
     "folded_text",
+    "probe_records",
     "text_lines",
     "truth",
 ]
@@ -67,10 +70,24 @@ DumpReport: TypeAlias = list[TraceDatResult | TextExport | ChromeExport | Perfet
 """The files written, in the order asked (--json has always been this list)."""
 
 
+def probe_records(rec: Recording) -> ProbeRecords | None:
+    """Which records of the function probes' own buffer (``cpus/functions/``) the exports hold:
+    those of the traced tasks, as `kernlab replay` keeps them; None when the recording has no
+    such buffer."""
+    if not probe_buffer_files(rec.root):
+        return None
+    table = read_function_table(rec.root)
+    tids = traced_tids(rec, table) if table is not None else None
+    if table is None or tids is None:
+        return None
+    return ProbeRecords(frozenset(tids), table.buffer_page_size, BUFFER_NAME)
+
+
 def text_lines(recording: RecordingSource = DEFAULT_DIR) -> Iterator[str]:
-    """The lines `cat trace` would have printed for the recording (tasks named as the kernel did)."""
+    """The lines `cat trace` would have printed for the recording (tasks named as the kernel did),
+    the traced tasks' function probe hits merged in by time."""
     rec = as_recording(recording)
-    return ftrace_lines(rec, read_tasks(rec).comm)
+    return ftrace_lines(rec, read_tasks(rec).comm, probe_records(rec))
 
 
 def write_text(rec: Recording, target: Path) -> TextExport:
@@ -81,7 +98,9 @@ def write_text(rec: Recording, target: Path) -> TextExport:
             fh.write(line)
             fh.write("\n")
             count += 1
-    return TextExport(str(target), count, rec.event_total, rec.completeness(), rec.damage())
+    probes = probe_records(rec)
+    kept = sum(len(k) for _cpu, k in kept_probe_records(rec, probes)) if probes is not None else 0
+    return TextExport(str(target), count, rec.event_total + kept, rec.completeness(), rec.damage())
 
 
 def call_tree(rec: Recording) -> ReplayReport:
@@ -129,7 +148,7 @@ def build(
     tree = call_tree(rec) if chrome is not None or perfetto is not None or folded is not None else None
     written: DumpReport = []
     if trace_dat is not None:
-        written.append(write_trace_dat(rec, trace_dat))
+        written.append(write_trace_dat(rec, trace_dat, probe_records(rec)))
     if text is not None:
         written.append(write_text(rec, text))
     if tree is not None and chrome is not None:
