@@ -7,7 +7,7 @@ from kernlab.explain.errors import keyed_message
 from kernlab.reports.labs.lazy_alloc import LazyAllocReport, Region
 from kernlab.reports.labs.mmap_read import MmapReadReport, RunFigures
 from kernlab.reports.labs.syscall_path import RECIPES, StackAt, SyscallPathReport
-from kernlab.units import format_bytes, format_kib, percent
+from kernlab.units import format_bytes, format_kib, percent, percent_text
 
 __all__ = [
     "duration",
@@ -247,9 +247,19 @@ def free_sentences(report: MmapReadReport) -> list[str]:
     if change is None:
         return []
     avail = change.available_change
+    drop = change.buff_cache_drop
+    # What was measured decides: nothing dropped, available barely moved (the cache was counted
+    # as available already), or available rose by a real share of the drop.
+    if drop <= 0:
+        key = "lab.mmap.free_kept"
+    elif abs(avail) <= drop / 4:
+        key = "lab.mmap.free"
+    else:
+        key = "lab.mmap.free_rose"
     return [
         say(
-            "lab.mmap.free",
+            key,
+            share=percent_text(avail, drop),
             before=format_kib(change.before.buff_cache),
             after=format_kib(change.after.buff_cache),
             drop=format_kib(max(change.buff_cache_drop, 0)),
