@@ -398,6 +398,20 @@ def test_a_recording_whose_machine_stopped_says_so(recording, tmp_path):
     assert "No events were lost" not in flat
 
 
+def test_a_recording_whose_state_file_is_damaged_says_so(recording, tmp_path):
+    """state.json there but unreadable: not said as "never finalised, nothing says why", but as
+    what it is, and never as complete."""
+    rec = _copy(recording, tmp_path / "state-damaged")
+    (rec / layout.STATE).write_bytes(b"\x00{not json")
+    code, text, doc = _report(rec)
+    assert code == 0
+    completeness = doc["loss"]["completeness"]
+    assert completeness["complete"] is False and completeness["cause"] == "state_damaged"
+    flat = " ".join(text.split())
+    assert flat.startswith("→ This recording may have been CUT SHORT: its state file (state.json)")
+    assert "No events were lost" not in flat
+
+
 def test_a_recording_still_being_made_says_so(tmp_path):
     need_tracing()
     directory = tmp_path / "ongoing"

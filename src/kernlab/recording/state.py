@@ -61,12 +61,13 @@ CAUSES = (
     "interrupted",
     "killed",
     "machine_stopped",
+    "state_damaged",
     "still_recording",
     "unknown",
 )
 """Why a recording is not complete: noted by the recorder (disk_full, error, interrupted) or
-found by the reader (killed, machine_stopped, still_recording; unknown for an older recording
-without a state file, or a damaged one)."""
+found by the reader (killed, machine_stopped, still_recording; state_damaged when state.json is
+there but cannot be read; unknown for an older recording without a state file)."""
 
 
 @dataclass(frozen=True)
@@ -175,10 +176,11 @@ def completeness(root: Path, meta: layout.RecordingMeta, first_ts: int = 0, last
     if record is None:
         # Before state.json, meta.json was written at the start and again at a clean end, which
         # alone adds the end time and the per-CPU statistics.
-        done = stats and not (Path(root) / layout.STATE).exists()
+        damaged = (Path(root) / layout.STATE).exists()
+        done = stats and not damaged
         return Completeness(
             done,
-            None if done else "unknown",
+            None if done else "state_damaged" if damaged else "unknown",
             "",
             meta.root_pid,
             stats,
