@@ -357,8 +357,8 @@ def faults_before_exec(rec: Recording) -> int | None:
     """
     counted = rec.meta.pre_exec_faults
     start = rec.command_start_ts
-    if counted is None or rec.meta.attached or not start:
-        return None
+    if counted is None or rec.meta.attached or not start or not 0 < rec.meta.root_pid < 1 << 31:
+        return None  # (a pid out of range is a damaged meta.json: nothing to count it with)
     fmts = [fmt for name in (USER, KERNEL) if (fmt := rec.by_name.get(name)) is not None]
     if not fmts:
         return sum(counted)
