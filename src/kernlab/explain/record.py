@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from kernlab.explain import count, say
+from kernlab.explain import count, has, say
+from kernlab.recording.layout import RecordingMeta
+from kernlab.recording.notes import Note
 from kernlab.reports.record import RecordReport
 from kernlab.units import format_bytes
 
-__all__ = ["kept_previous", "summary_sentences"]
+__all__ = ["kept_previous", "notes", "summary_sentences"]
 
 
 def summary_sentences(report: RecordReport) -> list[str]:
@@ -60,3 +62,29 @@ def kept_previous(report: RecordReport) -> str | None:
 def library_probes_warning() -> str:
     """Library probes are not private: the one line said before they are placed."""
     return say("record.library_probes")
+
+
+def notes(meta: RecordingMeta) -> list[str]:
+    """The recorder's notes, each worded from its catalog key in the current language.
+
+    ``meta.notes`` says which notes there are, in order; a note with no key (a recording made
+    before notes had keys, or one added as text) is said as it was written, in English."""
+    keyed: dict[str, list[Note]] = {}
+    for phrase in meta.note_phrases:
+        keyed.setdefault(phrase.text, []).append(phrase)
+    out = []
+    for written in meta.notes:
+        same = keyed.get(written)
+        out.append(_word(same.pop(0)) if same else written)
+    return out
+
+
+def _word(phrase: Note) -> str:
+    """The note in the current language; its English text when this kernlab has no such key or
+    the fields do not fit it (a recording made by another version)."""
+    if not phrase.key.startswith("record.note.") or not has(phrase.key):
+        return phrase.text
+    try:
+        return say(phrase.key, **phrase.fields)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return phrase.text

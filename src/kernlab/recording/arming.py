@@ -18,6 +18,7 @@ from pathlib import Path
 from kernlab.errors import BadInput, KernlabError, NotSupported
 from kernlab.recording import layout
 from kernlab.recording.events import SYSCALL_EVENTS_FILE
+from kernlab.recording.notes import per_call_syscalls_note
 from kernlab.tracing.instance import Instance
 from kernlab.tracing.tracefs import read_text
 
@@ -138,12 +139,7 @@ class PerCallSyscalls:
     """``sys_enter``/``sys_exit`` -> the raw_syscalls format text the records are folded into."""
 
     def note(self) -> str:
-        table = f" ({len(self.no_event)} of the table here)" if self.no_event else ""
-        return (
-            f"system calls recorded through the per-call syscalls:* events, leaving out "
-            f"{', '.join(self.left_out)} (the probes' own); not recorded: numbers with no such "
-            f"event{table} or past the table, 32-bit (compat) calls, rt_sigreturn's return"
-        )
+        return per_call_syscalls_note(self.left_out, len(self.no_event)).text
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -16,6 +16,7 @@ from kernlab.errors import KernlabError
 from kernlab.recording import layout
 from kernlab.recording.kernel_tables import TablesCopied
 from kernlab.recording.layout import RecordingMeta, Rusage
+from kernlab.recording.notes import Note, note
 from kernlab.recording.snapshot import describe_binaries, executable_paths, process_running
 from kernlab.recording.watcher import ProcessWatcher
 from kernlab.tracing.tracefs import read_text
@@ -60,9 +61,14 @@ def _note_attached_faults(
         watcher.snapshot(pid, "end")
     ends = [s for s in watcher.snapshots if s.pid == pid and s.when in ("exit", "end")]
     if ends:
-        meta.notes.append(
-            f"pid {pid} faulted {ends[-1].minflt - start_faults[0]} minor and "
-            f"{ends[-1].majflt - start_faults[1]} major times while recorded (/proc/{pid}/stat)"
+        meta.add_note(
+            note(
+                "record.note.attached_faults",
+                "page faults of pid {pid} while recorded (/proc/{pid}/stat): {minor} minor, {major} major",
+                pid=pid,
+                minor=ends[-1].minflt - start_faults[0],
+                major=ends[-1].majflt - start_faults[1],
+            )
         )
 
 
@@ -85,30 +91,100 @@ def _note_in_call_stops(meta: RecordingMeta, watcher: ProcessWatcher) -> None:
     forks = watcher.in_call_stops.get("fork", 0)
     execs = watcher.in_call_stops.get("exec", 0)
     seen = "sched:sched_switch" in meta.events
-    after = "; reports leave it out of the call's time" if seen else "; --no-ptrace has none"
     if forks:
-        meta.notes.append(
-            f"{forks} fork/vfork/clone call{'s' if forks != 1 else ''} include{'s' if forks == 1 else ''} "
-            f"a brief ptrace stop (kernel_clone reports the child before returning){after}"
-        )
+        meta.add_note(_fork_stops(forks, seen))
     if execs:
-        meta.notes.append(
-            f"{execs} later execve call{'s' if execs != 1 else ''} include{'s' if execs == 1 else ''} "
-            f"a brief ptrace stop (the maps are copied after the call returns){after}"
+        meta.add_note(_exec_stops(execs, seen))
+
+
+def _fork_stops(n: int, seen: bool) -> Note:
+    if seen:
+        if n == 1:
+            return note(
+                "record.note.fork_stops_seen.one",
+                "{n} fork/vfork/clone call includes a brief ptrace stop (kernel_clone reports the child "
+                "before returning); reports leave it out of the call's time",
+                n=n,
+            )
+        return note(
+            "record.note.fork_stops_seen.many",
+            "{n} fork/vfork/clone calls include a brief ptrace stop (kernel_clone reports the child "
+            "before returning); reports leave it out of the call's time",
+            n=n,
         )
+    if n == 1:
+        return note(
+            "record.note.fork_stops_unseen.one",
+            "{n} fork/vfork/clone call includes a brief ptrace stop (kernel_clone reports the child "
+            "before returning); --no-ptrace has none",
+            n=n,
+        )
+    return note(
+        "record.note.fork_stops_unseen.many",
+        "{n} fork/vfork/clone calls include a brief ptrace stop (kernel_clone reports the child "
+        "before returning); --no-ptrace has none",
+        n=n,
+    )
+
+
+def _exec_stops(n: int, seen: bool) -> Note:
+    if seen:
+        if n == 1:
+            return note(
+                "record.note.exec_stops_seen.one",
+                "{n} later execve call includes a brief ptrace stop (the maps are copied after the call "
+                "returns); reports leave it out of the call's time",
+                n=n,
+            )
+        return note(
+            "record.note.exec_stops_seen.many",
+            "{n} later execve calls include a brief ptrace stop (the maps are copied after the call "
+            "returns); reports leave it out of the call's time",
+            n=n,
+        )
+    if n == 1:
+        return note(
+            "record.note.exec_stops_unseen.one",
+            "{n} later execve call includes a brief ptrace stop (the maps are copied after the call "
+            "returns); --no-ptrace has none",
+            n=n,
+        )
+    return note(
+        "record.note.exec_stops_unseen.many",
+        "{n} later execve calls include a brief ptrace stop (the maps are copied after the call "
+        "returns); --no-ptrace has none",
+        n=n,
+    )
 
 
 def _note_missing_tables(meta: RecordingMeta, copied: TablesCopied) -> None:
     if copied.event_formats < len(meta.events):
-        meta.notes.append(
-            f"only {copied.event_formats} of {len(meta.events)} event formats were saved: "
-            "the events of the others cannot be decoded"
+        meta.add_note(
+            note(
+                "record.note.formats_missing",
+                "event formats saved: only {formats} of {events}; the events of the others cannot be decoded",
+                formats=copied.event_formats,
+                events=len(meta.events),
+            )
         )
     if copied.kallsyms_symbols == 0:
-        meta.notes.append("kallsyms was unreadable or hidden: kernel addresses stay unnamed")
+        meta.add_note(
+            note(
+                "record.note.kallsyms_unreadable",
+                "kallsyms was unreadable or hidden: kernel addresses stay unnamed",
+            )
+        )
     if copied.syscall_formats == 0:
-        meta.notes.append("no syscalls/sys_enter_* formats: system-call arguments stay unnamed")
-    meta.notes.extend(f"copying kernel tables failed: {e}" for e in copied.errors)
+        meta.add_note(
+            note(
+                "record.note.no_syscall_formats",
+                "no syscalls/sys_enter_* formats: system-call arguments stay unnamed",
+            )
+        )
+    for error in copied.errors:
+        meta.add_note(
+            note("record.note.tables_failed", "copying kernel tables failed: {reason}", reason=error)
+        )
 
 
 def _rusage(ru: struct_rusage | None) -> Rusage | None:

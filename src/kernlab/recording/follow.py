@@ -14,6 +14,7 @@ import time
 from kernlab.errors import BadInput
 from kernlab.recording import ptrace
 from kernlab.recording.layout import TracedProcess
+from kernlab.recording.notes import note
 from kernlab.recording.signals import Signals, StopWaiting, stop_after
 from kernlab.recording.snapshot import process_faults, process_running
 from kernlab.recording.spawn import Child
@@ -29,12 +30,23 @@ def run_command(child: Child, watcher: ProcessWatcher, signals: Signals, use_ptr
     """Seize the held child, release it to exec, and wait until it has exited."""
     pid = child.pid
     if not use_ptrace:
-        watcher.notes.append("recorded without ptrace (--no-ptrace): no maps snapshots at exec and exit")
+        watcher.add_note(
+            note(
+                "record.note.no_ptrace",
+                "recorded without ptrace (--no-ptrace): no maps snapshots at exec and exit",
+            )
+        )
     else:
         try:
             watcher.seize_before_exec(pid)
         except OSError as exc:
-            watcher.notes.append(f"ptrace was refused ({exc.strerror}): no maps snapshots at exec and exit")
+            watcher.add_note(
+                note(
+                    "record.note.ptrace_refused",
+                    "ptrace was refused ({reason}): no maps snapshots at exec and exit",
+                    reason=str(exc.strerror),
+                )
+            )
     watcher.processes[pid] = TracedProcess(pid=pid, ppid=os.getpid(), argv=[])
     signals.forward_to = pid
     # Faults of the child before execve count in the command's getrusage: a couple for a
@@ -72,7 +84,13 @@ def follow_attached(
         except ProcessLookupError:
             continue
         except OSError as exc:
-            watcher.notes.append(f"ptrace was refused ({exc.strerror}): no maps snapshot at exit")
+            watcher.add_note(
+                note(
+                    "record.note.ptrace_refused_attached",
+                    "ptrace was refused ({reason}): no maps snapshot at exit",
+                    reason=str(exc.strerror),
+                )
+            )
             break
     signals.stop_mode = True
     with stop_after(duration, signals):

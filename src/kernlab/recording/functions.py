@@ -37,6 +37,7 @@ from typing import Any
 
 from kernlab.errors import BadInput, KernlabError, TracingError
 from kernlab.recording import layout
+from kernlab.recording.notes import Note, note
 from kernlab.tracing.uprobes import ProbeSpec, UprobeGroup
 
 __all__ = [
@@ -898,15 +899,27 @@ class FunctionProbes:
             self.table.libcall_side = "program" if all(f.probe for f in calls) else "library"
 
     @property
-    def note(self) -> str | None:
+    def note(self) -> Note | None:
         """The note a recording of a file with no function names gets (None otherwise)."""
         if self.table.missing != "symbols":
             return None
         calls = sum(1 for f in self.table.functions if f.library)
-        return (
-            f"--functions: {self.table.binary} is stripped (no .symtab, no function in .dynsym): "
-            f"its own functions cannot be named, so none was probed; its library calls ({calls} "
-            "functions probed), system calls, page faults and scheduling are recorded as usual"
+        if calls == 1:
+            return note(
+                "record.note.stripped.one",
+                "--functions: {binary} is stripped (no .symtab, no function in .dynsym): its own functions "
+                "cannot be named, so none was probed; its library calls ({n} function probed), system "
+                "calls, page faults and scheduling are recorded as usual",
+                binary=self.table.binary,
+                n=calls,
+            )
+        return note(
+            "record.note.stripped.many",
+            "--functions: {binary} is stripped (no .symtab, no function in .dynsym): its own functions "
+            "cannot be named, so none was probed; its library calls ({n} functions probed), system "
+            "calls, page faults and scheduling are recorded as usual",
+            binary=self.table.binary,
+            n=calls,
         )
 
     def _rows(self) -> list[tuple[int, bool, ProbeSpec]]:

@@ -65,6 +65,7 @@ from kernlab.errors import BadInput, KernlabError, TracingError
 from kernlab.recording import layout
 from kernlab.recording.arming import mem_available_kb
 from kernlab.recording.drain import Drainer
+from kernlab.recording.notes import Note, note, note_from_dict
 from kernlab.tracing import function_graph, perf_events
 from kernlab.tracing.function_graph import GraphPlace, GraphTracer, find_place
 from kernlab.tracing.instance import Instance
@@ -165,6 +166,8 @@ class KernelPathSettings:
     sample_calibration_tid: int = 0
     """The task whose first system-call entries perf stamped too (``cpus/sampled/calibration.raw``):
     the offset of perf's clock from the trace clock (tracing/perf_events.py); 0 when none."""
+    note_phrases: list[Note] = field(default_factory=list)
+    """The catalog key and fields of each of ``notes`` (recording/notes.py); [] in older files."""
 
     def all_sources(self) -> list[str]:
         return self.sources or [self.source]
@@ -204,10 +207,16 @@ class TracepointStacks:
     def __init__(self, depth: int, available: dict[str, list[str]]) -> None:
         self.depth = depth
         self.events = _expand(TRACEPOINT_SPECS, available)
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         missing = [s for s in TRACEPOINT_SPECS if not _expand((s,), available)]
         if missing:
-            self.notes.append(f"-K: this kernel has no {', '.join(missing)} tracepoints")
+            self.notes.append(
+                note(
+                    "record.note.kpaths_no_tracepoints",
+                    "-K: this kernel has no {tracepoints} tracepoints",
+                    tracepoints=", ".join(missing),
+                )
+            )
 
     def extra_events(self) -> list[str]:
         return list(self.events)
@@ -228,9 +237,10 @@ class TracepointStacks:
             self.depth,
             self.name,
             list(self.events),
-            list(self.notes),
+            [n.text for n in self.notes],
             graph_why=place.why if place else "",
             graph_errno=place.errno_name if place else "",
+            note_phrases=list(self.notes),
         )
 
     refused: GraphPlace | None = None
@@ -253,11 +263,15 @@ class FunctionGraph:
         self.place = place
         self.tracer = GraphTracer(root, place, depth)
         self.root = root
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         if place.where == function_graph.TOP_LEVEL:
             self.notes.append(
-                f"-K: function_graph refused in instances ({place.detail}): traced at the top level, "
-                "which nothing else was using; its settings were restored"
+                note(
+                    "record.note.graph_top_level",
+                    "-K: function_graph refused in instances ({detail}): traced at the top level, which "
+                    "nothing else was using; its settings were restored",
+                    detail=place.detail,
+                )
             )
         self._drainer: Drainer | None = None
         self._page_size = 0
@@ -274,12 +288,13 @@ class FunctionGraph:
             self.depth,
             self.name,
             [],
-            list(self.notes),
+            [n.text for n in self.notes],
             graph_place=self.place.where,
             graph_why=self.place.why,
             graph_errno=self.place.errno_name,
             graph_page_size=self._page_size,
             graph_lost=self._lost,
+            note_phrases=list(self.notes),
         )
 
     def start(self, instance: Instance, directory: Path, pids: list[int], clock: str) -> None:
@@ -325,7 +340,7 @@ class SampledPaths:
     def __init__(self, depth: int, *, required: bool = False, system_wide: bool = False) -> None:
         self.depth = depth
         self.required = required
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         self.why = "system_wide" if system_wide else ""
         self.errno_name = ""
         self.clock = ""
@@ -334,15 +349,23 @@ class SampledPaths:
         self.calibration_tid = 0
         self._sampler: perf_events.Sampler | None = None
         if system_wide:
-            self._refuse("system_wide", "-K: sampling follows tasks, not the whole system (-a): left out")
+            self._refuse(
+                "system_wide",
+                note(
+                    "record.note.sampling_system_wide",
+                    "-K: sampling follows tasks, not the whole system (-a): left out",
+                ),
+            )
 
-    def _refuse(self, why: str, note: str, errno_name: str = "", clock: str = "") -> None:
+    def _refuse(self, why: str, refusal: Note, errno_name: str = "", clock: str = "") -> None:
         self.why, self.errno_name = why, errno_name
         if self.required:
             raise TracingError(
-                note, key=f"errors.record.sampling_{why}", fields={"errno": errno_name, "clock": clock}
+                refusal.text,
+                key=f"errors.record.sampling_{why}",
+                fields={"errno": errno_name, "clock": clock},
             )
-        self.notes.append(note)
+        self.notes.append(refusal)
 
     def extra_events(self) -> list[str]:
         return list(SAMPLE_SYSCALL_EVENTS)
@@ -355,7 +378,7 @@ class SampledPaths:
             self.depth,
             self.name,
             [],
-            list(self.notes),
+            [n.text for n in self.notes],
             sources=[self.name],
             sample_hz=self.hz,
             sample_type=perf_events.SAMPLE_TYPE if self.hz else 0,
@@ -364,6 +387,7 @@ class SampledPaths:
             sample_why=self.why,
             sample_errno=self.errno_name,
             sample_calibration_tid=self.calibration_tid,
+            note_phrases=list(self.notes),
         )
 
     def start(self, instance: Instance, directory: Path, pids: list[int], clock: str) -> None:
@@ -373,9 +397,12 @@ class SampledPaths:
             return
         usable, clockid = perf_events.clock_for(clock)
         if not usable:
-            self._refuse(
-                "clock", f"-K: trace clock {clock} has no perf counterpart: sampling left out", clock=clock
+            refusal = note(
+                "record.note.sampling_clock",
+                "-K: trace clock {clock} has no perf counterpart: sampling left out",
+                clock=clock,
             )
+            self._refuse("clock", refusal, clock=clock)
             return
         most = perf_events.max_sample_rate()
         hz = min(SAMPLE_HZ, most) if most else SAMPLE_HZ
@@ -386,8 +413,12 @@ class SampledPaths:
         except OSError as exc:
             sampler.close()
             name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
-            note = f"-K: perf_event_open refused cpu-clock sampling ({exc.strerror}): left out"
-            self._refuse("refused", note, name)
+            refusal = note(
+                "record.note.sampling_refused",
+                "-K: perf_event_open refused cpu-clock sampling ({reason}): left out",
+                reason=str(exc.strerror),
+            )
+            self._refuse("refused", refusal, name)
             return
         sampler.start_draining()
         self._sampler, self.hz, self.clock = sampler, hz, clock
@@ -395,7 +426,11 @@ class SampledPaths:
         if sampler.calibration_errno:
             name = errno.errorcode.get(sampler.calibration_errno, str(sampler.calibration_errno))
             self.notes.append(
-                f"-K: perf refused the clock calibration event ({name}): samples taken unshifted"
+                note(
+                    "record.note.sampling_calibration",
+                    "-K: perf refused the clock calibration event ({errno}): samples taken unshifted",
+                    errno=name,
+                )
             )
 
     def stop(self) -> None:
@@ -429,6 +464,7 @@ class Combined:
             source=first.source,
             events=first.events,
             notes=first.notes + second.notes,
+            note_phrases=first.note_phrases + second.note_phrases,
             graph_place=first.graph_place,
             graph_why=first.graph_why,
             graph_errno=first.graph_errno,
@@ -537,8 +573,15 @@ def choose_source(
     source = TracepointStacks(depth, available)
     if place is not None:
         source.refused = place
-        why = f"{place.why}: {place.detail}"
-        source.notes.insert(0, f"-K: function_graph not used ({why}): kernel stacks at tracepoints instead")
+        source.notes.insert(
+            0,
+            note(
+                "record.note.graph_not_used",
+                "-K: function_graph not used ({why}: {detail}): kernel stacks at tracepoints instead",
+                why=place.why,
+                detail=place.detail,
+            ),
+        )
     if not source.events:
         raise BadInput(
             "-K: this kernel offers none of the tracepoints kernel paths are taken at "
@@ -572,6 +615,7 @@ def read_settings(root: Path | str) -> KernelPathSettings | None:
             source=str(data["source"]),
             events=[str(e) for e in data.get("events", [])],
             notes=[str(n) for n in data.get("notes", [])],
+            note_phrases=[note_from_dict(n) for n in data.get("note_phrases", [])],
             graph_place=str(data.get("graph_place", "")),
             graph_why=str(data.get("graph_why", "")),
             graph_errno=str(data.get("graph_errno", "")),

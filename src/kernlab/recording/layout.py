@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kernlab.errors import BadInput
+from kernlab.recording.notes import Note, note_from_dict
 
 FORMAT_VERSION = 1
 """Bumped whenever a reader of an older recording could misread a newer one."""
@@ -197,7 +198,8 @@ class RecordingMeta:
     instance: str = ""
     """Name of the tracefs instance used (already removed)."""
     notes: list[str] = field(default_factory=list)
-    """Anything the recorder could not do (e.g. a snapshot missed because a process was gone)."""
+    """Anything the recorder could not do (e.g. a snapshot missed because a process was gone),
+    in English: added through :meth:`add_note`, which keeps each one's key in ``note_phrases``."""
     clock_sync_ns: list[int] = field(default_factory=list)
     """CLOCK_MONOTONIC values written as ``ftrace:print`` records "kernlab-sync mono_ns=<N>"
     right after tracing started and just before it stopped: pair each with its record's
@@ -211,9 +213,18 @@ class RecordingMeta:
     are traced (before the command's execve time stamp)."""
     host: str = ""
     """os.uname().nodename of the machine that recorded (the Parquet tables' host column)."""
+    note_phrases: list[Note] = field(default_factory=list)
+    """The catalog key and fields of each note the recorder made (recording/notes.py), whose
+    ``text`` is one of ``notes``: explain/ words them in the language asked for. Empty in
+    recordings made before notes had keys (their notes print as they are)."""
 
     def __post_init__(self) -> None:
         self.lost_events = sum(c.lost for c in self.loss)
+
+    def add_note(self, note: Note) -> None:
+        """A note of the recorder: its English text in ``notes``, its key in ``note_phrases``."""
+        self.notes.append(note.text)
+        self.note_phrases.append(note)
 
 
 # What each annotation of the metadata classes accepts: a damaged meta.json is refused here,
@@ -245,6 +256,8 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
         )
         if not isinstance(value, accepts):
             raise TypeError(f"{key} is {type(value).__name__}, not {kind}")
+        if isinstance(value, int) and not -(1 << 63) <= value < 1 << 64:
+            raise TypeError(f"{key} is out of range for a 64-bit number")
         inner = _ELEMENTS.get(kind.removesuffix(" | None"))
         if inner is not None and isinstance(value, (list, dict)):
             items = list(value.items()) if isinstance(value, dict) else [(v, v) for v in value]
@@ -263,6 +276,10 @@ def meta_from_dict(data: dict[str, Any]) -> RecordingMeta:
     data["processes"] = [_build(TracedProcess, p) for p in data.get("processes", [])]
     data["maps"] = [_build(MapsSnapshot, m) for m in data.get("maps", [])]
     data["binaries"] = [_build(Binary, b) for b in data.get("binaries", [])]
+    phrases = data.get("note_phrases", [])
+    if not isinstance(phrases, list):
+        raise TypeError(f"note_phrases is {type(phrases).__name__}, not a list")
+    data["note_phrases"] = [note_from_dict(n) for n in phrases]
     return _build(RecordingMeta, data)
 
 
@@ -270,7 +287,10 @@ def meta_to_dict(meta: RecordingMeta) -> dict[str, Any]:
     for loss in meta.loss:
         loss.__post_init__()
     meta.__post_init__()
-    return asdict(meta)
+    data = asdict(meta)
+    if not data["note_phrases"]:  # a recording without notes: meta.json as before there were keys
+        del data["note_phrases"]
+    return data
 
 
 def write_meta(root: Path, meta: RecordingMeta) -> Path:

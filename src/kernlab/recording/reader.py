@@ -30,6 +30,7 @@ from kernlab.errors import BadInput
 from kernlab.recording import layout
 from kernlab.recording.events import SYSCALL_EVENTS_FILE
 from kernlab.recording.layout import CpuLoss, MapsSnapshot, RecordingMeta
+from kernlab.recording.notes import per_call_syscalls_note
 from kernlab.recording.state import Completeness, completeness
 from kernlab.recording.syscall_names import exec_numbers, syscall_namer
 from kernlab.tracing.formats import EventFormat, FieldFormat, HeaderPage, parse_format, parse_header_page
@@ -258,7 +259,10 @@ class Recording:
                     )
                 )
         # Every CPU buffer of the instance got a file (maybe empty): one that is gone is damage.
-        for cpu_no in range(min(self.meta.cpus, 1 << 12)):
+        cpus = self.meta.cpus
+        if not 0 < cpus <= 1 << 12:  # a damaged meta.json: count the CPUs it kept statistics of
+            cpus = sum(1 for c in self.meta.loss if not c.buffer)
+        for cpu_no in range(cpus):
             if cpu_no not in files:
                 name = str(layout.cpu_raw_path(Path(), cpu_no))
                 out.append(FileDamage(name, 0, 0, [], 0, 0, 0, missing=True))
@@ -860,7 +864,11 @@ def open_recording(directory: Path | str = layout.DEFAULT_DIR) -> Recording:
     if per_call is not None:
         _add_per_call_formats(rec, per_call)
         if per_call.note and per_call.note not in meta.notes:
-            meta.notes.append(per_call.note)
+            phrase = per_call_syscalls_note(per_call.left_out, len(per_call.no_event))
+            if phrase.text == per_call.note:
+                meta.add_note(phrase)
+            else:  # worded by another kernlab: kept as it is
+                meta.notes.append(per_call.note)
     if not rec.cpu_files():
         raise BadInput(
             f"{root} holds no raw pages ({layout.CPUS_DIR}/cpuN.raw): the recording is incomplete",

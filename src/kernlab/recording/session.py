@@ -29,6 +29,7 @@ from kernlab.recording.functions import FunctionFilters, FunctionProbes
 from kernlab.recording.kernel_paths import KernelPathSource, choose_source, write_settings
 from kernlab.recording.kernel_tables import TablesCopied, TablesCopier
 from kernlab.recording.layout import RecordingMeta, TracedProcess
+from kernlab.recording.notes import note
 from kernlab.recording.probe_buffer import BUFFER_NAME, ProbeBuffer
 from kernlab.recording.signals import Signals
 from kernlab.recording.snapshot import process_faults
@@ -313,9 +314,16 @@ class RecordingSession:
             wall_start=time.time(),
             exit_code=None,
             config={},  # filled in from the copier, which reads /proc/config.gz off the critical path
-            notes=[f"event {m} is not available on this kernel" for m in self.choice.missing],
         )
-        self.watcher = ProcessWatcher(self.directory, self.meta.notes)
+        for missing in self.choice.missing:
+            self.meta.add_note(
+                note(
+                    "record.note.event_missing",
+                    "event {event} is not available on this kernel",
+                    event=missing,
+                )
+            )
+        self.watcher = ProcessWatcher(self.directory, self.meta.add_note)
 
     def run(
         self, on_phase: Callable[[str], None] | None, background_removal: bool, start_held: SpawnHeld
@@ -393,8 +401,8 @@ class RecordingSession:
             self.functions.define(self.directory)
             probes_in = self.probe_buffer.instance if self.probe_buffer is not None else instance
             self.functions.enable(probes_in, syscalls=instance)
-            if self.functions.note:
-                meta.notes.append(self.functions.note)
+            if self.functions.note is not None:
+                meta.add_note(self.functions.note)
         # A kernel thread has no user stack and no maps: its kernel stacks say where it works.
         kstack = ["all"] if self.kernel_thread and not options.kstack else options.kstack
         probes = self.probe_buffer.instance if self.probe_buffer is not None else None
@@ -411,7 +419,8 @@ class RecordingSession:
             self.kernel_paths.start(instance, self.directory, self._graph_pids(), meta.clock)
             settings = self.kernel_paths.settings()
             write_settings(self.directory, settings)
-            meta.notes.extend(settings.notes)
+            for phrase in settings.note_phrases:
+                meta.add_note(phrase)
         layout.write_meta(self.directory, meta)
 
         self.drainer = Drainer(
@@ -464,15 +473,20 @@ class RecordingSession:
         """Run the command to its end, or follow the -p process until it ends or is let go."""
         pid = self.attach_pid
         if self.system_wide or self.kernel_thread:
-            what = "the whole system" if self.system_wide else f"kernel thread {pid}"
-            self.meta.notes.append(
-                f"{what} recorded without ptrace: no maps snapshots"
-                + (
-                    " (a kernel thread has no user address space); kernel stacks with every event"
-                    if self.kernel_thread
-                    else " of the processes seen; user addresses are not attributed to files"
+            if self.kernel_thread:
+                untraced = note(
+                    "record.note.untraced_kthread",
+                    "kernel thread {pid} recorded without ptrace: no maps snapshots (a kernel thread has "
+                    "no user address space); kernel stacks with every event",
+                    pid=pid or 0,
                 )
-            )
+            else:
+                untraced = note(
+                    "record.note.untraced_system",
+                    "the whole system recorded without ptrace: no maps snapshots of the processes seen; "
+                    "user addresses are not attributed to files",
+                )
+            self.meta.add_note(untraced)
             follow_untraced(pid, self.options.duration, self.signals)
         elif pid is not None:
             self.start_faults = process_faults(pid)

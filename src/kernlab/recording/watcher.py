@@ -21,11 +21,13 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from resource import struct_rusage
 
 from kernlab.recording import ptrace
 from kernlab.recording.layout import MapsSnapshot, TracedProcess
+from kernlab.recording.notes import Note, note
 from kernlab.recording.snapshot import process_ppid, read_argv, take_maps_snapshot
 from kernlab.recording.syscall_names import exec_numbers, syscall_namer
 
@@ -39,9 +41,10 @@ child execs within a handful; a worker that does not exec is let go after these)
 class ProcessWatcher:
     """Waits for ptrace stops of the traced tasks and snapshots maps at exec and exit."""
 
-    def __init__(self, directory: Path, notes: list[str]) -> None:
+    def __init__(self, directory: Path, add_note: Callable[[Note], None]) -> None:
         self.directory = directory
-        self.notes = notes
+        self.add_note = add_note
+        """Keeps a note of the recorder (``RecordingMeta.add_note``)."""
         self.snapshots: list[MapsSnapshot] = []
         self.processes: dict[int, TracedProcess] = {}
         self.tasks: set[int] = set()
@@ -167,7 +170,14 @@ class ProcessWatcher:
         snap = take_maps_snapshot(self.directory, pid, self._seq, when)
         self._seq += 1
         if snap is None:
-            self.notes.append(f"no {when} maps snapshot of pid {pid}: it was already gone")
+            self.add_note(
+                note(
+                    "record.note.snapshot_gone",
+                    "no {when} maps snapshot of pid {pid}: it was already gone",
+                    when=when,
+                    pid=pid,
+                )
+            )
             return
         self.snapshots.append(snap)
         proc = self.processes.setdefault(pid, TracedProcess(pid=pid))

@@ -58,7 +58,7 @@ def show(report: RecordReport, out: Output) -> None:
         markup=False,
         highlight=False,
     )
-    for note in meta.notes:
+    for note in explain.notes(meta):
         print_error_text("  " + text("record.view.note", note=note), markup=False, highlight=False)
     if out.quiet:
         return
