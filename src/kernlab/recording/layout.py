@@ -287,10 +287,7 @@ def meta_to_dict(meta: RecordingMeta) -> dict[str, Any]:
     for loss in meta.loss:
         loss.__post_init__()
     meta.__post_init__()
-    data = asdict(meta)
-    if not data["note_phrases"]:  # a recording without notes: meta.json as before there were keys
-        del data["note_phrases"]
-    return data
+    return asdict(meta)
 
 
 def write_meta(root: Path, meta: RecordingMeta) -> Path:
