@@ -121,3 +121,49 @@ def is_root() -> bool:
 
 
 requires_root = pytest.mark.skipif(not is_root(), reason="needs root")
+
+
+def run_on_a_terminal(
+    args: Sequence[str],
+    env: dict[str, str],
+    columns: int = 100,
+    timeout: float = 300,
+    *,
+    stdout_too: bool = False,
+) -> tuple[int, bytes, bytes]:
+    """kernlab with stderr (and with ``stdout_too`` stdout) on a pseudo-terminal ``columns``
+    wide, stdout otherwise on a pipe: (status, stdout, what the terminal received)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernlab", *args],
+        stdout=slave if stdout_too else subprocess.PIPE,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **env, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm"},
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    stdout = proc.stdout.read() if proc.stdout else b""
+    return proc.wait(timeout=30), stdout, seen

@@ -5,16 +5,10 @@ a fast machine still shows it."""
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import select
-import subprocess
-import sys
-import time
 
 from kernlab import catalog
-from tests.conftest import run_kernlab
+from tests.conftest import run_kernlab, run_on_a_terminal
 
 ARGS = ["lab", "lazy-alloc", "--size", "64M"]
 ENV = {"KERNLAB_PROGRESS_DELAY": "0.05"}
@@ -22,34 +16,9 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 TITLE = catalog.sentences("en")["lab.progress.lazy"]
 
 
-def _run_on_a_terminal(args: list[str], timeout: float = 300) -> tuple[int, str, str]:
-    """kernlab with stderr on a pseudo-terminal and stdout on a pipe: (status, stdout, terminal)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kernlab", *args],
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **ENV, "COLUMNS": "120", "TERM": "xterm"},
-    )
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    stdout = proc.stdout.read() if proc.stdout else b""
-    status = proc.wait(timeout=30)
+def _run_on_a_terminal(args: list[str]) -> tuple[int, str, str]:
+    """(status, stdout, terminal) as text, the terminal without its escape sequences."""
+    status, stdout, seen = run_on_a_terminal(args, ENV, columns=120)
     return status, stdout.decode(errors="replace"), ANSI.sub("", seen.decode(errors="replace"))
 
 

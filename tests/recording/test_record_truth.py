@@ -389,12 +389,20 @@ def test_a_recording_whose_machine_stopped_says_so(recording, tmp_path):
     assert state["boot_id"] and state["boot_id"] != other
     state.update(state="recording", ended=0.0, cause="", detail="", boot_id=other)
     (rec / layout.STATE).write_text(json.dumps(state))
+    _says_cut_short(
+        rec, "machine_stopped", "→ This recording was CUT SHORT: the machine stopped while it was being made"
+    )
+
+
+def _says_cut_short(rec, cause: str, opening: str) -> None:
+    """report exits 0, its JSON says not complete for ``cause``, its text opens with ``opening``
+    and never claims that no event was lost."""
     code, text, doc = _report(rec)
     assert code == 0
     completeness = doc["loss"]["completeness"]
-    assert completeness["complete"] is False and completeness["cause"] == "machine_stopped"
+    assert completeness["complete"] is False and completeness["cause"] == cause
     flat = " ".join(text.split())
-    assert flat.startswith("→ This recording was CUT SHORT: the machine stopped while it was being made")
+    assert flat.startswith(opening)
     assert "No events were lost" not in flat
 
 
@@ -403,13 +411,9 @@ def test_a_recording_whose_state_file_is_damaged_says_so(recording, tmp_path):
     what it is, and never as complete."""
     rec = _copy(recording, tmp_path / "state-damaged")
     (rec / layout.STATE).write_bytes(b"\x00{not json")
-    code, text, doc = _report(rec)
-    assert code == 0
-    completeness = doc["loss"]["completeness"]
-    assert completeness["complete"] is False and completeness["cause"] == "state_damaged"
-    flat = " ".join(text.split())
-    assert flat.startswith("→ This recording may have been CUT SHORT: its state file (state.json)")
-    assert "No events were lost" not in flat
+    _says_cut_short(
+        rec, "state_damaged", "→ This recording may have been CUT SHORT: its state file (state.json)"
+    )
 
 
 def test_a_recording_still_being_made_says_so(tmp_path):

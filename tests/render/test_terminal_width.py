@@ -3,42 +3,15 @@ terminal, and in a table's title."""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
 import re
 import shutil
-import struct
-import sys
-import termios
 
 import pytest
 
 from kernlab.render import terminal
+from tests.conftest import run_on_a_terminal
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def _run_in_terminal(argv: list[str], columns: int) -> str:
-    """What ``argv`` prints on a terminal ``columns`` wide (a pseudo-terminal)."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: its stdout is the terminal
-        os.environ["COLUMNS"] = str(columns)
-        os.environ["LINES"] = "50"
-        os.execvp(argv[0], argv)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))
 
 
 @pytest.mark.parametrize("columns", [60, 80])
@@ -46,7 +19,9 @@ def test_program_headers_on_a_narrow_terminal_keep_every_token(columns):
     readelf = shutil.which("readelf")
     if readelf is None:
         pytest.skip("readelf is not installed")
-    text = _run_in_terminal([sys.executable, "-m", "kernlab", "elf", "/bin/ls", "-l"], columns)
+    status, _, seen = run_on_a_terminal(["elf", "/bin/ls", "-l"], {}, columns, stdout_too=True)
+    assert status == 0
+    text = ANSI.sub("", seen.decode("utf-8", "replace"))
     assert "…" not in text
     assert "PhysAddr" in text
     import subprocess

@@ -13,19 +13,14 @@ Also: names that occur nowhere, the exit status of an empty answer, the index fo
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import select
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_tool, run_kernlab
+from tests.conftest import need_tool, run_kernlab, run_on_a_terminal
 from tests.source.test_ksrc_fixture import (
     EMPTY_ANSWER,
     FIXTURE,
@@ -305,44 +300,12 @@ def _big_tree(root: Path, files: int, functions: int) -> Path:
     return root
 
 
-def _run_on_a_terminal(
-    args: list[str], env: dict[str, str], timeout: float = 300
-) -> tuple[int, bytes, bytes]:
-    """Run kernlab with stderr on a pseudo-terminal and stdout on a pipe: (status, stdout, terminal)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kernlab", *args],
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **env, "COLUMNS": "100", "TERM": "xterm"},
-    )
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    stdout = proc.stdout.read() if proc.stdout else b""
-    return proc.wait(timeout=30), stdout, seen
-
-
 def test_first_query_shows_indexing_progress_on_a_terminal(tmp_path):
     """The index build reports files done; the CLI draws it on stderr, on a terminal, after 1 s."""
     tree = _big_tree(tmp_path / "big", files=400, functions=300)
     # The bar waits 0.2 s here instead of 1 s, so a fast machine still builds long enough to see it.
     env = {"KERNLAB_CACHE_DIR": str(tmp_path / "cache"), "KERNLAB_PROGRESS_DELAY": "0.2"}
-    status, stdout, terminal = _run_on_a_terminal(["ksrc", "--tree", str(tree), "def", "gen_7_7"], env)
+    status, stdout, terminal = run_on_a_terminal(["ksrc", "--tree", str(tree), "def", "gen_7_7"], env)
     assert status == 0, terminal
     build = json.loads(
         run_kernlab("ksrc", "--tree", str(tree), "index", "--json", env=env).stdout
@@ -356,7 +319,7 @@ def test_first_query_shows_indexing_progress_on_a_terminal(tmp_path):
     assert any(0 < c <= build["files"] for c in counts), shown[-500:]
     assert b"Indexing" not in stdout  # stdout stays clean for pipes
     # Answered from the index: a quick query draws nothing at all.
-    status, _, quick = _run_on_a_terminal(["ksrc", "--tree", str(tree), "def", "gen_7_7"], env)
+    status, _, quick = run_on_a_terminal(["ksrc", "--tree", str(tree), "def", "gen_7_7"], env)
     assert status == 0 and b"Indexing" not in quick
     # Not a terminal: no bar, even for a build (stderr stays empty).
     shutil.rmtree(tmp_path / "cache")
