@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from kernlab.recording.kernel_paths import SOURCE_TRACEPOINTS, choose_source, read_settings
-from kernlab.reports.recording.kernel_paths import GraphRecord, graph_trees
+from kernlab.reports.recording.kernel_paths import GraphRecord, graph_trees, without_interrupts
 from kernlab.tracing.function_graph import find_place
 from kernlab.tracing.tracefs import available_events
 from tests.conftest import run_kernlab
@@ -88,9 +88,16 @@ def test_choice_falls_back_to_tracepoints_with_the_kernels_reason(tmp_path: Path
 
 
 def _rec(
-    ts: int, func: int, depth: int, *, exit: bool = False, spent: int | None = None, irq: bool = False
+    ts: int,
+    func: int,
+    depth: int,
+    *,
+    exit: bool = False,
+    spent: int | None = None,
+    irq: bool = False,
+    off: bool = False,
 ) -> GraphRecord:
-    return GraphRecord(ts, 7, exit, func, depth, spent, irq, (0, ts))
+    return GraphRecord(ts, 7, exit, func, depth, spent, irq, (0, ts), off)
 
 
 NAMES = {
@@ -99,6 +106,9 @@ NAMES = {
     3: "vfs_rename",
     4: "ext4_rename2",
     5: "getname",
+    6: "irq_enter_rcu",
+    7: "idle_cpu",
+    8: "spin_lock",
     9: "irq",
 }
 
@@ -148,6 +158,58 @@ def test_graph_cut_at_depth_and_lost_exit() -> None:
     ]
     deeper = graph_trees(records, 3, NAMES.__getitem__)
     assert _shape(deeper[0][1])[2][0][2] == [("vfs_rename", None, []), ("getname", 1, [])]
+
+
+def test_an_interrupt_inside_a_call_leaves_no_node() -> None:
+    """What Debian's 6.1 wrote when a timer interrupt hit ``vfs_rename`` (funcgraph-irqs off):
+    ``irq_enter_rcu`` entered outside the interrupt and returned inside it (hard-IRQ flag on
+    its exit), then ``idle_cpu`` ran from ``tick_irq_exit`` with interrupts still off. Neither
+    is the call's work; the call's own calls around them keep their places and durations."""
+    records = [
+        _rec(10, 1, 0),
+        _rec(11, 3, 1),
+        _rec(12, 5, 2),
+        _rec(13, 5, 2, exit=True, spent=1),
+        _rec(14, 6, 2, off=True),  # the interrupt enters
+        _rec(15, 6, 2, exit=True, spent=1, irq=True, off=True),
+        _rec(16, 9, 2, irq=True, off=True),  # soft-IRQ work on the way out
+        _rec(17, 9, 2, exit=True, spent=1, irq=True, off=True),
+        _rec(18, 7, 2, off=True),  # the tail: hard-IRQ count dropped, interrupts still off
+        _rec(19, 7, 2, exit=True, spent=1, off=True),
+        _rec(20, 4, 2),  # back in the call
+        _rec(21, 4, 2, exit=True, spent=1),
+        _rec(22, 3, 1, exit=True, spent=11),
+        _rec(23, 1, 0, exit=True, spent=13),
+    ]
+    kept, left_out = without_interrupts(reversed(records))
+    assert left_out == 3  # irq_enter_rcu, the soft-IRQ call, idle_cpu
+    assert [r.ts for r in kept[7]] == [10, 11, 12, 13, 20, 21, 22, 23]
+    trees = graph_trees(records, 5, NAMES.__getitem__)
+    assert [_shape(t) for _, t in trees] == [
+        (
+            "__x64_sys_renameat2",
+            13,
+            [("vfs_rename", 11, [("getname", 1, []), ("ext4_rename2", 1, [])])],
+        )
+    ]
+
+
+def test_calls_with_interrupts_off_are_kept_outside_an_interrupt() -> None:
+    """Interrupts off alone is the call's own work (a spin lock taken with them off): only the
+    records right after an interrupt's are its tail."""
+    records = [
+        _rec(10, 1, 0),
+        _rec(11, 8, 1, off=True),
+        _rec(12, 8, 1, exit=True, spent=1, off=True),
+        _rec(13, 1, 0, exit=True, spent=4),
+    ]
+    kept, left_out = without_interrupts(records)
+    assert left_out == 0 and len(kept[7]) == 4
+    assert _shape(graph_trees(records, 5, NAMES.__getitem__)[0][1]) == (
+        "__x64_sys_renameat2",
+        4,
+        [("spin_lock", 1, [])],
+    )
 
 
 def test_top_level_readings_are_values_that_can_be_written_back() -> None:

@@ -27,8 +27,9 @@ SCRIPT = Path(__file__).parent / "guest_function_graph.sh"
 RENAMES = ("rename", "renameat", "renameat2")
 # The system call's own function: the entry code above it (x64_sys_call) is not the call's work.
 SYSCALL_FUNCTION = re.compile(r"^__x64_sys_rename(at2?)?$")
-# Interrupt work that lands inside a traced call (uftrace's users hide it with -N ...@kernel).
-NOISE = re.compile(r"irq|interrupt|sysvec|apic|softirq|^asm_|tick|hrtimer")
+# Interrupt work that lands inside a traced call (uftrace's users hide it with -N ...@kernel):
+# idle_cpu is the interrupt's tail (irq_exit_rcu -> tick_irq_exit), beside its irq_enter_rcu.
+NOISE = re.compile(r"irq|interrupt|sysvec|apic|softirq|^asm_|tick|hrtimer|^idle_cpu$")
 
 Tree = list[tuple[str, "Tree"]]
 

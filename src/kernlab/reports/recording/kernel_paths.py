@@ -25,7 +25,9 @@ make one tree per graph: an entry at depth *d* opens a call under the open call 
 the exit at depth *d* closes it with ``rettime - calltime`` as its duration (a call whose exit
 was lost has none). Each graph starts at a system call's own function (placed under the call the
 thread was inside) or at ``handle_mm_fault`` (placed under the thread's last fault at or before
-it, or under the open call). Records in interrupt context are left out (counted).
+it, or under the open call). An interrupt's work is left out (counted): records in interrupt
+context, the call it entered through (``irq_enter_rcu``: in before, out inside) and its tail
+with interrupts still off (``tick_irq_exit`` → ``idle_cpu``).
 
 Source ``sampled``: the cpu-clock samples of the traced tasks (``cpus/sampled/cpu<N>.raw``,
 tracing/perf_events.py), each a call chain taken where the task was when the timer fired. A
@@ -94,6 +96,7 @@ __all__ = [
     "read_kernel_paths",
     "read_samples",
     "syscall_path",
+    "without_interrupts",
 ]
 
 SYS_ENTER = "raw_syscalls:sys_enter"
@@ -104,6 +107,7 @@ GRAPH_EXIT = "ftrace:funcgraph_exit"
 
 # trace_flag_type (include/linux/trace_events.h): stable values since 2.6.
 _IN_INTERRUPT = 0x08 | 0x10 | 0x40  # HARDIRQ | SOFTIRQ | NMI
+_IRQS_OFF = 0x01
 
 _FAULT_ASM = frozenset({"asm_exc_page_fault", "page_fault", "async_page_fault"})
 """The assembly entry of a page fault (x86): the fault's tree starts below it."""
@@ -355,6 +359,8 @@ class GraphRecord:
     in_interrupt: bool
     order: tuple[int, int] = (0, 0)
     """(CPU, index in its pages): the order of records with the same time stamp."""
+    irqs_off: bool = False
+    """Interrupts were disabled where the record was taken (``common_flags``)."""
 
 
 def graph_records(cpus: Iterable[CpuEvents], entry: EventFormat, exit_: EventFormat) -> list[GraphRecord]:
@@ -368,29 +374,105 @@ def graph_records(cpus: Iterable[CpuEvents], entry: EventFormat, exit_: EventFor
             ts, order = cpu.stamp(j), (cpu.cpu, j)
             if types[j] == entry.id:
                 flags, tid, func, depth = entry_read.unpack_from(raw, offsets[j])
-                out.append(GraphRecord(ts, tid, False, func, depth, None, bool(flags & _IN_INTERRUPT), order))
+                out.append(
+                    GraphRecord(
+                        ts,
+                        tid,
+                        False,
+                        func,
+                        depth,
+                        None,
+                        bool(flags & _IN_INTERRUPT),
+                        order,
+                        bool(flags & _IRQS_OFF),
+                    )
+                )
             else:
                 flags, tid, func, depth, called, returned = exit_read.unpack_from(raw, offsets[j])
                 spent = returned - called if returned >= called else None
-                out.append(GraphRecord(ts, tid, True, func, depth, spent, bool(flags & _IN_INTERRUPT), order))
+                out.append(
+                    GraphRecord(
+                        ts,
+                        tid,
+                        True,
+                        func,
+                        depth,
+                        spent,
+                        bool(flags & _IN_INTERRUPT),
+                        order,
+                        bool(flags & _IRQS_OFF),
+                    )
+                )
     return out
+
+
+def without_interrupts(records: Iterable[GraphRecord]) -> tuple[dict[int, list[GraphRecord]], int]:
+    """Each thread's records in time order without an interrupt's work, and how many calls that was.
+
+    With ``funcgraph-irqs`` off the tracer keeps out what runs in hard-IRQ context, but an
+    interrupt taken inside a traced call still leaves three marks in the thread's graph:
+
+    - records in interrupt context (``common_flags``: soft IRQ, NMI, or an exit in hard IRQ);
+    - the call the interrupt entered through: it starts outside interrupt context and returns
+      inside it (``irq_enter_rcu``, which raises the hard-IRQ count);
+    - the interrupt's tail, after the hard-IRQ count is dropped but before interrupts are enabled
+      again (``irq_exit_rcu`` → ``tick_irq_exit`` → ``idle_cpu``, waking ``ksoftirqd``): every
+      record with interrupts off after the interrupt's own, up to the first with them on.
+    """
+    by_tid: dict[int, list[GraphRecord]] = {}
+    for r in records:
+        by_tid.setdefault(r.tid, []).append(r)
+    left_out = 0
+    kept_by_tid: dict[int, list[GraphRecord]] = {}
+    for tid, own in by_tid.items():
+        own.sort(key=lambda r: (r.ts, r.order))
+        kept: list[GraphRecord] = []
+        open_at: dict[int, int] = {}  # depth -> index in kept of the open entry there
+        tail = False
+        for r in own:
+            if r.in_interrupt:
+                tail = True
+                if not r.exit:
+                    left_out += 1
+                    continue
+                at = open_at.get(r.depth)
+                if at is not None and kept[at].func == r.func:
+                    # Entered outside the interrupt, returned inside it: the interrupt's entry.
+                    left_out += sum(1 for k in kept[at:] if not k.exit)
+                    del kept[at:]
+                    open_at = {d: i for d, i in open_at.items() if i < at}
+                continue
+            if tail:
+                if r.irqs_off:
+                    left_out += 0 if r.exit else 1
+                    continue
+                tail = False
+            open_at = {d: i for d, i in open_at.items() if d < r.depth}
+            if not r.exit:
+                open_at[r.depth] = len(kept)
+            kept.append(r)
+        kept_by_tid[tid] = kept
+    return kept_by_tid, left_out
 
 
 def graph_trees(
     records: Iterable[GraphRecord], depth: int, name: Callable[[int], str]
 ) -> list[tuple[int, _Building]]:
-    """(tid, root) of every graph, in time order; records in interrupt context are skipped.
+    """(tid, root) of every graph, in time order; an interrupt's work is left out
+    (:func:`without_interrupts`).
 
     The records' own depths place each call, so a lost exit (or entry) costs only that call's
     duration (or the calls opened before it), never the nesting of what follows.
     """
-    by_tid: dict[int, list[GraphRecord]] = {}
-    for r in records:
-        if not r.in_interrupt:
-            by_tid.setdefault(r.tid, []).append(r)
+    by_tid, _left_out = without_interrupts(records)
+    return _trees(by_tid, depth, name)
+
+
+def _trees(
+    by_tid: dict[int, list[GraphRecord]], depth: int, name: Callable[[int], str]
+) -> list[tuple[int, _Building]]:
     roots: list[tuple[int, _Building]] = []
     for tid, own in by_tid.items():
-        own.sort(key=lambda r: (r.ts, r.order))
         stack: list[tuple[int, _Building]] = []  # (func address, node) of the open calls
         for r in own:
             if not r.exit:
@@ -425,7 +507,7 @@ def _graph_cpus(rec: Recording, settings: KernelPathSettings) -> list[CpuEvents]
 def _graph_paths(rec: Recording, settings: KernelPathSettings, depth: int) -> KernelPaths:
     entry, exit_ = rec.by_name.get(GRAPH_ENTRY), rec.by_name.get(GRAPH_EXIT)
     records = graph_records(_graph_cpus(rec, settings), entry, exit_) if entry and exit_ else []
-    in_interrupt = sum(1 for r in records if r.in_interrupt and not r.exit)
+    by_tid, in_interrupt = without_interrupts(records)
     ksyms = KernelSymbols(rec.kallsyms_path)
 
     def name(address: int) -> str:
@@ -437,7 +519,7 @@ def _graph_paths(rec: Recording, settings: KernelPathSettings, depth: int) -> Ke
     by_call: dict[tuple[int, int], list[PathNode]] = {}
     by_fault: dict[tuple[int, int], list[PathNode]] = {}
     calls = unplaced = 0
-    for tid, root in graph_trees(records, depth, name):
+    for tid, root in _trees(by_tid, depth, name):
         size = _count(root)
         calls += size
         enter = _open_call(enters.get(tid, []), exits.get(tid, []), root.ts)
