@@ -18,14 +18,16 @@ from kernlab.errors import BadInput
 class RawElf:
     """The file's bytes with its ELF header fields, section headers and program headers."""
 
-    def __init__(self, source: str, data: mmap.mmap | bytes) -> None:
+    def __init__(self, source: str, data: mmap.mmap | bytes, *, sections: bool = True) -> None:
         self.source = source
         self.data = data
         self.view = memoryview(data)
         self.size = len(data)
         self._strtabs: dict[int, bytes] = {}
         self._parse_header()
-        self.shdrs: list[Shdr] = self._parse_sections()
+        # sections=False reads the file as the kernel and ld.so do, by its program headers
+        # only: a cut-off or bogus section header table does not stop them.
+        self.shdrs: list[Shdr] = self._parse_sections() if sections else []
         self.phdrs: list[Phdr] = self._parse_segments()
 
     def fail(self, what: str, *, key: str, **fields: object) -> BadInput:

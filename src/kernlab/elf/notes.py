@@ -70,21 +70,76 @@ def _note_type_name(raw: RawElf, owner: str, ntype: int) -> str:
     return name if name is not None else f"Unknown note type: (0x{ntype:08x})"
 
 
+FDO_PACKAGING_METADATA = 0xCAFE1A7E
+NT_STAPSDT = 3
+# GNU build-attribute notes (annobin, gcc -fplugin=annobin): owner "GA" + one of these.
+BUILD_ATTRIBUTE_MARKS = "*$!+"
+
+
 def _note_description(raw: RawElf, owner: str, ntype: int, desc: bytes) -> str:
     if raw.e_type == 4 and owner == "CORE":
         return _core_note_description(raw, ntype, desc)
-    if owner != "GNU":
+    if owner == "GNU":
+        return _gnu_note_description(raw, ntype, desc)
+    if owner == "stapsdt" and ntype == NT_STAPSDT:
+        return _stapsdt_description(raw, desc)
+    if owner == "FDO":
+        # systemd's package note: a JSON object naming the package the file came from.
+        return desc.split(b"\0", 1)[0].decode("utf-8", "replace") if ntype == FDO_PACKAGING_METADATA else ""
+    if _is_build_attribute(owner, ntype) or raw.e_type == 4:
+        # Build attributes need readelf's running state across notes; a core file's register
+        # and state notes are binary blobs whose bytes say nothing read as hex.
         return ""
+    # Any other note (the kernel's "Linux" notes in a module, Go's build ID ...): its bytes,
+    # as readelf's "description data" shows them.
+    return desc.hex(" ")
+
+
+def _is_build_attribute(owner: str, ntype: int) -> bool:
+    # readelf tests strchr("*$!+", c), which also finds the NUL ending a short owner; Python's
+    # `"" in "*$!+"` is True as well, so "GA" and "" count, as they do for readelf.
+    marked = (owner.startswith("GA") and owner[2:3] in BUILD_ATTRIBUTE_MARKS) or (
+        owner[:1] in BUILD_ATTRIBUTE_MARKS
+    )
+    return marked and ntype in (0x100, 0x101)
+
+
+def _gnu_note_description(raw: RawElf, ntype: int, desc: bytes) -> str:
     if ntype == 3:
         return desc.hex()
-    if ntype == 1 and len(desc) >= 16:
+    if ntype == 1:
+        if len(desc) < 16:
+            return ""
         os_, major, minor, sub = struct.unpack(raw.endian + "4I", desc[:16])
         return f"OS: {d.NOTE_GNU_ABI_OS.get(os_, f'Unknown {os_}')}, ABI: {major}.{minor}.{sub}"
     if ntype == 5:
         return _gnu_properties(raw, desc)
     if ntype == 4:
         return desc.split(b"\0", 1)[0].decode("utf-8", "replace")
-    return ""
+    if ntype == 2:
+        if len(desc) < 8:
+            return ""
+        entries, mask = struct.unpack_from(raw.endian + "II", desc)
+        return f"num entries: {entries}, enabled mask: {mask:x}"
+    return desc.hex(" ")
+
+
+def _stapsdt_description(raw: RawElf, desc: bytes) -> str:
+    """A SystemTap/USDT probe (sys/sdt.h): its address, the base it was linked against, its
+    semaphore, then provider, name and argument format as NUL-terminated strings."""
+    word = raw.lay.addr
+    if len(desc) <= 3 * word.size:
+        return ""
+    pc, base, semaphore = (word.unpack_from(desc, i * word.size)[0] for i in range(3))
+    strings = desc[3 * word.size :].split(b"\0")
+    if len(strings) < 4:  # provider, name and arguments each need their terminating NUL
+        return ""
+    provider, name, arguments = (part.decode("utf-8", "replace") for part in strings[:3])
+    digits = 2 * word.size
+    return (
+        f"Provider: {provider} Name: {name} Location: 0x{pc:0{digits}x}, Base: 0x{base:0{digits}x}, "
+        f"Semaphore: 0x{semaphore:0{digits}x} Arguments: {arguments}"
+    )
 
 
 def _core_note_description(raw: RawElf, ntype: int, desc: bytes) -> str:

@@ -67,19 +67,31 @@ __all__ = [
 ]
 
 ELF_MAGIC = b"\x7fELF"
+AR_MAGICS = (b"!<arch>\n", b"!<thin>\n")  # ar(1) archives, regular and thin
 
 
-def open_elf(path: str | os.PathLike[str]) -> ElfImage:
+def open_elf(path: str | os.PathLike[str], *, sections: bool = True) -> ElfImage:
     """Open ``path`` as an ELF file, or find the ELF inside a compressed kernel image.
 
     Raises :class:`BadInput` for anything that is not a usable ELF file (missing, directory,
     FIFO or device, empty, not ELF, truncated, header tables pointing past the end) and
-    :class:`PermissionNeeded` when the file cannot be read.
+    :class:`PermissionNeeded` when the file cannot be read. With ``sections=False`` the
+    section header table is not read at all (the image has no sections), as ld.so reads a
+    file: dynamic entries, interpreter and notes then come from the program headers.
     """
     name = os.fspath(path)
     data, _size = map_file(name)
     if bytes(data[:4]) == ELF_MAGIC:
-        return ElfImage(name, data)
+        return ElfImage(name, data, sections=sections)
+    if bytes(data[:8]) in AR_MAGICS:
+        # A static library holds ELF objects but is not one; say so rather than "not ELF".
+        raise BadInput(
+            f"{name}: is an ar archive (a static library) of object files, not an ELF file; "
+            "extract its members with `ar x` and read each one",
+            path=name,
+            key="elf.error.archive",
+            fields={"path": name},
+        )
     from kernlab.elf import kimage
 
     found = kimage.find_elf(data, name)
@@ -113,10 +125,12 @@ class ElfImage:
     inside another file (a compressed kernel image: ``"gzip at offset 0x4a0c"``), else None.
     """
 
-    def __init__(self, source: str, data: mmap.mmap | bytes, inner: str | None = None) -> None:
+    def __init__(
+        self, source: str, data: mmap.mmap | bytes, inner: str | None = None, *, sections: bool = True
+    ) -> None:
         self.source = source
         self.inner = inner
-        self._raw = raw = RawElf(source, data)
+        self._raw = raw = RawElf(source, data, sections=sections)
         self._data = data
         self._cache: dict[str, Any] = {}
         self._shdrs = raw.shdrs

@@ -27,8 +27,23 @@ def kind_key(image: ElfImage) -> str:
     if h.type == "DYN":
         if h.type_description == d.PIE_DESCRIPTION:
             return "pie" if image.interpreter else "static_pie"
+        if _runnable_library(image):
+            return "shared"
         return "pie" if image.interpreter else "shared"
     return {"REL": "rel", "CORE": "core"}.get(h.type, "other")
+
+
+def _runnable_library(image: ElfImage) -> bool:
+    """A shared library that can also be run (libc.so.6 prints its version): a DYN file with
+    an interpreter and a SONAME but without DF_1_PIE. readelf and file(1) call it a shared
+    object; a PIE linked before DF_1_PIE existed has no SONAME, so it stays an executable."""
+    h = image.header
+    return (
+        h.type == "DYN"
+        and h.type_description != d.PIE_DESCRIPTION
+        and image.interpreter is not None
+        and image.soname is not None
+    )
 
 
 def load_kind(seg: Segment) -> str:
@@ -48,6 +63,8 @@ def _meaning_key(image: ElfImage, kernel: bool, process: CoreProcess | None) -> 
         return "summary.rel"
     if h.type == "CORE":
         return "summary.core_named" if process else "summary.core"
+    if _runnable_library(image):
+        return "summary.shared_runnable"
     if h.type in ("EXEC", "DYN") and image.interpreter:
         return "summary.with_interp"
     if h.type == "DYN" and h.type_description != d.PIE_DESCRIPTION:

@@ -172,7 +172,7 @@ def _words(
         if shndx >= d.SHN_LORESERVE or shndx == 0:
             ndx = (d.section_index_text(shndx, machine), None)
         else:
-            ndx = (str(shndx), sections[shndx].name if shndx < nsec else None)
+            ndx = (_index_text(shndx, nsec), sections[shndx].name if shndx < nsec else None)
         word_of[key] = (
             d.symbol_type_name(info & 0xF, machine, osabi),
             d.symbol_bind_name(info >> 4, osabi),
@@ -187,8 +187,20 @@ def _words(
         for i, key in enumerate(keys):
             if key in xkeys:
                 real = extended[i]
-                words[i] = (*words[i][:3], str(real), sections[real].name if 0 < real < nsec else None)
+                words[i] = (
+                    *words[i][:3],
+                    _index_text(real, nsec),
+                    sections[real].name if 0 < real < nsec else None,
+                )
     return words, shndx_of
+
+
+def _index_text(shndx: int, nsec: int) -> str:
+    # An index past the section header table names no section; readelf says so rather than
+    # print a number that looks valid (BOLT-rewritten libraries keep such symbols).
+    if nsec and shndx >= nsec:
+        return f"bad section index[{shndx:3d}]"
+    return str(shndx)
 
 
 def symbols_from_rows(rows: list[SymbolRow]) -> list[Symbol]:

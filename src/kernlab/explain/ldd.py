@@ -17,7 +17,11 @@ def ldd_sentence(report: LddReport) -> str:
         return say("ldd.sentence", parts=say("ldd.static", file=name))
     if report.kind == "static-pie":
         return say("ldd.sentence", parts=say("ldd.static_pie", file=name))
-    libraries = [o for o in report.objects if o.status in ("found", "not found")]
+    # A library missing for several objects is listed once per object (as ldd does), and one
+    # missing for the program may still be found for a library, by that library's RUNPATH:
+    # either way it is one library.
+    found = [o for o in report.objects if o.status == "found"]
+    libraries = list(dict.fromkeys([*(o.name for o in found), *report.missing]))
     direct = sum(1 for d in report.dependencies if d.parent == "")
     parts = []
     if report.missing:
@@ -32,7 +36,7 @@ def ldd_sentence(report: LddReport) -> str:
         )
     else:
         counts: dict[str, int] = {}
-        for o in libraries:
+        for o in found:
             counts[o.found_via or "?"] = counts.get(o.found_via or "?", 0) + 1
         via = ", ".join(say("ldd.via", count=n, how=how) for how, n in counts.items())
         parts.append(count("ldd.found", len(libraries), file=name, direct=direct, via=via))

@@ -30,7 +30,9 @@ def open_image(path: str) -> ElfImage:
     # Imported when first needed: `kernlab ldd --help` must not pay for the ELF reader.
     from kernlab.elf.reader import open_elf
 
-    return open_elf(path)
+    # ld.so reads program headers only (PT_DYNAMIC, PT_INTERP): a library whose section
+    # header table is cut off or bogus still loads, so it must still resolve here.
+    return open_elf(path, sections=False)
 
 
 def nodeflib(image: ElfImage) -> bool:

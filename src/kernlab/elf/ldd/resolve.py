@@ -15,18 +15,19 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+from kernlab.elf.filemap import map_file
 from kernlab.elf.ldcache import LD_SO_CACHE, LdCache, read_ld_cache
 from kernlab.elf.ldd.abi import Abi, ElfIdentity, abi_of, read_identity
 from kernlab.elf.ldd.model import Dependency, LoadedObject, Resolution, SearchSetup
 from kernlab.elf.ldd.objects import dynamic_info, nodeflib, open_image
 from kernlab.elf.ldd.setup import search_setup
 from kernlab.errors import BadInput, KernlabError, PermissionNeeded
-from kernlab.fileio import stat_regular_file
 
 __all__ = ["resolve_libraries"]
 
@@ -57,9 +58,9 @@ class _Obj:
         # (elf/dl-object.c), so "./prog" has the origin "/cwd/.".
         if not self.path:
             return "."
-        return os.path.dirname(
-            self.path if self.path.startswith("/") else os.path.join(os.getcwd(), self.path)
-        )
+        # ldd itself turns a bare file name into "./name" before handing it to ld.so.
+        path = self.path if "/" in self.path else f"./{self.path}"
+        return os.path.dirname(path if path.startswith("/") else os.path.join(os.getcwd(), path))
 
 
 class _Resolver:
@@ -165,7 +166,10 @@ class _Resolver:
     # ---- objects ----
     def find_loaded(self, name: str, path: str | None = None) -> _Obj | None:
         for obj in self.objects:
-            if name in obj.names:
+            # A library not found stays in the link map as a placeholder, but ld.so skips such
+            # "faked" maps when matching names (dl-load.c, l_faked): every later DT_NEEDED on
+            # it is searched for again, from that loader's paths, and ldd lists each miss.
+            if name in obj.names and obj.status != "not found":
                 return obj
         if path is not None:
             try:
@@ -195,7 +199,12 @@ class _Resolver:
 
 
 def _identity_or_fail(path: str) -> ElfIdentity:
-    st = stat_regular_file(path, "an ELF file")
+    # The reader's own refusals first, so `kernlab ldd` and `kernlab elf` say the same thing
+    # about the same bad file: a directory, a FIFO or device (never opened for a writer to
+    # come), an empty file.
+    mapped, _size = map_file(path)
+    if isinstance(mapped, mmap.mmap):
+        mapped.close()
     if not os.access(path, os.R_OK):
         raise PermissionNeeded(
             f"{path}: permission denied (cannot open it for reading)",
@@ -204,9 +213,16 @@ def _identity_or_fail(path: str) -> ElfIdentity:
         )
     ident = read_identity(path)
     if ident is None:
+        st = os.stat(path)
         with open(path, "rb") as f:
             magic = f.read(4)
         if magic == b"\x7fELF":
+            # The reader names what is wrong (unknown class or byte order, a header cut short);
+            # only if it finds nothing is the header called damaged. (Imported here: `kernlab
+            # ldd --help` must not pay for the ELF reader.)
+            from kernlab.elf.reader import open_elf
+
+            open_elf(path)
             raise BadInput(
                 f"{path}: truncated or damaged ELF header ({st.st_size} bytes)",
                 key="errors.ldd.damaged_header",
@@ -256,6 +272,13 @@ def resolve_libraries(
         loader=None, names={path}, needed=needed, rpath=image.rpath, runpath=image.runpath,
     )  # fmt: skip
     main.nodeflib = nodeflib(image)
+    if setup.ld_library_path:
+        # ld.so expands $ORIGIN, $LIB and $PLATFORM in LD_LIBRARY_PATH once, for the program
+        # (dl-load.c _dl_init_paths substitutes with the main link map).
+        setup = replace(
+            setup, ld_library_path=[resolver.expand(d, main.origin) for d in setup.ld_library_path]
+        )
+        resolver.setup = setup
     st = os.stat(path)
     main.file_id = (st.st_dev, st.st_ino)
     resolver.objects.append(main)
@@ -345,6 +368,6 @@ def resolve_libraries(
         interpreter=interpreter,
         objects=objects,
         dependencies=deps,
-        missing=[o.name for o in objects if o.status == "not found"],
+        missing=list(dict.fromkeys(o.name for o in objects if o.status == "not found")),
         search=setup,
     )

@@ -13,6 +13,7 @@ from kernlab.reports.elf import ElfReport
 
 __all__ = ["DEFAULT_SYMBOL_LIMIT", "print_compact_json", "show"]
 
+DT_BIND_NOW = 24
 # Without -s, the human view lists this many symbols per table (all of them go to --json).
 DEFAULT_SYMBOL_LIMIT = 40
 # Above this many rows a symbol table is printed as plain fixed-width lines.
@@ -217,6 +218,8 @@ def _dynamic_value(entry: DynamicEntry) -> str:
     # As readelf -d: names and flags as words, sizes in bytes, counts in decimal, else an address.
     if entry.text is not None:
         return entry.text
+    if entry.tag_value == DT_BIND_NOW:
+        return ""  # its value means nothing, and readelf -d leaves it out
     if entry.tag.endswith(("SZ", "ENT")):
         return f"{entry.value} (bytes)"
     if entry.tag.endswith(("NUM", "COUNT")):
