@@ -230,9 +230,11 @@ def test_a_full_disk_cuts_the_recording_short_and_says_why(small_disk, touch):
     assert "No events were lost" not in flat
     completeness = doc["loss"]["completeness"]
     assert completeness["complete"] is False and completeness["cause"] == "disk_full"
-    # what fit stays readable: events were decoded, fewer than the 262,144 pages touched
-    faults = doc["faults"]["total"] if doc.get("faults") else 0
-    assert doc["recording"]["events_total"] > 0 and faults < 262144
+    # What fit stays readable: events were decoded. (Not necessarily fewer faults than pages
+    # touched: on a busy machine the ring buffer can hold every fault until the disk fills
+    # with what is written after them; the recording is cut short all the same.)
+    assert doc["recording"]["events_total"] > 0
+    assert 0 < completeness["first_ts"] <= completeness["last_ts"], completeness
 
 
 def test_an_export_to_a_full_disk_leaves_no_half_file(recording, small_disk):
