@@ -77,7 +77,10 @@ def _comms() -> dict[int, str]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                names[int(entry)] = Path(f"/proc/{entry}/comm").read_text().rstrip("\n")
+                # The kernel cuts a name at 15 bytes, inside a character as often as not:
+                # kernlab shows such bytes as U+FFFD (its JSON stays UTF-8).
+                raw = Path(f"/proc/{entry}/comm").read_bytes().rstrip(b"\n")
+                names[int(entry)] = raw.decode("utf-8", "replace")
             except OSError:
                 continue
     return names

@@ -168,4 +168,8 @@ def test_kernel_thread_says_why_it_has_no_vmas(capsys):
     report = replace(maps_report(), comm="kthreadd", kernel_thread=True, vmas=(), kinds=(), cmdline="")
     view.show_pmap(report, Output())
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-1] == "4242:   kthreadd" and lines[0].startswith("→ ") and "kthreadd" in lines[0]
+    # pmap's layout for a task without arguments ("[comm]", the header, the dashes, the total),
+    # then the sentence saying why there is nothing in it.
+    assert lines[0] == "4242:   [kthreadd]" and lines[1].startswith("Address")
+    assert lines[-2].startswith("total kB")
+    assert lines[-1].startswith("→ ") and "kthreadd" in lines[-1] and "kernel thread" in lines[-1]

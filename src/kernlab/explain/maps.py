@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernlab.explain import count, say
+from kernlab.proc.cmdline import printable
 from kernlab.reports.maps import AllMapsReport, MapsReport
 from kernlab.units import percent
 
@@ -42,12 +43,15 @@ def column_source(key: str) -> str:
 
 def empty_sentence(report: MapsReport) -> str | None:
     """Why a process has no VMAs to show (kernel thread, zombie, nothing left), or None."""
+    comm = printable(report.comm)
     if report.kernel_thread:
-        return say("maps.kernel_thread", pid=report.pid, comm=report.comm)
+        return say("maps.kernel_thread", pid=report.pid, comm=comm)
+    if not report.vmas and report.zombie and report.threads > 1:
+        return say("maps.zombie_leader", pid=report.pid, comm=comm, threads=report.threads)
     if not report.vmas and report.zombie:
-        return say("maps.zombie", pid=report.pid, comm=report.comm)
+        return say("maps.zombie", pid=report.pid, comm=comm)
     if not report.vmas:
-        return say("maps.no_vmas", pid=report.pid, comm=report.comm)
+        return say("maps.no_vmas", pid=report.pid, comm=comm)
     return None
 
 
@@ -86,7 +90,8 @@ def totals_sentences(report: MapsReport) -> list[str]:
                 rss=t.rss,
                 pss=t.pss,
                 dirty=t.dirty,
-                untouched=100 - percent(t.rss, t.size),
+                # hugetlb pages are in RAM although smaps leaves them out of Rss
+                untouched=100 - percent(t.rss + report.hugetlb, t.size),
             )
         )
     kinds = report.kinds
@@ -104,6 +109,8 @@ def totals_sentences(report: MapsReport) -> list[str]:
             out.append(say("maps.thp", thp=report.thp))
         if t.swap:
             out.append(say("maps.swap", swap=t.swap))
+    if report.hugetlb:
+        out.append(say("maps.hugetlb", hugetlb=report.hugetlb))
     return out
 
 

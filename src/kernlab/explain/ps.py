@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kernlab.catalog import has, say
 from kernlab.explain import count
+from kernlab.proc.cmdline import printable
 from kernlab.reports.ps import KthreadFamilyRow, KthreadsReport, PsReport
 from kernlab.units import format_kib, percent
 
@@ -52,7 +53,7 @@ def ps_sentences(report: PsReport) -> list[str]:
         out.append(
             say(
                 "ps.vsz_rss",
-                comm=big.comm,
+                comm=printable(big.comm),
                 pid=big.pid,
                 vsz=format_kib(big.vsz),
                 rss=format_kib(big.rss),
@@ -63,7 +64,7 @@ def ps_sentences(report: PsReport) -> list[str]:
         out.append(
             say(
                 "ps.faults",
-                comm=faulty.comm,
+                comm=printable(faulty.comm),
                 pid=faulty.pid,
                 min_flt=faulty.min_flt,
                 maj_total=count("ps.n.major_fault", sum(p.maj_flt for p in processes)),

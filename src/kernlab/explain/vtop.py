@@ -6,6 +6,7 @@ import re
 
 from kernlab.explain import count, has, say
 from kernlab.mm.paging import PagingMode
+from kernlab.proc.cmdline import printable
 from kernlab.proc.maps import Vma
 from kernlab.reports.vtop import AddressReport, PageKind, PagesReport
 from kernlab.units import format_bytes, percent_text
@@ -146,6 +147,12 @@ def _where(r: AddressReport) -> str:
         )
     if r.elf is not None and r.elf.section:
         return say("vtop.where.elf_section", file=_base(r.elf.path), section=r.elf.section)
+    if r.file is not None and r.vma is not None and r.vma.memory_object is not None:
+        return say(
+            f"vtop.where.{r.vma.memory_object}",
+            label=printable(r.vma.memory_label),
+            offset=f"{r.file.file_offset:#x}",
+        )
     if r.file is not None:
         return say("vtop.where.file", file=r.file.path, offset=f"{r.file.file_offset:#x}")
     if r.vma is not None and r.vma.name:

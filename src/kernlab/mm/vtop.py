@@ -21,6 +21,8 @@ from kernlab.mm.kpageflags import KPF_BITS, PageFlags, flag_names, read_kpagecou
 from kernlab.mm.pagemap import PagemapEntry, read_pagemap
 from kernlab.mm.paging import AddressSplit, PagingMode, detect_paging, split_address
 from kernlab.mm.ranges import MAX_PAGES, RangeReport, VmaCounts, add_counts, count_pages
+from kernlab.proc.cmdline import printable
+from kernlab.proc.elfload import PAGE_SIZE
 from kernlab.proc.maps import Vma, find_vma, nearest_vmas, read_maps
 from kernlab.proc.process import read_process
 
@@ -109,20 +111,33 @@ class VtopResult:
 def open_target(pid: int | str) -> tuple[Target, list[Vma]]:
     """The process and its VMAs; a kernel thread or zombie has none, and says so."""
     info = read_process(pid)
+    # An error is one line: a name with a newline in it must not break it in two.
+    comm = printable(info.comm)
     if info.kernel_thread:
         raise BadInput(
-            f"PID {info.pid} ({info.comm}) is a kernel thread: it has no user address space "
+            f"PID {info.pid} ({comm}) is a kernel thread: it has no user address space "
             "(no mm_struct, so no VMAs and no pagemap)",
             pid=info.pid,
             key="errors.mm.kernel_thread",
-            fields={"pid": info.pid, "comm": info.comm},
+            fields={"pid": info.pid, "comm": comm},
+        )
+    if info.state == "Z" and info.threads > 1:
+        # The main thread exited but others run: the memory lives on, yet the kernel gives an
+        # exited leader's maps and pagemap no mm to show.
+        raise BadInput(
+            f"PID {info.pid} ({comm}): its main thread has exited (zombie) but the process lives on in "
+            f"its other threads (num_threads {info.threads}); the kernel shows no memory map or pagemap "
+            "through an exited main thread, so this address space cannot be read by its PID",
+            pid=info.pid,
+            key="vtop.error.zombie_leader",
+            fields={"pid": info.pid, "comm": comm, "threads": info.threads},
         )
     if info.state == "Z":
         raise NoSuchProcess(
             info.pid,
-            f"{info.comm} has exited (zombie): its memory is already freed",
+            f"{comm} has exited (zombie): its memory is already freed",
             key="errors.mm.zombie",
-            fields={"comm": info.comm},
+            fields={"comm": comm},
         )
     vmas = read_maps(info.pid, smaps=True)
     if not vmas:
@@ -139,6 +154,10 @@ def _file_backing(pid: int, vma: Vma, address: int) -> FileBacking | None:
     from kernlab.mm.pagecache import page_resident
 
     offset = vma.offset + (address - vma.start)
+    if vma.kernel_page_size is not None and vma.kernel_page_size * 1024 > PAGE_SIZE:
+        # hugetlbfs: mincore() on a fresh mapping of the file reports that mapping's own (empty)
+        # page tables, not the file's cache, so residency cannot be asked this way.
+        return FileBacking(vma.path, offset, vma.deleted, None, None)
     # map_files opens the very file mapped, even deleted or replaced; it needs CAP_SYS_ADMIN.
     candidates = [f"/proc/{pid}/map_files/{vma.start:x}-{vma.end:x}"]
     if not vma.deleted:

@@ -29,7 +29,8 @@ def resolve_pid(pid: int | str) -> int:
         text = str(pid).strip()
         if text == "self":
             return os.getpid()
-        if not text.isdigit():
+        # ASCII only: str.isdigit() also accepts digits of other scripts ("٣"), which int() reads.
+        if not (text.isascii() and text.isdigit()):
             raise BadInput(
                 f"{pid!r} is not a process ID (use a positive number or 'self')",
                 key="errors.not_a_pid",

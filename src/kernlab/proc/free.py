@@ -128,7 +128,8 @@ def scale_size(kib: int, unit: str = "kibi", human: bool = False, si: bool = Fal
     size_bytes = kib * 1024
     if not human:
         if exponent == 0:
-            return str(kib)
+            # free's default unit is "bytes / base": KiB, or kB (1000 bytes) under --si alone.
+            return str(size_bytes // int(base))
         if exponent == 1:
             return str(size_bytes)
         return str(int(size_bytes / base ** (exponent - 1)))

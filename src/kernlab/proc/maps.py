@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -70,6 +71,40 @@ SPECIAL_NAMES: dict[str, str] = {
 }
 
 
+# Memory that has no file of its own still gets an inode on a kernel-internal mount, unlinked from
+# the start, so maps prints its name as a deleted file: shmem_zero_setup() names shared anonymous
+# memory "/dev/zero", ipc/shm.c names a System V segment "SYSV" and its key, memfd_create() names
+# its file "memfd:" and the caller's name, and hugetlb_file_setup() names MAP_HUGETLB anonymous
+# memory "anon_hugepage". None of them is a file anyone deleted.
+_MEMORY_OBJECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("shared_anon", re.compile(r"/dev/zero \(deleted\)")),
+    ("sysv_shm", re.compile(r"/SYSV(?P<key>[0-9a-f]{8}) \(deleted\)")),
+    ("memfd", re.compile(r"/memfd:(?P<name>.*) \(deleted\)", re.DOTALL)),
+    ("hugetlb_anon", re.compile(r"/anon_hugepage \(deleted\)")),
+)
+
+MEMORY_OBJECTS: tuple[str, ...] = tuple(kind for kind, _ in _MEMORY_OBJECTS)
+"""Every value :func:`memory_object` gives."""
+
+
+def memory_object(name: str) -> tuple[str, str] | None:
+    """What kind of memory a maps name that looks like a deleted file really is, and its label.
+
+    ``("memfd", "cache")`` for "/memfd:cache (deleted)", ``("sysv_shm", "0x0000162e")`` for a
+    System V segment (its key), ``("shared_anon", "")``, ``("hugetlb_anon", "")``; None for a
+    real file and for any other name.
+    """
+    if not name.endswith(" (deleted)"):
+        return None
+    for kind, pattern in _MEMORY_OBJECTS:
+        match = pattern.fullmatch(name)
+        if match:
+            groups = match.groupdict()
+            label = f"0x{groups['key']}" if "key" in groups else groups.get("name", "")
+            return kind, label
+    return None
+
+
 @dataclass
 class Vma:
     """One virtual memory area (``struct vm_area_struct``) as /proc/PID/maps and smaps show it.
@@ -113,9 +148,15 @@ class Vma:
     vm_flags: list[str] | None = None  # smaps "VmFlags": two-letter names of vm_flags bits
     extra: dict[str, int] = field(default_factory=dict)  # smaps keys this version does not know
     size: int = field(init=False, default=0)  # length in bytes, end − start
+    # A MEMORY_OBJECTS kind when the "deleted file" is shared memory that never had a file name
+    memory_object: str | None = field(init=False, default=None)
+    memory_label: str = field(init=False, default="")  # the memfd's name or the SysV key
 
     def __post_init__(self) -> None:
         self.size = self.end - self.start
+        found = memory_object(self.name) if self.deleted else None
+        if found is not None:
+            self.memory_object, self.memory_label = found
 
     @property
     def size_kib(self) -> int:
@@ -262,8 +303,32 @@ def read_maps(pid: int | str = "self", smaps: bool = True) -> list[Vma]:
     if not vmas and not process_exists(number):
         # The kernel returns an empty file once the mm is gone: the process exited meanwhile.
         raise NoSuchProcess(number, "exited while being read", key="errors.process_exited")
+    _undelete_literal_names(vmas)
     classify_vmas(vmas, read_exe_path(number))
     return vmas
+
+
+def _undelete_literal_names(vmas: list[Vma]) -> None:
+    """Clear ``deleted`` for a live file whose own name ends in " (deleted)".
+
+    maps cannot tell the kernel's suffix from a file really named that way; the file on disk with
+    that whole name and the VMA's device and inode can.
+    """
+    for vma in vmas:
+        if not vma.deleted or vma.memory_object is not None:
+            continue
+        try:
+            found = os.stat(vma.name)
+        except OSError:
+            continue  # really gone (or not ours to see): the suffix stands
+        major, _, minor = vma.dev.partition(":")
+        try:
+            same_device = found.st_dev == os.makedev(int(major, 16), int(minor, 16))
+        except ValueError:
+            continue
+        if same_device and found.st_ino == vma.inode:
+            vma.deleted = False
+            vma.path = vma.name
 
 
 def read_smaps_rollup(pid: int | str = "self") -> dict[str, int]:
@@ -482,12 +547,14 @@ def totals_by_kind(vmas: Sequence[Vma]) -> list[KindTotals]:
 
 __all__ = [
     "KINDS",
+    "MEMORY_OBJECTS",
     "Gap",
     "KindTotals",
     "MapsTotals",
     "Vma",
     "classify_vmas",
     "find_vma",
+    "memory_object",
     "nearest_vmas",
     "parse_maps",
     "proc_errors",

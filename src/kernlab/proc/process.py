@@ -24,11 +24,13 @@ from functools import lru_cache
 from typing import Any
 
 from kernlab.errors import BadInput, NoSuchProcess, OSFailure
+from kernlab.proc.cmdline import decode_name
 from kernlab.proc.elfload import PAGE_SIZE
 from kernlab.proc.errors import proc_errors, require_process, resolve_pid
 
 PF_KTHREAD = 0x00200000  # include/linux/sched.h: "I am a kernel thread"
 PF_WQ_WORKER = 0x00000020  # a workqueue worker (kworker)
+UID_INVALID = 0xFFFFFFFF  # (uid_t)-1: "no ID" to setuid() and chown(), never a user's
 
 # stat state letters (fs/proc/array.c task_state_array) -> words
 STATE_NAMES: dict[str, str] = {
@@ -51,7 +53,7 @@ class ProcessInfo:
     pid: int
     ppid: int
     state: str  # one letter of STATE_NAMES
-    comm: str  # full name: stat field 2 = /proc/PID/comm
+    comm: str  # full name: stat field 2 = /proc/PID/comm, bytes that are not UTF-8 as U+FFFD
     uid: int  # effective UID (status "Uid:" second column)
     user: str  # user name for uid, or the number when it has none
     vsz: int  # KiB: status VmSize (= stat vsize / 1024)
@@ -144,6 +146,14 @@ def _effective_uid(status: bytes) -> int:
     return int(status[start + 5 :].split(None, 2)[1])
 
 
+def _thread_group(status: bytes) -> int | None:
+    """status "Tgid:": the process a task belongs to (its own PID for a thread-group leader)."""
+    start = status.find(b"\nTgid:")
+    if start < 0:
+        return None
+    return int(status[start + 6 :].split(None, 1)[0])
+
+
 def _status_kib(status: bytes, key: bytes) -> int | None:
     """The kB value of a ``Key:`` line of /proc/PID/status, None when absent (kernel threads)."""
     start = status.find(b"\n" + key + b":")
@@ -170,7 +180,8 @@ def _build(pid: int, stat_text: bytes, status: bytes) -> ProcessInfo:
         pid=pid,
         ppid=fields.ppid,
         state=fields.state,
-        comm=fields.comm,
+        # The kernel cuts a name at 15 bytes, often inside a multi-byte character.
+        comm=decode_name(fields.comm.encode("utf-8", "surrogateescape")),
         uid=uid,
         user=user_name(uid),
         vsz=fields.vsize // 1024 if vsz is None else vsz,
@@ -184,12 +195,19 @@ def _build(pid: int, stat_text: bytes, status: bytes) -> ProcessInfo:
 
 
 def read_process(pid: int | str) -> ProcessInfo:
-    """One process; NoSuchProcess when it does not exist or exits while being read."""
+    """One process; NoSuchProcess when it does not exist or exits while being read.
+
+    A thread ID (/proc/TID exists although /proc does not list it) stands for the process the
+    thread belongs to, as pmap reads it: the address space and its figures are the process's.
+    """
     number = resolve_pid(pid)
     require_process(number)
     with proc_errors(number, f"/proc/{number}/stat"):
         stat_text = _read_bytes(f"/proc/{number}/stat")
         status = _read_bytes(f"/proc/{number}/status")
+    leader = _thread_group(status)
+    if leader is not None and leader != number and leader > 0:
+        return read_process(leader)
     return _build(number, stat_text, status)
 
 
@@ -208,11 +226,17 @@ def list_pids() -> list[int]:
 
 
 def iter_processes(pids: Iterable[int] | None = None) -> Iterator[ProcessInfo]:
-    """Every process (or those in ``pids``), skipping any that exit while being read."""
+    """Every process (or those in ``pids``), skipping any that exit while being read.
+
+    A thread ID among ``pids`` is not a process (ps -p TID lists nothing) and is skipped too.
+    """
     for pid in list_pids() if pids is None else pids:
         try:
             stat_text = _read_bytes(f"/proc/{pid}/stat")
             status = _read_bytes(f"/proc/{pid}/status")
+            leader = _thread_group(status)
+            if leader is not None and leader != pid:
+                continue
             yield _build(pid, stat_text, status)
         except (OSError, BadInput, ValueError, IndexError):
             # ENOENT/ESRCH: it exited between listdir and read; a half-written line from a
@@ -251,9 +275,20 @@ def sort_processes(processes: list[ProcessInfo], spec: str) -> list[ProcessInfo]
 
 
 def resolve_user(user: str) -> int:
-    """A user name or numeric UID as a UID; BadInput when no such user exists."""
-    if user.isdigit():
-        return int(user)
+    """A user name or numeric UID as a UID; BadInput when no such user exists.
+
+    A number is taken as a UID even without a user of that number (ps -u 12345 does the same);
+    it must fit uid_t, and (uid_t)-1 means "no ID" to the kernel, so ps refuses it too.
+    """
+    if user.isascii() and user.isdigit():
+        uid = int(user)
+        if uid >= UID_INVALID:
+            raise BadInput(
+                f"user ID {user} is out of range (user IDs are below {UID_INVALID})",
+                key="ps.error.uid_out_of_range",
+                fields={"uid": user, "limit": UID_INVALID},
+            )
+        return uid
     try:
         return pwd.getpwnam(user).pw_uid
     except KeyError:

@@ -30,6 +30,9 @@ class MapsReport:
     cmdline: str  # /proc/PID/cmdline, as pmap prints it in its first line ("" for a kernel thread)
     shared: int  # Shared_Clean + Shared_Dirty over the VMAs shown (0 without smaps)
     thp: int  # AnonHugePages over the VMAs shown: anonymous memory in transparent huge pages
+    # Shared_Hugetlb + Private_Hugetlb over the VMAs shown: resident, yet left out of Rss
+    hugetlb: int = 0
+    threads: int = 1  # stat num_threads: a zombie with more than one is a dead main thread only
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ def build(pid: int | str, *, smaps: bool = True, kinds: Sequence[str] = ()) -> M
         cmdline=read_cmdline(process.pid),
         shared=sum((v.shared_clean or 0) + (v.shared_dirty or 0) for v in shown),
         thp=sum(v.anon_huge_pages or 0 for v in shown),
+        hugetlb=sum((v.shared_hugetlb or 0) + (v.private_hugetlb or 0) for v in shown),
+        threads=process.threads,
     )
 
 

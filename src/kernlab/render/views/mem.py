@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 from kernlab.explain import mem as explain
 from kernlab.explain import text
 from kernlab.render.output import Output
@@ -18,7 +20,8 @@ def show(report: MemReport, out: Output, *, explain_columns: bool = False) -> No
     print_table(
         ["", *columns],
         rows,
-        title=text("mem.view.free_title", source=report.source, unit=unit),
+        # A title is rich markup: a file named "a[/b]/x" must print, not raise MarkupError.
+        title=text("mem.view.free_title", source=escape(report.source), unit=unit),
         right=columns,
     )
     out.sentences(explain.free_sentences(report))
@@ -36,7 +39,7 @@ def show(report: MemReport, out: Output, *, explain_columns: bool = False) -> No
         print_table(
             [text("mem.view.field"), value, text("mem.view.unit"), text("mem.view.meaning")],
             [[m.name, f"{m.value:,}", m.unit, explain.field_meaning(m.name)] for m in report.meminfo],
-            title=text("mem.view.every_field", source=report.source),
+            title=text("mem.view.every_field", source=escape(report.source)),
             right=[value],
         )
         out.sentence(explain.meminfo_sentence(report))

@@ -6,6 +6,7 @@ import click
 
 from kernlab.explain import ps as explain
 from kernlab.explain import text
+from kernlab.proc.cmdline import printable
 from kernlab.render.output import Output
 from kernlab.render.table import plain_table
 from kernlab.render.terminal import print_table
@@ -31,7 +32,7 @@ def show(report: PsReport, out: Output, *, explain_columns: bool = False) -> Non
             p.maj_flt,
             p.threads,
             "K" if p.kernel_thread else "",
-            p.comm,
+            printable(p.comm),
         )
         for p in report.processes
     ]

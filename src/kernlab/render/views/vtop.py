@@ -6,16 +6,25 @@ Names such as ``[stack]`` and ``[heap]`` are data: every line here is printed as
 
 from __future__ import annotations
 
+import click
+from rich.markup import escape
+
 from kernlab.explain import text
 from kernlab.explain import vtop as explain
 from kernlab.mm.strip import bitmap_fractions, strip_text
+from kernlab.proc.cmdline import printable
 from kernlab.render.output import Output
+from kernlab.render.table import plain_table
 from kernlab.render.terminal import format_hex, print_fields, print_heading, print_line, print_table
 from kernlab.reports.vtop import AddressReport, PagesReport
 
 __all__ = ["show", "show_pages"]
 
 _size = explain.size_text
+
+
+LARGE_TABLE = 500
+"""Rows beyond which a rich table takes seconds (60,000 VMAs: over a minute): plain columns then."""
 
 
 def _yes(flag: bool) -> str:
@@ -26,7 +35,7 @@ def show(r: AddressReport, out: Output) -> None:
     mode = r.paging
     print_fields(
         [
-            (text("vtop.view.process"), f"{r.target.pid} ({r.target.comm})"),
+            (text("vtop.view.process"), f"{r.target.pid} ({printable(r.target.comm)})"),
             (text("vtop.view.address"), format_hex(r.address)),
             (text("vtop.view.paging"), explain.paging_line(mode)),
             (text("vtop.view.evidence"), "; ".join(explain.evidence_texts(mode))),
@@ -152,9 +161,15 @@ def _area(r: AddressReport) -> None:
         (text("vtop.view.kind"), vma.kind),
         (text("vtop.view.size_rss"), size),
     ]
-    if r.file is not None:
+    if r.file is not None and vma.memory_object is not None:
+        # Shared memory on a kernel-internal mount: its "(deleted)" file never had a name.
+        memory = text(f"vtop.view.memory.{vma.memory_object}", label=printable(vma.memory_label))
+        fields.append((text("vtop.view.memory_object"), memory))
+        fields.append((text("vtop.view.object_offset"), format_hex(r.file.file_offset)))
+    elif r.file is not None:
         deleted = text("vtop.view.file_deleted") if r.file.deleted else ""
         fields.append((text("vtop.view.file_offset"), format_hex(r.file.file_offset) + deleted))
+    if r.file is not None and (r.file.in_page_cache is not None or r.file.page_cache_note):
         if r.file.in_page_cache is None:
             cached = text("vtop.view.unknown_because", reason=r.file.page_cache_note)
         else:
@@ -250,12 +265,13 @@ def show_pages(report: PagesReport, out: Output, *, width: int) -> None:
         text("vtop.view.huge"),
     ]
     columns = ["#", text("vtop.view.start"), text("vtop.view.perms"), text("vtop.view.name"), *right[1:]]
-    print_table(
-        columns,
-        rows,
-        title=text("vtop.view.pages_title", pid=report.pid, comm=report.comm),
-        right=right,
-    )
+    # A table title is rich markup, and a task can name itself "x[/b]".
+    title = text("vtop.view.pages_title", pid=report.pid, comm=escape(printable(report.comm)))
+    if len(rows) > LARGE_TABLE:
+        print_heading(title)
+        click.echo(plain_table(columns, rows, set(right)))
+    else:
+        print_table(columns, rows, title=title, right=right)
     totals = [
         text("vtop.view.pages"),
         text("vtop.view.present"),
@@ -284,10 +300,16 @@ def show_pages(report: PagesReport, out: Output, *, width: int) -> None:
     if report.scope == "all":
         # One strip per VMA: the whole process end to end would hide which area is which.
         label_width = max(len(str(p.index)) for p in report.vmas) + 1
+        lines = []
         for part in report.vmas:
             c = part.counts
             strip = strip_text(bitmap_fractions(c.present_bitmap, c.pages, width))
-            print_line(f"{'#' + str(part.index):>{label_width}} {strip}")
+            lines.append(f"{'#' + str(part.index):>{label_width}} {strip}")
+        if len(lines) > LARGE_TABLE:
+            click.echo("\n".join(lines))
+        else:
+            for line in lines:
+                print_line(line)
     else:
         print_line(strip_text(bitmap_fractions(t.present_bitmap, t.pages, width)))
     out.sentences(explain.pages_sentences(report))
