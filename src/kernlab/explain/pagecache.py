@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernlab.explain import count, say
+from kernlab.proc.cmdline import hex_escaped
 from kernlab.reports.pagecache import FileReport, PageCacheReport
 from kernlab.units import format_bytes, percent_text
 
@@ -15,7 +16,7 @@ def file_sentences(f: FileReport, action: str | None) -> list[str]:
     """What happened to one file (with an action), how much of it is cached, and sparseness."""
     r = f.residency
     ident = r.file
-    name = ident.path
+    name = hex_escaped(ident.path)  # a name with a newline must not break the sentence
     source = say(
         "pagecache.source",
         device=ident.mount_source or ident.device,

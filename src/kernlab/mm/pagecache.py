@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from kernlab.errors import BadInput, OSFailure, PermissionNeeded
 from kernlab.libc import MAP_FAILED, libc
 from kernlab.mm.mounts import Mount, mount_of
+from kernlab.proc.cmdline import hex_escaped
 
 # Bytes mapped per mincore call: 1 GiB keeps the vector (one byte per page) at 256 KiB.
 CHUNK_BYTES = 1 << 30
@@ -61,28 +62,31 @@ def _open_regular(path: str, flags: int = os.O_RDONLY) -> tuple[int, os.stat_res
         st = os.stat(path)
     except FileNotFoundError as exc:
         raise BadInput(
-            f"{path}: no such file", path=path, key="errors.no_such_file", fields={"path": path}
+            f"{hex_escaped(path)}: no such file",
+            path=path,
+            key="errors.no_such_file",
+            fields={"path": hex_escaped(path)},
         ) from exc
     except PermissionError as exc:
         raise PermissionNeeded(
-            f"{path}: permission denied (cannot look up the file)",
+            f"{hex_escaped(path)}: permission denied (cannot look up the file)",
             path=path,
             key="errors.mm.cannot_look_up",
-            fields={"path": path},
+            fields={"path": hex_escaped(path)},
         ) from exc
     except OSError as exc:
         raise BadInput(
-            f"{path}: {exc.strerror}",
+            f"{hex_escaped(path)}: {exc.strerror}",
             path=path,
             key="errors.os_error",
-            fields={"path": path, "reason": exc.strerror},
+            fields={"path": hex_escaped(path), "reason": exc.strerror},
         ) from exc
     if stat_mod.S_ISDIR(st.st_mode):
         raise BadInput(
-            f"{path} is a directory; give the files inside it",
+            f"{hex_escaped(path)} is a directory; give the files inside it",
             path=path,
             key="errors.mm.directory",
-            fields={"path": path},
+            fields={"path": hex_escaped(path)},
         )
     if not (stat_mod.S_ISREG(st.st_mode) or stat_mod.S_ISBLK(st.st_mode)):
         kind, kind_key = (
@@ -97,27 +101,27 @@ def _open_regular(path: str, flags: int = os.O_RDONLY) -> tuple[int, os.stat_res
             )
         )
         raise BadInput(
-            f"{path} is {kind}: it has no pages in the page cache",
+            f"{hex_escaped(path)} is {kind}: it has no pages in the page cache",
             path=path,
             key="errors.mm.no_page_cache",
-            fields={"path": path, "kind_key": f"errors.file_kind.{kind_key}"},
+            fields={"path": hex_escaped(path), "kind_key": f"errors.file_kind.{kind_key}"},
         )
     try:
         # O_NONBLOCK guards against the path being swapped for a FIFO after the stat.
         fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC)
     except PermissionError as exc:
         raise PermissionNeeded(
-            f"{path}: permission denied (cannot open it for reading)",
+            f"{hex_escaped(path)}: permission denied (cannot open it for reading)",
             path=path,
             key="errors.permission_denied",
-            fields={"path": path},
+            fields={"path": hex_escaped(path)},
         ) from exc
     except OSError as exc:
         raise BadInput(
-            f"{path}: {exc.strerror}",
+            f"{hex_escaped(path)}: {exc.strerror}",
             path=path,
             key="errors.os_error",
-            fields={"path": path, "reason": exc.strerror},
+            fields={"path": hex_escaped(path), "reason": exc.strerror},
         ) from exc
     return fd, os.fstat(fd)
 
@@ -151,16 +155,19 @@ def _mincore_chunk(fd: int, offset: int, length: int, page_size: int, path: str 
         if err in (errno.ENODEV, errno.EINVAL, errno.EACCES):
             # sysfs, procfs and some device files cannot be mapped: they have no page cache.
             raise BadInput(
-                f"{path} cannot be mapped ({os.strerror(err)}): its filesystem keeps no page cache for it",
+                f"{hex_escaped(path)} cannot be mapped ({os.strerror(err)}): "
+                "its filesystem keeps no page cache for it",
+                path=path,
+                errno=err,
                 key="errors.mm.cannot_map",
-                fields={"path": path, "reason": os.strerror(err)},
+                fields={"path": hex_escaped(path), "reason": os.strerror(err)},
             )
         raise OSFailure(
-            f"mmap of {path} failed: {os.strerror(err)}",
+            f"mmap of {hex_escaped(path)} failed: {os.strerror(err)}",
             path=path,
             errno=err,
             key="errors.mm.mmap_failed",
-            fields={"path": path, "reason": os.strerror(err)},
+            fields={"path": hex_escaped(path), "reason": os.strerror(err)},
         )
     try:
         pages = (length + page_size - 1) // page_size
@@ -240,10 +247,10 @@ def evict(path: str) -> None:
         except OSError as exc:
             if exc.errno not in (errno.EINVAL, errno.EROFS):  # nothing to sync on some filesystems
                 raise OSFailure(
-                    f"{path}: fsync failed: {exc.strerror}",
+                    f"{hex_escaped(path)}: fsync failed: {exc.strerror}",
                     path=path,
                     key="errors.mm.fsync_failed",
-                    fields={"path": path, "reason": exc.strerror},
+                    fields={"path": hex_escaped(path), "reason": exc.strerror},
                 ) from exc
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
@@ -262,10 +269,10 @@ def load(path: str, on_bytes: Callable[[int], None] | None = None) -> int:
                 chunk = os.read(fd, 1 << 20)
             except OSError as exc:
                 raise OSFailure(
-                    f"{path}: read failed at byte {total}: {exc.strerror}",
+                    f"{hex_escaped(path)}: read failed at byte {total}: {exc.strerror}",
                     path=path,
                     key="errors.mm.read_failed",
-                    fields={"path": path, "offset": total, "reason": exc.strerror},
+                    fields={"path": hex_escaped(path), "offset": total, "reason": exc.strerror},
                 ) from exc
             if not chunk:
                 break

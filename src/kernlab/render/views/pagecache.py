@@ -9,6 +9,7 @@ from __future__ import annotations
 from kernlab.explain import pagecache as explain
 from kernlab.explain import text
 from kernlab.mm.strip import strip_fractions, strip_text
+from kernlab.proc.cmdline import hex_escaped
 from kernlab.render.output import Output
 from kernlab.render.terminal import print_heading, print_line, print_table
 from kernlab.reports.pagecache import PageCacheReport
@@ -27,7 +28,7 @@ def show(report: PageCacheReport, out: Output, *, width: int) -> None:
     for f in report.files:
         r = f.residency
         row: list[object] = [
-            r.file.path,
+            hex_escaped(r.file.path),
             r.file.size,
             r.pages,
             r.resident_pages,
@@ -51,7 +52,7 @@ def show(report: PageCacheReport, out: Output, *, width: int) -> None:
         ["FILE", "INODE", "BLOCKS", "DEVICE", "TYPE", "MOUNTED ON", "SOURCE"],
         [
             [
-                f.residency.file.path,
+                hex_escaped(f.residency.file.path),
                 f.residency.file.inode,
                 f.residency.file.blocks,
                 f.residency.file.device,
@@ -65,14 +66,14 @@ def show(report: PageCacheReport, out: Output, *, width: int) -> None:
         right=["INODE", "BLOCKS"],
     )
     print_heading(text("pagecache.view.residency", width=width))
-    name_width = max(len(f.residency.file.path) for f in report.files)
+    name_width = max(len(hex_escaped(f.residency.file.path)) for f in report.files)
     for f in report.files:
         r = f.residency
         strip = strip_text(strip_fractions(r.resident_ranges, r.pages, width)) or text("pagecache.view.empty")
         if name_width + 2 + width <= _STRIP_BESIDE_NAME:
-            print_line(f"{r.file.path:<{name_width}}  {strip}")
+            print_line(f"{hex_escaped(r.file.path):<{name_width}}  {strip}")
         else:  # a long name gets its own line so the strip is not wrapped
-            print_line(r.file.path)
+            print_line(hex_escaped(r.file.path))
             print_line(f"  {strip}")
 
     for f in report.files:
