@@ -397,6 +397,10 @@ class FastX86:
             found = self._rewrite(name, raw, mn, ops)
         if found is None:
             found = self._detailed(address, raw)
+        if self.mode64 and found[0] != BAD:
+            word = unused_rex_word(raw, found[1])
+            if word is not None:
+                found = (found[0], _with_word(found[1], word, found[0] == BRANCH), found[2])
         if raw in X86_TRAPS and found[0] == PLAIN:
             return TRAP, found[1], 0
         return found
@@ -409,7 +413,7 @@ class FastX86:
             if b not in _ALLOWED_PREFIXES:
                 return None  # segment words, address size: the detailed formatter's job
             prefixes += 1
-        if raw.count(0x66, 0, prefixes) > 1:
+        if raw.count(0x66, 0, prefixes) > 1 or raw.count(0xF0, 0, prefixes) > 1:
             return None
         opcode_at = prefixes + (
             1 if self.mode64 and prefixes < len(raw) and 0x40 <= raw[prefixes] <= 0x4F else 0
@@ -461,6 +465,20 @@ class FastX86:
                 joined.append(part)
         operands = joined
         has_reg = any(op.startswith("%") and ":" not in op for op in operands)
+        if name in ("rol", "ror", "rcl", "rcr", "shl", "sal", "shr", "sar") and operands[:1] == ["%cl"]:
+            has_reg = any(op.startswith("%") and ":" not in op for op in operands[1:])  # %cl is the count
+        if not lead and (0xF2 in raw[:prefixes] or 0xF3 in raw[:prefixes]):
+            repeat = 0xF3 if raw[:prefixes].rfind(0xF3) > raw[:prefixes].rfind(0xF2) else 0xF2
+            if raw.count(repeat, 0, prefixes) > 1 or not self.formatter._mandatory(raw, repeat, name):
+                return None  # a repeat prefix nothing uses: objdump writes it (repnz or ...)
+        if (0x64 in raw[:prefixes] or 0x65 in raw[:prefixes]) and "(" not in ops and ":" not in ops:
+            return None  # fs/gs with no memory operand: objdump writes the prefix as a word
+        if name in ("movmskps", "movmskpd") and opcode_at > prefixes and raw[prefixes] & 8:
+            return None  # REX.W makes the register 64-bit: the detailed formatter knows
+        if name == "vmovq" and raw[prefixes] == 0x62:
+            return None  # capstone's EVEX disp8 scale is wrong for one form: the formatter fixes it
+        if name in ("jmp", "call") and att.startswith("l"):
+            return None  # far, through memory: the detailed formatter writes ljmp/lcall
         suffix = att[len(name) :] if att.startswith(name) else ""
         if suffix and suffix not in SUFFIX_SIZES:
             return None
@@ -469,6 +487,8 @@ class FastX86:
         if not size:
             regs = [REGISTER_SIZES[op] for op in operands if op in REGISTER_SIZES]
             size = regs[-1] if regs else 0
+        if size == 1 and 0x66 in raw[:prefixes]:
+            return None  # an operand-size prefix on a byte operation: objdump writes data16
         is_branch = name in ("call", "jmp") or (name.startswith("j") and name != "jmp")
         kind, value = PLAIN, 0
         out: list[str] = []
@@ -513,7 +533,7 @@ class FastX86:
         else:
             word = att
         if name == "movsxd":
-            word = "movslq"
+            word = "movslq" if operands and REGISTER_SIZES.get(operands[-1]) == 8 else "movsxd"
         if is_branch and name.startswith("j") and name != "jmp":
             word = name
         full = " ".join([*lead, word])
@@ -530,7 +550,7 @@ class FastX86:
                 text = mnemonic if not operands else f"{mnemonic:<6} {operands}"
                 disp = target - (address + len(raw))
                 return RIP, text, disp
-            if target is not None and operands.startswith(f"{target:x}"):
+            if target is not None and operands.startswith(f"{self.sym.bare_prefix}{target:x}"):
                 size = _branch_displacement(raw, self.mode64) or 0
                 if size:
                     return BRANCH, f"{mnemonic:<6} ", size
@@ -561,7 +581,9 @@ class FastX86:
         if kind == RIP:
             target = (address + len(raw) + value) & self.address_mask
             name = self._name(target)
-            return f"{text}        # {target:x} <{name}>" if name else f"{text}        # {target:x}"
+            if name:
+                return f"{text}        # {target:x} <{name}>"
+            return f"{text}        # {self.sym.bare_prefix}{target:x}"
         if kind != BAD:
             return text
         for insn in self.detail.disasm(raw, address, 1):  # not cacheable: decoded again
@@ -574,7 +596,8 @@ class FastX86:
         found = self.target_texts.get(target)
         if found is None:
             name = self._name(target)
-            found = self.target_texts[target] = f"{target:x} <{name}>" if name else f"{target:x}"
+            bare = f"{self.sym.bare_prefix}{target:x}"
+            found = self.target_texts[target] = f"{target:x} <{name}>" if name else bare
         return found
 
     def _name(self, target: int) -> str | None:
@@ -612,6 +635,20 @@ class FastX86:
         elif kind != BAD:
             self.special[raw] = entry
         return entry
+
+    def undefined_form(self, code: bytes, address: int, opcode_at: int) -> tuple[bytes, str] | None:
+        """(bytes, text) of ud1/ud0 (``0f b9``/``0f ff``) at the start of ``code``, with the
+        ModRM operands objdump decodes (``ud1    %eax,%eax``): they are laid out as imul's
+        (``0f af /r``), whose decoding gives the length and the operand text."""
+        escape = opcode_at + 1
+        if len(code) <= escape + 1:
+            return None
+        word = "ud1" if code[escape] == 0xB9 else "ud0"
+        twin = code[:escape] + b"\xaf" + code[escape + 1 :]
+        for insn in self.detail.disasm(twin, address, 1):
+            _mnemonic, operands, *_ = self.formatter.format(insn)
+            return code[: insn.size], f"{word:<6} {operands}"
+        return None
 
     def _branch_head(self, raw: bytes, head: str) -> None:
         """Remember ``je     `` for the plain forms of a relative branch (``eb``/``7x`` rel8,
@@ -886,6 +923,82 @@ def _memory(op: str, mod: int | None, mode64: bool) -> tuple[str, int | None] | 
 
 def _signed(value: int) -> str:
     return f"-{-value:#x}" if value < 0 else f"{value:#x}"
+
+
+# Words of instructions whose operand size is 64 bits without REX.W (so REX.W is unused) and of
+# those REX.W makes (so it is used though no 64-bit register shows).
+_DEFAULT_64 = frozenset(("push", "pop", "call", "jmp", "ret", "leave", "enter", "pushf", "popf"))
+_W_WORDS = frozenset(("cltq", "cqto", "iretq", "sysretq", "sysexitq", "lretq", "cmpxchg16b"))
+_EXTENDED = re.compile(r"%(?:r(?:8|9|1[0-5])[dwb]?|(?:[xyz]mm|cr|db)(?:8|9|1[0-5]))\b")
+_WIDE = re.compile(r"%(?:r[a-ds][xip]|r[sb]p|r[sd]i|r(?:8|9|1[0-5]))(?![dwb\w])")
+
+
+_PREFIX_WORDS = frozenset(
+    ("lock", "rep", "repz", "repnz", "data16", "addr32", "cs", "ds", "es", "ss", "fs", "gs", "bnd", "notrack")
+)
+
+
+def _with_word(text: str, word: str, branch: bool) -> str:
+    """``text`` with ``word`` (a REX prefix) just before its mnemonic, padded as objdump pads
+    the words and mnemonic together: ``rex.B jle d27ad``, ``lock rex.W or ...``."""
+    parts = text.split(" ")
+    lead = []
+    while len(parts) > 1 and parts[0] in _PREFIX_WORDS:
+        lead.append(parts.pop(0))
+    mnemonic = parts[0]
+    operands = " ".join(parts[1:]).lstrip(" ")
+    full = " ".join([*lead, word, mnemonic])
+    if branch:
+        return f"{full:<6} "
+    return f"{full:<6} {operands}" if operands else full
+
+
+def unused_rex_word(raw: bytes, text: str) -> str | None:
+    """``rex.WRB`` when the instruction's REX prefix has a bit it does not use, as objdump then
+    writes the whole prefix as a word (``rex.B jle``, ``rex cli``); None when every bit is
+    used. Compilers emit only used bits: this is for data decoded as code. The use of each bit
+    is read off objdump's text: R and B extend registers that show, X needs a SIB byte, W a
+    64-bit operand, a bare 0x40 one of %sil/%dil/%spl/%bpl."""
+    at = 0
+    while at < len(raw) - 1 and raw[at] in _LEGACY_PREFIXES:
+        at += 1
+    rex = raw[at]
+    if not 0x40 <= rex <= 0x4F or at == len(raw) - 1 or "rex" in text:
+        return None  # none, or written already (data16 data16 rex.W call __tls_get_addr@plt)
+    mnemonic, _sep, operands = text.partition(" ")
+    if mnemonic in _PREFIX_WORDS:
+        mnemonic = next((w for w in text.split() if w not in _PREFIX_WORDS), "")
+    memory = "(" in operands and "%es:(" not in operands and "%ds:(" not in operands  # not a string op
+    if rex & 8 and _w_unused(mnemonic, operands, memory):
+        return rex_name(rex)
+    # R extends a ModRM.reg register, B the rm one, a base or an opcode's register
+    if rex & 5 and (rex & 4 or not memory) and not _EXTENDED.search(operands):
+        return rex_name(rex)
+    if rex & 2 and not (memory and _SIB.search(operands)):  # X: an index, so a SIB byte
+        return rex_name(rex)
+    if rex == 0x40 and not any(r in operands for r in ("%sil", "%dil", "%spl", "%bpl")):
+        return "rex"
+    return None
+
+
+def _w_unused(mnemonic: str, operands: str, memory: bool) -> bool:
+    """REX.W does nothing: the operation is 64-bit by default (push, jmp, jcc) or shows no
+    64-bit operand (registers inside an address do not count)."""
+    if mnemonic in _DEFAULT_64 or (mnemonic.startswith(("j", "loop")) and mnemonic != "jrcxz"):
+        return True
+    if mnemonic.endswith(("q", "64")) or mnemonic in _W_WORDS:
+        return False
+    outside = re.sub(r"\([^)]*\)", "", operands) if memory else operands
+    return not _WIDE.search(outside)
+
+
+def rex_name(rex: int) -> str:
+    """objdump's word for a REX prefix byte: ``rex``, ``rex.W``, ``rex.WRXB``."""
+    bits = "".join(flag for flag, mask in zip("WRXB", (8, 4, 2, 1), strict=True) if rex & mask)
+    return f"rex.{bits}" if bits else "rex"
+
+
+_SIB = re.compile(r"\([^)]*,|\(%r12|\(%rsp|%riz")
 
 
 def _cstring(field: bytes) -> str:

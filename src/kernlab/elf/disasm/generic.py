@@ -42,7 +42,7 @@ class GenericFormatter:
                 if self.arch.startswith("riscv"):
                     target = (insn.address + target) & ((1 << 64) - 1)
                 target_name = self.sym.name(target, self.section)
-                named = f"{target:x}" + (f" <{target_name}>" if target_name else "")
+                named = f"{target:x} <{target_name}>" if target_name else f"{self.sym.bare_prefix}{target:x}"
                 ops = ops[: match.start()] + match["lead"] + named
         comment = None
         if self.arch == "aarch64":

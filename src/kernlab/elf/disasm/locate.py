@@ -54,7 +54,7 @@ def find_function(image: ElfImage, name: str, symbolizer: Symbolizer) -> tuple[s
     sym = code[0]
     value = sym.value & ~1 if image.arch == "arm" else sym.value
     size = sym.size or size_to_next_symbol(image, value, symbolizer)
-    return display_name(sym, symbolizer.versioned), value, size
+    return display_name(sym, symbolizer.versioned, symbolizer.base_versions), value, size
 
 
 def _find_external(image: ElfImage, name: str, symbolizer: Symbolizer) -> tuple[str, int, int]:

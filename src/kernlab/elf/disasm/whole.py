@@ -6,8 +6,9 @@ objdump's layout (binutils/objdump.c, ``disassemble_section`` and ``disassemble_
   ``Disassembly of section NAME:``;
 * a block per symbol address of that section, headed ``<name>:``; the first block starts at the
   section's start even without a symbol there (``<name-0x10>`` then names the first symbol
-  after it); each block is decoded from its own start, so an instruction running past the next
-  symbol is shown whole and the next block starts at its symbol again;
+  after it); each block is decoded from its own start and never past its end (objdump's
+  stop_vma): an instruction that would run past the next symbol is written as its first byte
+  alone (``.byte 0x8b``, or a prefix's word such as ``rex.W``), then the next byte is decoded;
 * a run of zero bytes is written as ``...``: 8 or more bytes (up to a multiple of 4 unless the
   run reaches the block's end), or 1 or 2 bytes at the block's end.
 
@@ -26,7 +27,7 @@ from operator import not_
 from typing import TYPE_CHECKING, Any
 
 from kernlab.elf.disasm.decode import _capstone, _disassemble, _opened, _syntax
-from kernlab.elf.disasm.fast import X86_TRAPS
+from kernlab.elf.disasm.fast import X86_TRAPS, rex_name
 from kernlab.elf.disasm.model import SyscallNote
 from kernlab.elf.disasm.symbols import ExternalSymbols, Symbolizer
 from kernlab.elf.disasm.traps import SyscallTracker
@@ -57,6 +58,7 @@ class CodeSection:
     address: int
     size: int
     address_width: int  # hex digits of the addresses in its lines, as objdump pads them
+    index: int = -1  # in the section header table: its bytes are read by it, not by address
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Block:
     label: str | None  # the symbol (``main``, ``puts@plt``, ``_init+0x10``) or None
     rows: list[Row]
     marked: frozenset[int]  # addresses of the instructions loading a known system-call number
+    section_index: int = -1  # tells apart two sections of one name (COMDAT groups in a .o)
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ def list_file(
         _syntax(image, syntax),
         file_format(image),
         64 if image.is_64bit else 32,
-        tuple(CodeSection(s.name, s.address, s.size, _address_width(s, digits)) for s in chosen),
+        tuple(CodeSection(s.name, s.address, s.size, _address_width(s, digits), s.index) for s in chosen),
         symbols,
     )
 
@@ -219,7 +222,7 @@ def _section_blocks(
         instructions, _notes = _disassemble(image, start, end - start, syntax, symbolizer)
         rows: list[Row] = [(i.address, i.raw, i.text, i.syscall) for i in instructions]
         marked = frozenset(i.syscall.loaded_at for i in instructions if i.syscall is not None)
-        yield Block(section.name, start, label, rows, marked)
+        yield Block(section.name, start, label, rows, marked, section.index)
 
 
 def _x86_blocks(image: ElfImage, fast: FastX86, jobs: list[_Job]) -> Iterator[Block]:
@@ -232,7 +235,7 @@ def _x86_blocks(image: ElfImage, fast: FastX86, jobs: list[_Job]) -> Iterator[Bl
             section = job_section
             fast.start_section(section.name)
             base = section.address
-            code = image.read(base, section.size)
+            code = _section_bytes(image, section)
             buffer = (ctypes.c_char * len(code)).from_buffer_copy(code)
         rows: list[Row] = []
         marked: set[int] = set()
@@ -241,20 +244,17 @@ def _x86_blocks(image: ElfImage, fast: FastX86, jobs: list[_Job]) -> Iterator[Bl
         while pos < end:
             data = fast.chunk(buffer, base, pos - base, end - base)
             if not data:
-                # An instruction running past the next symbol is shown whole (objdump decodes
-                # each block from its own start); bytes capstone cannot decode are "(bad)".
-                data = fast.chunk(buffer, base, pos - base, min(len(code), end - base + 15), 1)
-                if not data:
-                    rows.append((pos, code[pos - base : pos - base + 1], "(bad)", None))
-                    pos += 1
-                    continue
+                row, skip = _cut_short(fast, code, base, pos, end)
+                rows.append(row)
+                pos += skip
+                continue
             chunk = _Chunk(fast, code, base, end, data)
             at = len(rows)
             rows += chunk.rows()
             if chunk.stop is not None:
                 address, skip = chunk.stop
                 del rows[at + chunk.kept :]
-                rows.append((address, b"", "...", None))
+                rows.append(chunk.stop_row or (address, b"", "...", None))
                 pos = address + skip
             else:
                 last = rows[-1]
@@ -272,7 +272,106 @@ def _x86_blocks(image: ElfImage, fast: FastX86, jobs: list[_Job]) -> Iterator[Bl
                         rows[k] = (trap_address, raw, text, note)
         if waits:
             rows = _merge_waits(rows)
-        yield Block(section.name, start, label, rows, frozenset(marked))
+        yield Block(section.name, start, label, rows, frozenset(marked), section.index)
+
+
+def _cut_short(fast: FastX86, code: bytes, base: int, pos: int, end: int) -> tuple[Row, int]:
+    """The row at ``pos`` when capstone decodes nothing before the block's ``end``, and the bytes
+    it covers. objdump never reads past the next symbol (its stop_vma): an instruction that
+    would is written as its first byte alone — a prefix's word (``data16``, ``rex.W``) or
+    ``.byte 0x8b`` — and decoding goes on at the next byte; bytes that decode as nothing
+    even with more of them are ``(bad)``; one or two zero bytes at the end are ``...``."""
+    skip = _zero_run(code, pos - base, end - base)
+    if skip:
+        return (pos, b"", "...", None), skip
+    byte = code[pos - base]
+    if fast.mode64 and 0x40 <= byte <= 0x4F and pos + 1 < end and code[pos - base + 1] in _PREFIX_OR_REX:
+        return (pos, code[pos - base : pos - base + 1], rex_name(byte), None), 1  # see _Chunk.miss
+    locked = _locked(fast, code[pos - base : end - base], pos)
+    if locked is not None:
+        return locked, len(locked[1])
+    window = code[pos - base : pos - base + 15].ljust(15, b"\0")  # the section may end first
+    if any(True for _ in fast.lite.disasm(window, pos, 1)):
+        byte = code[pos - base]
+        word = _PREFIX_WORDS.get(byte) or (rex_name(byte) if fast.mode64 and 0x40 <= byte <= 0x4F else None)
+        if byte == 0x67 and not fast.mode64:
+            word = "addr16"
+        elif byte == 0x9B:
+            word = "fwait"
+        return (pos, code[pos - base : pos - base + 1], word or f".byte {byte:#x}", None), 1
+    row = _undecodable(code[: end - base], pos - base, pos, fast.mode64)
+    return row, len(row[1])
+
+
+def _locked(fast: FastX86, code: bytes, address: int) -> Row | None:
+    """``lock lock or %ebx,%edi``: capstone refuses a lock prefix on an instruction that cannot
+    take one, objdump writes it as a word before the instruction it decodes without it."""
+    count = len(code) - len(code.lstrip(b"\xf0"))
+    if not count or count == len(code):
+        return None
+    for insn in fast.detail.disasm(code[count:], address + count, 1):
+        mnemonic, operands, *_ = fast.formatter.format(insn)
+        full = " ".join(["lock"] * count + [mnemonic])
+        return (address, code[: count + insn.size], f"{full:<6} {operands}" if operands else full, None)
+    return None
+
+
+def _undecodable(code: bytes, offset: int, address: int, mode64: bool) -> Row:
+    """The row objdump writes for bytes capstone cannot decode: its prefixes as words, then
+    ``(bad)`` over the opcode bytes read so far — one, two for an 0F opcode, three for 0F 38
+    and 0F 3A, and for an x87 escape (D8-DF) the ModRM byte of its register form too."""
+    words = []
+    at = offset
+    while at < len(code) - 1 and (code[at] in _PREFIX_WORDS or (mode64 and 0x40 <= code[at] <= 0x4F)):
+        byte = code[at]
+        words.append(_PREFIX_WORDS.get(byte) or rex_name(byte))
+        if byte == 0x67 and not mode64:
+            words[-1] = "addr16"
+        at += 1
+    opcode = code[at]
+    if opcode in _VEX_SIZES and mode64 and at + _VEX_SIZES[opcode] > len(code) and not words:
+        # objdump fetches a VEX escape's bytes and the opcode at once: past the block's end
+        # that fails, and the escape is written as a byte of data
+        return (address, code[offset : offset + 1], f".byte {opcode:#x}", None)
+    size = 1
+    if opcode == 0x0F and at + 1 < len(code) and code[at + 1] != 0x0F:  # 0F 0F (3DNow!): one
+        size = 3 if code[at + 1] in (0x38, 0x3A) and at + 2 < len(code) else 2
+    elif 0xD8 <= opcode <= 0xDF and at + 1 < len(code):
+        size = 2
+    elif opcode in _VEX_SIZES and at + 1 < len(code) and _is_vex(code[at + 1], opcode, mode64):
+        size = min(_VEX_SIZES[opcode], len(code) - at)  # the VEX/XOP bytes and the opcode
+    if opcode in (0xC4, 0xC5) and mode64 and words and words[-1].startswith("rex"):
+        words.pop()  # a REX before a VEX escape is part of the invalid bytes, not a word
+    raw = code[offset : at + size]
+    text = "frstpm(287 only)" if raw == b"\xdb\xe5" else "(bad)"
+    return (address, raw, " ".join([*words, text]), None)
+
+
+# Prefix bytes and the words objdump writes for them before an instruction it cannot decode.
+_PREFIX_WORDS = {0x66: "data16", 0x67: "addr32", 0xF0: "lock", 0xF2: "repnz", 0xF3: "repz"}
+_PREFIX_WORDS.update({0x2E: "cs", 0x36: "ss", 0x3E: "ds", 0x26: "es", 0x64: "fs", 0x65: "gs"})
+
+
+# A VEX (C4, C5) or XOP (8F) escape and the bytes objdump reads before finding it invalid.
+_VEX_SIZES = {0xC4: 4, 0xC5: 3, 0x8F: 4}
+
+
+def _is_vex(following: int, escape: int, mode64: bool) -> bool:
+    """Whether C4/C5/8F start a VEX or XOP prefix objdump reads whole before finding it invalid:
+    XOP with a known map select; VEX in 64-bit mode only, with a known map (elsewhere objdump
+    stops at its first byte)."""
+    if escape == 0x8F:
+        return 8 <= following & 0x1F <= 10  # XOP maps 8-10; else objdump stops at 8F
+    # C4's map select must be 1-3 (0F, 0F 38, 0F 3A), else objdump stops at C4 itself
+    return mode64 and (escape == 0xC5 or 1 <= following & 0x1F <= 3)
+
+
+def _section_bytes(image: ElfImage, section: CodeSection) -> bytes:
+    """The section's own bytes, as objdump reads them: in a relocatable object every section
+    starts at address 0, so reading by address would give the first one's bytes for all."""
+    if section.index >= 0:
+        return bytes(image.section_data(section.index))
+    return image.read(section.address, section.size)
 
 
 def _address(row: Row) -> int:
@@ -292,6 +391,7 @@ class _Chunk:
         self.end = end
         self.data = data
         self.stop: tuple[int, int] | None = None  # (address, bytes) of a run of zeros written "..."
+        self.stop_row: Row | None = None  # the row ending the chunk early instead of "..."
         self.kept = 0  # rows before the run of zeros
         self.traps: list[int] = []
         self.waits = False
@@ -342,12 +442,33 @@ class _Chunk:
                 return ""
         elif raw == b"\x9b":
             self.waits = True
+        elif self.fast.mode64 and 0x40 <= raw[0] <= 0x4F and len(raw) > 1 and raw[1] in _PREFIX_OR_REX:
+            # A REX prefix counts only right before the opcode: objdump writes one followed by
+            # another prefix as an instruction of its own (rex.RXB), capstone folds it in.
+            self.stop = (address, 1)
+            self.stop_row = (address, raw[:1], rex_name(raw[0]), None)
+            self.kept = index
+            return ""
+        elif raw[-2:] in _SHORT_UNDEFINED and all(b in _PREFIX_OR_REX for b in raw[:-2]):
+            # capstone decodes ud0/ud1 without the ModRM byte objdump reads: the instructions
+            # after it would start one byte early, so the chunk ends at it.
+            offset = address - self.base
+            form = self.fast.undefined_form(self.code[offset : offset + 15], address, len(raw) - 2)
+            if form is not None:
+                self.stop = (address, len(form[0]))
+                self.stop_row = (address, form[0], form[1], None)
+                self.kept = index
+                return ""
         elif raw in X86_TRAPS:
             self.traps.append(address)
         return self.fast.describe(address, raw, self.data, index)
 
 
 _INSN_WORDS = 31  # a cs_insn record is 248 bytes: 31 words of 8
+_SHORT_UNDEFINED = (b"\x0f\xb9", b"\x0f\xff")  # ud1, ud0 as capstone decodes them
+_PREFIX_OR_REX = frozenset(
+    [0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67, *range(0x40, 0x50)]
+)
 
 
 # The x87 control instructions objdump reads together with a preceding fwait (9b) as the

@@ -24,6 +24,8 @@ NO_SUFFIX = frozenset(
         "pop",
         "call",
         "jmp",
+        "lcall",
+        "ljmp",
         "lgdt",
         "lidt",
         "sgdt",
@@ -133,6 +135,35 @@ STRING_OPS = {"stos", "lods", "movs", "scas", "cmps", "ins", "outs"}
 # Port I/O instructions (capstone's names), whose %dx port AT&T writes as (%dx).
 PORT_IO = frozenset({"in", "out", "insb", "insw", "insd", "outsb", "outsw", "outsd"})
 USELESS_SEGMENTS_64 = {0x2E: "cs", 0x3E: "ds", 0x26: "es", 0x36: "ss"}
+# capstone's repeat prefixes -> objdump's: f3/f2 are "repz"/"repnz" except that f3 on a string
+# move, store, load or port string is "rep".
+REPEAT_WORDS = {"repe": "repz", "repne": "repnz"}
+REPEAT_PREFIXES = {0xF2: "repnz", 0xF3: "repz"}
+# capstone's words showing that it took a repeat prefix as part of the instruction.
+REPEAT_LEADS = frozenset(("rep", "repz", "repnz", "bnd", "xacquire", "xrelease"))
+# Shifts and rotates: a count in %cl says nothing of the operand size, so with a memory
+# operand objdump writes the suffix (shrq %cl,0x10(%rbx)).
+SHIFTS = frozenset(("rol", "ror", "rcl", "rcr", "shl", "sal", "shr", "sar"))
+# objdump's pseudo-op names of pclmulqdq by its immediate (PCLMUL_Fixup in i386-dis.c: the
+# immediates 0x10 and 0x11 become 2 and 3, and any immediate below 4 picks a name).
+PCLMUL_NAMES = ("lqlq", "hqlq", "lqhq", "hqhq")
+# VIA PadLock instructions, as objdump spells them.
+PADLOCK_NAMES = {f"xcrypt{mode}": f"xcrypt-{mode}" for mode in ("ecb", "cbc", "ctr", "cfb", "ofb")}
+PADLOCK_NAMES["xstore"] = "xstore-rng"
+# capstone's far return -> objdump's.
+ATT_RENAMES = {"retf": "lret", "retfq": "lretq"}
+# capstone's flags pushes and pops -> objdump's word, the same in both modes and syntaxes.
+FLAGS_WORDS = {"pushf": "pushf", "pushfq": "pushf", "pushfd": "pushf", "popf": "popf", "popfq": "popf"}
+FLAGS_WORDS["popfd"] = "popf"
+# capstone's X86_AVX_RM_* -> objdump's embedded rounding (with sae implied).
+EVEX_ROUNDING = {1: "{rn-sae}", 2: "{rd-sae}", 3: "{ru-sae}", 4: "{rz-sae}"}
+# SSE4.1 and SHA instructions reading %xmm0 implicitly: objdump lists it as their first
+# AT&T operand (blendvps %xmm0,%xmm1,%xmm2), capstone leaves it out.
+IMPLICIT_XMM0 = frozenset(("blendvps", "blendvpd", "pblendvb", "sha256rnds2"))
+# Instructions whose general register is 64-bit with REX.W though capstone names its low half.
+REX_W_WIDENS = frozenset(("movmskps", "movmskpd"))
+# Relative branches whose 0x67 prefix selects the count register (jecxz, loopl), not unused.
+COUNT_BRANCHES = frozenset((0xE0, 0xE1, 0xE2, 0xE3))
 PREFIX_BYTES = {0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65, 0x66, 0x67}
 
 
@@ -164,6 +195,63 @@ def _prefix_bytes(raw: bytes) -> list[int]:
     return out
 
 
+def _evex_disp8_fixed(insn: Any, disp: int) -> int:
+    """capstone scales the 8-bit displacement of EVEX ``vmovq %xmmN,m64`` (66 0F 7E W1) by 16;
+    its element is 8 bytes (disp8*N with N = 8), as objdump has it."""
+    raw = bytes(insn.bytes)
+    if len(raw) < 7 or raw[0] != 0x62 or raw[1] & 3 != 1 or raw[2] & 0x83 != 0x81 or raw[4] != 0x7E:
+        return disp
+    if raw[5] >> 6 != 1:
+        return disp
+    return int.from_bytes(raw[-1:], "little", signed=True) * 8  # mod 01: the last byte
+
+
+def _branch_hint(prefixes: list[int], opcode: int, body: bytes, has_rex: bool) -> str:
+    """objdump's ``,pn`` (2e) or ``,pt`` (3e) for the last such prefix of a conditional jump."""
+    conditional = 0x70 <= opcode <= 0x7F or (
+        opcode == 0x0F and len(body) > 1 + has_rex and 0x80 <= body[1 + has_rex] <= 0x8F
+    )
+    hints = [b for b in prefixes if b in (0x2E, 0x3E)]
+    if not conditional or not hints:
+        return ""
+    return ",pn" if hints[-1] == 0x2E else ",pt"
+
+
+def _widened(register: str) -> str:
+    """%rdx for %edx, %r9 for %r9d (either syntax)."""
+    pct = "%" if register.startswith("%") else ""
+    name = register[len(pct) :]
+    if name.startswith("e"):
+        return f"{pct}r{name[1:]}"
+    return f"{pct}{name[:-1]}" if name.endswith("d") else register
+
+
+def _pclmul_pseudo_op(mn: str, ops: list[Any], imm_type: int) -> tuple[list[Any], str]:
+    """``pclmullqhqdq %xmm0,%xmm1`` for ``pclmulqdq $0x10,%xmm0,%xmm1`` (and the VEX form): the
+    immediate objdump folds into the name, dropped from the operands."""
+    if mn not in ("pclmulqdq", "vpclmulqdq") or not ops or ops[-1].type != imm_type:
+        return ops, mn
+    selector = ops[-1].imm & 0xFF
+    selector = {0x10: 2, 0x11: 3}.get(selector, selector)
+    if selector >= len(PCLMUL_NAMES):
+        return ops, mn
+    return ops[:-1], mn[:-3] + PCLMUL_NAMES[selector] + "dq"
+
+
+def _evex_rounding(insn: Any, rendered: list[str], att: bool) -> None:
+    """EVEX embedded rounding or suppressed exceptions: ``{rn-sae}`` or ``{sae}`` as an operand of
+    its own, first in AT&T order (after an immediate), stuck to the last operand in Intel."""
+    word = EVEX_ROUNDING.get(insn.avx_rm) or ("{sae}" if insn.avx_sae else None)
+    if word is None or not rendered:
+        return
+    if att:
+        # rendered is still in Intel order: the AT&T first operand is its last one.
+        at = len(rendered) - 1 if rendered[-1].startswith("$") else len(rendered)
+        rendered.insert(at, word)
+    else:
+        rendered[-1] += word  # Intel: zmm1{rn-sae}, no comma
+
+
 class X86Formatter:
     """capstone (Intel syntax, with details) -> objdump's AT&T or Intel text."""
 
@@ -175,9 +263,12 @@ class X86Formatter:
         self.syntax = syntax
         self.sym = symbolizer
         self.section: str | None = None  # the section being disassembled (objdump prefers its symbols)
+        self._bare: Any = None  # a capstone handle without details, for _mandatory_66
 
     def _reg(self, insn: Any, reg: int) -> str:
         name = insn.reg_name(reg)
+        if name.startswith("dr") and self.syntax == "att":
+            name = "db" + name[2:]  # objdump's AT&T name of a debug register: %db7
         return f"%{name}" if self.syntax == "att" else name
 
     def _imm(self, value: int, size: int) -> str:
@@ -187,7 +278,7 @@ class X86Formatter:
 
     def _target(self, address: int) -> tuple[str, str | None]:
         name = self.sym.name(address, self.section)
-        text = f"{address:x}" + (f" <{name}>" if name else "")
+        text = f"{address:x} <{name}>" if name else f"{self.sym.bare_prefix}{address:x}"
         return text, name
 
     def _mem_att(self, insn: Any, op: Any, implicit_seg: str | None = None) -> str:
@@ -201,8 +292,9 @@ class X86Formatter:
         if base is None and index is None:
             mask = (1 << 64) - 1 if self.mode64 else 0xFFFFFFFF
             return text + f"{mem.disp & mask:#x}"
-        if insn.disp_size or mem.disp:
-            text += _hex(mem.disp)
+        disp = _evex_disp8_fixed(insn, mem.disp)
+        if insn.disp_size or disp:
+            text += _hex(disp)
         if index is None and base is not None and self._sib_without_index(insn, base):
             index = "riz" if self.mode64 else "eiz"
         if index is not None:
@@ -257,8 +349,9 @@ class X86Formatter:
 
         # capstone folds prefixes into the mnemonic ("rep stosd", "lock cmpxchg", "bnd jmp").
         parts = insn.mnemonic.split()
-        lead = [p for p in parts[:-1] if p in MNEMONIC_PREFIXES]
-        base_mn = parts[-1]
+        lead = [REPEAT_WORDS.get(p, p) for p in parts[:-1] if p in MNEMONIC_PREFIXES]
+        base_mn = "shl" if parts[-1] == "sal" else parts[-1]  # objdump names /6 of D0-D3 shl too
+        base_mn = PADLOCK_NAMES.get(base_mn, base_mn)
 
         if body[:1] == b"\x90" and 0x66 in prefixes:
             # 66 90 is objdump's "xchg %ax,%ax"
@@ -278,13 +371,20 @@ class X86Formatter:
             return " ".join([*words, "fwait"]), "", None, None, None
         modrm_at = 2 if has_rex else 1
         modrm = body[modrm_at] if len(body) > modrm_at else 0
+        far = opcode == 0xFF and modrm < 0xC0 and (modrm >> 3) & 7 in (3, 5)
+        if far and not has_rex and self.syntax == "att":
+            base_mn = "lcall" if (modrm >> 3) & 7 == 3 else "ljmp"  # far, through memory
         if 0xD8 <= opcode <= 0xDF and modrm >= 0xC0:
             x87 = self._x87_register_form(opcode, modrm, base_mn)
             if x87 is not None:
                 return " ".join([*words, *lead, x87[0]]), x87[1], None, None, None
+        fixed = self._fixed_form(base_mn, prefixes, words)
+        if fixed is not None:
+            return fixed[0], fixed[1], None, None, None
+        ops, base_mn = _pclmul_pseudo_op(base_mn, ops, x86.X86_OP_IMM)
 
         target = target_name = comment = None
-        is_branch = insn.group(x86.X86_GRP_JUMP) or insn.group(x86.X86_GRP_CALL)
+        is_branch = insn.group(x86.X86_GRP_JUMP) or insn.group(x86.X86_GRP_CALL) or opcode in COUNT_BRANCHES
         rendered: list[str] = []
         # Shift-by-one forms (D0/D1) carry an implicit 1: objdump leaves it out in AT&T syntax
         # and writes it as a plain "1" in Intel syntax.
@@ -308,6 +408,8 @@ class X86Formatter:
                     rendered.append(self._imm(op.imm, 1))
                 elif shift_by_one and op is ops[-1]:
                     rendered.append("1")
+                elif base_mn == "enter":
+                    rendered.append(self._imm(op.imm, 2 if op is ops[0] else 1))  # imm16, imm8
                 elif is_branch:
                     target = op.imm & ((1 << 64) - 1 if self.mode64 else 0xFFFFFFFF)
                     text, target_name = self._target(target)
@@ -324,24 +426,45 @@ class X86Formatter:
                     text = self._mem_att(insn, op, implicit)
                 else:
                     text = self._mem_intel(insn, op, sized=base_mn != "lea", implicit=implicit)
+                if "{1to" in insn.op_str:
+                    # capstone's detail leaves avx_bcast 0; its text has the broadcast, which
+                    # objdump writes (%rax){1to16} in AT&T, DWORD BCST [rax] in Intel syntax
+                    if self.syntax == "att":
+                        text += insn.op_str[insn.op_str.index("{1to") :].split("}", 1)[0] + "}"
+                    else:
+                        text = text.replace(" PTR ", " BCST ", 1)
                 if is_branch:
                     text = ("*" if self.syntax == "att" else "") + text
                 rendered.append(text)
                 if op.mem.base and insn.reg_name(op.mem.base) in ("rip", "eip"):
                     target = (insn.address + insn.size + op.mem.disp) & ((1 << 64) - 1)
                     target_name = self.sym.name(target, self.section)
-                    comment = f"# {target:x}" + (f" <{target_name}>" if target_name else "")
+                    if target_name:
+                        comment = f"# {target:x} <{target_name}>"
+                    else:
+                        comment = f"# {self.sym.bare_prefix}{target:x}"
         if is_branch and ops and ops[0].type == x86.X86_OP_REG and self.syntax == "att":
             rendered[0] = "*" + rendered[0]
         self._evex_mask(insn, body, ops, rendered)
+        _evex_rounding(insn, rendered, self.syntax == "att")
+        if base_mn in IMPLICIT_XMM0:
+            rendered.append("%xmm0" if self.syntax == "att" else "xmm0")
+        if base_mn in REX_W_WIDENS and has_rex and body[0] & 8:
+            rendered[0] = _widened(rendered[0])
 
-        if self.syntax == "att":
+        if self.syntax == "att" and base_mn != "enter":  # objdump keeps enter's Intel order
             rendered.reverse()
+        if self.syntax == "att":
             mn = self._att_mnemonic(insn, base_mn, ops, string_op)
             operands = ",".join(rendered)
         else:
             mn = string_op or base_mn  # objdump writes "stos", "movs" with sized operands
             operands = ",".join(rendered)
+        hint = _branch_hint(prefixes, opcode, body, has_rex)
+        if hint:
+            # 2e/3e on a conditional jump is a hint: jb,pn / jl,pt, its segment word dropped
+            mn += hint
+            words.remove("cs" if hint == ",pn" else "ds")
         full = " ".join([*words, *lead, mn])
         return full, operands, target, target_name, comment
 
@@ -355,16 +478,87 @@ class X86Formatter:
         uses_66 = any(o.size == 2 for o in ops) or (
             escape == b"\x0f" and any(_is_vector(insn, o) for o in ops)
         )
+        if 0x66 in prefixes and not uses_66:
+            uses_66 = self._mandatory(bytes(insn.bytes), 0x66, mn)
         last_66 = len(prefixes) - 1 - prefixes[::-1].index(0x66) if 0x66 in prefixes else -1
+        repeats = [i for i, b in enumerate(prefixes) if b in REPEAT_PREFIXES]
+        last_repeat = repeats[-1] if repeats else -1
         words = []
         for i, b in enumerate(prefixes):
+            if b in REPEAT_PREFIXES:
+                # objdump writes a repeat prefix nothing uses (repnz nop, repz add); capstone
+                # drops it. One is used when capstone names it (rep, bnd, xacquire) or when the
+                # bytes without it are another instruction (pause, popcnt, movsd).
+                used = i == last_repeat and (
+                    any(w in REPEAT_LEADS for w in lead) or self._mandatory(bytes(insn.bytes), b, mn)
+                )
+                if not used:
+                    words.append(REPEAT_PREFIXES[b])
+                continue
             if b == 0x3E and "notrack" in lead:
                 continue  # 3e is the notrack prefix of an indirect branch
             if b in USELESS_SEGMENTS_64 and self.mode64:
                 words.append(USELESS_SEGMENTS_64[b])
+            elif b == 0xF0 and i < len(prefixes) - 1 - prefixes[::-1].index(0xF0):
+                words.append("lock")  # all but the last lock, which capstone writes itself
+            elif b in (0x64, 0x65) and not any(o.type == self.x86.X86_OP_MEM for o in ops):
+                words.append("fs" if b == 0x64 else "gs")  # no memory operand to apply it to
             elif b == 0x66 and not (i == last_66 and uses_66):
                 words.append("data16")
+            elif b == 0x67 and self._unused_address_size(ops, escape):
+                words.append("addr32" if self.mode64 else "addr16")
         return words
+
+    def _unused_address_size(self, ops: list[Any], escape: bytes) -> bool:
+        """0x67 with no memory operand to address, on anything but jecxz and loopl (whose
+        count register it selects): objdump writes it as ``addr32``."""
+        if any(o.type == self.x86.X86_OP_MEM for o in ops):
+            return False
+        return bool(escape) and escape[0] not in COUNT_BRANCHES
+
+    def _mandatory(self, raw: bytes, prefix: int, mnemonic: str) -> bool:
+        """True when the last ``prefix`` byte (0x66, 0xf2, 0xf3) is part of the opcode (adcx,
+        pause, popcnt): without it the bytes decode as another instruction. objdump writes an
+        unused prefix as a word (data16, repz), a mandatory one not."""
+        if self._bare is None:
+            import capstone
+
+            self._bare = capstone.Cs(
+                capstone.CS_ARCH_X86, capstone.CS_MODE_64 if self.mode64 else capstone.CS_MODE_32
+            )
+        at = len(raw) - 1 - raw[::-1].index(prefix, len(raw) - len(_prefix_bytes(raw)))
+        for other in self._bare.disasm(raw[:at] + raw[at + 1 :], 0, 1):
+            word = other.mnemonic.split()[-1]
+            return PADLOCK_NAMES.get(word, word) != mnemonic
+        return True
+
+    def _fixed_form(self, mn: str, prefixes: list[int], words: list[str]) -> tuple[str, str] | None:
+        """Instructions objdump writes unlike capstone whatever their bytes: ``pushf``/``popf``
+        (``pushfw`` with 0x66) and ``xlat %ds:(%rbx)``."""
+        if mn in FLAGS_WORDS:
+            word = FLAGS_WORDS[mn]
+            if 0x66 in prefixes:
+                words = [w for w in words if w != "data16"]  # consumed by the 16-bit form
+                word += "w"
+            return " ".join([*words, word]), ""
+        if mn in ("iretd", "iret") and (mn == "iretd" or 0x66 in prefixes):
+            # capstone's iretd is objdump's iret, its 16-bit iret objdump's iretw
+            word = "iret" if mn == "iretd" else "iretw"
+            return " ".join([*(w for w in words if w != "data16"), word]), ""
+        if mn == "xlatb":
+            base = (
+                "rbx"
+                if self.mode64 and 0x67 not in prefixes
+                else "ebx"
+                if self.mode64
+                else "bx"
+                if 0x67 in prefixes
+                else "ebx"
+            )
+            if self.syntax == "att":
+                return " ".join([*words, "xlat"]), f"%ds:(%{base})"
+            return " ".join([*words, "xlat"]), f"BYTE PTR ds:[{base}]"
+        return None
 
     def _evex_mask(self, insn: Any, body: bytes, ops: list[Any], rendered: list[str]) -> None:
         """EVEX opmask: capstone lists it as an operand, objdump writes ``dst{%k1}{z}``."""
@@ -410,7 +604,8 @@ class X86Formatter:
         if mn in ("movzx", "movsx") and len(ops) == 2:
             return f"{mn[:4]}{SIZE_SUFFIX.get(ops[1].size, '')}{SIZE_SUFFIX.get(ops[0].size, '')}"
         if mn == "movsxd":
-            return "movslq"
+            # movslq only into a 64-bit register; objdump keeps movsxd for the 32-bit form
+            return "movslq" if ops and ops[0].size == 8 else "movsxd"
         if string_op:
             # stos/lods/scas name their size by the register; ins/outs (whose register is
             # the port, %dx) take a suffix as movs does: insb (%dx),%es:(%rdi).
@@ -420,13 +615,20 @@ class X86Formatter:
             return string_op + SIZE_SUFFIX.get(size, "")
         if mn.startswith("f") and mn not in ("fxsave", "fxrstor", "fxsave64", "fxrstor64"):
             return self._x87_mnemonic(mn, ops)
-        if mn in ("cvtsi2sd", "cvtsi2ss", "vcvtsi2sd", "vcvtsi2ss") and any(
+        if mn in ("cvtsi2sd", "cvtsi2ss", "vcvtsi2sd", "vcvtsi2ss", "vcvtusi2sd", "vcvtusi2ss") and any(
             o.type == x86.X86_OP_MEM for o in ops
         ):
             size = next(o.size for o in ops if o.type == x86.X86_OP_MEM)
             return mn + SIZE_SUFFIX.get(size, "")
-        has_reg = any(o.type == x86.X86_OP_REG for o in ops)
+        if mn in ATT_RENAMES:
+            return ATT_RENAMES[mn]
         mem = [o for o in ops if o.type == x86.X86_OP_MEM]
+        if mn == "crc32" and mem:
+            return mn + SIZE_SUFFIX.get(mem[0].size, "")  # the source's size: crc32b (%rsi),%eax
+        registers = [o for o in ops if o.type == x86.X86_OP_REG]
+        if mn in SHIFTS:
+            registers = [o for o in registers if insn.reg_name(o.reg) != "cl"]
+        has_reg = bool(registers)
         if has_reg or not mem or mn in NO_SUFFIX or mn.startswith(("f", "v", "j", "set", "cmov")):
             return mn
         # SSE/AVX and other vector or special instructions have no integer size suffix.

@@ -60,12 +60,12 @@ def show_file(report: FileDisasmReport, out: Output) -> None:
     widths = {s.name: s.address_width for s in report.sections}
     write = sys.stdout.write
     write(file_header(report.path, report.file_format))
-    current = None
+    current: tuple[str, int] | None = None
     for block in report.stream():
-        if block.section != current:
-            current = block.section
-            write(section_header(current))
-        write(lines.block(block, widths[current]))
+        if (block.section, block.section_index) != current:
+            current = (block.section, block.section_index)
+            write(section_header(block.section))
+        write(lines.block(block, widths[block.section]))
     sys.stdout.flush()
     out.sentences(explain.file_sentences(report))
 
