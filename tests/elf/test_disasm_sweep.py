@@ -422,3 +422,48 @@ def test_kernel_modules_match_objdump(tmp_path):
             break
     if not checked:
         pytest.skip("no x86-64 kernel module with code under /lib/modules")
+
+
+def test_fwait_before_an_x87_instruction_is_one_line(tmp_path: Path) -> None:
+    """objdump keeps an fwait (9b) as a prefix of the x87 instruction after it: `9b dd d8` is
+    one line `fstp %st(0)`, `9b db e2` the waiting form `fclex`; before anything else it is an
+    `fwait` of its own. In one block and across blocks, 64- and 32-bit."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("gcc is not installed")
+    source = tmp_path / "fwait.s"
+    source.write_text(
+        ".text\n.globl f\nf:\n"
+        ".byte 0x9b,0xdd,0xd8\n.byte 0x9b,0xd9,0xc9\n.byte 0x9b,0x90\n.byte 0x9b,0xdf,0xe0\n"
+        ".byte 0x9b,0xd9,0x7d,0xfe\n.byte 0x9b,0xd8,0xc1\n.byte 0x9b,0xdb,0xe2\nret\n"
+        ".globl g\ng:\nnop\n.byte 0x9b,0xdd,0xd9\nret\n"
+    )
+    built = 0
+    for flags in ([], ["-m32"]):
+        obj = tmp_path / f"fwait{''.join(flags)}.o"
+        if subprocess.run([gcc, *flags, "-c", str(source), "-o", str(obj)], capture_output=True).returncode:
+            continue  # no 32-bit assembler support
+        assert_same_listing(obj)
+        built += 1
+    assert built >= 1
+
+
+def test_i386_irelative_plt_entries_are_named_abs(tmp_path: Path) -> None:
+    """A 32-bit library's IRELATIVE PLT entries (REL: the resolver's address is in the GOT slot,
+    no addend in the relocation) are `*ABS*@plt`, as objdump names them."""
+    need_tool("objdump")
+    library = Path("/usr/lib32/libc.so.6")
+    if not library.exists():
+        pytest.skip("no 32-bit libc (/usr/lib32/libc.so.6; Debian's libc6-i386 provides it)")
+    theirs = subprocess.run(
+        ["objdump", "-d", "-j", ".plt", str(library)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    result = run_kernlab("disasm", str(library), "--section", ".plt", "--quiet")
+    assert result.code == 0, result.stderr
+    ours = [ANNOTATION.sub("", line) for line in result.stdout.splitlines() if not line.startswith("→ ")]
+    assert ours == theirs
+    relocations = subprocess.run(
+        ["readelf", "-rW", str(library)], capture_output=True, text=True, check=True
+    ).stdout
+    if "R_386_IRELATIVE" in relocations:  # the case this test is for was there to be named
+        assert any(line.endswith("<*ABS*@plt>:") for line in ours)

@@ -59,8 +59,10 @@ def got_slot_names(image: ElfImage) -> dict[int, tuple[str, str, str]]:
             full = _clean(rel.symbol_name)
             if full:
                 bare = full.split("@", 1)[0]
-            elif rel.type_name.endswith("IRELATIVE") and rel.addend is not None:
-                bare = full = f"*ABS*+{rel.addend:#x}"
+            elif rel.type_name.endswith("IRELATIVE"):
+                # REL (i386) keeps the resolver's address in the GOT slot, not in the relocation:
+                # objdump then names the entry plain *ABS*.
+                bare = full = f"*ABS*+{rel.addend:#x}" if rel.addend else "*ABS*"
             else:
                 continue
             slots.setdefault(rel.offset, (full, bare, rel.type_name))

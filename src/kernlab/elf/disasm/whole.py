@@ -471,19 +471,24 @@ _PREFIX_OR_REX = frozenset(
 )
 
 
-# The x87 control instructions objdump reads together with a preceding fwait (9b) as the
-# assembler's waiting form: 9b db e3 is "finit", not "fwait" + "fninit".
+# objdump reads an fwait (9b) right before an x87 instruction (escape opcodes d8-df) as part of
+# it (i386-dis.c keeps fwait as a prefix): 9b dd d8 is one line "fstp %st(0)", and the control
+# instructions become the assembler's waiting form, 9b db e3 "finit" rather than "fninit".
 _NO_WAIT_FORMS = ("fnstsw", "fnstcw", "fnstenv", "fnsave", "fnclex", "fninit")
+_X87_ESCAPES = range(0xD8, 0xE0)
 
 
 def _merge_waits(rows: list[Row]) -> list[Row]:
     out: list[Row] = []
     for row in rows:
-        if out and out[-1][1] == b"\x9b" and out[-1][0] + 1 == row[0] and row[2].startswith(_NO_WAIT_FORMS):
-            words = row[2].split(None, 1)
-            mnemonic = "f" + words[0][2:]
-            text = mnemonic if len(words) == 1 else f"{mnemonic:<6} {words[1]}"
-            out[-1] = (out[-1][0], b"\x9b" + row[1], text, None)
+        raw = row[1]
+        if out and out[-1][1] == b"\x9b" and out[-1][0] + 1 == row[0] and raw and raw[0] in _X87_ESCAPES:
+            text = row[2]
+            if text.startswith(_NO_WAIT_FORMS):
+                words = text.split(None, 1)
+                mnemonic = "f" + words[0][2:]
+                text = mnemonic if len(words) == 1 else f"{mnemonic:<6} {words[1]}"
+            out[-1] = (out[-1][0], b"\x9b" + raw, text, None)
             continue
         out.append(row)
     return out
