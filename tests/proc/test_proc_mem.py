@@ -105,6 +105,10 @@ OPTION_SETS = [
     ("--giga", "-t"),
     ("--tera", "-w"),
     ("--peta",),
+    # --si alone (and with -k) is kB, as free prints it, not KiB.
+    ("--si",),
+    ("-k", "--si"),
+    ("--si", "-w", "-t"),
 ]
 
 

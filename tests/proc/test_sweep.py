@@ -1,8 +1,8 @@
-"""Cases a sweep of every process on a machine found, each checked against ps, pmap or free.
+"""Cases a sweep of every process on a machine found, each checked against ps or pmap.
 
 Unusual argument vectors and task names (control characters, bytes that are not UTF-8, more than
 procps reads), kernel threads and zombies in pmap's layout, thread IDs, a main thread that exited
-while others run, shared memory that maps shows as deleted files, hugetlb pages, free --si.
+while others run, shared memory that maps shows as deleted files, hugetlb pages.
 """
 
 from __future__ import annotations
@@ -367,19 +367,6 @@ def test_hugetlb_pages_are_explained_and_totals_equal_pmap(holder, huge_pages):
     result = run_kernlab("vtop", str(held.pid), hex(held.where["hugetlb"]))
     assert result.code == 0 and "anonymous hugetlb memory" in result.stdout
     assert "in page cache" not in result.stdout  # mincore cannot tell for hugetlbfs
-
-
-@pytest.mark.parametrize("options", [("--si",), ("-k", "--si"), ("--si", "-w", "-t")], ids=" ".join)
-def test_si_without_a_unit_equals_free(tmp_path, options):
-    from tests.proc.test_proc_mem import free_on_file, parse_free
-
-    saved = tmp_path / "meminfo"
-    saved.write_text(Path("/proc/meminfo").read_text())
-    expected = parse_free(free_on_file(saved, *options))
-    result = run_kernlab("mem", "--meminfo-file", str(saved), "--json", *options)
-    assert result.code == 0, result.stderr
-    assert result.json()["display"] == expected  # type: ignore[index]
-    assert expected["Mem"][0] != str(result.json()["free"]["total"])  # kB, not KiB  # type: ignore[index]
 
 
 def test_a_file_named_deleted_is_not_taken_for_a_deleted_file(holder, tmp_path):
