@@ -243,10 +243,13 @@ def test_ldd_of_a_text_file(files):
 
 
 def test_ldd_and_elf_of_a_truncated_elf(files):
-    _check(["ldd", str(files["truncated"])], BadInput.exit_code, "truncated or damaged ELF header")
-    _check(
-        ["elf", str(files["truncated"])], BadInput.exit_code, "truncated ELF identification (7 of 16 bytes)"
-    )
+    # Both commands say the reader's own line about the same bad file.
+    for command in ("ldd", "elf"):
+        _check(
+            [command, str(files["truncated"])],
+            BadInput.exit_code,
+            "truncated ELF identification (7 of 16 bytes)",
+        )
 
 
 def test_kernel_image_that_is_no_kernel(files):
