@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from kernlab.recording import layout
+from kernlab.recording.layout import CpuLoss, MapsSnapshot, RecordingMeta, Rusage
+
 TRACEFS = Path("/sys/kernel/tracing")
 GLOBAL_FILES = (
     "current_tracer",
@@ -56,3 +59,30 @@ def record_fn_calls(tmp: Path, kernel_depth: int) -> Path:
     assert result.code == 0, result.stderr
     assert str(binary) not in (TRACEFS / "uprobe_events").read_text()
     return rec
+
+
+def sample_meta(**over: object) -> RecordingMeta:
+    """A whole meta.json's contents as a recording would have them, ``over`` replacing fields."""
+    base = dict(
+        format_version=layout.FORMAT_VERSION,
+        command=["ls", "-l"],
+        root_pid=1234,
+        attached=False,
+        events=["raw_syscalls:sys_enter"],
+        kstack_events=[],
+        kernel_release="6.1.0",
+        machine="aarch64",
+        page_size=4096,
+        cpus=2,
+        clock="mono",
+        buffer_size_kb=1024,
+        start_time_ns=10,
+        end_time_ns=20,
+        wall_start=1.5,
+        exit_code=0,
+        loss=[CpuLoss(cpu=0, overrun=3, dropped=2, commit_overrun=1), CpuLoss(cpu=1)],
+        rusage=Rusage(minflt=5, majflt=1, utime_s=0.1, stime_s=0.2, maxrss_kb=100),
+        maps=[MapsSnapshot(pid=1234, when="exec", path="maps/1234.0.exec.maps", minflt=7)],
+    )
+    base.update(over)
+    return RecordingMeta(**base)  # type: ignore[arg-type]

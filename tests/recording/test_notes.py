@@ -17,12 +17,13 @@ from kernlab import catalog, explain
 from kernlab.errors import BadInput, TracingError
 from kernlab.explain import record as explain_record
 from kernlab.recording import arming, kernel_paths, layout, notes
-from kernlab.recording.layout import CpuLoss, RecordingMeta, read_meta, write_meta
+from kernlab.recording.layout import read_meta, write_meta
 from kernlab.recording.notes import Note, note, per_call_syscalls_note
 from kernlab.render import terminal
 from kernlab.render.output import Output
 from kernlab.render.views import record as view
 from kernlab.reports.record import RecordReport
+from tests.recording.rec_util import sample_meta as _meta
 
 RECORDING = Path(layout.__file__).parent
 ENGLISH = catalog.sentences("en")
@@ -126,30 +127,6 @@ def test_no_note_is_made_as_english_text():
         finder = _Appends()
         finder.visit(ast.parse(path.read_text(encoding="utf-8")))
         assert not finder.found, f"{path.name}: lines {finder.found} append English text to notes"
-
-
-def _meta(**changes: object) -> RecordingMeta:
-    base: dict[str, object] = dict(
-        format_version=layout.FORMAT_VERSION,
-        command=["ls"],
-        root_pid=4242,
-        attached=False,
-        events=["raw_syscalls:sys_enter"],
-        kstack_events=[],
-        kernel_release="6.18.0",
-        machine="x86_64",
-        page_size=4096,
-        cpus=1,
-        clock="local",
-        buffer_size_kb=1024,
-        start_time_ns=10,
-        end_time_ns=20,
-        wall_start=1.5,
-        exit_code=0,
-        loss=[CpuLoss(cpu=0, read=3, bytes_raw=4096)],
-    )
-    base.update(changes)
-    return RecordingMeta(**base)  # type: ignore[arg-type]
 
 
 GONE = note(

@@ -8,33 +8,8 @@ import pytest
 
 from kernlab.errors import BadInput
 from kernlab.recording import layout
-from kernlab.recording.layout import CpuLoss, MapsSnapshot, RecordingMeta, Rusage, read_meta, write_meta
-
-
-def _meta(**over) -> RecordingMeta:
-    base = dict(
-        format_version=layout.FORMAT_VERSION,
-        command=["ls", "-l"],
-        root_pid=1234,
-        attached=False,
-        events=["raw_syscalls:sys_enter"],
-        kstack_events=[],
-        kernel_release="6.1.0",
-        machine="aarch64",
-        page_size=4096,
-        cpus=2,
-        clock="mono",
-        buffer_size_kb=1024,
-        start_time_ns=10,
-        end_time_ns=20,
-        wall_start=1.5,
-        exit_code=0,
-        loss=[CpuLoss(cpu=0, overrun=3, dropped=2, commit_overrun=1), CpuLoss(cpu=1)],
-        rusage=Rusage(minflt=5, majflt=1, utime_s=0.1, stime_s=0.2, maxrss_kb=100),
-        maps=[MapsSnapshot(pid=1234, when="exec", path="maps/1234.0.exec.maps", minflt=7)],
-    )
-    base.update(over)
-    return RecordingMeta(**base)
+from kernlab.recording.layout import read_meta, write_meta
+from tests.recording.rec_util import sample_meta as _meta
 
 
 def test_round_trip_keeps_everything(tmp_path):
