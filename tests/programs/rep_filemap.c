@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Where the sum goes so the reads are not optimised away (the exit status must not depend on
+ * the file's bytes: a test's random file once summed to a chosen value). */
+volatile long sink;
+
 __attribute__((noinline)) long read_pages(const volatile char *area, long size, long page)
 {
 	long sum = 0;
@@ -34,5 +38,6 @@ int main(int argc, char **argv)
 	char c;
 	if (read(0, &c, 1) < 0)
 		return 2;
-	return sum == 42 ? 3 : 0;
+	sink = sum;
+	return 0;
 }

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from kernlab.recording.kernel_paths import read_settings
 from kernlab.reports import replay as reports
-from kernlab.reports.recording.kernel_paths import fault_path, merge, syscall_path
+from kernlab.reports.recording.kernel_paths import fault_path, merge, merge_seen, syscall_path
 from kernlab.reports.replay import FAULT, KERNEL, SYSCALL, CallNode, ReplayReport
 from tests.conftest import compile_c, run_kernlab
 from tests.recording.rec_util import TRACEFS, need_tracing
@@ -100,6 +101,28 @@ def test_merge_keeps_time_order_and_cuts_at_depth() -> None:
     assert tree[0].children[0].children[0].children == []  # cut at depth 3
 
 
+def test_a_node_names_the_tracepoints_whose_stacks_passed_through_it() -> None:
+    """Why a function is on the path: the tracepoints of the stacks through it, first seen
+    first, each once; none for a sample."""
+    seen = [
+        (1, ["a", "b", "c"], "tracepoints", 0, "ext4:ext4_es_lookup_extent_enter"),
+        (2, ["a", "b", "d"], "tracepoints", 0, "kmem:mm_page_alloc"),
+        (3, ["a", "b", "c"], "tracepoints", 0, "ext4:ext4_es_lookup_extent_enter"),
+        (4, ["a", "e"], "sampled", 250_000, ""),
+    ]
+    tree = merge_seen(seen, 3)
+    a = tree[0]
+    assert a.events == ("ext4:ext4_es_lookup_extent_enter", "kmem:mm_page_alloc")
+    b, e = a.children
+    assert [(n.name, n.events) for n in b.children] == [
+        ("c", ("ext4:ext4_es_lookup_extent_enter",)),
+        ("d", ("kmem:mm_page_alloc",)),
+        ("c", ("ext4:ext4_es_lookup_extent_enter",)),  # called again after d
+    ]
+    assert b.events == a.events and b.hits == 3
+    assert e.events == () and e.samples == 1 and e.source == "sampled"
+
+
 def test_entry_frames_are_cut_off() -> None:
     frames = ["entry_SYSCALL_64_after_hwframe", "do_syscall_64", "__x64_sys_renameat2", "do_renameat2"]
     assert syscall_path(frames) == ["__x64_sys_renameat2", "do_renameat2"]
@@ -138,6 +161,16 @@ def test_mv_shows_rename_path(tmp_path: Path) -> None:
         assert node.kind == KERNEL and node.source in ("tracepoints", "sampled") and node.duration_ns is None
         assert node.name in kallsyms, node.name
     assert max(_depth(call.children)) <= 5
+    # Each function names the tracepoints whose stacks went through it: recorded ones, and
+    # every one of its callees' (a stack through a callee went through it).
+    recorded = set(read_settings(tmp_path / "rec").events)
+    for node in _walk(call.children):
+        if node.kind == KERNEL and node.source == "tracepoints":
+            assert node.events and set(node.events) <= recorded, (node.name, node.events)
+            for kid in node.children:
+                if kid.kind == KERNEL:
+                    assert set(kid.events) <= set(node.events), (node.name, kid.name)
+    assert any(e.startswith("ext4:") for e in chain[-1].events), chain[-1].events
 
     from kernlab.render.views.replay import kernel_header, tree_lines
 

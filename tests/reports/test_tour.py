@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -401,6 +402,41 @@ def _kernel_names(node: dict) -> list[str]:
     return out
 
 
+def _as_node(node: dict) -> dict:
+    """A replay --json kernel node's fields as CallNode takes them (children made nodes too)."""
+    kids = [CallNode(**_as_node(c)) for c in node["children"] if c["kind"] == "kernel"]
+    return {
+        "kind": node["kind"],
+        "name": node["name"],
+        "time_ns": node["time_ns"],
+        "duration_ns": node["duration_ns"],
+        "children": kids,
+        "source": node["source"],
+        "events": tuple(node["events"]),
+    }
+
+
+def _sure_kernel(nodes: list[CallNode]) -> list[CallNode]:
+    """The kernel functions function_graph saw, or a stack at a tracepoint other than a page
+    allocation (their subtrees cut the same way); a function only a perf sample or a page
+    allocation saw is left out (a node's ``source`` is what saw it first: a sample may have
+    come before the stacks)."""
+    out = []
+    for node in nodes:
+        if node.kind != "kernel":
+            continue
+        if node.source != "function_graph" and not [e for e in node.events if e != "kmem:mm_page_alloc"]:
+            continue
+        out.append(dataclasses.replace(node, children=_sure_kernel(node.children)))
+    return out
+
+
+def _every(nodes: list[CallNode]) -> Iterator[CallNode]:
+    for node in nodes:
+        yield node
+        yield from _every(node.children)
+
+
 def _kernel_nodes_json(node: dict) -> list[dict]:
     """Every kernel node beneath a replay --json node (a fault's path left out)."""
     out = []
@@ -463,30 +499,35 @@ def test_record_step_tree_is_the_seeds_rename(ws, recorded):
     faulted = any(c.kind == "fault" for c in syscall.children) or any(
         c["kind"] == "fault" for c in theirs["children"]
     )
-    # A perf sample lands where the CPU happened to be: a function only a sample saw in one run
-    # (may_delete) need not be in the other. What a stack at a tracepoint saw is in both.
-    ours_nodes = tour._kernel_nodes(syscall)
-    their_nodes = _kernel_nodes_json(theirs)
-    ours_sure = {n.name for n in ours_nodes if n.source != "sampled"}
-    theirs_sure = {n["name"] for n in their_nodes if n["source"] != "sampled"}
-    sampled = any(n.source == "sampled" for n in ours_nodes) or any(
-        n["source"] == "sampled" for n in their_nodes
-    )
+    # What the two runs must both see: the functions on the stacks of the rename's own work.
+    # A perf sample lands where the CPU happened to be (may_delete in one run only), and a page
+    # is allocated when a slab or the page cache runs out, which depends on what ran before
+    # (d_alloc → __d_alloc when the dentry cache needed a new slab): a function seen only by
+    # those need not be in the other run.
+    ours_sure = _sure_kernel(tour._kernel_kids(syscall))
+    theirs_sure = _sure_kernel([CallNode(**_as_node(c)) for c in theirs["children"] if c["kind"] == "kernel"])
+    ours_names = {n.name for n in _every(ours_sure)}
+    theirs_names = {n.name for n in _every(theirs_sure)}
     if not faulted:
-        assert ours_sure <= set(names) and theirs_sure <= set(tree.kernel_functions), (
-            sorted(ours_sure - set(names)),
-            sorted(theirs_sure - set(tree.kernel_functions)),
+        assert ours_names <= set(names) and theirs_names <= set(tree.kernel_functions), (
+            sorted(ours_names - set(names)),
+            sorted(theirs_names - set(tree.kernel_functions)),
         )
-        if not sampled:
-            assert set(tree.kernel_functions) == set(names)
+        assert ours_names == theirs_names, (
+            sorted(ours_names - theirs_names),
+            sorted(theirs_names - ours_names),
+        )
     # A fault inside the call (reading the names from user memory) adds the frames that took
-    # it; the way down and what the last function of it called are the same in both (samples
-    # can weigh a branch differently, so only where no sample added a node).
-    if not sampled:
-        here = theirs
-        for name in tree.kernel_path:
-            here = next(c for c in here["children"] if c["kind"] == "kernel" and c["name"] == name)
-        assert tuple(c["name"] for c in here["children"] if c["kind"] == "kernel") == tree.below
+    # it; the way down and what the last function of it called are the same in both.
+    ours_here, theirs_here = ours_sure, theirs_sure
+    for name in tree.kernel_path:
+        ours_next = next((c.children for c in ours_here if c.name == name), None)
+        theirs_next = next((c.children for c in theirs_here if c.name == name), None)
+        assert (ours_next is None) == (theirs_next is None), name
+        if ours_next is None or theirs_next is None:
+            break  # the way down went on through what only a page allocation saw
+        ours_here, theirs_here = ours_next, theirs_next
+    assert [c.name for c in ours_here] == [c.name for c in theirs_here]
     for function in ("do_renameat2", "vfs_rename"):
         if function in names:
             assert function in tree.kernel_path

@@ -94,6 +94,8 @@ class CallNode:
     """How a library call's ``ret`` reads: ``int``, ``uint``, ``long``, ``size``, ``ptr``; "" none."""
     source: str = ""
     """How a kernel function was seen (``tracepoints``: in the stacks taken at tracepoints)."""
+    events: tuple[str, ...] = ()
+    """A kernel function's tracepoints (``system:event``) whose stacks passed through it."""
     stopped_ns: int = 0
     """kernlab's own ptrace stops inside the call (a fork or clone reporting its child), left out
     of ``duration_ns``: the call ended at ``time_ns + duration_ns + stopped_ns``."""
@@ -473,7 +475,9 @@ def _with_kernel(node: CallNode, tid: int, paths: KernelPaths | None, base: int)
 
 def _kernel_node(path: PathNode, base: int) -> CallNode:
     kids = [_kernel_node(c, base) for c in path.children]
-    return CallNode(KERNEL, path.name, path.ts - base, path.duration_ns, kids, source=path.source)
+    return CallNode(
+        KERNEL, path.name, path.ts - base, path.duration_ns, kids, source=path.source, events=path.events
+    )
 
 
 def _uprobe_pages(rec: Recording) -> set[tuple[int, int]]:

@@ -149,6 +149,10 @@ class PathNode:
     """cpu-clock samples taken in it or below it (source ``sampled``; counted in ``hits`` too)."""
     sampled_ns: int = 0
     """The CPU time those samples stand for: the sum of their periods."""
+    events: tuple[str, ...] = ()
+    """The tracepoints (``system:event``) whose stacks passed through it, first seen first:
+    why a function is on the path (``d_alloc`` under a rename is there when a page was
+    allocated below it, ``kmem:mm_page_alloc``). Empty for function_graph and samples."""
 
 
 @dataclass(frozen=True)
@@ -231,13 +235,14 @@ def fault_path(frames: list[str]) -> tuple[list[str], list[str]] | None:
 
 
 class _Building:
-    __slots__ = ("children", "duration", "hits", "name", "sampled_ns", "samples", "source", "ts")
+    __slots__ = ("children", "duration", "events", "hits", "name", "sampled_ns", "samples", "source", "ts")
 
     def __init__(self, name: str, ts: int, source: str = "") -> None:
         self.name, self.ts, self.hits, self.source = name, ts, 0, source
         self.children: list[_Building] = []
         self.duration: int | None = None
         self.samples = self.sampled_ns = 0
+        self.events: list[str] = []
 
 
 def _freeze(node: _Building, source: str) -> PathNode:
@@ -251,20 +256,22 @@ def _freeze(node: _Building, source: str) -> PathNode:
         node.duration,
         node.samples,
         node.sampled_ns,
+        tuple(node.events),
     )
 
 
 def merge(paths: Iterable[tuple[int, list[str]]], depth: int, source: str) -> list[PathNode]:
     """(ts, frames outermost first), in time order, merged into a tree ``depth`` deep: each frame
     joins the last child of its parent when that has the same name, else starts a new one."""
-    return merge_seen(((ts, frames, source, 0) for ts, frames in paths), depth)
+    return merge_seen(((ts, frames, source, 0, "") for ts, frames in paths), depth)
 
 
-def merge_seen(paths: Iterable[tuple[int, list[str], str, int]], depth: int) -> list[PathNode]:
+def merge_seen(paths: Iterable[tuple[int, list[str], str, int, str]], depth: int) -> list[PathNode]:
     """:func:`merge` of paths from several sources: (ts, frames, source, sample period — 0 for
-    a stack). A node keeps the source that made it; samples add their count and period."""
+    a stack, the tracepoint a stack was taken at — "" for a sample). A node keeps the source
+    that made it; samples add their count and period, stacks their tracepoint."""
     roots: list[_Building] = []
-    for ts, frames, source, period in paths:
+    for ts, frames, source, period, event in paths:
         level = roots
         for name in frames[:depth]:
             node = level[-1] if level and level[-1].name == name else None
@@ -275,6 +282,8 @@ def merge_seen(paths: Iterable[tuple[int, list[str], str, int]], depth: int) -> 
             if source == SOURCE_SAMPLED:
                 node.samples += 1
                 node.sampled_ns += period
+            if event and event not in node.events:
+                node.events.append(event)
             level = node.children
     return [_freeze(r, "") for r in roots]
 
@@ -303,12 +312,13 @@ def _tid_times(rec: Recording, names: Iterable[str]) -> dict[int, list[int]]:
 
 def _stacks(
     rec: Recording, settings: KernelPathSettings, ksyms: KernelSymbols
-) -> tuple[list[tuple[int, int, list[str]]], int]:
-    """(ts, tid, frames outermost first) of each stack of the path events, time-sorted; and
-    how many were taken in interrupt context."""
+) -> tuple[list[tuple[int, int, list[str], str]], int]:
+    """(ts, tid, frames outermost first, the tracepoint) of each stack of the path events,
+    time-sorted; and how many were taken in interrupt context."""
     stack_fmt = rec.by_name.get(KERNEL_STACK)
-    ids = {rec.by_name[e].id for e in settings.events if e in rec.by_name}
-    out: list[tuple[int, int, list[str]]] = []
+    event_names = {rec.by_name[e].id: e for e in settings.events if e in rec.by_name}
+    ids = set(event_names)
+    out: list[tuple[int, int, list[str], str]] = []
     if stack_fmt is None or not ids:
         return out, 0
     pid_off = stack_fmt.field("common_pid").offset
@@ -340,7 +350,7 @@ def _stacks(
             if names is None:
                 names = named[key] = list(reversed(chain_names(list(key), ksyms)))
             tid = int.from_bytes(raw[event_at + pid_off : event_at + pid_off + 4], order, signed=True)
-            out.append((cpu.stamp(j - 1), tid, names))
+            out.append((cpu.stamp(j - 1), tid, names, event_names[types[j - 1]]))
     out.sort(key=lambda s: (s[0], s[1]))
     return out, in_interrupt
 
@@ -632,20 +642,20 @@ def read_kernel_paths(rec: Recording, depth: int | None = None) -> KernelPaths |
     if settings.source == SOURCE_FUNCTION_GRAPH:
         paths = _graph_paths(rec, settings, depth)
         return KernelPaths(_with_samples(paths.summary, settings, sampled, 0), paths.syscalls, paths.faults)
-    stacks: list[tuple[int, int, list[str]]] = []
+    stacks: list[tuple[int, int, list[str], str]] = []
     in_interrupt = 0
     if settings.source == SOURCE_TRACEPOINTS:
         stacks, in_interrupt = _stacks(rec, settings, ksyms)
     enters = _tid_times(rec, [SYS_ENTER])
     exits = _tid_times(rec, [SYS_EXIT])
     faults = _tid_times(rec, FAULT_EVENTS)
-    by_call: dict[tuple[int, int], list[tuple[int, list[str], str, int]]] = {}
-    by_fault: dict[tuple[int, int], list[tuple[int, list[str], str, int]]] = {}
+    by_call: dict[tuple[int, int], list[tuple[int, list[str], str, int, str]]] = {}
+    by_fault: dict[tuple[int, int], list[tuple[int, list[str], str, int, str]]] = {}
     unplaced = placed_samples = 0
-    seen = [(ts, tid, frames, SOURCE_TRACEPOINTS, 0) for ts, tid, frames in stacks]
-    seen += [(ts, tid, frames, SOURCE_SAMPLED, period) for ts, tid, frames, period in sampled.samples]
+    seen = [(ts, tid, frames, SOURCE_TRACEPOINTS, 0, event) for ts, tid, frames, event in stacks]
+    seen += [(ts, tid, frames, SOURCE_SAMPLED, period, "") for ts, tid, frames, period in sampled.samples]
     seen.sort(key=lambda s: (s[0], s[1]))
-    for ts, tid, frames, source, period in seen:
+    for ts, tid, frames, source, period, event in seen:
         placed = False
         split = fault_path(frames)
         above = frames if split is None else split[0]
@@ -653,12 +663,12 @@ def read_kernel_paths(rec: Recording, depth: int | None = None) -> KernelPaths |
             own = faults.get(tid, [])
             k = bisect.bisect_right(own, ts) - 1
             if k >= 0 and split[1]:
-                by_fault.setdefault((tid, own[k]), []).append((ts, split[1], source, period))
+                by_fault.setdefault((tid, own[k]), []).append((ts, split[1], source, period, event))
                 placed = True
         enter = _open_call(enters.get(tid, []), exits.get(tid, []), ts)
         path = syscall_path(above) if enter is not None else []
         if enter is not None and path:
-            by_call.setdefault((tid, enter), []).append((ts, path, source, period))
+            by_call.setdefault((tid, enter), []).append((ts, path, source, period, event))
             placed = True
         if source == SOURCE_SAMPLED:
             placed_samples += placed
