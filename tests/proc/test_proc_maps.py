@@ -188,15 +188,19 @@ def test_held_process_kinds_match_readelf(hold, flags):
     assert any("libc" in p for p in shared_libs) == ("libc.so" in linked)
 
 
-def test_cli_pmap_x_layout_equals_pmap(hold):
-    held = hold()
-    result = run_kernlab("maps", str(held.pid), "-x", "--quiet")
+def _assert_maps_x_is_pmap_x(pid: int) -> None:
+    """`kernlab maps -x PID` is pmap -x's mapping rows and total line, token for token."""
+    result = run_kernlab("maps", str(pid), "-x", "--quiet")
     assert result.code == 0, result.stderr
     ours = [line.split() for line in result.stdout.splitlines() if re.match(r"^[0-9a-f]{16} ", line)]
-    rows, total = _pmap_x(held.pid)
+    rows, total = _pmap_x(pid)
     assert ours == rows
     ours_total = next(line for line in result.stdout.splitlines() if line.startswith("total kB")).split()
     assert tuple(int(x) for x in ours_total[2:5]) == total
+
+
+def test_cli_pmap_x_layout_equals_pmap(hold):
+    _assert_maps_x_is_pmap_x(hold().pid)
 
 
 def test_cli_json_totals_and_vmas(hold):
@@ -342,3 +346,60 @@ def test_explain_and_korean(hold):
     korean = _flat(run_kernlab("--lang", "ko", "maps", "2").stdout)
     assert "커널 스레드" in korean
     assert "MemAvailable" in _flat(run_kernlab("mem", "--explain").stdout)
+
+
+@pytest.fixture
+def many_maps(tmp_path):
+    """A process with thousands of VMAs (and a file of an odd name mapped), waiting on stdin."""
+    from tests.conftest import compile_c
+
+    program = compile_c(Path(__file__).parents[1] / "programs" / "many_maps.c", tmp_path / "many_maps")
+    started = []
+
+    def start(count: int, mapped: Path | None = None) -> subprocess.Popen:
+        args = [str(program), str(count)] + ([str(mapped)] if mapped is not None else [])
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        started.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+def test_thousands_of_vmas_equal_pmap_and_the_file(many_maps):
+    """A process with 20,000 VMAs: every field of every VMA is the smaps file's, and `maps -x`
+    is pmap -x line for line."""
+    proc = many_maps(10_000)
+    vmas = read_maps(proc.pid)
+    assert len(vmas) >= 20_000
+    text = Path(f"/proc/{proc.pid}/smaps").read_text()
+    headers = [line for line in text.splitlines() if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line)]
+    rss = [int(x) for x in re.findall(r"^Rss:\s+(\d+) kB$", text, re.M)]
+    flags = re.findall(r"^VmFlags:(.*)$", text, re.M)
+    assert len(headers) == len(vmas) == len(rss) == len(flags)
+    for vma, header, size, flag in zip(vmas, headers, rss, flags, strict=True):
+        assert header.startswith(f"{vma.start:x}-{vma.end:x} {vma.perms}")
+        assert vma.rss == size and vma.vm_flags == flag.split()
+    touched = [v for v in vmas if v.perms == "rw-p" and v.size == os.sysconf("SC_PAGESIZE") and v.rss]
+    assert len(touched) >= 5_000
+    _assert_maps_x_is_pmap_x(proc.pid)
+
+
+def test_a_file_name_with_line_breaking_characters_is_one_vma(many_maps, tmp_path):
+    """Only "\\n" ends a line of maps (the kernel writes it as \\012): a file name holding
+    U+0085 or a file separator (0x1c), which str.splitlines() breaks at, stays whole — the
+    name /proc/PID/map_files gives."""
+    odd = tmp_path / "name\x85with\x1cbreaks"
+    odd.write_bytes(b"x" * 4096)
+    proc = many_maps(3, odd)
+    vmas = read_maps(proc.pid)
+    mapped = [v for v in vmas if v.path == str(odd)]
+    assert len(mapped) == 1
+    link = os.readlink(f"/proc/{proc.pid}/map_files/{mapped[0].start:x}-{mapped[0].end:x}")
+    assert link == str(odd)
+    result = run_kernlab("maps", str(proc.pid), "--json")
+    assert result.code == 0, result.stderr
+    assert any(v["path"] == str(odd) for v in result.json()["vmas"])

@@ -170,7 +170,7 @@ def test_kernel_paths_are_the_reports_nodes(exported):
 
     def walk(nodes, tid: int, origin: str, at: int, depth: int) -> None:
         for node in nodes:
-            expected.append((tid, origin, at, depth, node.name, node.ts, node.source, node.hits))
+            expected.append((tid, origin, at, depth, node.name, node.ts, node.source, node.hits, node.events))
             walk(node.children, tid, origin, at, depth + 1)
 
     for origin, trees in (("syscall", paths.syscalls), ("fault", paths.faults)):
@@ -179,7 +179,17 @@ def test_kernel_paths_are_the_reports_nodes(exported):
                 walk(nodes, tid, origin, at, 0)
     assert rows and {r["origin"] for r in rows} == {"syscall", "fault"}
     got = [
-        (r["tid"], r["origin"], r["origin_ts_ns"], r["depth"], r["name"], r["ts_ns"], r["source"], r["hits"])
+        (
+            r["tid"],
+            r["origin"],
+            r["origin_ts_ns"],
+            r["depth"],
+            r["name"],
+            r["ts_ns"],
+            r["source"],
+            r["hits"],
+            tuple(r["events"]),
+        )
         for r in rows
     ]
     assert got == expected

@@ -38,7 +38,7 @@ def _unescape(text: str) -> str:
 def parse_mountinfo(text: str) -> list[Mount]:
     """Every mount in a mountinfo text; malformed lines are skipped."""
     mounts = []
-    for line in text.splitlines():
+    for line in text.split("\n"):  # only "\n" ends a line: a mount point may hold \x85
         left, sep, right = line.partition(" - ")
         fields, tail = left.split(), right.split()
         if not sep or len(fields) < 6 or len(tail) < 2:

@@ -239,12 +239,106 @@ def parse_maps(text: str) -> list[Vma]:
 
     smaps text fills the smaps fields of each Vma; maps text leaves them None.
     """
+    # A process can have 60,000 VMAs: 1.5 million smaps lines. Every VMA of one file has the
+    # same keys in the same order, so the first VMA's lines teach one pattern for a whole
+    # VMA (its line and its fields), matched in C; a VMA that does not fit is read line by line.
+    if text and not text.endswith("\n"):
+        text += "\n"
+    vmas: list[Vma] = []
+    shape: _Shape | None = None
+    pos, size = 0, len(text)
+    while pos < size:
+        match = shape.pattern.match(text, pos) if shape is not None else None
+        if match is not None and shape is not None:
+            vmas.append(shape.vma(match, text, pos))
+            pos = match.end()
+            continue
+        following = _NEXT_HEADER.search(text, pos + 1)
+        end = following.end() if following else size
+        block = _parse_lines(text[pos:end], text.count("\n", 0, pos))
+        vmas += block
+        if shape is None and len(block) == 1:
+            shape = _Shape.learn(text[pos:end])
+        pos = end
+    return vmas
+
+
+_NEXT_HEADER = re.compile(r"\n(?=[^A-Z\s])")
+"""The end of a line followed by a maps line (smaps keys start with an upper-case letter)."""
+
+
+class _Shape:
+    """One VMA's lines in an smaps file (or its one line in maps) as a pattern, and what each
+    field's value becomes."""
+
+    def __init__(self, pattern: str, numbers: list[tuple[str, int]], others: list[tuple[str, int]]) -> None:
+        self.pattern = re.compile(pattern)
+        self.attrs = tuple(attr for attr, _ in numbers)
+        self.number_indices = tuple(index for _, index in numbers)
+        self.others = others
+
+    @classmethod
+    def learn(cls, block: str) -> _Shape | None:
+        """The shape of ``block`` (one VMA's lines); None when a line is not a plain field."""
+        lines = block.split("\n")[:-1]
+        parts = [r"([^\n]*)\n"]
+        numbers: list[tuple[str, int]] = []
+        others: list[tuple[str, int]] = []
+        for index, line in enumerate(lines[1:], 1):  # match.groups()[0] is the VMA's line
+            key, colon, rest = line.partition(":")
+            if not colon or not key or not ("A" <= key[0] <= "Z") or not key.isidentifier():
+                return None
+            attr = SMAPS_FIELDS.get(key)
+            if attr is not None and _KB_VALUE.fullmatch(rest):
+                parts.append(re.escape(key) + r":[ \t]*(\d+) kB\n")
+                numbers.append((attr, index))
+            else:
+                parts.append(re.escape(key) + r":([^\n]*)\n")
+                others.append((key, index))
+        # The next line starts another VMA (or the text ends): else read it line by line.
+        parts.append(r"(?=[^A-Z\s]|\Z)")
+        return cls("".join(parts), numbers, others)
+
+    def vma(self, match: re.Match[str], text: str, pos: int) -> Vma:
+        values = match.groups()
+        try:
+            vma = _parse_header(values[0], 0)
+        except BadInput:
+            _parse_header(values[0], text.count("\n", 0, pos) + 1)  # raised again, with its line
+            raise
+        if self.attrs:
+            numbers = map(int, map(values.__getitem__, self.number_indices))
+            vma.__dict__.update(zip(self.attrs, numbers, strict=True))
+        for key, index in self.others:
+            _set_field(vma, key, values[index])
+        return vma
+
+
+_KB_VALUE = re.compile(r"[ \t]*\d+ kB")
+
+
+def _set_field(vma: Vma, key: str, rest: str) -> None:
+    """An smaps field's value (the text after the colon) into ``vma``."""
+    attr = SMAPS_FIELDS.get(key)
+    try:
+        if attr is not None:
+            setattr(vma, attr, int(rest[:-3] if rest.endswith(" kB") else rest))
+        elif key == "VmFlags":
+            vma.vm_flags = rest.split()
+        elif key == "THPeligible":
+            vma.thp_eligible = int(rest)
+        elif key != "Size":
+            vma.extra[key] = int(rest[:-3] if rest.endswith(" kB") else rest)
+    except ValueError:
+        pass  # a key this version does not know, with a value that is not a number
+
+
+def _parse_lines(text: str, before: int) -> list[Vma]:
+    """The VMAs in ``text``, read line by line; ``before``: lines of the file before it."""
     vmas: list[Vma] = []
     current: Vma | None = None
-    fields = SMAPS_FIELDS
-    # This loop runs for every line of every process in `maps --all`, so it avoids work:
-    # smaps keys start with an upper-case letter, maps lines with a lower-case hex digit.
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # split("\n"), not splitlines(): a file name may hold \x85 or \x1c, and only "\n" ends a line.
+    for lineno, line in enumerate(text.split("\n"), before + 1):
         if not line:
             continue
         if "A" <= line[0] <= "Z":
@@ -261,18 +355,7 @@ def parse_maps(text: str) -> list[Vma]:
                     key="errors.proc.smaps_before_vma",
                     fields={"line": lineno, "field": repr(key)},
                 )
-            attr = fields.get(key)
-            try:
-                if attr is not None:
-                    setattr(current, attr, int(rest[:-3] if rest.endswith(" kB") else rest))
-                elif key == "VmFlags":
-                    current.vm_flags = rest.split()
-                elif key == "THPeligible":
-                    current.thp_eligible = int(rest)
-                elif key != "Size":
-                    current.extra[key] = int(rest[:-3] if rest.endswith(" kB") else rest)
-            except ValueError:
-                continue  # a key this version does not know, with a value that is not a number
+            _set_field(current, key, rest)
             continue
         if line.isspace():
             continue

@@ -171,7 +171,7 @@ def _find_build_id(notes: bytes, end: str) -> str:
 def executable_paths(maps_text: str) -> list[str]:
     """Files mapped with execute permission in a /proc/<pid>/maps text, in order of appearance."""
     seen: dict[str, None] = {}
-    for line in maps_text.splitlines():
+    for line in maps_text.split("\n"):  # only "\n" ends a maps line (a name may hold \x85)
         parts = line.split(maxsplit=5)
         if len(parts) == 6 and "x" in parts[1] and parts[5].startswith("/"):
             path = parts[5]

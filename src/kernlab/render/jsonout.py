@@ -6,8 +6,9 @@ import dataclasses
 import enum
 import functools
 import json
+import operator
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import Any, TextIO
 
@@ -18,6 +19,20 @@ def _public_fields(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls) if not f.name.startswith("_"))
 
 
+@functools.cache
+def _field_values(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving the public fields' values of an instance of ``cls``, in one C call."""
+    names = _public_fields(cls)
+    if len(names) == 1:
+        one = operator.attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return operator.attrgetter(*names) if names else lambda _obj: ()
+
+
+_AS_THEY_ARE = frozenset({bool, int, float, str, type(None)})
+"""Types written as they are (exactly these: an IntEnum is converted like any enum)."""
+
+
 def to_jsonable(obj: Any) -> Any:
     """Convert dataclasses, enums, paths, bytes, sets and tuples into JSON-ready values.
 
@@ -25,15 +40,17 @@ def to_jsonable(obj: Any) -> Any:
     """
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    names = _public_fields(type(obj)) if dataclasses.is_dataclass(obj) and not isinstance(obj, type) else None
-    if names is not None:
-        return {name: to_jsonable(getattr(obj, name)) for name in names}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        # The common case inline: 60,000 VMAs are 2.2 million field values.
+        cls = type(obj)
+        values = [v if type(v) in _AS_THEY_ARE else to_jsonable(v) for v in _field_values(cls)(obj)]
+        return dict(zip(_public_fields(cls), values, strict=True))
     if isinstance(obj, enum.Enum):
         return to_jsonable(obj.value)
     if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
+        return {str(k): v if type(v) in _AS_THEY_ARE else to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
+        return [v if type(v) in _AS_THEY_ARE else to_jsonable(v) for v in obj]
     if isinstance(obj, (set, frozenset)):
         return sorted(to_jsonable(v) for v in obj)
     if isinstance(obj, PurePath):

@@ -160,6 +160,23 @@ def print_fields(pairs: Iterable[tuple[str, Any]], *, title: str | None = None) 
         console().print(f"  {key + ':':<{width + 1}} {value}", markup=False)
 
 
+def styled(con: Console, style: str) -> tuple[str, str]:
+    """The codes ``con`` writes before and after text in ``style`` (both "" without colour):
+    for many lines written as one string instead of one rich renderable each."""
+    from rich.text import Text
+
+    with con.capture() as captured:
+        con.print(Text("\0", style=style), end="")
+    start, _, end = captured.get().partition("\0")
+    return start, end
+
+
+def write_text(text: str) -> None:
+    """Text laid out already, written as it is: no markup, no wrapping, no padding."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def print_heading(text: str) -> None:
     console().print(f"\n[bold underline]{text}[/bold underline]")
 

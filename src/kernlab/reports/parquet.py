@@ -186,6 +186,7 @@ def schemas() -> dict[str, Any]:
             ("name", s),
             ("source", s),
             ("hits", i64),
+            ("events", pa.list_(s)),
         ],
     }
     return {name: pa.schema(common + cols) for name, cols in columns.items()}
@@ -613,6 +614,7 @@ def _kernel_paths(rec: Recording) -> dict[str, list[Any]]:
                 name=node.name,
                 source=node.source,
                 hits=node.hits,
+                events=list(node.events),
             )
             walk(node.children, node_id, depth + 1, tid, origin, at)
 

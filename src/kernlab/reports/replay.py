@@ -484,7 +484,7 @@ def _uprobe_pages(rec: Recording) -> set[tuple[int, int]]:
     """Address ranges of the ``[uprobes]`` areas (the kernel's trampoline page) in the maps snapshots."""
     ranges = set()
     for snapshot in rec.meta.maps:
-        for line in (rec.maps_text(snapshot) or "").splitlines():
+        for line in (rec.maps_text(snapshot) or "").split("\n"):
             if line.endswith("[uprobes]"):
                 lo, _, hi = line.split(maxsplit=1)[0].partition("-")
                 with contextlib.suppress(ValueError):
@@ -502,7 +502,7 @@ def _program_test(rec: Recording, table: FunctionTable, process: int) -> Callabl
     bias = None if table.pie else 0
     snapshots = rec.snapshots_of(process) + [m for m in rec.meta.maps if m.pid != process]
     for snapshot in snapshots if bias is None else []:
-        for line in (rec.maps_text(snapshot) or "").splitlines():
+        for line in (rec.maps_text(snapshot) or "").split("\n"):
             parts = line.split(maxsplit=5)
             if len(parts) == 6 and parts[5] == table.binary and int(parts[2], 16) == 0:
                 bias = int(parts[0].partition("-")[0], 16) - table.first_load_page
