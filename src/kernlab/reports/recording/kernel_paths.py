@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -66,7 +66,7 @@ from kernlab.recording.kernel_paths import (
     sampled_dir,
 )
 from kernlab.recording.reader import Recording, read_regular
-from kernlab.reports.recording.kstacks import KERNEL_STACK, chain_names
+from kernlab.reports.recording.kstacks import KERNEL_STACK, chain_names, stack_owner
 from kernlab.tracing.formats import EventFormat
 from kernlab.tracing.function_graph import FAULT_FUNCTION
 from kernlab.tracing.perf_events import (
@@ -328,10 +328,15 @@ def _stacks(
     in_interrupt = 0
     for cpu in rec.cpu_events():
         types, offsets, raw = cpu.types, cpu.offsets, cpu.raw
+
+        def context(i: int, raw: bytes = raw, offsets: Sequence[int] = offsets) -> int:
+            return raw[offsets[i] + flags_off] & _IN_INTERRUPT
+
         for j in cpu.indices_of({stack_fmt.id}):
-            if j == 0 or types[j - 1] not in ids:
+            i = stack_owner(types, context, j, stack_fmt.id)
+            if i is None or types[i] not in ids:
                 continue
-            event_at, stack_at = offsets[j - 1], offsets[j]
+            event_at, stack_at = offsets[i], offsets[j]
             if (
                 raw[stack_at + pid_off : stack_at + pid_off + 4]
                 != raw[event_at + pid_off : event_at + pid_off + 4]
@@ -350,7 +355,7 @@ def _stacks(
             if names is None:
                 names = named[key] = list(reversed(chain_names(list(key), ksyms)))
             tid = int.from_bytes(raw[event_at + pid_off : event_at + pid_off + 4], order, signed=True)
-            out.append((cpu.stamp(j - 1), tid, names, event_names[types[j - 1]]))
+            out.append((cpu.stamp(i), tid, names, event_names[types[i]]))
     out.sort(key=lambda s: (s[0], s[1]))
     return out, in_interrupt
 
