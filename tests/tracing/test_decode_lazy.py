@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from kernlab.recording import reader
-from kernlab.recording.layout import RecordingMeta
 from kernlab.recording.reader import Recording
 from kernlab.tracing import ringbuf
 from kernlab.tracing.formats import EventFormat, parse_format, parse_header_page
 from kernlab.tracing.ringbuf import CpuEvents, decode_pages
+from tests.recording.rec_util import sample_meta
 
 HEADER = parse_header_page(
     "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
@@ -198,24 +198,8 @@ def test_time_stamps_past_64_bits_stay_exact(monkeypatch: pytest.MonkeyPatch):
 
 
 def _recording(cpus: list[CpuEvents]) -> Recording:
-    meta = RecordingMeta(
-        format_version=1,
-        command=["synthetic"],
-        root_pid=10,
-        attached=False,
-        events=[],
-        kstack_events=[],
-        kernel_release="",
-        machine="x86_64",
-        page_size=4096,
-        cpus=len(cpus),
-        clock="local",
-        buffer_size_kb=0,
-        start_time_ns=0,
-        end_time_ns=0,
-        wall_start=0.0,
-        exit_code=0,
-    )
+    # A recording of nothing but these CPUs' records: no snapshots, losses or usage of its own.
+    meta = sample_meta(machine="x86_64", cpus=len(cpus), clock="local", loss=[], rusage=None, maps=[])
     return Recording(Path("/nonexistent"), meta, HEADER, FORMATS, _cpu_cache=cpus)
 
 
