@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from kernlab.explain import count, say
-from kernlab.explain.kernel import image_symbol_sentences
 from kernlab.reports.disasm import DisasmReport, FileDisasmReport, is_call
 
 __all__ = ["CALLS_SHOWN", "GOT_CALLS_NAMED", "file_sentences", "sentences"]
@@ -52,6 +51,10 @@ def sentences(report: DisasmReport) -> list[str]:
             )
         )
     if report.kernel_symbols is not None:
+        # Imported here: explain.kernel pulls in the page-table readers (a tenth of a whole
+        # file's listing time) that only a kernel image's sentences need.
+        from kernlab.explain.kernel import image_symbol_sentences
+
         # Kernel code: it is the kernel, so "it reaches the kernel" would be wrong; say where
         # its names come from and what the call at its entry is.
         # The hook is the first instruction, or the second after an endbr64 (IBT kernels).
@@ -83,5 +86,7 @@ def file_sentences(report: FileDisasmReport) -> list[str]:
     elif report.kernel_symbols is None:
         out.append(say("disasm.file_no_syscalls"))
     if report.kernel_symbols is not None:
+        from kernlab.explain.kernel import image_symbol_sentences  # as in sentences()
+
         out.extend(image_symbol_sentences(report.kernel_symbols))
     return out

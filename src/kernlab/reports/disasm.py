@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kernlab.elf.disasm import (
     Disassembly,
@@ -18,7 +19,9 @@ from kernlab.elf.disasm import (
 from kernlab.elf.disasm.decode import relocated_slot
 from kernlab.elf.disasm.whole import Block, CodeSection, FileListing, list_file
 from kernlab.errors import BadInput
-from kernlab.reports.kernel import ImageSymbolSource, image_symbols, needs_kernel_symbols
+
+if TYPE_CHECKING:
+    from kernlab.reports.kernel import ImageSymbolSource
 
 __all__ = [
     "CALL_MNEMONICS",
@@ -183,6 +186,12 @@ def _kernel_symbols(
     """The names for a stripped kernel's code (None for any other file); BadInput when a
     SYMBOL is asked for and none can be found."""
     image = open_code(path)
+    if system_map is None and not image.is_kernel:
+        return None, None
+    # Imported here: the kernel's readers (page tables, kallsyms) serve kernel images only and
+    # cost a whole file's listing a tenth of its time.
+    from kernlab.reports.kernel import ImageSymbolSource, image_symbols, needs_kernel_symbols
+
     if system_map is None and not needs_kernel_symbols(image):
         return None, None
     if not image.is_kernel:

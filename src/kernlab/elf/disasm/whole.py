@@ -33,6 +33,11 @@ from kernlab.elf.disasm.symbols import ExternalSymbols, Symbolizer
 from kernlab.elf.disasm.traps import SyscallTracker
 from kernlab.errors import BadInput
 
+try:  # the loop over known instructions in C; without a C compiler at install, in Python
+    from kernlab.elf.disasm import _hits
+except ImportError:  # pragma: no cover - depends on the build
+    _hits = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from kernlab.elf.disasm.fast import FastX86
     from kernlab.elf.model import Section
@@ -397,6 +402,26 @@ class _Chunk:
         self.waits = False
 
     def rows(self) -> list[Row]:
+        fast = self.fast
+        if _hits is not None:
+            known = _hits.known_texts(
+                self.data,
+                self.code,
+                self.base,
+                fast.plain,
+                fast.branch_heads,
+                fast.target_texts,
+                fast._target,
+                fast.address_mask,
+            )
+        else:
+            known = self._known_texts()
+        return self._with_misses(*known)
+
+    def _known_texts(self) -> tuple[list[int], list[bytes], list[str | None]]:
+        """What ``_hits.known_texts`` does, in Python: addresses, bytes, and the texts of
+        instructions seen before byte for byte (None for the others; branches are left to
+        :meth:`_with_misses` here)."""
         words = memoryview(self.data)
         # cs_insn: id u32, pad, address u64 at byte 8, size u16 at byte 16; 248 bytes each.
         addresses = words.cast("Q")[1::_INSN_WORDS].tolist()
@@ -405,11 +430,15 @@ class _Chunk:
         # capstone decodes one instruction after the other: the bytes are consecutive.
         offsets = list(accumulate(sizes, initial=addresses[0] - self.base))
         raws = list(map(self.code.__getitem__, map(slice, offsets, offsets[1:])))
+        texts: list[str | None] = list(map(self.fast.plain.get, raws))
+        return addresses, raws, texts
+
+    def _with_misses(self, addresses: list[int], raws: list[bytes], texts: list[str | None]) -> list[Row]:
+        """The rows, with the texts still None written in order: a plain relative branch (a
+        third of libc's instructions differ from all others only by their target) here,
+        anything else by miss()."""
         fast = self.fast
         plain = fast.plain.get
-        texts: list[str | None] = list(map(plain, raws))
-        # The rest, in order: a plain relative branch (a third of libc's instructions differ
-        # from all others only by their target) is written here, anything else by miss().
         heads = fast.branch_heads.get
         known_targets = fast.target_texts.get
         name_target = fast._target

@@ -21,6 +21,11 @@ from kernlab.render.listing import (
 from kernlab.render.output import Output
 from kernlab.reports.disasm import DisasmReport, FileDisasmReport
 
+try:  # the lines in C; without a C compiler at install, in Python (the same bytes)
+    from kernlab.render import _lines
+except ImportError:  # pragma: no cover - depends on the build
+    _lines = None  # type: ignore[assignment]
+
 __all__ = ["FileWriter", "heading", "show", "show_file"]
 
 
@@ -87,6 +92,10 @@ class FileWriter:
     def block(self, block: Block, width: int) -> str:
         """The block's label line and its instruction lines, as one string."""
         label = f" <{block.label}>" if block.label is not None else ""
+        if _lines is not None:
+            marked = block.marked if self.colour and block.marked else None
+            text = _lines.block_lines(block.rows, width, marked, self._rare)
+            return f"\n{block.address:0{self.label_digits}x}{label}:\n" + text
         columns = self.columns
         line = f"%{width}x:\t%s\t%s\n"
         rare = self._rare
