@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -145,12 +146,13 @@ def test_data_section_or_missing_section_is_bad_input(hello):
     assert both.code == 3
 
 
-def test_listing_streams_and_a_closed_pipe_ends_quietly():
+@pytest.mark.parametrize("jobs", [[], ["--jobs", "1"], ["--jobs", "2"]])
+def test_listing_streams_and_a_closed_pipe_ends_quietly(jobs):
     """The first lines arrive while libc is still being decoded, and closing the pipe after them
-    (`| head`) ends kernlab with status 0 and nothing on stderr."""
+    (`| head`) ends kernlab with status 0 and nothing on stderr, listed by one process or two."""
     libc = x86_file(find_libc())
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kernlab", "disasm", libc],
+        [sys.executable, "-m", "kernlab", "disasm", libc, *jobs],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -192,3 +194,61 @@ def test_32bit_program_is_objdumps_listing(tmp_path):
     theirs = objdump_lines(out)
     ours = kernlab_lines(result.stdout)
     assert ours == theirs, first_difference(theirs, ours)
+
+
+def test_parts_listed_side_by_side_are_one_listing():
+    """--jobs 2 and 3 (forked children listing later parts of the file) write libc's listing
+    and its sentences byte for byte as one process does."""
+    libc = x86_file(find_libc())
+    one = run_kernlab("disasm", libc, "--jobs", "1")
+    assert one.code == 0, one.stderr
+    for jobs in ("2", "3"):
+        parts = run_kernlab("disasm", libc, "--jobs", jobs)
+        assert parts.code == 0, parts.stderr
+        assert parts.stdout == one.stdout, (
+            f"--jobs {jobs}: {first_difference(one.stdout.splitlines(), parts.stdout.splitlines())}"
+        )
+    assert "instructions in" in one.stdout
+
+
+def _session_members(sid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[4]) == sid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_listing_leaves_no_process_behind(how):
+    """Ctrl-C or SIGTERM to kernlab while its child lists the second half: both are gone."""
+    import signal
+
+    libc = x86_file(find_libc())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kernlab", "disasm", libc, "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # the signal goes to kernlab alone, as `kill PID` sends it
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline()  # listing under way, the child forked
+    proc.send_signal(getattr(signal, how))
+    proc.stdout.close()
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    deadline = time.monotonic() + 10
+    while _session_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _session_members(proc.pid) == []
+
+
+def test_jobs_goes_with_a_whole_file_only(hello):
+    done = run_kernlab("disasm", str(hello), "main", "--jobs", "2")
+    assert done.code == 3  # bad input, as --section with a SYMBOL
+    assert "--jobs lists a whole file" in done.stderr

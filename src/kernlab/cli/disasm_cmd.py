@@ -40,6 +40,13 @@ from kernlab.cli.common import ADDRESS, Output, examples, output_options
     help="Names for a stripped kernel image (default: System.map-RELEASE beside it if real, "
     "else the kallsyms tables inside the image).",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1, max=64),
+    default=None,
+    help="Processes listing a whole file side by side (default: one per idle CPU for a big file; "
+    "1: this one only).",
+)
 @output_options
 def disasm(
     file: str,
@@ -49,12 +56,15 @@ def disasm(
     section: str | None,
     intel: bool,
     system_map: str | None,
+    jobs: int | None,
     out: Output,
 ) -> None:
     """Disassemble the ELF FILE like objdump -d: every executable section (or --section NAME),
     or one SYMBOL, or --address ADDR [--length N]. Address, raw bytes, instruction, call/jump
     targets named (<puts@plt>), RIP-relative references resolved, and system calls named where
     the number is loaded before the trap."""
+    import functools
+
     from kernlab.errors import BadInput
     from kernlab.render.views import disasm as view
     from kernlab.reports import disasm as reports
@@ -65,7 +75,7 @@ def disasm(
             raise BadInput("--length goes with --address", key="errors.cli.length_with_address")
         report = reports.build_file(file, section, syntax=syntax, whole=out.json, system_map=system_map)
         try:
-            out.emit(report, view.show_file)
+            out.emit(report, functools.partial(view.show_file, jobs=jobs))
         except BrokenPipeError:
             # The reader went away (`| head`, `q` in less): not an error. click would turn it
             # into exit status 1; point stdout at /dev/null so the final flush succeeds.
@@ -79,6 +89,11 @@ def disasm(
         raise BadInput(
             "--section lists a whole section: give it without SYMBOL or --address",
             key="errors.cli.section_alone",
+        )
+    if jobs is not None:
+        raise BadInput(
+            "--jobs lists a whole file in parts: give it without SYMBOL or --address",
+            key="errors.cli.jobs_alone",
         )
     from kernlab.render.progress import progress
 

@@ -77,6 +77,13 @@ class FileTally:
     blocks: int = 0
     syscalls: dict[str, int] = field(default_factory=dict)  # call name (or number) -> traps
 
+    def add(self, other: FileTally) -> None:
+        """Count in another part's tally (a part listed by another process)."""
+        self.instructions += other.instructions
+        self.blocks += other.blocks
+        for key, n in other.syscalls.items():
+            self.syscalls[key] = self.syscalls.get(key, 0) + n
+
 
 @dataclass(frozen=True)
 class FileDisasmReport:
@@ -101,14 +108,15 @@ class FileDisasmReport:
     def size(self) -> int:
         return sum(s.size for s in self.sections)
 
-    def stream(self) -> Iterator[Block]:
-        """The blocks, counted into ``tally`` as they go by."""
+    def stream(self, part: int = 0, parts: int = 1) -> Iterator[Block]:
+        """The blocks (of ``part`` of ``parts``, see :meth:`FileListing.blocks`), counted into
+        ``tally`` as they go by. Blocks decoded already all belong to part 0."""
         source: Iterator[Block] | tuple[Block, ...]
         if self.blocks is not None:
-            source = self.blocks
+            source = self.blocks if part == 0 else ()
         else:
             assert self._listing is not None
-            source = self._listing.blocks()
+            source = self._listing.blocks(part, parts)
         tally = self.tally
         for block in source:
             tally.blocks += 1

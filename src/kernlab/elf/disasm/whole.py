@@ -90,22 +90,43 @@ class FileListing:
     sections: tuple[CodeSection, ...]
     symbols: ExternalSymbols | None = None  # a stripped vmlinux's System.map, naming its blocks
 
-    def blocks(self) -> Iterator[Block]:
-        """Every block of every section, decoded as it is asked for."""
+    def blocks(self, part: int = 0, parts: int = 1) -> Iterator[Block]:
+        """Every block of every section, decoded as it is asked for; with ``parts`` > 1 only
+        those of ``part`` (of ``parts`` runs of consecutive blocks holding about as many bytes
+        each), so that processes can list a file's parts side by side."""
         image, symbolizer = _opened(self.path, self.symbols)
+        jobs = _part(_jobs(symbolizer, self.sections), part, parts)
         if image.arch not in ("x86_64", "i386") or self.syntax != "att":
-            for section in self.sections:
-                yield from _section_blocks(image, symbolizer, section, self.syntax)
+            yield from _generic_blocks(image, symbolizer, jobs, self.syntax)
             return
         from kernlab.elf.disasm.fast import FastX86
 
         fast = FastX86(image.arch == "x86_64", symbolizer)  # its texts serve every section
-        jobs: list[_Job] = []
-        for section in self.sections:
-            marks = labels(symbolizer, section)
-            ends = [a for a, _ in marks[1:]] + [section.address + section.size]
-            jobs += [(section, start, label, end) for (start, label), end in zip(marks, ends, strict=True)]
         yield from _x86_blocks(image, fast, jobs)
+
+
+def _jobs(symbolizer: Symbolizer, sections: tuple[CodeSection, ...]) -> list[_Job]:
+    jobs: list[_Job] = []
+    for section in sections:
+        marks = labels(symbolizer, section)
+        ends = [a for a, _ in marks[1:]] + [section.address + section.size]
+        jobs += [(section, start, label, end) for (start, label), end in zip(marks, ends, strict=True)]
+    return jobs
+
+
+def _part(jobs: list[_Job], part: int, parts: int) -> list[_Job]:
+    """The jobs of ``part``: a job belongs to the part its first byte falls in, counting the
+    bytes of all jobs in order."""
+    if parts == 1:
+        return jobs
+    total = sum(end - start for _s, start, _l, end in jobs)
+    out = []
+    done = 0
+    for job in jobs:
+        if done * parts // max(total, 1) == part:
+            out.append(job)
+        done += job[3] - job[1]
+    return out
 
 
 _Job = tuple[CodeSection, int, str | None, int]  # section, block start, label, block end
@@ -218,12 +239,10 @@ def _first_label(
     return section.name
 
 
-def _section_blocks(
-    image: ElfImage, symbolizer: Symbolizer, section: CodeSection, syntax: str
+def _generic_blocks(
+    image: ElfImage, symbolizer: Symbolizer, jobs: list[_Job], syntax: str
 ) -> Iterator[Block]:
-    marks = labels(symbolizer, section)
-    ends = [a for a, _ in marks[1:]] + [section.address + section.size]
-    for (start, label), end in zip(marks, ends, strict=True):
+    for section, start, label, end in jobs:
         instructions, _notes = _disassemble(image, start, end - start, syntax, symbolizer)
         rows: list[Row] = [(i.address, i.raw, i.text, i.syscall) for i in instructions]
         marked = frozenset(i.syscall.loaded_at for i in instructions if i.syscall is not None)

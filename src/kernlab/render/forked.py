@@ -1,0 +1,162 @@
+"""Text made by a forked child while the parent writes its own, written after it, in order.
+
+A whole libc's listing is about a second of Python on one CPU; a child process can make the
+second half of the text on another CPU meanwhile. The child keeps its text until the parent
+says its turn has come, then writes it to the same standard output itself (nothing is copied
+between the processes but a few bytes of state), so the output is byte for byte the one a
+single process writes, and a pager still shows the parent's first page at once.
+
+Every way the child can fail leaves the parent in charge: it reports "failed" before writing
+anything, and the parent makes that text itself. A parent that stops early (an error, Ctrl-C,
+a closed pipe) kills the child before it has written a byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable
+
+__all__ = ["Child", "spare_cpus", "start"]
+
+_READY = b"R"  # the child made its text
+_FAILED = b"F"  # it could not: the parent makes it
+_GO = b"G"  # the parent's text is out: write yours
+_PIPE = b"P"  # the child's write found the reader gone
+
+
+def spare_cpus() -> int:
+    """How many more processes the machine runs without waiting: CPUs this process may use,
+    less one for itself, less the load average's whole part (``make -l`` starts one more job
+    while the load is under its limit)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0
+    return max(0, cpus - 1 - int(load))
+
+
+def _writable_stdout() -> bool:
+    """Whether standard output is a file descriptor the child can write to as well (not a
+    test's or an embedding program's in-memory stream)."""
+    try:
+        sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+class Child:
+    """A forked child holding its text until :meth:`finish`."""
+
+    def __init__(self, pid: int, go: int, result: int) -> None:
+        self.pid = pid
+        self.go = go
+        self.result = result
+        self.done = False
+        _running.append(self)
+
+    def finish(self) -> bytes | None:
+        """Let the child write its text after everything written so far; its result (bytes),
+        or None when it failed and wrote nothing. BrokenPipeError when the reader has gone."""
+        sys.stdout.flush()
+        try:
+            status = os.read(self.result, 1)
+            if status != _READY:
+                return None
+            os.write(self.go, _GO)
+            out = bytearray()
+            while chunk := os.read(self.result, 65536):
+                out += chunk
+        finally:
+            self._reap()
+        if out[:1] == _PIPE:
+            raise BrokenPipeError("standard output closed")
+        if out[:1] != _READY:
+            raise OSError("the listing's second process stopped while writing")
+        return bytes(out[1:])
+
+    def cancel(self) -> None:
+        """Kill the child unless it has finished (the parent is stopping early)."""
+        if not self.done:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self._reap()
+
+    def _reap(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        _running.remove(self)
+        for fd in (self.go, self.result):
+            os.close(fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when the parent dies (SIGKILL, SIGTERM with no handler):
+    otherwise it would finish its part for nobody. Linux's PR_SET_PDEATHSIG; elsewhere the
+    child still ends, at its next write to the parent."""
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (AttributeError, OSError):
+        return
+    prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the call
+        os._exit(1)
+
+
+_running: list[Child] = []  # children not reaped yet: a later child closes their pipes
+
+
+def start(work: Callable[[], tuple[Iterable[str], bytes]]) -> Child | None:
+    """Fork a child that runs ``work`` now — its text and a result for the parent — and
+    writes the text when :meth:`Child.finish` says so. None where there is no fork, or no
+    standard output a second process can share."""
+    if not hasattr(os, "fork") or not _writable_stdout():
+        return None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    go_r, go_w = os.pipe()
+    result_r, result_w = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        os.close(go_r)
+        os.close(result_w)
+        return Child(pid, go_w, result_r)
+    # The child: never returns into the caller, never runs the parent's exit handlers.
+    status = 1
+    try:
+        _die_with(parent)
+        os.close(go_w)
+        os.close(result_r)
+        for sibling in _running:  # so each sibling sees the parent go when it does
+            os.close(sibling.go)
+            os.close(sibling.result)
+        try:
+            pieces, result = work()
+            text = "".join(pieces)
+        except BaseException:
+            os.write(result_w, _FAILED)
+            raise
+        os.write(result_w, _READY)
+        if os.read(go_r, 1) == _GO:
+            try:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                os.write(result_w, _PIPE)
+            else:
+                view = memoryview(_READY + result)
+                while view:
+                    view = view[os.write(result_w, view) :]
+        status = 0
+    finally:
+        os._exit(status)
