@@ -207,3 +207,32 @@ def test_folded_immediates_stay_in_the_shape():
     scratch.start_section(".text")
     for _fast, data, index, address, raw in rows:
         assert fast._entry(address, raw, data, index) == scratch._full(address, raw, data, index), raw.hex()
+
+
+@pytest.mark.parametrize("which", ["libc", "python", "i386"])
+def test_c_measure_is_the_python_measure(which):
+    """elf/disasm/_hits.c measures shapes a second time (for filling templates in C): on every
+    instruction of a file, with and without trailing bytes, and on random bytes, it answers as
+    x86shape._measure does."""
+    import random
+
+    from kernlab.elf.disasm import whole
+    from kernlab.elf.disasm.x86shape import _measure
+
+    if whole._hits is None:
+        pytest.skip("built without the C helper (no C compiler at install)")
+    c_measure = whole._hits.measure
+    path = x86_file(which)
+    mode64 = open_elf(path).arch == "x86_64"
+    seen = 0
+    for _fast, _code, _data, _index, address, raw in records(path):
+        seen += 1
+        for probe in (raw, raw + b"\x00" * 15, raw[:-1]):
+            if probe:
+                assert c_measure(probe, mode64) == _measure(probe, mode64), f"{address:x}: {probe.hex()}"
+    assert seen > 1000
+    rng = random.Random(which)
+    for _ in range(200_000):
+        probe = rng.randbytes(rng.randint(1, 16))
+        for bits64 in (True, False):
+            assert c_measure(probe, bits64) == _measure(probe, bits64), f"{probe.hex()} mode64={bits64}"

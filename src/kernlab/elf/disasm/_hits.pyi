@@ -1,4 +1,4 @@
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 def known_texts(
     records: bytes,
@@ -9,5 +9,11 @@ def known_texts(
     targets: dict[int, str],
     name_target: Callable[[int], str],
     mask: int,
+    fills: tuple[
+        bool, Mapping[bytes, object], dict[bytes, tuple[int, str, int]], Callable[[int], str | None], str
+    ]
+    | None = None,
     /,
 ) -> tuple[list[int], list[bytes], list[str | None]]: ...
+def set_tables(map1: bytes, map2: bytes, folded: bytes, vex_imm8: bytes, legacy: bytes, /) -> None: ...
+def measure(raw: bytes, mode64: bool, /) -> tuple[int, int, int, tuple[tuple[int, int, int], ...]] | None: ...

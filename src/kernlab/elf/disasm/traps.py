@@ -16,7 +16,7 @@ from kernlab.elf.disasm.model import SyscallNote
 from kernlab.errors import KernlabError
 from kernlab.syscalls.tables import by_number
 
-__all__ = ["SYSCALL_TRAPS", "SyscallTracker"]
+__all__ = ["SYSCALL_TRAPS", "SyscallTracker", "syscall_name"]
 
 # How each architecture enters the kernel, and where the number goes (syscall(2)).
 SYSCALL_TRAPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -125,6 +125,11 @@ def _names(arch: str) -> dict[int, str]:
         return {n: s.name for n, s in by_number(arch).items()}
     except KernlabError:
         return {}  # no table for this architecture: numbers without names
+
+
+def syscall_name(arch: str, number: int) -> str | None:
+    """The name of system call ``number`` on ``arch`` in kernlab's tables, or None."""
+    return _names(arch).get(number)
 
 
 def register_family(name: str) -> str:

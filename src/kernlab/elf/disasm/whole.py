@@ -30,13 +30,16 @@ from kernlab.elf.disasm.decode import _capstone, _disassemble, _opened, _syntax
 from kernlab.elf.disasm.fast import X86_TRAPS, rex_name
 from kernlab.elf.disasm.model import SyscallNote
 from kernlab.elf.disasm.symbols import ExternalSymbols, Symbolizer
-from kernlab.elf.disasm.traps import SyscallTracker
+from kernlab.elf.disasm.traps import SyscallTracker, syscall_name
+from kernlab.elf.disasm.x86shape import c_tables
 from kernlab.errors import BadInput
 
 try:  # the loop over known instructions in C; without a C compiler at install, in Python
     from kernlab.elf.disasm import _hits
 except ImportError:  # pragma: no cover - depends on the build
     _hits = None  # type: ignore[assignment]
+else:
+    _hits.set_tables(*c_tables())
 
 if TYPE_CHECKING:
     from kernlab.elf.disasm.fast import FastX86
@@ -432,6 +435,7 @@ class _Chunk:
                 fast.target_texts,
                 fast._target,
                 fast.address_mask,
+                (fast.mode64, fast.templates, fast.special, fast._name, fast.sym.bare_prefix),
             )
         else:
             known = self._known_texts()
@@ -558,6 +562,9 @@ def _trap_note(
     """The system call a trap makes, from the instructions since the last call or return
     before it (at most TRACK_BACK of them, decoded again with details). The answer depends on
     those bytes only, so it is kept by them (libc's wrappers repeat ``mov $N,%eax; syscall``)."""
+    quick = _loaded_just_before(arch, rows, address)
+    if quick is not None:
+        return quick
     first = address
     for row in reversed(rows[-TRACK_BACK:]):
         word = row[2].split(" ", 1)[0]
@@ -577,6 +584,19 @@ def _trap_note(
     if note is None or at == first:
         return note
     return SyscallNote(note.number, note.name, note.arch, note.loaded_at - at + first)
+
+
+def _loaded_just_before(arch: str, rows: list[Row], address: int) -> SyscallNote | None:
+    """The note of an x86 trap right after ``mov $N,%eax`` (b8 imm32: four traps in five of
+    libc's): the tracker would find that constant last, so it is read off the bytes without
+    decoding the instructions before it again. None for any other case."""
+    if arch not in ("x86_64", "i386") or not rows:
+        return None
+    at, raw, _text, _note = rows[-1]
+    if len(raw) != 5 or raw[0] != 0xB8 or at + 5 != address:
+        return None
+    number = int.from_bytes(raw[1:], "little")
+    return SyscallNote(number, syscall_name(arch, number), arch, at)
 
 
 _TRAP_NOTES: dict[tuple[str, bytes], tuple[SyscallNote | None, int]] = {}

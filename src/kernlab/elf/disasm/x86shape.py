@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["HOLE_DISP", "HOLE_IMM", "HOLE_REL", "HOLE_RIP", "Layout", "layout", "measure"]
+__all__ = ["HOLE_DISP", "HOLE_IMM", "HOLE_REL", "HOLE_RIP", "Layout", "c_tables", "layout", "measure"]
 
 HOLE_DISP = 0  # a memory operand's displacement (a signed number, or an absolute address)
 HOLE_RIP = 1  # a RIP-relative displacement: the text names the target
@@ -279,3 +279,21 @@ def _measure(raw: bytes, mode64: bool) -> tuple[int, int, int, tuple[tuple[int, 
         return (i, i, i, _NOTHING)
     last = holes[-1]
     return (i, holes[0][1], last[1] + last[2], tuple(holes))
+
+
+def c_tables() -> tuple[bytes, bytes, bytes, bytes, bytes]:
+    """The opcode tables above as the C twin of :func:`_measure` reads them (elf/disasm/_hits.c):
+    per opcode of the one-byte and 0F maps, has-ModRM in bit 7 and the immediate kind below it
+    (a relative 1-byte branch as 14); then a byte per (map, opcode) whose immediate is folded,
+    per VEX map-1 opcode with an 8-bit immediate, and per legacy prefix."""
+    rel8 = 14
+
+    def packed(table: list[tuple[bool, int]]) -> bytes:
+        return bytes((0x80 if modrm else 0) | (rel8 if imm < 0 else imm) for modrm, imm in table)
+
+    folded = bytearray(4 * 256)
+    for opmap, op in _FOLDED_IMM:
+        folded[opmap * 256 + op] = 1
+    vex = bytes(1 if op in _VEX_IMM8_1 else 0 for op in range(256))
+    legacy = bytes(1 if b in _LEGACY else 0 for b in range(256))
+    return packed(_MAP1), packed(_MAP2), bytes(folded), vex, legacy
