@@ -28,15 +28,23 @@ _PIPE = b"P"  # the child's write found the reader gone
 
 
 def spare_cpus() -> int:
-    """How many more processes the machine runs without waiting: CPUs this process may use,
-    less one for itself, less the load average's whole part (``make -l`` starts one more job
-    while the load is under its limit)."""
+    """How many more processes would run now without waiting: the CPUs this process may use,
+    less one for itself, less the other tasks that are busy. A task counts as busy when it is
+    both runnable at this moment (/proc/loadavg's fourth field, itself included) and in the
+    load average's whole part: the load average alone lags a minute behind (a command run
+    twice in a row would see its own first run), the runnable count alone catches a kernel
+    thread that happens to run this microsecond."""
     try:
         cpus = len(os.sched_getaffinity(0))
-        load = os.getloadavg()[0]
+        load = int(os.getloadavg()[0])
     except (AttributeError, OSError):
         return 0
-    return max(0, cpus - 1 - int(load))
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            others = int(f.read().split()[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):
+        others = load
+    return max(0, cpus - 1 - min(others, load))
 
 
 def _writable_stdout() -> bool:
@@ -97,6 +105,12 @@ class Child:
             os.waitpid(self.pid, 0)
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _die_with(parent: int) -> None:
     """Have the kernel kill this child when the parent dies (SIGKILL, SIGTERM with no handler):
     otherwise it would finish its part for nobody. Linux's PR_SET_PDEATHSIG; elsewhere the
@@ -142,21 +156,20 @@ def start(work: Callable[[], tuple[Iterable[str], bytes]]) -> Child | None:
             os.close(sibling.result)
         try:
             pieces, result = work()
-            text = "".join(pieces)
+            # Encoded now, while the parent still writes its own part: after its turn comes
+            # only the write itself. The same encoding and error handler as the parent's.
+            data = "".join(pieces).encode(sys.stdout.encoding, sys.stdout.errors or "strict")
         except BaseException:
             os.write(result_w, _FAILED)
             raise
         os.write(result_w, _READY)
         if os.read(go_r, 1) == _GO:
             try:
-                sys.stdout.write(text)
-                sys.stdout.flush()
+                _write_all(sys.stdout.fileno(), data)
             except BrokenPipeError:
                 os.write(result_w, _PIPE)
             else:
-                view = memoryview(_READY + result)
-                while view:
-                    view = view[os.write(result_w, view) :]
+                _write_all(result_w, _READY + result)
         status = 0
     finally:
         os._exit(status)

@@ -406,8 +406,8 @@ target_text(PyObject *targets, PyObject *name_target, uint64_t target)
  * FastX86.describe); NULL with no error when Python must write it. */
 static PyObject *
 filled(PyObject *r, const unsigned char *raw, Py_ssize_t size, uint64_t address, uint64_t mask,
-       int mode64, PyObject *templates, PyObject *special, PyObject *name_of, PyObject *bare,
-       PyObject *plain, PyObject *targets, PyObject *name_target)
+       int mode64, PyObject *templates, PyObject *special, PyObject *names, PyObject *name_of,
+       PyObject *bare, PyObject *plain, PyObject *targets, PyObject *name_target)
 {
     static const char spaces[] = "        # ";
     if (!plain_miss(raw, size, mode64))
@@ -468,7 +468,11 @@ filled(PyObject *r, const unsigned char *raw, Py_ssize_t size, uint64_t address,
         }
     } else {
         PyObject *t = PyLong_FromUnsignedLongLong(target);
-        PyObject *name = t ? PyObject_CallOneArg(name_of, t) : NULL;
+        PyObject *name = t ? PyDict_GetItemWithError(names, t) : NULL; /* FastX86._name's cache */
+        if (name)
+            Py_INCREF(name);
+        else if (t && !PyErr_Occurred())
+            name = PyObject_CallOneArg(name_of, t);
         Py_XDECREF(t);
         if (name) {
             char hex[24]; /* PyUnicode_FromFormat has no %llx */
@@ -493,25 +497,24 @@ known_texts(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*y*KO!O!O!OK|O", &data, &code, &base, &PyDict_Type, &plain,
                           &PyDict_Type, &heads, &PyDict_Type, &targets, &name_target, &mask, &fills))
         return NULL;
-    PyObject *addresses = NULL, *raws = NULL, *texts = NULL, *result = NULL;
+    PyObject *rows = NULL, *misses = NULL, *result = NULL;
     int mode64 = 0;
-    PyObject *templates = NULL, *special = NULL, *name_of = NULL, *bare = NULL;
+    PyObject *templates = NULL, *special = NULL, *names = NULL, *name_of = NULL, *bare = NULL;
     if (fills != Py_None) {
         if (!tables_set) {
             PyErr_SetString(PyExc_RuntimeError, "set_tables() first");
             goto done;
         }
-        if (!PyArg_ParseTuple(fills, "pO!O!OU", &mode64, &PyDict_Type, &templates, &PyDict_Type,
-                              &special, &name_of, &bare))
+        if (!PyArg_ParseTuple(fills, "pO!O!O!OU", &mode64, &PyDict_Type, &templates, &PyDict_Type,
+                              &special, &PyDict_Type, &names, &name_of, &bare))
             goto done;
     }
     Py_ssize_t n = data.len / INSN_SIZE;
     const unsigned char *records = data.buf;
     const unsigned char *bytes = code.buf;
-    addresses = PyList_New(n);
-    raws = PyList_New(n);
-    texts = PyList_New(n);
-    if (!addresses || !raws || !texts)
+    rows = PyList_New(n);
+    misses = PyList_New(0);
+    if (!rows || !misses)
         goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
         uint64_t address;
@@ -524,18 +527,24 @@ known_texts(PyObject *self, PyObject *args)
             goto done;
         }
         const unsigned char *raw = bytes + offset;
+        PyObject *row = PyTuple_New(4);
+        if (!row)
+            goto done;
+        PyList_SET_ITEM(rows, i, row);
         PyObject *a = PyLong_FromUnsignedLongLong(address);
         if (!a)
             goto done;
-        PyList_SET_ITEM(addresses, i, a);
+        PyTuple_SET_ITEM(row, 0, a);
         PyObject *r = PyBytes_FromStringAndSize((const char *)raw, size);
         if (!r)
             goto done;
-        PyList_SET_ITEM(raws, i, r);
+        PyTuple_SET_ITEM(row, 1, r);
+        Py_INCREF(Py_None);
+        PyTuple_SET_ITEM(row, 3, Py_None);
         PyObject *text = PyDict_GetItemWithError(plain, r);
         if (text) {
             Py_INCREF(text);
-            PyList_SET_ITEM(texts, i, text);
+            PyTuple_SET_ITEM(row, 2, text);
             continue;
         }
         if (PyErr_Occurred())
@@ -575,27 +584,32 @@ known_texts(PyObject *self, PyObject *args)
             Py_DECREF(where);
             if (!line)
                 goto done;
-            PyList_SET_ITEM(texts, i, line);
+            PyTuple_SET_ITEM(row, 2, line);
             continue;
         }
         PyObject *line = NULL;
         if (templates) {
-            line = filled(r, raw, size, address, mask, mode64, templates, special, name_of, bare, plain,
-                          targets, name_target);
+            line = filled(r, raw, size, address, mask, mode64, templates, special, names, name_of, bare,
+                          plain, targets, name_target);
             if (!line && PyErr_Occurred())
                 goto done;
         }
         if (!line) {
+            PyObject *index = PyLong_FromSsize_t(i);
+            if (!index || PyList_Append(misses, index) < 0) {
+                Py_XDECREF(index);
+                goto done;
+            }
+            Py_DECREF(index);
             Py_INCREF(Py_None);
             line = Py_None;
         }
-        PyList_SET_ITEM(texts, i, line);
+        PyTuple_SET_ITEM(row, 2, line);
     }
-    result = PyTuple_Pack(3, addresses, raws, texts);
+    result = PyTuple_Pack(2, rows, misses);
 done:
-    Py_XDECREF(addresses);
-    Py_XDECREF(raws);
-    Py_XDECREF(texts);
+    Py_XDECREF(rows);
+    Py_XDECREF(misses);
     PyBuffer_Release(&data);
     PyBuffer_Release(&code);
     return result;
@@ -604,9 +618,9 @@ done:
 static PyMethodDef methods[] = {
     {"known_texts", known_texts, METH_VARARGS,
      "known_texts(records, code, base, plain, heads, targets, name_target, mask[, fills])\n"
-     "-> (addresses, raws, texts): texts[i] is None where Python must write it. fills:\n"
-     "(mode64, templates, special, name_of, bare_prefix) to fill first-seen instructions\n"
-     "from their shape's template."},
+     "-> (rows, misses): rows (address, raw, text, None), the text None at the indexes in\n"
+     "misses, for Python to write. fills: (mode64, templates, special, names, name_of,\n"
+     "bare_prefix) to fill first-seen instructions from their shape's template."},
     {"set_tables", set_tables, METH_VARARGS,
      "set_tables(map1, map2, folded, vex_imm8, legacy): x86shape's opcode tables."},
     {"measure", py_measure, METH_VARARGS,

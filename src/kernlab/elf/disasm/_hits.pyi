@@ -1,5 +1,7 @@
 from collections.abc import Callable, Mapping
 
+from kernlab.elf.disasm.model import SyscallNote
+
 def known_texts(
     records: bytes,
     code: bytes,
@@ -10,10 +12,15 @@ def known_texts(
     name_target: Callable[[int], str],
     mask: int,
     fills: tuple[
-        bool, Mapping[bytes, object], dict[bytes, tuple[int, str, int]], Callable[[int], str | None], str
+        bool,
+        Mapping[bytes, object],
+        dict[bytes, tuple[int, str, int]],
+        dict[int, str | None],
+        Callable[[int], str | None],
+        str,
     ]
     | None = None,
     /,
-) -> tuple[list[int], list[bytes], list[str | None]]: ...
+) -> tuple[list[tuple[int, bytes, str, SyscallNote | None]], list[int]]: ...
 def set_tables(map1: bytes, map2: bytes, folded: bytes, vex_imm8: bytes, legacy: bytes, /) -> None: ...
 def measure(raw: bytes, mode64: bool, /) -> tuple[int, int, int, tuple[tuple[int, int, int], ...]] | None: ...

@@ -426,7 +426,7 @@ class _Chunk:
     def rows(self) -> list[Row]:
         fast = self.fast
         if _hits is not None:
-            known = _hits.known_texts(
+            rows, misses = _hits.known_texts(
                 self.data,
                 self.code,
                 self.base,
@@ -435,16 +435,23 @@ class _Chunk:
                 fast.target_texts,
                 fast._target,
                 fast.address_mask,
-                (fast.mode64, fast.templates, fast.special, fast._name, fast.sym.bare_prefix),
+                (
+                    fast.mode64,
+                    fast.templates,
+                    fast.special,
+                    fast.target_names,
+                    fast._name,
+                    fast.sym.bare_prefix,
+                ),
             )
         else:
-            known = self._known_texts()
-        return self._with_misses(*known)
+            rows, misses = self._known_texts()
+        return self._with_misses(rows, misses)
 
-    def _known_texts(self) -> tuple[list[int], list[bytes], list[str | None]]:
-        """What ``_hits.known_texts`` does, in Python: addresses, bytes, and the texts of
-        instructions seen before byte for byte (None for the others; branches are left to
-        :meth:`_with_misses` here)."""
+    def _known_texts(self) -> tuple[list[Row], list[int]]:
+        """What ``_hits.known_texts`` does, in Python: the rows, with the texts of instructions
+        seen before byte for byte, and the indexes of the others (their text None; branches
+        and templates are left to :meth:`_with_misses` here)."""
         words = memoryview(self.data)
         # cs_insn: id u32, pad, address u64 at byte 8, size u16 at byte 16; 248 bytes each.
         addresses = words.cast("Q")[1::_INSN_WORDS].tolist()
@@ -454,10 +461,11 @@ class _Chunk:
         offsets = list(accumulate(sizes, initial=addresses[0] - self.base))
         raws = list(map(self.code.__getitem__, map(slice, offsets, offsets[1:])))
         texts: list[str | None] = list(map(self.fast.plain.get, raws))
-        return addresses, raws, texts
+        misses = list(compress(count(), map(not_, texts)))
+        return list(zip(addresses, raws, texts, repeat(None))), misses  # type: ignore[arg-type]
 
-    def _with_misses(self, addresses: list[int], raws: list[bytes], texts: list[str | None]) -> list[Row]:
-        """The rows, with the texts still None written in order: a plain relative branch (a
+    def _with_misses(self, rows: list[Row], misses: list[int]) -> list[Row]:
+        """The rows, with the texts of ``misses`` written in order: a plain relative branch (a
         third of libc's instructions differ from all others only by their target) here,
         anything else by miss()."""
         fast = self.fast
@@ -467,23 +475,23 @@ class _Chunk:
         name_target = fast._target
         mask = fast.address_mask
         from_bytes = int.from_bytes
-        for i in list(compress(count(), map(not_, texts))):
-            raw = raws[i]
+        for i in misses:
+            address, raw, _none, _note = rows[i]
             text = plain(raw)  # first seen earlier in this chunk
             if text is None:
                 n = len(raw)
                 head = heads(raw[0] | n << 8) if n != 6 else heads(raw[1] | n << 8 if raw[0] == 0x0F else -1)
                 if head is not None:
                     disp = from_bytes(raw[n - 4 if n > 2 else 1 :], "little", signed=True)
-                    target = (addresses[i] + n + disp) & mask
+                    target = (address + n + disp) & mask
                     text = head + (known_targets(target) or name_target(target))
                 else:
-                    text = self.miss(i, addresses[i], raw)
+                    text = self.miss(i, address, raw)
                     if self.stop is not None:
-                        del addresses[i:], raws[i:], texts[i:]
+                        del rows[i:]
                         break
-            texts[i] = text
-        return list(zip(addresses, raws, texts, repeat(None)))  # type: ignore[arg-type]
+            rows[i] = (address, raw, text, None)
+        return rows
 
     def miss(self, index: int, address: int, raw: bytes) -> str:
         if raw[0] == 0:
