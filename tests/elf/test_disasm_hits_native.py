@@ -31,3 +31,32 @@ def test_c_loop_gives_the_python_rows(monkeypatch, which):
     for a, b in zip(ours, theirs, strict=True):
         assert a == b, f"{path}: block {a.label} at {a.address:#x} differs"
     assert sum(len(b.rows) for b in ours) > 50_000
+
+
+@pytest.mark.skipif(whole._hits is None, reason="built without the C helper (no C compiler at install)")
+@pytest.mark.parametrize("path", [str(find_libc()), "/usr/bin/ls", str(LIB32)])
+def test_c_namer_names_as_the_symbolizer(path):
+    """_hits.name over Symbolizer.namer_tables gives Symbolizer.namer's name for every
+    symbol address and its neighbours, every GOT slot, and random addresses, in each code
+    section and outside any (section None)."""
+    import random
+
+    from kernlab.elf.disasm.decode import _opened
+
+    if not Path(path).exists():
+        pytest.skip(f"no {path} here")
+    image, symbolizer = _opened(path)
+    rng = random.Random(path)
+    probes = set(symbolizer.relocated)
+    for value in symbolizer.addresses:
+        probes.update((value - 1, value, value + 1, value + 0x10))
+    lo, hi = min(symbolizer.addresses), max(symbolizer.addresses)
+    probes.update(rng.randrange(max(lo - 0x1000, 0), hi + 0x1000) for _ in range(20_000))
+    probes = {p for p in probes if 0 <= p < 1 << 64}
+    sections = [s.name for s in image.sections if "X" in s.flags] + [None]
+    for section in sections:
+        tables = symbolizer.namer_tables(section)
+        assert tables is not None
+        python = symbolizer.namer(section)
+        for address in probes:
+            assert whole._hits.name(tables, address) == python(address), f"{section} {address:#x}"

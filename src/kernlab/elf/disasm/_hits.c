@@ -362,6 +362,176 @@ done:
     return text;
 }
 
+/* ------------------------------------------------------------------ names
+ * Symbolizer._linked_namer in C, from Symbolizer.namer_tables: the symbol naming an address
+ * (the last distinct symbol address at or below it), unless a dynamic relocation at the
+ * address names it (a GOT slot), as "name", "name+0x10" or "name-0x10". */
+
+enum { NAMER_UNDEFINED = 1, NAMER_MAY_RELOCATE = 2, NAMER_RELATIVE_NEGATIVE = 4 };
+
+typedef struct {
+    Py_buffer starts, values, relative, flags;
+    PyObject *names, *relocated;
+    Py_ssize_t n;
+    int ready;
+} Namer;
+
+static PyObject *s_value, *s_name, *s_undefined;
+
+static void
+namer_release(Namer *namer)
+{
+    if (!namer->ready)
+        return;
+    PyBuffer_Release(&namer->starts);
+    PyBuffer_Release(&namer->values);
+    PyBuffer_Release(&namer->relative);
+    PyBuffer_Release(&namer->flags);
+    namer->ready = 0;
+}
+
+/* 0: no tables (None), 1: ready, -1: error. */
+static int
+namer_open(Namer *namer, PyObject *tables)
+{
+    namer->ready = 0;
+    if (tables == Py_None)
+        return 0;
+    if (!PyTuple_Check(tables) || PyTuple_GET_SIZE(tables) != 6) {
+        PyErr_SetString(PyExc_TypeError, "namer tables: a 6-tuple");
+        return -1;
+    }
+    Py_buffer *bufs[4] = {&namer->starts, &namer->values, &namer->relative, &namer->flags};
+    for (int k = 0; k < 4; k++) {
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(tables, k), bufs[k], PyBUF_SIMPLE) < 0) {
+            while (k--)
+                PyBuffer_Release(bufs[k]);
+            return -1;
+        }
+    }
+    namer->names = PyTuple_GET_ITEM(tables, 4);
+    namer->relocated = PyTuple_GET_ITEM(tables, 5);
+    namer->n = namer->starts.len / 8;
+    namer->ready = 1;
+    if (!PyList_Check(namer->names) || !PyDict_Check(namer->relocated) || PyList_GET_SIZE(namer->names) != namer->n ||
+        namer->values.len != namer->starts.len || namer->relative.len != namer->starts.len ||
+        namer->flags.len != namer->n || namer->n == 0) {
+        namer_release(namer);
+        PyErr_SetString(PyExc_ValueError, "namer tables of unequal lengths");
+        return -1;
+    }
+    return 1;
+}
+
+static uint64_t
+u64_at(Py_buffer *buf, Py_ssize_t k)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)buf->buf + 8 * k, 8);
+    return v;
+}
+
+/* The name of address, a new reference. */
+static PyObject *
+namer_name(Namer *namer, uint64_t address)
+{
+    Py_ssize_t lo = 0, hi = namer->n;
+    while (lo < hi) { /* bisect_right */
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (address < u64_at(&namer->starts, mid))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    Py_ssize_t k = lo - 1 > 0 ? lo - 1 : 0;
+    unsigned char flags = ((const unsigned char *)namer->flags.buf)[k];
+    uint64_t value = u64_at(&namer->values, k);
+    PyObject *name = PyList_GET_ITEM(namer->names, k);
+    int undefined = flags & NAMER_UNDEFINED;
+    Py_INCREF(name);
+    if ((flags & NAMER_MAY_RELOCATE) &&
+        ((flags & NAMER_RELATIVE_NEGATIVE) || u64_at(&namer->relative, k) != address)) {
+        PyObject *a = PyLong_FromUnsignedLongLong(address);
+        if (!a)
+            goto fail;
+        PyObject *slot = PyDict_GetItemWithError(namer->relocated, a);
+        Py_DECREF(a);
+        if (slot) {
+            PyObject *v = PyObject_GetAttr(slot, s_value);
+            PyObject *nm = v ? PyObject_GetAttr(slot, s_name) : NULL;
+            PyObject *u = nm ? PyObject_GetAttr(slot, s_undefined) : NULL;
+            int truth = u ? PyObject_IsTrue(u) : -1;
+            unsigned long long vv = v ? PyLong_AsUnsignedLongLong(v) : 0;
+            Py_XDECREF(v);
+            Py_XDECREF(u);
+            if (!nm || truth < 0 || PyErr_Occurred()) {
+                Py_XDECREF(nm);
+                goto fail;
+            }
+            Py_DECREF(name);
+            name = nm;
+            value = vv;
+            undefined = truth;
+        } else if (PyErr_Occurred()) {
+            goto fail;
+        }
+    }
+    if (value == address || undefined)
+        return name;
+    char offset[24];
+    if (value > address)
+        snprintf(offset, sizeof(offset), "-0x%llx", (unsigned long long)(value - address));
+    else
+        snprintf(offset, sizeof(offset), "+0x%llx", (unsigned long long)(address - value));
+    PyObject *out = PyUnicode_FromFormat("%U%s", name, offset);
+    Py_DECREF(name);
+    return out;
+fail:
+    Py_DECREF(name);
+    return NULL;
+}
+
+/* FastX86._name: names[target], else the namer's, kept in names. */
+static PyObject *
+cached_name(Namer *namer, PyObject *names, PyObject *name_of, uint64_t target)
+{
+    PyObject *t = PyLong_FromUnsignedLongLong(target);
+    if (!t)
+        return NULL;
+    PyObject *name = PyDict_GetItemWithError(names, t);
+    if (name) {
+        Py_INCREF(name);
+    } else if (!PyErr_Occurred()) {
+        if (namer && namer->ready) {
+            name = namer_name(namer, target);
+            if (name && PyDict_SetItem(names, t, name) < 0)
+                Py_CLEAR(name);
+        } else {
+            name = PyObject_CallOneArg(name_of, t);
+        }
+    }
+    Py_DECREF(t);
+    return name;
+}
+
+static PyObject *
+py_name(PyObject *self, PyObject *args)
+{
+    PyObject *tables;
+    unsigned long long address;
+    if (!PyArg_ParseTuple(args, "OK", &tables, &address))
+        return NULL;
+    Namer namer;
+    int ready = namer_open(&namer, tables);
+    if (ready < 0)
+        return NULL;
+    if (!ready)
+        Py_RETURN_NONE;
+    PyObject *name = namer_name(&namer, address);
+    namer_release(&namer);
+    return name;
+}
+
 /* Whether Chunk.miss in whole.py sends these bytes straight to FastX86.describe, with nothing
  * else to do for them first (a run of zeros, fwait, a REX before another prefix, ud0/ud1
  * without ModRM, a trap instruction): only those are filled from a template here. */
@@ -386,18 +556,40 @@ plain_miss(const unsigned char *raw, Py_ssize_t n, int mode64)
 
 enum { KIND_PLAIN = 0, KIND_BRANCH = 1, KIND_RIP = 2 };
 
-/* The name of a branch target: targets[target], else name_target(target). */
+typedef struct {
+    Namer namer;
+    PyObject *names, *name_of, *bare;
+} Naming;
+
+/* A branch target as objdump writes it, "263f2 <abort+0x53>" (FastX86._target): targets[target],
+ * else made with the namer and kept there, else name_target(target). */
 static PyObject *
-target_text(PyObject *targets, PyObject *name_target, uint64_t target)
+target_text(PyObject *targets, PyObject *name_target, Naming *naming, uint64_t target)
 {
     PyObject *t = PyLong_FromUnsignedLongLong(target);
     if (!t)
         return NULL;
     PyObject *where = PyDict_GetItemWithError(targets, t);
-    if (where)
+    if (where) {
         Py_INCREF(where);
-    else if (!PyErr_Occurred())
-        where = PyObject_CallOneArg(name_target, t);
+    } else if (!PyErr_Occurred()) {
+        if (naming && naming->namer.ready) {
+            PyObject *name = cached_name(&naming->namer, naming->names, naming->name_of, target);
+            if (name) {
+                char hex[24];
+                snprintf(hex, sizeof(hex), "%llx", (unsigned long long)target);
+                if (name != Py_None && PyObject_IsTrue(name))
+                    where = PyUnicode_FromFormat("%s <%U>", hex, name);
+                else
+                    where = PyUnicode_FromFormat("%U%s", naming->bare, hex);
+                Py_DECREF(name);
+                if (where && PyDict_SetItem(targets, t, where) < 0)
+                    Py_CLEAR(where);
+            }
+        } else {
+            where = PyObject_CallOneArg(name_target, t);
+        }
+    }
     Py_DECREF(t);
     return where;
 }
@@ -406,8 +598,8 @@ target_text(PyObject *targets, PyObject *name_target, uint64_t target)
  * FastX86.describe); NULL with no error when Python must write it. */
 static PyObject *
 filled(PyObject *r, const unsigned char *raw, Py_ssize_t size, uint64_t address, uint64_t mask,
-       int mode64, PyObject *templates, PyObject *special, PyObject *names, PyObject *name_of,
-       PyObject *bare, PyObject *plain, PyObject *targets, PyObject *name_target)
+       int mode64, PyObject *templates, PyObject *special, Naming *naming, PyObject *plain,
+       PyObject *targets, PyObject *name_target)
 {
     static const char spaces[] = "        # ";
     if (!plain_miss(raw, size, mode64))
@@ -461,26 +653,20 @@ filled(PyObject *r, const unsigned char *raw, Py_ssize_t size, uint64_t address,
     uint64_t target = (address + size + (uint64_t)value) & mask;
     PyObject *line = NULL;
     if (kind == KIND_BRANCH) {
-        PyObject *where = target_text(targets, name_target, target);
+        PyObject *where = target_text(targets, name_target, naming, target);
         if (where) {
             line = PyUnicode_Concat(text, where);
             Py_DECREF(where);
         }
     } else {
-        PyObject *t = PyLong_FromUnsignedLongLong(target);
-        PyObject *name = t ? PyDict_GetItemWithError(names, t) : NULL; /* FastX86._name's cache */
-        if (name)
-            Py_INCREF(name);
-        else if (t && !PyErr_Occurred())
-            name = PyObject_CallOneArg(name_of, t);
-        Py_XDECREF(t);
+        PyObject *name = cached_name(&naming->namer, naming->names, naming->name_of, target);
         if (name) {
             char hex[24]; /* PyUnicode_FromFormat has no %llx */
             snprintf(hex, sizeof(hex), "%llx", (unsigned long long)target);
             if (name != Py_None && PyObject_IsTrue(name))
                 line = PyUnicode_FromFormat("%U%s%s <%U>", text, spaces, hex, name);
             else
-                line = PyUnicode_FromFormat("%U%s%U%s", text, spaces, bare, hex);
+                line = PyUnicode_FromFormat("%U%s%U%s", text, spaces, naming->bare, hex);
             Py_DECREF(name);
         }
     }
@@ -499,14 +685,18 @@ known_texts(PyObject *self, PyObject *args)
         return NULL;
     PyObject *rows = NULL, *misses = NULL, *result = NULL;
     int mode64 = 0;
-    PyObject *templates = NULL, *special = NULL, *names = NULL, *name_of = NULL, *bare = NULL;
+    PyObject *templates = NULL, *special = NULL, *tables = Py_None;
+    Naming naming = {{{0}}, NULL, NULL, NULL};
     if (fills != Py_None) {
         if (!tables_set) {
             PyErr_SetString(PyExc_RuntimeError, "set_tables() first");
             goto done;
         }
-        if (!PyArg_ParseTuple(fills, "pO!O!O!OU", &mode64, &PyDict_Type, &templates, &PyDict_Type,
-                              &special, &PyDict_Type, &names, &name_of, &bare))
+        if (!PyArg_ParseTuple(fills, "pO!O!O!OUO", &mode64, &PyDict_Type, &templates, &PyDict_Type,
+                              &special, &PyDict_Type, &naming.names, &naming.name_of, &naming.bare,
+                              &tables))
+            goto done;
+        if (namer_open(&naming.namer, tables) < 0)
             goto done;
     }
     Py_ssize_t n = data.len / INSN_SIZE;
@@ -577,7 +767,8 @@ known_texts(PyObject *self, PyObject *args)
                 goto done;
         }
         if (head) {
-            PyObject *where = target_text(targets, name_target, (address + size + (uint64_t)disp) & mask);
+            PyObject *where = target_text(targets, name_target, templates ? &naming : NULL,
+                                          (address + size + (uint64_t)disp) & mask);
             if (!where)
                 goto done;
             PyObject *line = PyUnicode_Concat(head, where);
@@ -589,8 +780,8 @@ known_texts(PyObject *self, PyObject *args)
         }
         PyObject *line = NULL;
         if (templates) {
-            line = filled(r, raw, size, address, mask, mode64, templates, special, names, name_of, bare,
-                          plain, targets, name_target);
+            line = filled(r, raw, size, address, mask, mode64, templates, special, &naming, plain, targets,
+                          name_target);
             if (!line && PyErr_Occurred())
                 goto done;
         }
@@ -608,6 +799,7 @@ known_texts(PyObject *self, PyObject *args)
     }
     result = PyTuple_Pack(2, rows, misses);
 done:
+    namer_release(&naming.namer);
     Py_XDECREF(rows);
     Py_XDECREF(misses);
     PyBuffer_Release(&data);
@@ -620,9 +812,12 @@ static PyMethodDef methods[] = {
      "known_texts(records, code, base, plain, heads, targets, name_target, mask[, fills])\n"
      "-> (rows, misses): rows (address, raw, text, None), the text None at the indexes in\n"
      "misses, for Python to write. fills: (mode64, templates, special, names, name_of,\n"
-     "bare_prefix) to fill first-seen instructions from their shape's template."},
+     "bare_prefix, namer_tables or None) to fill first-seen instructions from their shape's\n"
+     "template and name targets in C."},
     {"set_tables", set_tables, METH_VARARGS,
      "set_tables(map1, map2, folded, vex_imm8, legacy): x86shape's opcode tables."},
+    {"name", py_name, METH_VARARGS,
+     "name(tables, address) -> str | None: Symbolizer.namer_tables' name of address."},
     {"measure", py_measure, METH_VARARGS,
      "measure(raw, mode64) -> (length, fixed, tail, holes) | None, as x86shape._measure."},
     {NULL, NULL, 0, NULL},
@@ -639,7 +834,10 @@ PyInit__hits(void)
     s_pieces = PyUnicode_InternFromString("pieces");
     s_holes = PyUnicode_InternFromString("holes");
     s_value_at = PyUnicode_InternFromString("value_at");
-    if (!s_kind || !s_pieces || !s_holes || !s_value_at)
+    s_value = PyUnicode_InternFromString("value");
+    s_name = PyUnicode_InternFromString("name");
+    s_undefined = PyUnicode_InternFromString("undefined");
+    if (!s_kind || !s_pieces || !s_holes || !s_value_at || !s_value || !s_name || !s_undefined)
         return NULL;
     return PyModule_Create(&module);
 }

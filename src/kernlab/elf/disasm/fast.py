@@ -356,6 +356,7 @@ class FastX86:
         self.target_names: dict[int, str | None] = {}
         self.target_texts: dict[int, str] = {}  # branch target -> "263f2 <abort+0x53>"
         self.name_of = symbolizer.namer(None)
+        self.name_tables = symbolizer.namer_tables(None)  # name_of for the C loop (whole._hits)
         self.branch_heads: dict[int, str] = {}  # opcode | length << 8 -> "je     "
         self.address_mask = (1 << 64) - 1 if mode64 else 0xFFFFFFFF
 
@@ -568,6 +569,7 @@ class FastX86:
         self.target_names.clear()
         self.target_texts.clear()
         self.name_of = self.sym.namer(name)
+        self.name_tables = self.sym.namer_tables(name)
 
     def describe(self, address: int, raw: bytes, data: bytes, index: int) -> str:
         """The text of the instruction at ``address``, record ``index`` of ``data``, for one not

@@ -8,9 +8,10 @@ name decides; a GOT slot is named after the dynamic relocation that fills it; PL
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from kernlab.elf.model import Symbol
@@ -20,6 +21,7 @@ __all__ = [
     "MAPPING_SYMBOL_ARCHES",
     "ExternalSymbols",
     "NamedAddress",
+    "NamerTables",
     "Symbolizer",
     "display_name",
     "objdump_rank",
@@ -118,6 +120,24 @@ class NamedAddress:
     section: str | None
     synthetic: bool  # a name@plt entry
     undefined: bool
+
+
+NAMER_UNDEFINED = 1  # named without an offset
+NAMER_MAY_RELOCATE = 2  # a dynamic relocation at the address may name it instead
+NAMER_RELATIVE_NEGATIVE = 4  # below its section's start: never at the address it names
+
+
+class NamerTables(NamedTuple):
+    """One section's :meth:`Symbolizer.namer` as tables: per distinct symbol address (sorted)
+    the address, the chosen symbol's value and section-relative value (each 8 bytes), its
+    NAMER_* flags and name, and the dynamic relocations naming GOT slots."""
+
+    starts: bytes
+    values: bytes
+    relative: bytes
+    flags: bytes
+    names: list[str]
+    relocated: dict[int, NamedAddress]
 
 
 class Symbolizer:
@@ -275,7 +295,8 @@ class Symbolizer:
             return self._relocatable_namer(section)
         return self._linked_namer(section)
 
-    def _linked_namer(self, section: str | None) -> Callable[[int], str | None]:
+    def _linked_choice(self, section: str | None) -> tuple[list[int], list[NamedAddress]]:
+        """Each distinct symbol address, and the symbol naming it while ``section`` is listed."""
         starts: list[int] = []
         chosen: list[NamedAddress] = []
         for value, sym in zip(self.addresses, self.symbols, strict=True):
@@ -284,6 +305,39 @@ class Symbolizer:
                 chosen.append(sym)  # the first of its address, unless one there is in the section
             elif chosen[-1].section != section and sym.section == section:
                 chosen[-1] = sym
+        return starts, chosen
+
+    def namer_tables(self, section: str | None) -> NamerTables | None:
+        """:meth:`namer`'s choices for ``section`` as flat tables, for a namer written in C
+        (elf/disasm/_hits.c); None where that namer does not apply (no symbols, or a
+        relocatable file's own sections)."""
+        if not self.symbols or (self.relocatable and section in self.section_span):
+            return None
+        starts, chosen = self._linked_choice(section)
+        if any(v >= 1 << 64 for v in starts):
+            return None
+        base = self.section_base
+        flags = bytearray()
+        relative = []
+        for sym in chosen:
+            rel = sym.value - base.get(sym.section or "", 0)
+            relative.append(rel & ((1 << 64) - 1))
+            flags.append(
+                (NAMER_UNDEFINED if sym.undefined else 0)
+                | (NAMER_MAY_RELOCATE if not sym.synthetic and sym.section != section else 0)
+                | (NAMER_RELATIVE_NEGATIVE if rel < 0 else 0)
+            )
+        return NamerTables(
+            array("Q", starts).tobytes(),
+            array("Q", [sym.value for sym in chosen]).tobytes(),
+            array("Q", relative).tobytes(),
+            bytes(flags),
+            [sym.name for sym in chosen],
+            self.relocated,
+        )
+
+    def _linked_namer(self, section: str | None) -> Callable[[int], str | None]:
+        starts, chosen = self._linked_choice(section)
         base = self.section_base
         relocated = self.relocated
         where = bisect.bisect_right

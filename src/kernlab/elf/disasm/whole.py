@@ -442,6 +442,7 @@ class _Chunk:
                     fast.target_names,
                     fast._name,
                     fast.sym.bare_prefix,
+                    fast.name_tables,
                 ),
             )
         else:
