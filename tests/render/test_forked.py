@@ -4,12 +4,16 @@ failed child leaves its part to the parent, and no child outlives a parent that 
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+
+import pytest
 
 from kernlab.render import forked
 
@@ -25,9 +29,9 @@ def test_child_text_follows_the_parents_and_its_result_comes_back():
     done = _run(
         """
         print("one", flush=True)
-        child = forked.start(lambda: (["three\\n", "four\\n"], b"counted 2"))
+        child = forked.start(lambda: lambda word: (b"three\\n" + word + b"\\n", b"counted 2"))
         print("two")
-        result = child.finish()
+        result = child.finish(b"four")
         print("five")
         print(result.decode(), file=sys.stderr)
         """
@@ -55,7 +59,7 @@ def test_a_failed_child_writes_nothing_and_says_so():
 def test_cancel_kills_the_child_before_it_writes():
     done = _run(
         """
-        child = forked.start(lambda: (["never\\n"], b""))
+        child = forked.start(lambda: lambda word: (b"never\\n", b""))
         time.sleep(0.2)
         child.cancel()
         print("parent only")
@@ -78,7 +82,7 @@ def test_a_closed_pipe_reaches_the_parent_as_broken_pipe():
                 """
                 import sys, time
                 from kernlab.render import forked
-                child = forked.start(lambda: (["x" * 100 + "\\n"] * 100_000, b""))
+                child = forked.start(lambda: lambda word: (b"x" * 10_000_000, b""))
                 print("first", flush=True)
                 time.sleep(0.5)  # the reader closes its end meanwhile
                 try:
@@ -116,7 +120,7 @@ def test_the_child_dies_with_a_killed_parent():
         import signal
         def work():
             time.sleep(30)
-            return ["late\\n"], b""
+            return lambda word: (b"late\\n", b"")
         child = forked.start(work)
         print(child.pid, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
@@ -130,9 +134,41 @@ def test_the_child_dies_with_a_killed_parent():
 
 
 def test_no_child_without_a_real_standard_output(capsys):
-    assert forked.start(lambda: (["text"], b"")) is None  # capsys: an in-memory stream
+    assert forked.start(lambda: lambda word: (b"text", b"")) is None  # capsys: an in-memory stream
 
 
 def test_spare_cpus_counts_idle_cpus():
     cpus = len(os.sched_getaffinity(0))
     assert 0 <= forked.spare_cpus() <= cpus - 1
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 50, 400])
+def test_two_ends_meet_without_a_gap(count):
+    """A parent taking jobs from the front and a forked child from the back, at uneven
+    speeds: every job is done, the parent's are 0..reached-1, the child did every job from
+    reached on (it may have done one of the parent's too, never more)."""
+    for seed in range(6):
+        meeting = forked.Meeting(count)
+        rng = random.Random(seed * 1000 + count)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: its jobs, with pauses, then their numbers
+            os.close(read_end)
+            done = []
+            for j in meeting.back():
+                done.append(j)
+                time.sleep(rng.random() * 0.002)
+            os.write(write_end, json.dumps(done).encode())
+            os._exit(0)
+        os.close(write_end)
+        mine = []
+        for i in meeting.front():
+            mine.append(i)
+            time.sleep(rng.random() * 0.002)
+        theirs = json.loads(os.read(read_end, 1 << 20) or b"[]")
+        os.close(read_end)
+        os.waitpid(pid, 0)
+        assert mine == list(range(meeting.reached))
+        assert set(range(meeting.reached, count)) <= set(theirs)
+        assert len(set(mine) & set(theirs)) <= 1
+        assert sorted(theirs, reverse=True) == theirs

@@ -1,10 +1,14 @@
-"""Text made by a forked child while the parent writes its own, written after it, in order.
+"""Text made by forked children while the parent writes its own, written after it, in order.
 
 A whole libc's listing is about a second of Python on one CPU; a child process can make the
 second half of the text on another CPU meanwhile. The child keeps its text until the parent
 says its turn has come, then writes it to the same standard output itself (nothing is copied
 between the processes but a few bytes of state), so the output is byte for byte the one a
 single process writes, and a pager still shows the parent's first page at once.
+
+Two processes can share the work by :class:`Meeting`: the parent takes jobs from the front,
+the child from the back, until they meet, so neither waits for the other however the work is
+spread over the jobs.
 
 Every way the child can fail leaves the parent in charge: it reports "failed" before writing
 anything, and the parent makes that text itself. A parent that stops early (an error, Ctrl-C,
@@ -14,17 +18,23 @@ a closed pipe) kills the child before it has written a byte.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import signal
+import struct
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 
-__all__ = ["Child", "spare_cpus", "start"]
+__all__ = ["Child", "Deliver", "Meeting", "spare_cpus", "start"]
 
 _READY = b"R"  # the child made its text
 _FAILED = b"F"  # it could not: the parent makes it
 _GO = b"G"  # the parent's text is out: write yours
 _PIPE = b"P"  # the child's write found the reader gone
+_LENGTH = struct.Struct("<Q")
+
+# Given the parent's word at the child's turn, the bytes the child writes and its result.
+Deliver = Callable[[bytes], tuple[bytes, bytes]]
 
 
 def spare_cpus() -> int:
@@ -57,6 +67,50 @@ def _writable_stdout() -> bool:
     return True
 
 
+class Meeting:
+    """Jobs 0 to count-1 shared by two processes without a lock: the parent takes them from
+    the front (:meth:`front`), the child from the back (:meth:`back`), each saying which job it
+    is about to do in a shared page before it looks at the other's.
+
+    The parent does job i only while the child's is above i; the child does job j while the
+    parent's is at most j. Whatever order the two stores and loads are seen in, every job is
+    done by one of them, and one at most may be done by both: the parent's count of jobs
+    (:attr:`reached`, given to the child at its turn) says where its part ends, and the child
+    writes only its jobs from there.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.shared = mmap.mmap(-1, 16)  # anonymous and shared: the child sees the same page
+        self._put(0, 0)  # the parent's next job
+        self._put(8, count)  # the child's
+        self.reached = 0  # jobs 0..reached-1 are the parent's
+
+    def _put(self, at: int, value: int) -> None:
+        struct.pack_into("<q", self.shared, at, value)
+
+    def _get(self, at: int) -> int:
+        value: int = struct.unpack_from("<q", self.shared, at)[0]
+        return value
+
+    def front(self) -> Iterator[int]:
+        """The parent's jobs, in order; :attr:`reached` counts them."""
+        for i in range(self.count):
+            self._put(0, i)
+            if self._get(8) <= i:
+                return
+            yield i
+            self.reached = i + 1
+
+    def back(self) -> Iterator[int]:
+        """The child's jobs, from the last down."""
+        for j in range(self.count - 1, -1, -1):
+            self._put(8, j)
+            if self._get(0) > j:
+                return
+            yield j
+
+
 class Child:
     """A forked child holding its text until :meth:`finish`."""
 
@@ -67,15 +121,16 @@ class Child:
         self.done = False
         _running.append(self)
 
-    def finish(self) -> bytes | None:
-        """Let the child write its text after everything written so far; its result (bytes),
-        or None when it failed and wrote nothing. BrokenPipeError when the reader has gone."""
+    def finish(self, word: bytes = b"") -> bytes | None:
+        """Let the child write its text after everything written so far, telling it ``word``;
+        its result (bytes), or None when it failed and wrote nothing. BrokenPipeError when the
+        reader has gone."""
         sys.stdout.flush()
         try:
             status = os.read(self.result, 1)
             if status != _READY:
                 return None
-            os.write(self.go, _GO)
+            _write_all(self.go, _GO + _LENGTH.pack(len(word)) + word)
             out = bytearray()
             while chunk := os.read(self.result, 65536):
                 out += chunk
@@ -111,6 +166,16 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    out = b""
+    while len(out) < size:
+        chunk = os.read(fd, size - len(out))
+        if not chunk:
+            return None
+        out += chunk
+    return out
+
+
 def _die_with(parent: int) -> None:
     """Have the kernel kill this child when the parent dies (SIGKILL, SIGTERM with no handler):
     otherwise it would finish its part for nobody. Linux's PR_SET_PDEATHSIG; elsewhere the
@@ -129,10 +194,15 @@ def _die_with(parent: int) -> None:
 _running: list[Child] = []  # children not reaped yet: a later child closes their pipes
 
 
-def start(work: Callable[[], tuple[Iterable[str], bytes]]) -> Child | None:
-    """Fork a child that runs ``work`` now — its text and a result for the parent — and
-    writes the text when :meth:`Child.finish` says so. None where there is no fork, or no
-    standard output a second process can share."""
+def encoded(text: str) -> bytes:
+    """``text`` as standard output would write it: its encoding and error handler."""
+    return text.encode(sys.stdout.encoding, sys.stdout.errors or "strict")
+
+
+def start(work: Callable[[], Deliver]) -> Child | None:
+    """Fork a child that runs ``work`` now and, when :meth:`Child.finish` says its turn has
+    come, writes the bytes its result gives for the parent's word. None where there is no
+    fork, or no standard output a second process can share."""
     if not hasattr(os, "fork") or not _writable_stdout():
         return None
     sys.stdout.flush()
@@ -155,15 +225,15 @@ def start(work: Callable[[], tuple[Iterable[str], bytes]]) -> Child | None:
             os.close(sibling.go)
             os.close(sibling.result)
         try:
-            pieces, result = work()
-            # Encoded now, while the parent still writes its own part: after its turn comes
-            # only the write itself. The same encoding and error handler as the parent's.
-            data = "".join(pieces).encode(sys.stdout.encoding, sys.stdout.errors or "strict")
+            deliver = work()
         except BaseException:
             os.write(result_w, _FAILED)
             raise
         os.write(result_w, _READY)
-        if os.read(go_r, 1) == _GO:
+        head = _read_exactly(go_r, 1 + _LENGTH.size)
+        if head is not None and head[:1] == _GO:
+            word = _read_exactly(go_r, _LENGTH.unpack_from(head, 1)[0]) or b""
+            data, result = deliver(word)
             try:
                 _write_all(sys.stdout.fileno(), data)
             except BrokenPipeError:

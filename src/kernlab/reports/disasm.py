@@ -4,7 +4,8 @@ objdump -d style."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import operator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,9 @@ from kernlab.errors import BadInput
 
 if TYPE_CHECKING:
     from kernlab.reports.kernel import ImageSymbolSource
+
+_RAW = operator.itemgetter(1)
+_NOTE = operator.itemgetter(3)
 
 __all__ = [
     "CALL_MNEMONICS",
@@ -77,6 +81,19 @@ class FileTally:
     blocks: int = 0
     syscalls: dict[str, int] = field(default_factory=dict)  # call name (or number) -> traps
 
+    def count(self, block: Block) -> None:
+        """Count in one block."""
+        self.blocks += 1
+        rows = block.rows
+        # C loops: a whole libc is 336,000 rows. A row without bytes is a run of zeros.
+        self.instructions += len(rows) - list(map(_RAW, rows)).count(b"")
+        if any(map(_NOTE, rows)):
+            for row in rows:
+                note = row[3]
+                if note is not None:
+                    key = note.name or str(note.number)
+                    self.syscalls[key] = self.syscalls.get(key, 0) + 1
+
     def add(self, other: FileTally) -> None:
         """Count in another part's tally (a part listed by another process)."""
         self.instructions += other.instructions
@@ -108,24 +125,31 @@ class FileDisasmReport:
     def size(self) -> int:
         return sum(s.size for s in self.sections)
 
-    def stream(self, part: int = 0, parts: int = 1) -> Iterator[Block]:
-        """The blocks (of ``part`` of ``parts``, see :meth:`FileListing.blocks`), counted into
-        ``tally`` as they go by. Blocks decoded already all belong to part 0."""
-        source: Iterator[Block] | tuple[Block, ...]
+    def job_count(self) -> int:
+        """How many blocks the listing has (see :meth:`stream`'s ``indexes``)."""
         if self.blocks is not None:
-            source = self.blocks if part == 0 else ()
+            return len(self.blocks)
+        assert self._listing is not None
+        return self._listing.job_count()
+
+    def stream(
+        self, part: int = 0, parts: int = 1, indexes: Iterable[int] | None = None, *, counted: bool = True
+    ) -> Iterator[Block]:
+        """The blocks (of ``part`` of ``parts``, or those numbered ``indexes`` in that order: see
+        :meth:`FileListing.blocks`), counted into ``tally`` as they go by unless not
+        ``counted``. Blocks decoded already all belong to part 0."""
+        source: Iterable[Block]
+        if self.blocks is not None:
+            if indexes is not None:
+                source = map(self.blocks.__getitem__, indexes)
+            else:
+                source = self.blocks if part == 0 else ()
         else:
             assert self._listing is not None
-            source = self._listing.blocks(part, parts)
-        tally = self.tally
+            source = self._listing.blocks(part, parts, indexes)
         for block in source:
-            tally.blocks += 1
-            tally.instructions += sum(1 for row in block.rows if row[1])
-            for row in block.rows:
-                note = row[3]
-                if note is not None:
-                    key = note.name or str(note.number)
-                    tally.syscalls[key] = tally.syscalls.get(key, 0) + 1
+            if counted:
+                self.tally.count(block)
             yield block
 
 

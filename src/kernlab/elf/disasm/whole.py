@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate, compress, count, repeat
 from operator import not_
@@ -93,12 +93,22 @@ class FileListing:
     sections: tuple[CodeSection, ...]
     symbols: ExternalSymbols | None = None  # a stripped vmlinux's System.map, naming its blocks
 
-    def blocks(self, part: int = 0, parts: int = 1) -> Iterator[Block]:
+    def job_count(self) -> int:
+        """How many blocks the listing has (one per symbol address and section start)."""
+        _image, symbolizer = _opened(self.path, self.symbols)
+        return len(_jobs(symbolizer, self.sections))
+
+    def blocks(self, part: int = 0, parts: int = 1, indexes: Iterable[int] | None = None) -> Iterator[Block]:
         """Every block of every section, decoded as it is asked for; with ``parts`` > 1 only
         those of ``part`` (of ``parts`` runs of consecutive blocks holding about as many bytes
-        each), so that processes can list a file's parts side by side."""
+        each), so that processes can list a file's parts side by side; with ``indexes`` the
+        blocks of those numbers (0 to :meth:`job_count` - 1), in that order, each number taken
+        only when its block is asked for."""
         image, symbolizer = _opened(self.path, self.symbols)
-        jobs = _part(_jobs(symbolizer, self.sections), part, parts)
+        every = _jobs(symbolizer, self.sections)
+        jobs: Iterable[_Job] = (
+            _part(every, part, parts) if indexes is None else map(every.__getitem__, indexes)
+        )
         if image.arch not in ("x86_64", "i386") or self.syntax != "att":
             yield from _generic_blocks(image, symbolizer, jobs, self.syntax)
             return
@@ -243,7 +253,7 @@ def _first_label(
 
 
 def _generic_blocks(
-    image: ElfImage, symbolizer: Symbolizer, jobs: list[_Job], syntax: str
+    image: ElfImage, symbolizer: Symbolizer, jobs: Iterable[_Job], syntax: str
 ) -> Iterator[Block]:
     for section, start, label, end in jobs:
         instructions, _notes = _disassemble(image, start, end - start, syntax, symbolizer)
@@ -252,7 +262,7 @@ def _generic_blocks(
         yield Block(section.name, start, label, rows, marked, section.index)
 
 
-def _x86_blocks(image: ElfImage, fast: FastX86, jobs: list[_Job]) -> Iterator[Block]:
+def _x86_blocks(image: ElfImage, fast: FastX86, jobs: Iterable[_Job]) -> Iterator[Block]:
     section: CodeSection | None = None
     base = 0
     code = b""

@@ -7,7 +7,7 @@ import dataclasses
 import functools
 import gc
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from kernlab.elf.disasm import SyscallNote
 from kernlab.elf.disasm.whole import Block
@@ -62,56 +62,119 @@ def show(report: DisasmReport, out: Output) -> None:
 
 def show_file(report: FileDisasmReport, out: Output, jobs: int | None = None) -> None:
     """objdump -d's listing of the whole file, written block by block as it is decoded (so a
-    pager shows the first page at once), then the sentences. A big file is listed in ``jobs``
-    parts (default: one per idle CPU, see :func:`listing_parts`): forked children make the
-    later parts meanwhile (:mod:`kernlab.render.forked`), each written after the one before."""
+    pager shows the first page at once), then the sentences. A big file is listed by ``jobs``
+    processes (default: one per idle CPU, see :func:`listing_parts`): forked children make
+    the later blocks meanwhile (:mod:`kernlab.render.forked`) and write them after the ones
+    before."""
     import sys
 
     from kernlab.render.terminal import console
 
     con = console()
     colour = con.is_terminal and not con.no_color and con.color_system is not None
-    lines = FileWriter(report.address_bits // 4, colour)
-    widths = {s.name: s.address_width for s in report.sections}
-    starts = {(s.name, s.index): s.address for s in report.sections}
+    writer = _BlockText(report, FileWriter(report.address_bits // 4, colour))
     parts = jobs if jobs is not None else listing_parts(report)
-
-    def text_of(part: int) -> Iterator[str]:
-        for block in report.stream(part, parts):
-            if block.address == starts[(block.section, block.section_index)]:
-                yield section_header(block.section)  # a section's first block is at its start
-            yield lines.block(block, widths[block.section])
-
-    def in_child(part: int) -> tuple[list[str], bytes]:
-        pieces = list(text_of(part))
-        return pieces, json.dumps(dataclasses.asdict(report.tally)).encode()
-
-    write = sys.stdout.write
-    write(file_header(report.path, report.file_format))
+    sys.stdout.write(file_header(report.path, report.file_format))
     with no_cycle_collection():
-        _write_parts(report, parts, text_of, in_child, write)
+        if parts == 2:
+            _write_two_ends(report, writer)
+        else:
+            _write_parts(report, parts, writer)
     sys.stdout.flush()
     out.sentences(explain.file_sentences(report))
 
 
-def _write_parts(
-    report: FileDisasmReport,
-    parts: int,
-    text_of: Callable[[int], Iterator[str]],
-    in_child: Callable[[int], tuple[list[str], bytes]],
-    write: Callable[[str], object],
-) -> None:
-    """Part 0 written here as it is made, each later part by its child when the one before
-    is out (or here, when the child failed or none could be started)."""
-    children = [forked.start(functools.partial(in_child, part)) for part in range(1, parts)]
+class _BlockText:
+    """A block's text: the section's header before its first block, then its lines."""
+
+    def __init__(self, report: FileDisasmReport, lines: FileWriter) -> None:
+        self.lines = lines
+        self.widths = {s.name: s.address_width for s in report.sections}
+        self.starts = {(s.name, s.index): s.address for s in report.sections}
+
+    def __call__(self, block: Block) -> str:
+        text = self.lines.block(block, self.widths[block.section])
+        if block.address == self.starts[(block.section, block.section_index)]:
+            return section_header(block.section) + text  # a section's first block is at its start
+        return text
+
+
+def _write_two_ends(report: FileDisasmReport, writer: _BlockText) -> None:
+    """The parent lists blocks from the front, a child from the back, until they meet
+    (:class:`forked.Meeting`); the child then writes its blocks after the parent's."""
+    import sys
+
+    meeting = forked.Meeting(report.job_count())
+
+    def child_work() -> forked.Deliver:
+        made: list[tuple[int, bytes, FileTally]] = []  # (block number, text, its tally), from the last
+        numbers = meeting.back()
+        taken: list[int] = []
+        for block in report.stream(indexes=_noting(numbers, taken), counted=False):
+            tally = FileTally()
+            tally.count(block)
+            made.append((taken[-1], forked.encoded(writer(block)), tally))
+
+        def deliver(word: bytes) -> tuple[bytes, bytes]:
+            reached = int(word)  # the parent's blocks are 0..reached-1
+            mine = [m for m in reversed(made) if m[0] >= reached]
+            total = FileTally()
+            for _number, _text, tally in mine:
+                total.add(tally)
+            return b"".join(text for _number, text, _tally in mine), json.dumps(
+                dataclasses.asdict(total)
+            ).encode()
+
+        return deliver
+
+    child = forked.start(child_work)
+    write = sys.stdout.write
     try:
-        for piece in text_of(0):
-            write(piece)
+        if child is None:
+            for block in report.stream():
+                write(writer(block))
+            return
+        for block in report.stream(indexes=meeting.front()):
+            write(writer(block))
+        result = child.finish(str(meeting.reached).encode())
+        if result is None:  # the child failed before writing: the rest is made here
+            for block in report.stream(indexes=range(meeting.reached, meeting.count)):
+                write(writer(block))
+        else:
+            report.tally.add(FileTally(**json.loads(result)))
+    finally:
+        if child is not None:
+            child.cancel()
+
+
+def _noting(numbers: Iterator[int], taken: list[int]) -> Iterator[int]:
+    """``numbers``, each appended to ``taken`` as it is handed out."""
+    for number in numbers:
+        taken.append(number)
+        yield number
+
+
+def _write_parts(report: FileDisasmReport, parts: int, writer: _BlockText) -> None:
+    """Part 0 written here as it is made, each later part (a fixed share of the bytes) by its
+    child when the one before is out (or here, when the child failed or none could start)."""
+    import sys
+
+    write = sys.stdout.write
+
+    def child_work(part: int) -> forked.Deliver:
+        data = forked.encoded("".join(map(writer, report.stream(part, parts))))
+        result = json.dumps(dataclasses.asdict(report.tally)).encode()
+        return lambda _word: (data, result)
+
+    children = [forked.start(functools.partial(child_work, part)) for part in range(1, parts)]
+    try:
+        for block in report.stream(0, parts):
+            write(writer(block))
         for part, child in enumerate(children, 1):
             result = child.finish() if child is not None else None
             if result is None:  # no child, or it failed before writing: make the part here
-                for piece in text_of(part):
-                    write(piece)
+                for block in report.stream(part, parts):
+                    write(writer(block))
             else:
                 report.tally.add(FileTally(**json.loads(result)))
     finally:
