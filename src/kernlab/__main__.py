@@ -1,3 +1,3 @@
-from kernlab.cli.main import main
+from kernlab.cli.main import entry
 
-main()
+entry()

@@ -131,16 +131,18 @@ class Child:
             if status != _READY:
                 return None
             _write_all(self.go, _GO + _LENGTH.pack(len(word)) + word)
-            out = bytearray()
-            while chunk := os.read(self.result, 65536):
-                out += chunk
+            head = _read_exactly(self.result, 1)
+            if head == _PIPE:
+                raise BrokenPipeError("standard output closed")
+            size = _read_exactly(self.result, _LENGTH.size) if head == _READY else None
+            result = _read_exactly(self.result, _LENGTH.unpack(size)[0]) if size is not None else None
+            if result is None:
+                raise OSError("the listing's second process stopped while writing")
         finally:
-            self._reap()
-        if out[:1] == _PIPE:
-            raise BrokenPipeError("standard output closed")
-        if out[:1] != _READY:
-            raise OSError("the listing's second process stopped while writing")
-        return bytes(out[1:])
+            # Its result is in: the child is exiting, and the wait for that would be spent on
+            # its address space being torn down. Reaped now if it has gone, else later.
+            self._reap(wait=False)
+        return result
 
     def cancel(self) -> None:
         """Kill the child unless it has finished (the parent is stopping early)."""
@@ -149,15 +151,15 @@ class Child:
                 os.kill(self.pid, signal.SIGKILL)
             self._reap()
 
-    def _reap(self) -> None:
+    def _reap(self, wait: bool = True) -> None:
         if self.done:
             return
         self.done = True
         _running.remove(self)
         for fd in (self.go, self.result):
             os.close(fd)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
+        _exited.append(self.pid)
+        _reap_exited(wait)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -192,6 +194,19 @@ def _die_with(parent: int) -> None:
 
 
 _running: list[Child] = []  # children not reaped yet: a later child closes their pipes
+_exited: list[int] = []  # children done with, not yet waited for
+
+
+def _reap_exited(wait: bool = False) -> None:
+    """Wait for the children done with (without blocking unless ``wait``): no zombie is left
+    for longer than until the next listing, or the process's exit."""
+    for pid in list(_exited):
+        try:
+            gone, _status = os.waitpid(pid, 0 if wait else os.WNOHANG)
+        except ChildProcessError:
+            gone = pid
+        if gone == pid:
+            _exited.remove(pid)
 
 
 def encoded(text: str) -> bytes:
@@ -205,6 +220,7 @@ def start(work: Callable[[], Deliver]) -> Child | None:
     fork, or no standard output a second process can share."""
     if not hasattr(os, "fork") or not _writable_stdout():
         return None
+    _reap_exited()
     sys.stdout.flush()
     sys.stderr.flush()
     go_r, go_w = os.pipe()
@@ -239,7 +255,7 @@ def start(work: Callable[[], Deliver]) -> Child | None:
             except BrokenPipeError:
                 os.write(result_w, _PIPE)
             else:
-                _write_all(result_w, _READY + result)
+                _write_all(result_w, _READY + _LENGTH.pack(len(result)) + result)
         status = 0
     finally:
         os._exit(status)
