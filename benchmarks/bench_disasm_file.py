@@ -10,7 +10,7 @@ and does not wait for a child's exit, so this script makes itself their reaper
 (PR_SET_CHILD_SUBREAPER) and counts them too. kernlab runs as installed, its bytecode cached:
 PYTHONDONTWRITEBYTECODE is dropped from its environment and a first run writes the cache.
 
-    python benchmarks/bench_disasm_file.py [FILE ...] [--runs N]
+    python benchmarks/bench_disasm_file.py [FILE ...] [--runs N] [--jobs N]
 
 FILE defaults to this machine's libc.so.6.
 """
@@ -83,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=None, help="kernlab disasm --jobs (default: its own)")
     args = parser.parse_args()
     if shutil.which("objdump") is None:
         sys.exit("objdump is not installed")
@@ -95,7 +96,8 @@ def main() -> None:
         runs: dict[str, list[tuple[float, float]]] = {"objdump": [], "kernlab": []}
         for _ in range(args.runs):
             runs["objdump"].append(timed(["objdump", "-d", path]))
-            runs["kernlab"].append(timed([*kernlab_command(), "disasm", path]))
+            jobs = ["--jobs", str(args.jobs)] if args.jobs else []
+            runs["kernlab"].append(timed([*kernlab_command(), "disasm", path, *jobs]))
         for name, figures in runs.items():
             walls = [w for w, _ in figures]
             cpus = [c for _, c in figures]

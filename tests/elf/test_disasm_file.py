@@ -59,8 +59,9 @@ def x86_file(path: str) -> str:
     return path
 
 
-def test_hello_is_objdumps_listing(hello):
-    result = run_kernlab("disasm", str(hello))
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_hello_is_objdumps_listing(hello, jobs):
+    result = run_kernlab("disasm", str(hello), "--jobs", jobs)
     assert result.code == 0, result.stderr
     theirs = objdump_lines(hello)
     ours = kernlab_lines(result.stdout)

@@ -23,9 +23,13 @@ ANNOTATION = re.compile(r"   → .*$")
 
 
 def kernlab_lines(path: Path | str) -> list[str]:
-    """kernlab's listing of ``path`` without its annotations and closing sentences."""
-    result = run_kernlab("disasm", str(path), "--quiet", timeout=120)
+    """kernlab's listing of ``path`` without its annotations and closing sentences; listed by
+    one process and by two meeting in the middle, byte for byte the same."""
+    result = run_kernlab("disasm", str(path), "--quiet", "--jobs", "1", timeout=120)
     assert result.code == 0, result.stderr
+    two = run_kernlab("disasm", str(path), "--quiet", "--jobs", "2", timeout=120)
+    assert two.code == 0, two.stderr
+    assert two.stdout == result.stdout, f"{path}: --jobs 2 differs from --jobs 1"
     return [ANNOTATION.sub("", line) for line in result.stdout.splitlines() if not line.startswith("→ ")]
 
 
