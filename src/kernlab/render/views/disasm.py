@@ -107,7 +107,7 @@ def _write_two_ends(report: FileDisasmReport, writer: _BlockText) -> None:
     meeting = forked.Meeting(report.job_count())
 
     def child_work() -> forked.Deliver:
-        made: list[tuple[int, bytes, FileTally]] = []  # (block number, text, its tally), from the last
+        made: list[tuple[int, bytes, FileTally]] = []  # (number, text, tally) of each, last first
         numbers = meeting.back()
         taken: list[int] = []
         for block in report.stream(indexes=_noting(numbers, taken), counted=False):
@@ -121,9 +121,8 @@ def _write_two_ends(report: FileDisasmReport, writer: _BlockText) -> None:
             total = FileTally()
             for _number, _text, tally in mine:
                 total.add(tally)
-            return b"".join(text for _number, text, _tally in mine), json.dumps(
-                dataclasses.asdict(total)
-            ).encode()
+            text = b"".join(text for _number, text, _tally in mine)
+            return text, json.dumps(dataclasses.asdict(total)).encode()
 
         return deliver
 
