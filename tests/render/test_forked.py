@@ -172,3 +172,30 @@ def test_two_ends_meet_without_a_gap(count):
         assert set(range(meeting.reached, count)) <= set(theirs)
         assert len(set(mine) & set(theirs)) <= 1
         assert sorted(theirs, reverse=True) == theirs
+
+
+def test_a_parent_interrupted_while_the_child_writes_stops_it():
+    """An exception in finish() (here a signal's, as Ctrl-C's would be) kills the child: it
+    writes nothing after the parent has gone."""
+    done = _run(
+        """
+        import signal
+        def slow(word):
+            time.sleep(2)
+            return b"after the parent\\n", b""
+        child = forked.start(lambda: slow)
+        print("parent", flush=True)
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGALRM, stop)
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        try:
+            child.finish()
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+        print(child.done, file=sys.stderr)
+        time.sleep(2.5)  # the child's write would have come by now
+        """
+    )
+    assert done.stdout == "parent\n"
+    assert done.stderr == "interrupted\nTrue\n"

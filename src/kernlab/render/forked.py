@@ -129,6 +129,7 @@ class Child:
         try:
             status = os.read(self.result, 1)
             if status != _READY:
+                self._reap()
                 return None
             _write_all(self.go, _GO + _LENGTH.pack(len(word)) + word)
             head = _read_exactly(self.result, 1)
@@ -138,10 +139,12 @@ class Child:
             result = _read_exactly(self.result, _LENGTH.unpack(size)[0]) if size is not None else None
             if result is None:
                 raise OSError("the listing's second process stopped while writing")
-        finally:
-            # Its result is in: the child is exiting, and the wait for that would be spent on
-            # its address space being torn down. Reaped now if it has gone, else later.
-            self._reap(wait=False)
+        except BaseException:
+            self.cancel()  # Ctrl-C or kill while the child writes: it stops too
+            raise
+        # Its result is in: the child is exiting, and the wait for that would be spent on its
+        # address space being torn down. Reaped now if it has gone, else later.
+        self._reap(wait=False)
         return result
 
     def cancel(self) -> None:
