@@ -255,29 +255,18 @@ py_measure(PyObject *self, PyObject *args)
     return Py_BuildValue("(iiiN)", shape.length, shape.fixed, shape.tail, holes);
 }
 
+/* The little-endian signed number of size bytes at raw + at (x86 byte order on any host). */
 static int64_t
 signed_at(const unsigned char *raw, int at, int size)
 {
-    switch (size) {
-    case 1:
-        return (int8_t)raw[at];
-    case 2: {
-        int16_t v;
-        memcpy(&v, raw + at, 2);
-        return v;
-    }
-    case 4: {
-        int32_t v;
-        memcpy(&v, raw + at, 4);
-        return v;
-    }
-    case 8: {
-        int64_t v;
-        memcpy(&v, raw + at, 8);
-        return v;
-    }
-    }
-    return 0;
+    if (size < 1 || size > 8)
+        return 0;
+    uint64_t v = 0;
+    for (int k = size - 1; k >= 0; k--)
+        v = v << 8 | raw[at + k];
+    if (size < 8 && (v >> (8 * size - 1)) & 1)
+        v |= ~0ULL << (8 * size); /* sign-extend */
+    return (int64_t)v;
 }
 
 static PyObject *s_kind, *s_pieces, *s_holes, *s_value_at;
@@ -746,15 +735,11 @@ known_texts(PyObject *self, PyObject *args)
             key = raw[0] | 2 << 8;
             disp = (int8_t)raw[1];
         } else if (size == 5) {
-            int32_t d;
-            memcpy(&d, raw + 1, 4);
             key = raw[0] | 5 << 8;
-            disp = d;
+            disp = signed_at(raw, 1, 4);
         } else if (size == 6 && raw[0] == 0x0F) {
-            int32_t d;
-            memcpy(&d, raw + 2, 4);
             key = raw[1] | 6 << 8;
-            disp = d;
+            disp = signed_at(raw, 2, 4);
         }
         PyObject *head = NULL;
         if (key >= 0) {
