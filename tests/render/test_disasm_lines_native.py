@@ -59,10 +59,15 @@ def test_c_lines_are_the_python_lines(monkeypatch, width, colour):
 
 
 def test_the_c_helpers_are_built_where_a_compiler_is():
-    """pip builds them at install (setup.py, optional): where a C compiler is, a missing
-    helper is a broken build, not a slower machine."""
+    """pip builds them at install (setup.py, optional): where a C compiler and Python's
+    headers are, a missing helper is a broken build, not a slower machine."""
+    import sysconfig
+    from pathlib import Path
+
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler here: kernlab runs its Python twins")
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
+        pytest.skip("no Python.h for this interpreter (Debian: python3-dev): kernlab runs its Python twins")
     from kernlab.elf.disasm import whole
 
     assert view._lines is not None
