@@ -581,7 +581,7 @@ def _trap_note(
     """The system call a trap makes, from the instructions since the last call or return
     before it (at most TRACK_BACK of them, decoded again with details). The answer depends on
     those bytes only, so it is kept by them (libc's wrappers repeat ``mov $N,%eax; syscall``)."""
-    quick = _loaded_just_before(arch, rows, address)
+    quick = _loaded_just_before(arch, rows, address, raw)
     if quick is not None:
         return quick
     first = address
@@ -605,11 +605,16 @@ def _trap_note(
     return SyscallNote(note.number, note.name, note.arch, note.loaded_at - at + first)
 
 
-def _loaded_just_before(arch: str, rows: list[Row], address: int) -> SyscallNote | None:
+# The trap instructions SyscallTracker takes for each x86 architecture's system call: the
+# other forms (int $0x80 in 64-bit code, syscall in 32-bit code) are left to it.
+_ARCH_TRAPS = {"x86_64": (b"\x0f\x05",), "i386": (b"\xcd\x80", b"\x0f\x34")}
+
+
+def _loaded_just_before(arch: str, rows: list[Row], address: int, trap: bytes) -> SyscallNote | None:
     """The note of an x86 trap right after ``mov $N,%eax`` (b8 imm32: four traps in five of
     libc's): the tracker would find that constant last, so it is read off the bytes without
     decoding the instructions before it again. None for any other case."""
-    if arch not in ("x86_64", "i386") or not rows:
+    if trap not in _ARCH_TRAPS.get(arch, ()) or not rows:
         return None
     at, raw, _text, _note = rows[-1]
     if len(raw) != 5 or raw[0] != 0xB8 or at + 5 != address:
