@@ -253,3 +253,61 @@ def test_jobs_goes_with_a_whole_file_only(hello):
     done = run_kernlab("disasm", str(hello), "main", "--jobs", "2")
     assert done.code == 3  # bad input, as --section with a SYMBOL
     assert "--jobs lists a whole file" in done.stderr
+
+
+CUT_AT_SYMBOLS = """
+.text
+.globl f
+.type f,@function
+f:
+  nop
+  .byte 0xb8
+.size f, .-f
+.globl g
+.type g,@function
+g:
+  .byte 1,2,3,4
+.size g, .-g
+.globl h
+.type h,@function
+h:
+  nop
+  .byte 0x48
+.size h, .-h
+.globl k
+.type k,@function
+k:
+  .byte 0x89, 0xe5
+  ret
+"""
+
+
+def test_an_instruction_cut_by_the_next_symbol_is_objdumps(tmp_path):
+    """objdump never decodes past the symbol it lists: `b8` before the next symbol is
+    `.byte 0xb8`, a REX byte `rex.W`, in the whole listing (AT&T and Intel) and in one
+    function's (objdump --disassemble=f)."""
+    need_tool("gcc")
+    need_tool("ld")
+    source = tmp_path / "cut.s"
+    source.write_text(CUT_AT_SYMBOLS)
+    subprocess.run(["gcc", "-c", str(source), "-o", str(tmp_path / "cut.o")], check=True)
+    binary = tmp_path / "cut"
+    subprocess.run(["ld", "-e", "f", "-o", str(binary), str(tmp_path / "cut.o")], check=True)
+    for extra in ([], ["--intel"]):
+        result = run_kernlab("disasm", str(binary), *extra)
+        assert result.code == 0, result.stderr
+        theirs = objdump_lines(binary, *(["-M", "intel"] if extra else []))
+        ours = kernlab_lines(result.stdout)
+        assert ours == theirs, first_difference(theirs, ours)
+    for name, last in (("f", ".byte 0xb8"), ("h", "rex.W")):
+        objdump = subprocess.run(
+            ["objdump", "-d", f"--disassemble={name}", str(binary)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert objdump.rstrip().splitlines()[-1].split("\t")[-1] == last
+        listed = run_kernlab("disasm", str(binary), name, "--json").json()
+        assert isinstance(listed, dict)
+        final = listed["instructions"][-1]
+        assert f"{final['mnemonic']} {final['operands']}".strip() == last

@@ -10,6 +10,7 @@ import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from kernlab.elf.disasm.fast import cut_byte_text
 from kernlab.elf.disasm.generic import GenericFormatter
 from kernlab.elf.disasm.locate import code_section, find_function, size_to_next_symbol
 from kernlab.elf.disasm.model import Disassembly, Instruction, SyscallNote
@@ -62,12 +63,16 @@ def _disassemble(
     arch = image.arch
     md = _capstone(arch, syntax, thumb)
     section = image.section_for_address(start)
-    # Like objdump, an instruction that starts inside the range is shown whole even when it
-    # ends past it: read up to 15 more bytes (the longest x86 instruction) within the section.
+    # Up to 15 bytes past the range (the longest x86 instruction), within the section: on x86
+    # objdump never decodes past the end of what it lists (the next symbol, --stop-address)
+    # and writes an instruction the end cuts as its first byte (cut_byte_text); elsewhere an
+    # instruction that starts inside the range is shown whole.
     slack = 0
     if section is not None:
         slack = max(0, min(15, section.address + section.size - (start + size)))
-    code = image.read(start, size + slack)
+    x86 = arch in ("x86_64", "i386")
+    beyond = image.read(start + size, slack) if x86 and slack else b""
+    code = image.read(start, size + (0 if x86 else slack))
     formatter: Any
     if arch in ("x86_64", "i386"):
         formatter = X86Formatter(arch == "x86_64", syntax, symbolizer)
@@ -115,8 +120,14 @@ def _disassemble(
             )
             offset += insn.size
         if offset < size:
-            # capstone stops at bytes it cannot decode; objdump prints them as "(bad)".
-            out.append(Instruction(start + offset, code[offset : offset + 1], "(bad)", ""))
+            byte = code[offset : offset + 1]
+            window = (code[offset:] + beyond)[:15]
+            if x86 and len(code) - offset < 15 and any(True for _ in md.disasm(window, start + offset, 1)):
+                # a whole instruction with the bytes past the end: the end cuts it
+                out.append(Instruction(start + offset, byte, cut_byte_text(byte[0], arch == "x86_64"), ""))
+            else:
+                # capstone stops at bytes it cannot decode; objdump prints them as "(bad)".
+                out.append(Instruction(start + offset, byte, "(bad)", ""))
             offset += 1
         elif not decoded:
             break

@@ -994,6 +994,24 @@ def _w_unused(mnemonic: str, operands: str, memory: bool) -> bool:
     return not _WIDE.search(outside)
 
 
+# Prefix bytes and the words objdump writes for one on its own (before an instruction it
+# cannot decode, or cut by the end of what it lists).
+PREFIX_BYTE_WORDS = {0x66: "data16", 0x67: "addr32", 0xF0: "lock", 0xF2: "repnz", 0xF3: "repz"}
+PREFIX_BYTE_WORDS.update({0x2E: "cs", 0x36: "ss", 0x3E: "ds", 0x26: "es", 0x64: "fs", 0x65: "gs"})
+
+
+def cut_byte_text(byte: int, mode64: bool) -> str:
+    """What objdump writes for the first byte of an instruction that the end of the listed
+    range (the next symbol, --stop-address) cuts: a prefix's word, ``rex.W``, ``fwait``, else
+    ``.byte 0xb8``; it goes on at the next byte."""
+    if byte == 0x67 and not mode64:
+        return "addr16"
+    if byte == 0x9B:
+        return "fwait"
+    word = PREFIX_BYTE_WORDS.get(byte) or (rex_name(byte) if mode64 and 0x40 <= byte <= 0x4F else None)
+    return word or f".byte {byte:#x}"
+
+
 def rex_name(rex: int) -> str:
     """objdump's word for a REX prefix byte: ``rex``, ``rex.W``, ``rex.WRXB``."""
     bits = "".join(flag for flag, mask in zip("WRXB", (8, 4, 2, 1), strict=True) if rex & mask)

@@ -27,7 +27,7 @@ from operator import not_
 from typing import TYPE_CHECKING, Any
 
 from kernlab.elf.disasm.decode import _capstone, _disassemble, _opened, _syntax
-from kernlab.elf.disasm.fast import X86_TRAPS, rex_name
+from kernlab.elf.disasm.fast import PREFIX_BYTE_WORDS, X86_TRAPS, cut_byte_text, rex_name
 from kernlab.elf.disasm.model import SyscallNote
 from kernlab.elf.disasm.symbols import ExternalSymbols, Symbolizer
 from kernlab.elf.disasm.traps import SyscallTracker, syscall_name
@@ -329,13 +329,8 @@ def _cut_short(fast: FastX86, code: bytes, base: int, pos: int, end: int) -> tup
         return locked, len(locked[1])
     window = code[pos - base : pos - base + 15].ljust(15, b"\0")  # the section may end first
     if any(True for _ in fast.lite.disasm(window, pos, 1)):
-        byte = code[pos - base]
-        word = _PREFIX_WORDS.get(byte) or (rex_name(byte) if fast.mode64 and 0x40 <= byte <= 0x4F else None)
-        if byte == 0x67 and not fast.mode64:
-            word = "addr16"
-        elif byte == 0x9B:
-            word = "fwait"
-        return (pos, code[pos - base : pos - base + 1], word or f".byte {byte:#x}", None), 1
+        text = cut_byte_text(code[pos - base], fast.mode64)
+        return (pos, code[pos - base : pos - base + 1], text, None), 1
     row = _undecodable(code[: end - base], pos - base, pos, fast.mode64)
     return row, len(row[1])
 
@@ -384,9 +379,7 @@ def _undecodable(code: bytes, offset: int, address: int, mode64: bool) -> Row:
     return (address, raw, " ".join([*words, text]), None)
 
 
-# Prefix bytes and the words objdump writes for them before an instruction it cannot decode.
-_PREFIX_WORDS = {0x66: "data16", 0x67: "addr32", 0xF0: "lock", 0xF2: "repnz", 0xF3: "repz"}
-_PREFIX_WORDS.update({0x2E: "cs", 0x36: "ss", 0x3E: "ds", 0x26: "es", 0x64: "fs", 0x65: "gs"})
+_PREFIX_WORDS = PREFIX_BYTE_WORDS
 
 
 # A VEX (C4, C5) or XOP (8F) escape and the bytes objdump reads before finding it invalid.
