@@ -480,27 +480,45 @@ fail:
     return NULL;
 }
 
-/* FastX86._name: names[target], else the namer's, kept in names. */
+/* cache[target]; else, when make is given, make(context, target) kept in cache; else
+ * fallback(target), a Python function that keeps what it makes itself (FastX86._name,
+ * FastX86._target). A new reference, or NULL with an error. */
+typedef PyObject *(*Maker)(void *context, uint64_t target);
+
 static PyObject *
-cached_name(Namer *namer, PyObject *names, PyObject *name_of, uint64_t target)
+cached(PyObject *cache, Maker make, void *context, PyObject *fallback, uint64_t target)
 {
     PyObject *t = PyLong_FromUnsignedLongLong(target);
     if (!t)
         return NULL;
-    PyObject *name = PyDict_GetItemWithError(names, t);
-    if (name) {
-        Py_INCREF(name);
+    PyObject *found = PyDict_GetItemWithError(cache, t);
+    if (found) {
+        Py_INCREF(found);
     } else if (!PyErr_Occurred()) {
-        if (namer && namer->ready) {
-            name = namer_name(namer, target);
-            if (name && PyDict_SetItem(names, t, name) < 0)
-                Py_CLEAR(name);
+        if (make) {
+            found = make(context, target);
+            if (found && PyDict_SetItem(cache, t, found) < 0)
+                Py_CLEAR(found);
         } else {
-            name = PyObject_CallOneArg(name_of, t);
+            found = PyObject_CallOneArg(fallback, t);
         }
     }
     Py_DECREF(t);
-    return name;
+    return found;
+}
+
+static PyObject *
+make_name(void *namer, uint64_t target)
+{
+    return namer_name((Namer *)namer, target);
+}
+
+/* FastX86._name: names[target], else the namer's, kept in names. */
+static PyObject *
+cached_name(Namer *namer, PyObject *names, PyObject *name_of, uint64_t target)
+{
+    int ready = namer && namer->ready;
+    return cached(names, ready ? make_name : NULL, namer, name_of, target);
 }
 
 static PyObject *
@@ -550,37 +568,31 @@ typedef struct {
     PyObject *names, *name_of, *bare;
 } Naming;
 
+static PyObject *
+make_target_text(void *context, uint64_t target)
+{
+    Naming *naming = context;
+    PyObject *name = cached_name(&naming->namer, naming->names, naming->name_of, target);
+    if (!name)
+        return NULL;
+    char hex[24];
+    snprintf(hex, sizeof(hex), "%llx", (unsigned long long)target);
+    PyObject *where;
+    if (name != Py_None && PyObject_IsTrue(name))
+        where = PyUnicode_FromFormat("%s <%U>", hex, name);
+    else
+        where = PyUnicode_FromFormat("%U%s", naming->bare, hex);
+    Py_DECREF(name);
+    return where;
+}
+
 /* A branch target as objdump writes it, "263f2 <abort+0x53>" (FastX86._target): targets[target],
  * else made with the namer and kept there, else name_target(target). */
 static PyObject *
 target_text(PyObject *targets, PyObject *name_target, Naming *naming, uint64_t target)
 {
-    PyObject *t = PyLong_FromUnsignedLongLong(target);
-    if (!t)
-        return NULL;
-    PyObject *where = PyDict_GetItemWithError(targets, t);
-    if (where) {
-        Py_INCREF(where);
-    } else if (!PyErr_Occurred()) {
-        if (naming && naming->namer.ready) {
-            PyObject *name = cached_name(&naming->namer, naming->names, naming->name_of, target);
-            if (name) {
-                char hex[24];
-                snprintf(hex, sizeof(hex), "%llx", (unsigned long long)target);
-                if (name != Py_None && PyObject_IsTrue(name))
-                    where = PyUnicode_FromFormat("%s <%U>", hex, name);
-                else
-                    where = PyUnicode_FromFormat("%U%s", naming->bare, hex);
-                Py_DECREF(name);
-                if (where && PyDict_SetItem(targets, t, where) < 0)
-                    Py_CLEAR(where);
-            }
-        } else {
-            where = PyObject_CallOneArg(name_target, t);
-        }
-    }
-    Py_DECREF(t);
-    return where;
+    int ready = naming && naming->namer.ready;
+    return cached(targets, ready ? make_target_text : NULL, naming, name_target, target);
 }
 
 /* The text of an instruction first seen whose shape has a template (FastX86._entry's fill and
